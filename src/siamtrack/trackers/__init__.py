@@ -1,0 +1,1 @@
+"""siamtrack.trackers."""
