@@ -45,7 +45,7 @@ def center_to_box(centers) -> np.ndarray:
 
 
 def one_based_to_zero_based(boxes) -> np.ndarray:
-    """Boxes from 1-based files (OTB, UAV123, TC128, LaSOT, VOT) -> 0-based: subtract 1 from ``x, y``."""
+    """Boxes from 1-based files (OTB, UAV123, TC128, LaSOT) -> 0-based: subtract 1 from ``x, y``."""
     array = np.array(boxes, dtype=np.float64)
     array[..., :2] -= 1.0
     return array

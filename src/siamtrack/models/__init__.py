@@ -1,1 +1,88 @@
-"""siamtrack.models."""
+"""siamtrack.models: plain ``nn.Module``s built from a config, ``build_model(name, **config)``.
+
+Weights files (``.pth``, read with ``torch.load(..., weights_only=True)``) are either a bare state dict or
+a dict with the state dict under ``"state_dict"`` (or ``"model"``) plus, optionally, ``"model_name"`` and
+``"model_config"`` (the keyword arguments of :func:`build_model`, e.g. ``{"width": 0.5}``), so a network
+trained at a reduced width is rebuilt at that width. :func:`read_weights` reads both forms.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import torch
+from torch import nn
+
+# name: ("module:callable", fixed keyword arguments). Imports are lazy so a broken optional model
+# cannot break the others.
+MODELS: dict[str, tuple[str, dict]] = {
+    "siamfc": ("siamtrack.models.siamese:SiamFCNet", {}),
+    "cfnet-conv1": ("siamtrack.models.siamese:CFNetNet", {"variant": "conv1"}),
+    "cfnet-conv2": ("siamtrack.models.siamese:CFNetNet", {"variant": "conv2"}),
+    "cfnet-conv5": ("siamtrack.models.siamese:CFNetNet", {"variant": "conv5"}),
+    "dcfnet": ("siamtrack.models.dcfnet:DCFNet", {}),
+}
+
+
+def import_object(path: str):
+    """``"package.module:attribute"`` -> the attribute (used by the model and tracker registries)."""
+    module_name, _, attribute = path.partition(":")
+    if not attribute:
+        raise ValueError(f"import path {path!r} must have the form 'package.module:attribute'")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise ImportError(f"{module_name} has no attribute {attribute!r} (import path {path!r})") from None
+
+
+def build_model(name: str, **config) -> nn.Module:
+    """A freshly (randomly) initialised model ``name`` built with ``config``, e.g.
+    ``build_model("siamfc", width=0.5)`` or ``build_model("cfnet-conv2", lam=10.0)``."""
+    if name not in MODELS:
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    path, fixed = MODELS[name]
+    clash = set(fixed) & set(config)
+    if clash:
+        raise TypeError(f"model {name!r} fixes {sorted(clash)}; choose the matching registry name instead")
+    return import_object(path)(**fixed, **config)
+
+
+@dataclass
+class Weights:
+    """A state dict with the model it belongs to (``model_name`` may be None for a bare state dict)."""
+
+    state_dict: dict[str, torch.Tensor]
+    model_name: str | None = None
+    model_config: dict = field(default_factory=dict)
+    source: str = "<memory>"
+
+
+def read_weights(source: str | os.PathLike | Mapping) -> Weights:
+    """Read a weights file (or take an in-memory dict) in either of the forms described in the module doc."""
+    name = "<memory>"
+    if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source)
+        if not os.path.isfile(name):
+            raise FileNotFoundError(f"{name}: weights file does not exist")
+        try:
+            source = torch.load(name, map_location="cpu", weights_only=True)
+        except Exception as error:  # unreadable, or a pickle that weights_only refuses
+            raise ValueError(f"{name}: not a readable weights file ({error})") from error
+    if not isinstance(source, Mapping):
+        raise ValueError(f"{name}: expected a state dict or a dict with 'state_dict', got {type(source).__name__}")
+    for key in ("state_dict", "model"):
+        if isinstance(source.get(key), Mapping):
+            config = source.get("model_config") or {}
+            if not isinstance(config, Mapping):
+                raise ValueError(f"{name}: 'model_config' must be a dict, got {type(config).__name__}")
+            return Weights(dict(source[key]), source.get("model_name"), dict(config), name)
+    bad = [key for key, value in source.items() if not isinstance(value, torch.Tensor)]
+    if bad:
+        raise ValueError(f"{name}: not a state dict (entries {bad[:3]} are not tensors) and no 'state_dict' key")
+    return Weights(dict(source), None, {}, name)
+
+
+__all__ = ["MODELS", "Weights", "build_model", "import_object", "read_weights"]

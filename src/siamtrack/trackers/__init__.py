@@ -1,1 +1,82 @@
-"""siamtrack.trackers."""
+"""siamtrack.trackers: the tracker registry, ``build_tracker(name, weights=..., **hyperparameters)``.
+
+A registered tracker is a :class:`~siamtrack.trackers.base.Tracker` subclass named here by import path
+(imported only when built) that provides::
+
+    @classmethod
+    def from_weights(cls, weights: siamtrack.models.Weights | None, **hyperparameters) -> Tracker
+
+``weights`` is what :func:`siamtrack.models.read_weights` read (``None``: a randomly initialised network).
+Adding a tracker = one line in :data:`TRACKERS`.
+
+``weights`` of :func:`build_tracker` may be a path to a weights file, an in-memory state dict (or
+:class:`~siamtrack.models.Weights`), the string ``"random"`` for an untrained network (tests, speed
+measurements), or ``None`` for the bundled default ``siamtrack/weights/bundled/<name>.pth``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+from siamtrack.models import Weights, import_object, read_weights
+from siamtrack.trackers.base import Tracker
+
+TRACKERS: dict[str, str] = {
+    "siamfc": "siamtrack.trackers.siamfc:SiamFCTracker",
+    "cfnet-conv1": "siamtrack.trackers.cfnet:CFNetConv1Tracker",
+    "cfnet-conv2": "siamtrack.trackers.cfnet:CFNetTracker",
+    "cfnet-conv5": "siamtrack.trackers.cfnet:CFNetConv5Tracker",
+    "dcfnet": "siamtrack.trackers.dcfnet:DCFNetTracker",
+}
+
+BUNDLED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "bundled"
+RANDOM_WEIGHTS = "random"
+
+
+def available_trackers() -> list[str]:
+    """Registered tracker names, sorted."""
+    return sorted(TRACKERS)
+
+
+def tracker_class(name: str) -> type[Tracker]:
+    """The class registered as ``name`` (imported on demand)."""
+    if name not in TRACKERS:
+        raise KeyError(f"unknown tracker {name!r}; known trackers: {', '.join(available_trackers())}")
+    try:
+        cls = import_object(TRACKERS[name])
+    except ImportError as error:
+        raise ImportError(f"tracker {name!r} is registered as {TRACKERS[name]} but cannot be imported: {error}") \
+            from error
+    if not hasattr(cls, "from_weights"):
+        raise TypeError(f"tracker {name!r} ({TRACKERS[name]}) has no from_weights(weights, **hyperparameters)")
+    return cls
+
+
+def bundled_weights(name: str) -> Path:
+    """Where the bundled default weights of tracker ``name`` live (the file may not exist)."""
+    return BUNDLED_WEIGHTS / f"{name}.pth"
+
+
+def build_tracker(name: str, weights: str | os.PathLike | Mapping | Weights | None = None,
+                  **hyperparameters) -> Tracker:
+    """Tracker ``name`` with ``weights`` (see the module doc) and hyper-parameter overrides."""
+    cls = tracker_class(name)
+    if weights is None:
+        default = bundled_weights(name)
+        if not default.is_file():
+            raise FileNotFoundError(
+                f"no weights for tracker {name!r}: the bundled default {default} does not exist; pass "
+                f"weights=PATH (a trained checkpoint) or weights={RANDOM_WEIGHTS!r} for an untrained network")
+        weights = default
+    if isinstance(weights, str) and weights == RANDOM_WEIGHTS:
+        resolved = None
+    elif isinstance(weights, Weights):
+        resolved = weights
+    else:
+        resolved = read_weights(weights)
+    return cls.from_weights(resolved, **hyperparameters)
+
+
+__all__ = ["TRACKERS", "RANDOM_WEIGHTS", "Tracker", "available_trackers", "build_tracker", "bundled_weights",
+           "tracker_class"]

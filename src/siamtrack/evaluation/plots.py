@@ -1,0 +1,78 @@
+"""PNG plots of a report (matplotlib, Agg backend): success, precision and normalised-precision plots with
+the score in the legend, EAO curves, and per-attribute bars, several trackers side by side."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+_STYLES = ["-", "--", "-.", ":"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    return path
+
+
+def curve_plot(path, x: np.ndarray, curves: dict[str, tuple[np.ndarray, float]], title: str, xlabel: str,
+               ylabel: str, score_format: str = "{:.3f}") -> Path:
+    """One line per tracker, sorted by score, the legend reading ``name [score]``."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ranked = sorted(curves.items(), key=lambda item: -np.nan_to_num(item[1][1], nan=-np.inf))
+    for index, (name, (values, score)) in enumerate(ranked):
+        ax.plot(x[:len(values)], values, _STYLES[(index // 10) % len(_STYLES)], linewidth=1.8,
+                label=f"{name} [{score_format.format(score)}]")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(x[0], x[-1]), ylim=(0, 1))
+    ax.grid(True, alpha=0.4)
+    ax.legend(loc="best", fontsize=8)
+    try:
+        return _save(fig, Path(path))
+    finally:
+        plt.close(fig)
+
+
+def eao_plot(path, curves: dict[str, tuple[np.ndarray, float]], interval: tuple[int, int], title: str) -> Path:
+    """Expected average overlap against sequence length, the score interval shaded."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ranked = sorted(curves.items(), key=lambda item: -np.nan_to_num(item[1][1], nan=-np.inf))
+    for index, (name, (values, score)) in enumerate(ranked):
+        ax.plot(np.arange(len(values)), values, _STYLES[(index // 10) % len(_STYLES)], linewidth=1.8,
+                label=f"{name} [{score:.3f}]")
+    ax.axvspan(interval[0], interval[1], color="0.85", zorder=0, label=f"interval {interval[0]}-{interval[1]}")
+    ax.set(title=title, xlabel="sequence length (frames)", ylabel="expected average overlap", ylim=(0, 1))
+    ax.grid(True, alpha=0.4)
+    ax.legend(loc="best", fontsize=8)
+    try:
+        return _save(fig, Path(path))
+    finally:
+        plt.close(fig)
+
+
+def bar_plot(path, groups: list[str], values: dict[str, list[float]], title: str, ylabel: str) -> Path:
+    """Grouped bars: one group per attribute, one bar per tracker."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(groups) * max(1, len(values)) / 2 + 2), 4.5))
+    width = 0.8 / max(1, len(values))
+    positions = np.arange(len(groups))
+    for index, (name, heights) in enumerate(values.items()):
+        ax.bar(positions + index * width - 0.4 + width / 2, np.nan_to_num(heights), width, label=name)
+    ax.set_xticks(positions, groups, rotation=45, ha="right")
+    ax.set(title=title, ylabel=ylabel, ylim=(0, 1))
+    ax.grid(True, axis="y", alpha=0.4)
+    ax.legend(fontsize=8)
+    try:
+        return _save(fig, Path(path))
+    finally:
+        plt.close(fig)

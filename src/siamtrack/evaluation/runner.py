@@ -1,0 +1,294 @@
+"""Run any tracker over sequences and write result files (see :mod:`siamtrack.evaluation.results`).
+
+A tracker is anything with ``init(image, box)`` and ``update(image) -> box``. Runners take a *factory*
+that builds a fresh tracker per run, so that runs can go to worker processes:
+
+* a picklable zero-argument callable (a class, ``functools.partial(MyTracker, scale=3)``), or
+* ``(target, kwargs)`` with ``target`` a dotted path ``"package.module:attribute"`` (or
+  ``"package.module.attribute"``) to a callable, or a :class:`TrackerFactory`.
+
+Runs are independent jobs, executed in ``workers`` processes (``spawn`` start method, so trackers that
+use threads or torch are safe) or in this process when ``workers <= 1``. A run whose results file exists is
+skipped, and every file is written atomically, so an interrupted run resumes where it stopped without
+recomputing or losing anything. Frames are decoded only when the tracker is given them.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from siamtrack.data.sequence import Sequence
+from siamtrack.evaluation.overlap import overlaps
+from siamtrack.evaluation.protocol import Protocol, get_protocol
+from siamtrack.evaluation.results import ope_paths, supervised_paths, write_one_pass, write_supervised
+from siamtrack.evaluation.supervised import FrameState, RealtimeClock, SupervisedRun
+from siamtrack.evaluation.tre_sre import SRE_SHIFTS, sre_initial_boxes, tre_start_frames
+
+
+@dataclass(frozen=True)
+class TrackerFactory:
+    """Builds a tracker from a dotted path and keyword arguments; picklable by construction."""
+
+    target: str
+    kwargs: dict = field(default_factory=dict)
+
+    def __call__(self):
+        module_name, _, attribute = self.target.partition(":")
+        if not attribute:
+            module_name, _, attribute = self.target.rpartition(".")
+        if not module_name:
+            raise ValueError(f"tracker target {self.target!r} is not 'package.module:attribute'")
+        try:
+            builder = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as error:
+            raise ValueError(f"cannot import tracker target {self.target!r}: {error}") from None
+        return builder(**self.kwargs)
+
+
+def as_factory(tracker) -> Callable:
+    """Normalise the accepted tracker specifications to a zero-argument callable."""
+    if isinstance(tracker, tuple):
+        if len(tracker) != 2 or not isinstance(tracker[0], str) or not isinstance(tracker[1], dict):
+            raise ValueError(f"a tracker given as a tuple must be (dotted path, kwargs), got {tracker!r}")
+        return TrackerFactory(tracker[0], dict(tracker[1]))
+    if isinstance(tracker, str):
+        return TrackerFactory(tracker)
+    if not callable(tracker):
+        raise ValueError(f"tracker factory {tracker!r} is not callable")
+    return tracker
+
+
+def image_size(sequence: Sequence) -> tuple[int, int]:
+    """``(width, height)`` of a sequence's frames: ``metadata["image_size"]`` or the first frame's shape
+    (decoded once and remembered in the metadata)."""
+    size = sequence.metadata.get("image_size")
+    if size is None:
+        height, width = sequence.frames[0].shape[:2]
+        size = (int(width), int(height))
+        sequence.metadata["image_size"] = size
+    return int(size[0]), int(size[1])
+
+
+# ----------------------------------------------------------------------------------------------- one-pass
+@dataclass(frozen=True)
+class OnePassJob:
+    """Track ``sequence`` from frame ``start`` with ``init_box`` to its end; write ``boxes_path``."""
+
+    sequence: Sequence
+    start: int
+    init_box: tuple[float, float, float, float]
+    boxes_path: Path
+    times_path: Path
+
+    def run(self, factory: Callable) -> str:
+        tracker = factory()
+        frames = self.sequence.frames
+        boxes, times = [], []
+        for index in range(self.start, len(self.sequence)):
+            image = frames[index]
+            began = time.perf_counter()
+            if index == self.start:
+                tracker.init(image, np.asarray(self.init_box, dtype=np.float64))
+                box = np.asarray(self.init_box, dtype=np.float64)
+            else:
+                box = np.asarray(tracker.update(image), dtype=np.float64).reshape(-1)
+            times.append(time.perf_counter() - began)
+            if box.shape != (4,):
+                raise ValueError(f"{self.sequence.name} frame {index}: tracker returned {box!r}, not x,y,w,h")
+            boxes.append(box)
+        write_one_pass(self.boxes_path, self.times_path, np.array(boxes), np.array(times))
+        return str(self.boxes_path)
+
+
+def one_pass_jobs(sequences: Iterable[Sequence], root, tracker_name: str, experiment: str = "ope") -> list[OnePassJob]:
+    """The runs of an OPE, TRE or SRE experiment (all of them, done or not)."""
+    if experiment not in ("ope", "tre", "sre"):
+        raise ValueError(f"unknown one-pass experiment {experiment!r} (ope, tre, sre)")
+    jobs = []
+    for sequence in sequences:
+        if experiment == "ope":
+            starts = [(0, sequence.init_box, sequence.name)]
+        elif experiment == "tre":
+            frames = tre_start_frames(sequence.ground_truth, sequence.absent,
+                                      omit=sequence.metadata.get("init_omit", ()))
+            starts = [(s, sequence.ground_truth[s], f"{sequence.name}_{k:03d}") for k, s in enumerate(frames, 1)]
+        else:
+            boxes = sre_initial_boxes(sequence.init_box, image_size(sequence))
+            starts = [(0, b, f"{sequence.name}_{k:03d}") for k, b in enumerate(boxes, 1)]
+        for start, box, run in starts:
+            boxes_path, times_path = ope_paths(root, tracker_name, run, experiment)
+            jobs.append(OnePassJob(sequence, int(start), tuple(float(v) for v in box), boxes_path, times_path))
+    return jobs
+
+
+# ---------------------------------------------------------------------------------------------- supervised
+@dataclass(frozen=True)
+class SupervisedJob:
+    """One reset-based run of ``sequence`` (VOT baseline, or realtime when ``clock`` is given)."""
+
+    sequence: Sequence
+    protocol: Protocol
+    trajectory_path: Path
+    times_path: Path
+    clock: RealtimeClock | None = None
+
+    def run(self, factory: Callable) -> str:
+        write_supervised(self.trajectory_path, self.times_path, supervised_run(factory, self.sequence,
+                                                                                self.protocol, self.clock))
+        return str(self.trajectory_path)
+
+
+def supervised_run(factory: Callable, sequence: Sequence, protocol: Protocol | str,
+                   clock: RealtimeClock | None = None) -> SupervisedRun:
+    """Track ``sequence`` with resets: a frame whose reported box overlaps the ground truth by at most
+    ``protocol.failure_overlap`` (``reset_overlap`` measure) is a failure, and a new tracker is initialised
+    ``protocol.skip_initialize`` frames later on the ground truth (vot-toolkit ``SupervisedExperiment``).
+    With a ``clock`` the reported boxes follow the realtime simulation of :class:`RealtimeClock`."""
+    protocol = get_protocol(protocol)
+    count = len(sequence)
+    size = image_size(sequence)
+    polygons = sequence.polygons if protocol.use_polygons else None
+    states = np.full(count, FrameState.SKIPPED, dtype=np.int8)
+    boxes = np.full((count, 4), np.nan)
+    times = np.zeros(count)
+
+    def failed(box: np.ndarray, frame: int) -> bool:
+        reference = None if polygons is None else polygons[frame:frame + 1]
+        value = overlaps(box[None, :], sequence.ground_truth[frame:frame + 1], protocol.reset_overlap,
+                         image_size=size, clip_to_image=protocol.clip_to_image, polygons=reference)[0]
+        return not (value > protocol.failure_overlap)  # NaN (e.g. a NaN box) is a failure too
+
+    frame = 0
+    while frame < count:
+        tracker = factory()
+        init_box = sequence.ground_truth[frame].copy()
+        began = time.perf_counter()
+        tracker.init(sequence.frames[frame], init_box)
+        times[frame] = time.perf_counter() - began
+        states[frame] = FrameState.INITIALIZED
+        if clock is not None:
+            grace = clock.grace
+            seconds, grace = clock.duration(times[frame], grace)
+            free_at = clock.arrival(frame) + seconds  # when the tracker can take a new frame
+            reported = init_box  # the last output available
+            pending: tuple[np.ndarray, float] | None = None  # an output still being computed
+        frame += 1
+        while frame < count:
+            if clock is None:
+                began = time.perf_counter()
+                box = np.asarray(tracker.update(sequence.frames[frame]), dtype=np.float64).reshape(-1)
+                times[frame] = time.perf_counter() - began
+            else:
+                deadline = clock.arrival(frame + 1)
+                if pending is not None and pending[1] <= deadline:
+                    reported, pending = pending[0], None
+                if free_at < deadline:  # idle before the next frame arrives: take this frame
+                    began = time.perf_counter()
+                    output = np.asarray(tracker.update(sequence.frames[frame]), dtype=np.float64).reshape(-1)
+                    times[frame] = time.perf_counter() - began
+                    seconds, grace = clock.duration(times[frame], grace)
+                    free_at = max(free_at, clock.arrival(frame)) + seconds
+                    if free_at <= deadline:
+                        reported = output
+                    else:
+                        pending = (output, free_at)
+                box = np.asarray(reported, dtype=np.float64).reshape(-1)
+            if box.shape != (4,):
+                raise ValueError(f"{sequence.name} frame {frame}: tracker returned {box!r}, not x,y,w,h")
+            if failed(box, frame):
+                states[frame] = FrameState.FAILED
+                frame += protocol.skip_initialize
+                break
+            states[frame] = FrameState.TRACKED
+            boxes[frame] = box
+            frame += 1
+    return SupervisedRun(states, boxes, times)
+
+
+def supervised_jobs(sequences: Iterable[Sequence], root, tracker_name: str, protocol: Protocol | str = "vot",
+                    experiment: str = "baseline", repetitions: int = 1,
+                    clock: RealtimeClock | None = None) -> list[SupervisedJob]:
+    """The runs of a reset-based experiment (``baseline``, or ``realtime`` with a ``clock``)."""
+    protocol = get_protocol(protocol)
+    if (experiment == "realtime") != (clock is not None):
+        raise ValueError("the realtime experiment needs a RealtimeClock, and only it takes one")
+    jobs = []
+    for sequence in sequences:
+        for repetition in range(1, repetitions + 1):
+            trajectory_path, times_path = supervised_paths(root, tracker_name, experiment, sequence.name, repetition)
+            jobs.append(SupervisedJob(sequence, protocol, trajectory_path, times_path, clock))
+    return jobs
+
+
+# ------------------------------------------------------------------------------------------------- runner
+def _execute(job, factory):
+    return job.run(factory)
+
+
+def _done_path(job) -> Path:
+    return job.boxes_path if isinstance(job, OnePassJob) else job.trajectory_path
+
+
+def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, description: str = "tracking") -> list[str]:
+    """Execute the jobs whose results file does not exist yet; returns the files written.
+
+    ``workers > 1`` runs them in that many ``spawn`` worker processes (the factory and the sequences must
+    be picklable). A failing job raises after the others have finished, naming the run."""
+    from tqdm import tqdm
+
+    factory = as_factory(tracker)
+    pending = [job for job in jobs if not _done_path(job).exists()]
+    written, errors = [], []
+    bar = tqdm(total=len(pending), desc=description, unit="run", disable=not progress)
+    try:
+        if workers <= 1 or len(pending) <= 1:
+            for job in pending:
+                try:
+                    written.append(_execute(job, factory))
+                except Exception as error:  # noqa: BLE001 - reported below with the run's name
+                    errors.append((job, error))
+                bar.update(1)
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(_execute, job, factory): job for job in pending}
+                for future in as_completed(futures):
+                    try:
+                        written.append(future.result())
+                    except Exception as error:  # noqa: BLE001
+                        errors.append((futures[future], error))
+                    bar.update(1)
+    finally:
+        bar.close()
+    if errors:
+        job, error = errors[0]
+        raise RuntimeError(f"{len(errors)} of {len(pending)} runs failed; first: {_done_path(job)}: "
+                           f"{type(error).__name__}: {error}") from error
+    return written
+
+
+def run_one_pass(tracker, sequences: Iterable[Sequence], root, tracker_name: str, experiment: str = "ope",
+                 workers: int = 1, progress: bool = True) -> list[str]:
+    """Run an OPE/TRE/SRE experiment; see :func:`run_jobs`."""
+    return run_jobs(tracker, one_pass_jobs(sequences, root, tracker_name, experiment), workers, progress,
+                    description=f"{tracker_name} {experiment}")
+
+
+def run_supervised(tracker, sequences: Iterable[Sequence], root, tracker_name: str,
+                   protocol: Protocol | str = "vot", experiment: str = "baseline", repetitions: int = 1,
+                   clock: RealtimeClock | None = None, workers: int = 1, progress: bool = True) -> list[str]:
+    """Run a VOT reset-based experiment (``baseline``; ``realtime`` with a :class:`RealtimeClock`)."""
+    return run_jobs(tracker, supervised_jobs(sequences, root, tracker_name, protocol, experiment, repetitions, clock),
+                    workers, progress, description=f"{tracker_name} {experiment}")
+
+
+__all__ = [
+    "OnePassJob", "SRE_SHIFTS", "SupervisedJob", "TrackerFactory", "as_factory", "image_size", "one_pass_jobs",
+    "run_jobs", "run_one_pass", "run_supervised", "supervised_jobs", "supervised_run",
+]

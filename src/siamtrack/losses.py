@@ -1,0 +1,108 @@
+"""Training losses, each a plain function ``loss(scores, targets, ...) -> tensor``.
+
+Conventions shared by every function here:
+
+* ``scores`` are the network's raw outputs (logits / responses) of shape ``(B, ...)``; ``targets`` and
+  ``weights`` broadcast to it.
+* The loss of one training pair is a weighted *sum* over its map; ``reduction="mean"`` (the default) averages
+  these per-pair losses over the batch, ``reduction="none"`` returns them as a ``(B,)`` tensor (to weight whole
+  pairs, e.g. RASNet's temporal weighting, :func:`temporal_pair_weight`). Averaging over pairs keeps the loss
+  of a global batch equal to the mean of its shards' losses, which is what distributed training needs.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def _reduce(per_pair: torch.Tensor, reduction: str) -> torch.Tensor:
+    if reduction == "mean":
+        return per_pair.mean()
+    if reduction == "none":
+        return per_pair
+    raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
+
+
+def _per_pair_sum(values: torch.Tensor) -> torch.Tensor:
+    return values.reshape(values.shape[0], -1).sum(dim=1)
+
+
+def _check_shapes(scores: torch.Tensor, *others: torch.Tensor | None) -> None:
+    if scores.dim() < 1:
+        raise ValueError(f"scores need a batch dimension, got a tensor of shape {tuple(scores.shape)}")
+    for other in others:
+        if other is None:
+            continue
+        try:
+            fits = torch.broadcast_shapes(other.shape, scores.shape) == scores.shape
+        except RuntimeError:
+            fits = False
+        if not fits:
+            raise ValueError(f"a tensor of shape {tuple(other.shape)} does not broadcast to the scores' shape "
+                             f"{tuple(scores.shape)}")
+
+
+def balanced_weights(labels: torch.Tensor) -> torch.Tensor:
+    """SiamFC's class-balanced element weights for ``±1`` labels: per pair, the positive positions share a
+    total weight of 1/2 and the negative ones another 1/2 (``create_labels.m``, ``labelWeight='balanced'``).
+
+    Positions labelled 0 (neutral) get weight 0. A pair without positives (or negatives) gives that class
+    no weight (its other class still sums to 1/2).
+    """
+    flat = labels.reshape(labels.shape[0], -1)
+    positive, negative = (flat > 0).to(labels.dtype), (flat < 0).to(labels.dtype)
+    pos_count = positive.sum(dim=1, keepdim=True).clamp(min=1)
+    neg_count = negative.sum(dim=1, keepdim=True).clamp(min=1)
+    weights = 0.5 * positive / pos_count + 0.5 * negative / neg_count
+    return weights.reshape(labels.shape)
+
+
+def logistic_loss(scores: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None,
+                  reduction: str = "mean") -> torch.Tensor:
+    """SiamFC's logistic loss (Bertinetto et al. 2016, Eq. 1-2; RASNet Eq. 11).
+
+    ``l(y, v) = log(1 + exp(-y v))`` for a label ``y`` in ``{-1, +1}`` (0 = neutral) and a score ``v``
+    (Eq. 1); the loss of a score map is ``L(y, v) = sum_u w[u] l(y[u], v[u])`` (Eq. 2 with ``w = 1/|D|``, the
+    default; pass :func:`balanced_weights` for SiamFC's balanced variant). Computed as ``softplus(-y v)``,
+    stable for any score. ``d l / d v = -y * sigmoid(-y v)``.
+    """
+    _check_shapes(scores, labels, weights)
+    if weights is None:
+        weights = torch.full_like(scores, 1.0 / scores[0].numel())
+    return _reduce(_per_pair_sum(weights * F.softplus(-labels * scores)), reduction)
+
+
+def bce_with_logits_loss(scores: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None,
+                         reduction: str = "mean") -> torch.Tensor:
+    """Binary cross-entropy on logits for soft targets ``t`` in ``[0, 1]`` (e.g. Gaussian labels).
+
+    ``l(t, v) = -t log(sigmoid(v)) - (1 - t) log(1 - sigmoid(v)) = softplus(v) - t v``; per pair
+    ``sum_u w[u] l(t[u], v[u])`` with ``w = 1/|D|`` by default. For ``t = (y + 1) / 2`` it equals
+    :func:`logistic_loss`. ``d l / d v = sigmoid(v) - t``.
+    """
+    _check_shapes(scores, targets, weights)
+    if weights is None:
+        weights = torch.full_like(scores, 1.0 / scores[0].numel())
+    return _reduce(_per_pair_sum(weights * F.binary_cross_entropy_with_logits(scores, targets.expand_as(scores),
+                                                                                reduction="none")), reduction)
+
+
+def l2_loss(responses: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Squared L2 distance between a response and its desired response, summed over the map.
+
+    DCFNet's objective (Wang et al. 2017, Sec. 3): ``L(theta) = ||g(phi(x; theta)) - y||^2``
+    (+ ``gamma ||theta||^2``, which is the optimiser's weight decay); DSLT's square loss (Eq. 2-3) before
+    shrinkage. The authors' DCFNet code sums over the batch too; averaging over pairs instead makes the
+    gradient batch-size independent (scale the learning rate by the batch size to match theirs).
+    ``d L / d g = 2 (g - y)``.
+    """
+    _check_shapes(responses, targets)
+    return _reduce(_per_pair_sum((responses - targets) ** 2), reduction)
+
+
+def temporal_pair_weight(gaps: torch.Tensor, sigma: float) -> torch.Tensor:
+    """RASNet's temporal validity of a training pair (Wang et al. 2018, Eq. 13): ``exp(-|i - j| / sigma)``
+    for frames ``i, j`` that are ``gaps = |i - j|`` apart; Eq. 12 weights each pair's loss by it."""
+    if sigma <= 0:
+        raise ValueError(f"sigma must be positive, got {sigma}")
+    return torch.exp(-gaps.abs().to(torch.get_default_dtype()) / sigma)

@@ -1,0 +1,68 @@
+"""CFNet (Valmadre et al. 2017, "End-to-end representation learning for Correlation Filter based tracking").
+
+The network (:class:`~siamtrack.models.siamese.CFNetNet`) learns a correlation filter from a 255x255
+exemplar; the tracker is SiamFC's search with CFNet's differences: the exemplar is as large as the search
+crop, the responses are 33x33 at stride 4 (upsampled x8), and the template (the cropped filter) follows
+the target with a rolling average of rate ``template_lr``.
+
+Hyper-parameters are those the authors tuned per variant (``run_cfnet{1,2}_evaluation.m`` of the CFNet
+code, the supplementary material's table); no tuned values were published for conv5, which uses conv2's.
+
+Scale of the crops: the context square ``s_z`` maps onto 127 pixels, as for SiamFC, so a 255 exemplar or
+search crop covers ``s_z·255/127`` image pixels and the target has the same size in tracking as in
+SiamFC-style training pairs. (The authors' MATLAB tracker maps ``s_z`` onto all 255 pixels, i.e. twice
+the training scale; set ``context_size=255`` to reproduce that.)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from siamtrack.trackers.siamese import SiameseParams, SiameseTracker
+
+
+@dataclass(frozen=True)
+class CFNetParams(SiameseParams):
+    """CFNet-conv2's tracking hyper-parameters."""
+
+    exemplar_size: int = 255
+    instance_size: int = 255
+    scale_step: float = 1.0575
+    scale_penalty: float = 0.9780
+    scale_lr: float = 0.52
+    window_influence: float = 0.2625
+    response_up: int = 8
+    template_lr: float = 0.005
+
+
+@dataclass(frozen=True)
+class CFNetConv1Params(CFNetParams):
+    """CFNet-conv1's tracking hyper-parameters."""
+
+    scale_step: float = 1.0355
+    scale_penalty: float = 0.9825
+    scale_lr: float = 0.7
+    window_influence: float = 0.2375
+    template_lr: float = 0.0058
+
+
+class CFNetTracker(SiameseTracker):
+    """CFNet-conv2 (two convolutional layers + correlation filter), the paper's main variant."""
+
+    name = "cfnet-conv2"
+    model_name = "cfnet-conv2"
+    Params = CFNetParams
+
+
+class CFNetConv1Tracker(CFNetTracker):
+    """CFNet-conv1: one 11x11 stride-4 convolution + correlation filter."""
+
+    name = "cfnet-conv1"
+    model_name = "cfnet-conv1"
+    Params = CFNetConv1Params
+
+
+class CFNetConv5Tracker(CFNetTracker):
+    """CFNet-conv5: the full AlexNet-style stack (stride 4) + correlation filter."""
+
+    name = "cfnet-conv5"
+    model_name = "cfnet-conv5"

@@ -1,0 +1,315 @@
+"""Shared machinery of Siamese trackers: crops, scale pyramid, response post-processing, one generic tracker.
+
+The search follows SiamFC (Bertinetto et al. 2016, Sec. 2.4) and CFNet (Valmadre et al. 2017, Sec. 4):
+
+* the target ``w x h`` gets context ``p = context·(w + h)`` and the square side ``s_z = sqrt((w+p)(h+p))``;
+  ``s_z`` maps onto ``context_size`` model pixels (127), so an exemplar of ``exemplar_size`` pixels covers
+  ``s_z·exemplar_size/context_size`` image pixels and a search crop ``s_z·instance_size/context_size``;
+* crops are one ``cv2.warpAffine`` each, padded with the image's per-channel mean colour;
+* the search runs on ``num_scales`` crops ``scale_step^{-k..k}``; each score map is upsampled (bicubic)
+  ``response_up`` times, off-centre scales are damped by ``scale_penalty``, the best scale's map is
+  normalised and blended with a Hann window (``window_influence``), its peak gives the displacement;
+* the size follows the chosen scale with damping ``scale_lr`` and stays within
+  ``[min_scale, max_scale]`` of the first frame's; the centre stays inside the image, so a target that
+  leaves the frame never raises.
+
+:class:`SiameseTracker` implements all of it for any :class:`~siamtrack.models.siamese.SiameseNet`; the
+model-specific steps are small methods (``preprocess``, ``build_template``, ``update_template``,
+``score``) that subclasses override.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar, Sequence
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from siamtrack.models import Weights, build_model
+from siamtrack.models.backbones import fuse_batchnorm
+from siamtrack.models.correlation import hann_window
+from siamtrack.trackers.base import Tracker
+
+
+@dataclass(frozen=True)
+class SiameseParams:
+    """Hyper-parameters of a Siamese tracker; the defaults are SiamFC-3s's (Bertinetto et al. 2016)."""
+
+    exemplar_size: int = 127  # side of the exemplar crop fed to the network (model pixels)
+    instance_size: int = 255  # side of each search crop
+    context_size: int = 127  # model pixels onto which the context square s_z is mapped
+    context: float = 0.5  # p = context * (w + h)
+    num_scales: int = 3
+    scale_step: float = 1.0375
+    scale_penalty: float = 0.9745  # multiplies the responses of the off-centre scales
+    scale_lr: float = 0.59  # damping of the size update
+    window_influence: float = 0.176  # weight of the Hann window in the final response
+    response_up: int = 16  # bicubic upsampling factor of the score maps (17 -> 272)
+    min_scale: float = 0.2  # size limits relative to the first frame's target
+    max_scale: float = 5.0
+    template_lr: float = 0.0  # rolling-average rate of the template (0: fixed first-frame template)
+
+    def __post_init__(self):
+        positive_ints = ("exemplar_size", "instance_size", "context_size", "num_scales", "response_up")
+        for name in positive_ints:
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{type(self).__name__}.{name} must be a positive integer, got {value!r}")
+        if self.num_scales % 2 == 0:
+            raise ValueError(f"{type(self).__name__}.num_scales must be odd (a centre scale), got {self.num_scales}")
+        checks = {
+            "context": self.context >= 0,
+            "scale_step": self.scale_step >= 1,
+            "scale_penalty": 0 < self.scale_penalty <= 1,
+            "scale_lr": 0 <= self.scale_lr <= 1,
+            "window_influence": 0 <= self.window_influence <= 1,
+            "min_scale": 0 < self.min_scale <= 1,
+            "max_scale": self.max_scale >= 1,
+            "template_lr": 0 <= self.template_lr <= 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"{type(self).__name__}.{name} out of range: {getattr(self, name)!r}")
+
+    @property
+    def scale_factors(self) -> np.ndarray:
+        """``scale_step ** (-k .. k)`` for ``num_scales = 2k + 1``."""
+        k = (self.num_scales - 1) // 2
+        return self.scale_step ** np.arange(-k, k + 1, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------------- geometry
+
+
+def context_side(width: float, height: float, context: float = 0.5) -> float:
+    """SiamFC Sec. 2.4: side of the square region around a ``width x height`` target with context
+    ``p = context·(w + h)``: ``sqrt((w + p)(h + p))``."""
+    pad = context * (width + height)
+    return float(np.sqrt((width + pad) * (height + pad)))
+
+
+def check_image(image) -> np.ndarray:
+    """The frame as a C-contiguous RGB ``uint8`` ``H x W x 3`` array, or a ValueError saying what it is."""
+    array = np.asarray(image)
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
+        raise ValueError(f"expected an RGB uint8 image of shape HxWx3, got dtype {array.dtype} shape {array.shape}")
+    return np.ascontiguousarray(array)
+
+
+def crop_square(image: np.ndarray, center, side: float, out_size: int, fill) -> np.ndarray:
+    """The square of ``side`` image pixels centred on ``center = (cx, cy)``, resampled (bilinear) to
+    ``out_size x out_size`` by one ``cv2.warpAffine``; whatever lies outside the image is ``fill``.
+
+    Coordinates are continuous with pixel ``i`` covering ``[i, i + 1)``: output pixel ``u`` samples image
+    position ``cx - side/2 + (u + 0.5)·side/out_size``, i.e. OpenCV pixel index that minus 0.5.
+    """
+    if not side > 0 or not np.isfinite(side):
+        raise ValueError(f"crop side must be a positive finite number, got {side!r}")
+    scale = side / out_size
+    cx, cy = float(center[0]), float(center[1])
+    matrix = np.array([[scale, 0.0, cx - side / 2 + 0.5 * scale - 0.5],
+                       [0.0, scale, cy - side / 2 + 0.5 * scale - 0.5]])
+    return cv2.warpAffine(image, matrix, (out_size, out_size),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(v) for v in fill))
+
+
+def crop_pyramid(image: np.ndarray, center, sides: Sequence[float], out_size: int, fill) -> torch.Tensor:
+    """Crops of ``sides`` around ``center`` (one :func:`crop_square` each) as an ``N x 3 x S x S`` uint8
+    tensor (channels-last memory, which the CPU convolutions prefer)."""
+    crops = np.stack([crop_square(image, center, side, out_size, fill) for side in sides])
+    return torch.from_numpy(crops).permute(0, 3, 1, 2)
+
+
+# --------------------------------------------------------------------------------------- response maps
+
+
+def upsample_responses(responses: torch.Tensor, factor: int) -> torch.Tensor:
+    """``(N, h, w)`` score maps -> ``(N, h·factor, w·factor)``, bicubic (SiamFC: 17x17 x16 -> 272x272).
+
+    Half-pixel alignment (``align_corners=False``): the centre of the upsampled map is the centre of the
+    original, and upsampled pixel ``j`` lies at ``(j - (H - 1)/2) / factor`` cells from the centre.
+    """
+    if factor == 1:
+        return responses
+    return F.interpolate(responses[:, None], scale_factor=factor, mode="bicubic", align_corners=False)[:, 0]
+
+
+def penalized_peaks(responses: np.ndarray, scale_penalty: float) -> np.ndarray:
+    """Peak of each scale's response, the off-centre scales multiplied by ``scale_penalty`` (SiamFC)."""
+    peaks = responses.reshape(len(responses), -1).max(axis=1).astype(np.float64)
+    centre = len(responses) // 2
+    penalty = np.full(len(responses), scale_penalty)
+    penalty[centre] = 1.0
+    return peaks * penalty
+
+
+def apply_window(response: np.ndarray, window: np.ndarray, window_influence: float) -> np.ndarray:
+    """Normalise ``response`` to a distribution (minus its minimum, divided by its sum) and blend it with
+    the (sum-normalised) ``window``: ``(1 - w)·r + w·window`` (SiamFC's displacement penalty)."""
+    shifted = response - response.min()
+    total = shifted.sum()
+    normalised = shifted / total if total > 0 else np.full_like(shifted, 1.0 / shifted.size)
+    return (1.0 - window_influence) * normalised + window_influence * window
+
+
+def peak_displacement(response: np.ndarray) -> np.ndarray:
+    """``(dx, dy)`` of the maximum of ``response`` from its centre, in response pixels."""
+    row, col = np.unravel_index(int(np.argmax(response)), response.shape)
+    height, width = response.shape
+    return np.array([col - (width - 1) / 2.0, row - (height - 1) / 2.0])
+
+
+def prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:
+    """An inference copy of ``model``: eval mode, batch norm folded into the convolutions, no gradients,
+    on ``device``, channels-last memory on the CPU (the faster layout for oneDNN convolutions)."""
+    model = fuse_batchnorm(model).to(device)
+    if device.type == "cpu":
+        model = model.to(memory_format=torch.channels_last)
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model
+
+
+# --------------------------------------------------------------------------------------------- tracker
+
+
+class SiameseTracker(Tracker):
+    """A Siamese tracker around a :class:`~siamtrack.models.siamese.SiameseNet`.
+
+    ``params`` (or keyword overrides of :attr:`Params`' fields) set the hyper-parameters; ``device``
+    defaults to CUDA when available. The model is copied for inference (BN folded), so the caller's
+    module is untouched. Subclasses set ``name``, ``model_name`` (a :func:`siamtrack.models.build_model`
+    name used by :meth:`from_weights`) and ``Params``, and override the model-specific steps.
+    """
+
+    name = "siamese"
+    model_name: ClassVar[str] = ""
+    Params: ClassVar[type[SiameseParams]] = SiameseParams
+
+    def __init__(self, model: nn.Module, params: SiameseParams | None = None, device=None, **hyperparameters):
+        super().__init__()
+        params = params if params is not None else self.Params()
+        if hyperparameters:
+            known = {f.name for f in dataclasses.fields(params)}
+            unknown = sorted(set(hyperparameters) - known)
+            if unknown:
+                raise TypeError(f"{type(self).__name__}: unknown hyper-parameter(s) {unknown}; "
+                                f"known: {', '.join(sorted(known))}")
+            params = dataclasses.replace(params, **hyperparameters)
+        self.params = params
+        self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model = prepare_for_inference(model, self.device)
+        self.total_stride = int(model.total_stride)
+        self._windows: dict[tuple[int, int], np.ndarray] = {}
+        self.template = None
+
+    @classmethod
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "SiameseTracker":
+        """The tracker with its model built from ``weights`` (``None``: random initialisation)."""
+        if weights is None:
+            return cls(build_model(cls.model_name), device=device, **hyperparameters)
+        if weights.model_name not in (None, cls.model_name):
+            raise ValueError(f"{weights.source}: weights are for model {weights.model_name!r} but tracker "
+                             f"{cls.name!r} needs model {cls.model_name!r}")
+        model = build_model(cls.model_name, **weights.model_config)
+        result = model.load_state_dict(weights.state_dict, strict=False)
+        if result.missing_keys or result.unexpected_keys:
+            raise ValueError(f"{weights.source}: state dict does not fit model {cls.model_name!r} "
+                             f"{weights.model_config or ''}: missing {result.missing_keys[:5]}, "
+                             f"unexpected {result.unexpected_keys[:5]}")
+        return cls(model, device=device, **hyperparameters)
+
+    # ---- model-specific steps (override in subclasses) ------------------------------------------------
+
+    def preprocess(self, crops: torch.Tensor) -> torch.Tensor:
+        """uint8 ``N x 3 x S x S`` RGB crops -> network input (here: float 0..255 RGB, as SiamFC/CFNet)."""
+        return crops.to(self.device, torch.float32)
+
+    def build_template(self, exemplar: torch.Tensor) -> torch.Tensor:
+        """The template from the preprocessed exemplar crop ``(1, 3, S, S)``."""
+        return self.model.template(exemplar)
+
+    def update_template(self, template: torch.Tensor, exemplar: torch.Tensor) -> torch.Tensor:
+        """Rolling average ``(1 - template_lr)·template + template_lr·new`` (CFNet's online update)."""
+        rate = self.params.template_lr
+        return (1.0 - rate) * template + rate * self.build_template(exemplar)
+
+    def score(self, template: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:
+        """Score maps ``(N, 1, h, w)`` of the preprocessed search crops ``(N, 3, S, S)``."""
+        return self.model.match(template, self.model.embed(instances))
+
+    # ---- state -----------------------------------------------------------------------------------------
+
+    @property
+    def target_size(self) -> np.ndarray:
+        return self._base_size * self._scale
+
+    @property
+    def context_region(self) -> float:
+        """Current ``s_z`` (image pixels that map onto ``context_size`` model pixels)."""
+        return self._base_side * self._scale
+
+    def _crops(self, image: np.ndarray, sides, out_size: int) -> torch.Tensor:
+        crops = self.preprocess(crop_pyramid(image, self._center, sides, out_size, self._fill))
+        if self.device.type == "cpu":
+            crops = crops.contiguous(memory_format=torch.channels_last)
+        return crops
+
+    def _window(self, height: int, width: int) -> np.ndarray:
+        if (height, width) not in self._windows:
+            window = hann_window(height, width, dtype=torch.float64).numpy()
+            self._windows[(height, width)] = window / window.sum()
+        return self._windows[(height, width)]
+
+    # ---- tracker API -----------------------------------------------------------------------------------
+
+    def init(self, image: np.ndarray, box) -> None:
+        image = check_image(image)
+        box = np.asarray(box, dtype=np.float64).reshape(-1)
+        if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+            raise ValueError(f"{self.name}: the initial box must be 4 finite numbers x, y, w, h with w, h > 0, "
+                             f"got {box.tolist()}")
+        p = self.params
+        self._center = box[:2] + box[2:] / 2.0
+        self._base_size = box[2:].copy()
+        self._scale = 1.0
+        self._base_side = context_side(box[2], box[3], p.context)
+        self._fill = image.reshape(-1, 3).mean(axis=0)
+        with torch.inference_mode():
+            exemplar = self._crops(image, [self.context_region * p.exemplar_size / p.context_size], p.exemplar_size)
+            self.template = self.build_template(exemplar)
+        self.confidence = float("nan")
+
+    def update(self, image: np.ndarray) -> np.ndarray:
+        if self.template is None:
+            raise RuntimeError(f"{self.name}: update() called before init()")
+        image = check_image(image)
+        p = self.params
+        factors = p.scale_factors
+        sides = self.context_region * p.instance_size / p.context_size * factors
+        with torch.inference_mode():
+            scores = self.score(self.template, self._crops(image, sides, p.instance_size))[:, 0]
+            responses = upsample_responses(scores.float(), p.response_up).cpu().numpy()
+        best = int(np.argmax(penalized_peaks(responses, p.scale_penalty)))
+        response = apply_window(responses[best].astype(np.float64), self._window(*responses.shape[1:]),
+                                p.window_influence)
+        # response pixels -> search-crop pixels -> image pixels (SiamFC's tracker_step)
+        displacement = peak_displacement(response) * self.total_stride / p.response_up
+        self._center = self._center + displacement * sides[best] / p.instance_size
+        height, width = image.shape[:2]
+        self._center = np.clip(self._center, [0.0, 0.0], [float(width), float(height)])
+        damped = (1.0 - p.scale_lr) + p.scale_lr * factors[best]
+        self._scale = float(np.clip(self._scale * damped, p.min_scale, p.max_scale))
+        self.confidence = float(scores[best].max())
+        if p.template_lr > 0:
+            with torch.inference_mode():
+                exemplar = self._crops(image, [self.context_region * p.exemplar_size / p.context_size],
+                                       p.exemplar_size)
+                self.template = self.update_template(self.template, exemplar)
+        size = self.target_size
+        return np.concatenate([self._center - size / 2.0, size])

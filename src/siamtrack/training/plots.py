@@ -1,0 +1,64 @@
+"""Loss curves of training runs, from their ``log.csv``, as PNG."""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def read_log(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Columns of a run's ``log.csv`` (``step, epoch, iteration, loss, lr``) as arrays."""
+    path = Path(path)
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        raise ValueError(f"{path}: empty log (no header)")
+    header, body = rows[0], rows[1:]
+    columns: dict[str, list[float]] = {name: [] for name in header}
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise ValueError(f"{path}:{line}: expected {len(header)} values, got {row!r}")
+        try:
+            for name, value in zip(header, row):
+                columns[name].append(float(value))
+        except ValueError:
+            raise ValueError(f"{path}:{line}: not a number in {row!r}") from None
+    return {name: np.asarray(values) for name, values in columns.items()}
+
+
+def plot_losses(logs, png_path: str | os.PathLike, labels: list[str] | None = None, smooth: int = 50) -> Path:
+    """Plot the per-iteration loss (faint) and its running mean over ``smooth`` iterations of one or several
+    runs' ``log.csv`` files into ``png_path``; epoch boundaries of the first run are marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    logs = [logs] if isinstance(logs, (str, os.PathLike)) else list(logs)
+    labels = labels or [Path(log).parent.name or str(log) for log in logs]
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    for number, (log, label) in enumerate(zip(logs, labels)):
+        columns = read_log(log)
+        steps, loss = columns["step"], columns["loss"]
+        if len(loss) == 0:
+            continue
+        color = f"C{number}"
+        axes.plot(steps, loss, color=color, alpha=0.25, linewidth=0.8)
+        window = max(1, min(smooth, len(loss)))
+        running = np.convolve(loss, np.ones(window) / window, mode="valid")
+        axes.plot(steps[window - 1:], running, color=color, linewidth=1.8, label=f"{label} (mean of {window})")
+        if number == 0:
+            for boundary in steps[1:][np.diff(columns["epoch"]) != 0]:
+                axes.axvline(boundary, color="0.85", linewidth=0.8, zorder=0)
+    axes.set_xlabel("iteration")
+    axes.set_ylabel("training loss")
+    axes.grid(True, alpha=0.3)
+    if axes.lines:
+        axes.legend()
+    figure.tight_layout()
+    png_path = Path(png_path)
+    figure.savefig(png_path, dpi=110)
+    plt.close(figure)
+    return png_path
