@@ -113,7 +113,7 @@ def test_random_weight_cfnet_runs_on_a_real_sequence():
     root = shared_path("data", "benchmarks", "VOT", "ball1")
     frames = ImageFiles(sorted((root / "color").glob("*.jpg"))[:20])
     torch.manual_seed(4)
-    tracker = CFNetTracker(build_model("cfnet-conv2", width=0.5), device="cpu")
+    tracker = CFNetTracker(build_model("cfnet-conv2", width=0.25), device="cpu")
     boxes, _ = tracker.track(frames, [496.0, 419.0, 40.0, 42.0])
     assert boxes.shape == (20, 4) and np.all(np.isfinite(boxes))
     assert np.isfinite(tracker.confidence)

@@ -105,7 +105,7 @@ def test_weakly_regularised_filter_reproduces_the_desired_response():
 
 def test_correlation_filter_gradcheck_float64():
     generator = torch.Generator().manual_seed(5)
-    features = torch.randn(2, 2, 5, 4, generator=generator, dtype=torch.float64, requires_grad=True)
+    features = torch.randn(1, 2, 5, 4, generator=generator, dtype=torch.float64, requires_grad=True)
     target = circular_gaussian(5, 4, sigma=1.2, dtype=torch.float64)
     assert torch.autograd.gradcheck(lambda x: solve_correlation_filter(x, target, 0.3), (features,))
     layer = CorrelationFilter(lam=0.3, sigma=1.0, margin=1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import siamtrack.trackers.siamese as siamese
@@ -48,6 +50,21 @@ def test_crop_without_scaling_is_an_exact_shift():
     assert crop.shape == (11, 11, 3) and crop.dtype == np.uint8
     expected = np.zeros_like(crop)
     expected[3, 2] = (255, 128, 7)
+    np.testing.assert_array_equal(crop, expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(x0=st.integers(-40, 70), y0=st.integers(-40, 50), size=st.integers(1, 45))
+def test_unscaled_crop_equals_a_padded_slice(x0, y0, size):
+    """Property: an unscaled crop whose corner is integer is the image slice, padded with the fill colour."""
+    rng = np.random.default_rng((x0 + 40) * 10000 + (y0 + 40) * 100 + size)
+    image = rng.integers(0, 256, size=(37, 53, 3), dtype=np.uint8)
+    fill = np.array([7.0, 99.0, 201.0])
+    padded = np.empty((37 + 200, 53 + 200, 3), np.uint8)
+    padded[:] = fill.astype(np.uint8)
+    padded[100:137, 100:153] = image
+    expected = padded[100 + y0:100 + y0 + size, 100 + x0:100 + x0 + size]
+    crop = crop_square(image, (x0 + size / 2, y0 + size / 2), size, size, fill)
     np.testing.assert_array_equal(crop, expected)
 
 

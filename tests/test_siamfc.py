@@ -91,7 +91,7 @@ def test_random_weight_tracker_runs_on_a_real_sequence(box_kind):
     frames, first = dragon_baby(20)
     if box_kind != "ground truth":
         first = np.array([-30.0, -20.0, 70.0, 60.0])
-    tracker = SiamFCTracker(build_model("siamfc", width=0.5), device="cpu")
+    tracker = SiamFCTracker(build_model("siamfc", width=0.25), device="cpu")
     boxes, times = tracker.track(frames, first)
     assert boxes.shape == (20, 4) and times.shape == (20,)
     np.testing.assert_array_equal(boxes[0], first)

@@ -78,8 +78,216 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_track(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tracker", required=True, help="registered tracker name (siamtrack.trackers.TRACKERS)")
+    parser.add_argument("--weights", default=None,
+                        help="weights file, or 'random' for an untrained network (default: bundled weights)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--video", help="video file (MP4, AVI, ...)")
+    source.add_argument("--frames", help="folder of image files, tracked in name order")
+    source.add_argument("--camera", type=int, metavar="N", help="OpenCV camera index")
+    parser.add_argument("--box", required=True, help="target in the first frame: x,y,w,h (0-based pixels)")
+    parser.add_argument("--out", required=True, help="output folder: boxes.txt and track.mp4")
+    parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="tracker hyper-parameter override, e.g. --param window_influence=0.2 (repeatable)")
+
+
+def _run_track(args: argparse.Namespace) -> int:
+    from siamtrack.data.sequence import VideoFile
+    from siamtrack.imaging import FrameReadError
+    from siamtrack.integrations.video import camera_frames, folder_frames, parse_box, track_to_folder
+    from siamtrack.trackers import build_tracker, parse_hyperparameters
+
+    try:
+        box = parse_box(args.box)
+        tracker = build_tracker(args.tracker, weights=args.weights, **parse_hyperparameters(args.param))
+        fps = 30.0
+        if args.video:
+            frames = VideoFile(args.video)
+            fps = frames.fps or fps
+        elif args.frames:
+            frames = folder_frames(args.frames)
+        else:
+            frames = camera_frames(args.camera, args.max_frames)
+        boxes = track_to_folder(tracker, frames, box, args.out, fps=fps, max_frames=args.max_frames)
+    except (KeyError, ImportError, TypeError, ValueError, OSError, FrameReadError) as error:
+        print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
+        return 2
+    print(f"{len(boxes)} frames tracked: {args.out}/boxes.txt, {args.out}/track.mp4")
+    return 0
+
+
+def _add_bench(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trackers", default="siamfc,cfnet-conv2,dcfnet",
+                        help="comma-separated registered trackers (OpenCV's CSRT and KCF are added)")
+    parser.add_argument("--shared", default=None,
+                        help="the shared data folder holding data/index.json (default: $SIAMTRACK_SHARED)")
+    parser.add_argument("--split", default="dev-eval", help="split of index.json to run on")
+    parser.add_argument("--sequences", type=int, default=3, metavar="N", help="first N sequences of the split")
+    parser.add_argument("--frames", type=int, default=60, metavar="N", help="frames per sequence")
+    parser.add_argument("--runs", type=int, default=3, metavar="N", help="runs per sequence (median reported)")
+    parser.add_argument("--no-opencv", action="store_true", help="leave OpenCV's trackers out")
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    import os
+
+    import numpy as np
+    import torch
+
+    from siamtrack.data import shared_split
+    from siamtrack.integrations.video import OpenCVTracker, format_table, opencv_tracker_factories, time_tracker
+    from siamtrack.trackers import RANDOM_WEIGHTS, build_tracker
+
+    shared = args.shared or os.environ.get("SIAMTRACK_SHARED")
+    if not shared:
+        print("error: pass --shared DIR (the folder holding data/index.json) or set SIAMTRACK_SHARED", file=sys.stderr)
+        return 2
+    try:
+        sequences = shared_split(shared, args.split)[: args.sequences]
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    builders = {name: (lambda name=name: build_tracker(name, weights=RANDOM_WEIGHTS))
+                for name in args.trackers.split(",") if name}
+    if not args.no_opencv:
+        for name, factory in opencv_tracker_factories().items():
+            builders[name] = (lambda name=name, factory=factory: OpenCVTracker(name, factory)) if factory else None
+    rows = []
+    for name, build in builders.items():
+        if build is None:
+            rows.append([name] + ["-"] * len(sequences) + ["-", "unavailable: this OpenCV build lacks it "
+                                                                "(needs opencv-contrib-python)"])
+            continue
+        try:
+            tracker = build()
+            rates = [time_tracker(tracker, sequence, args.frames, args.runs) for sequence in sequences]
+        except Exception as error:  # one broken tracker must not hide the others' numbers
+            rows.append([name] + ["-"] * len(sequences) + ["-", f"error: {type(error).__name__}: {error}"])
+            continue
+        rows.append([name] + [f"{r:.1f}" for r in rates] + [f"{np.median(rates):.1f}", ""])
+    header = ["tracker"] + [s.name for s in sequences] + ["median fps", "note"]
+    print(f"fps (median of {args.runs} runs, {args.frames} frames, init and decoding excluded; random weights; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads)")
+    print(format_table(rows, header))
+    return 0
+
+
+def _add_sequence_source(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by ``eval`` and ``report``: which sequences (and their ground truth)."""
+    parser.add_argument("--dataset", required=True, help="dataset reader name (see 'datasets list'), e.g. "
+                                                           "otb2015, vot, shared")
+    parser.add_argument("--root", required=True, help="dataset root folder (for 'shared': the shared folder)")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="reader option, e.g. --option split=dev-eval (repeatable)")
+    parser.add_argument("--sequences", default=None, help="comma-separated sequence names (default: all)")
+    parser.add_argument("--protocol", default="otb", help="metric preset: otb, got10k, got10k_benchmark, pysot, "
+                                                          "lasot, vot, vot2015..vot2018")
+    parser.add_argument("--experiment", action="append", default=None,
+                        choices=["ope", "tre", "sre", "baseline", "realtime"],
+                        help="experiment(s) (repeatable; default ope)")
+    parser.add_argument("--results", required=True, help="results root: <results>/<tracker>/...")
+
+
+def _eval_sequences(args: argparse.Namespace):
+    from siamtrack import data
+
+    options = {}
+    for item in args.option:
+        key, separator, value = item.partition("=")
+        if not separator:
+            raise ValueError(f"--option {item!r} is not KEY=VALUE")
+        options[key] = {"true": True, "false": False}.get(value.lower(), value)
+    sequences = data.load_dataset(args.dataset, args.root, **options)
+    if args.sequences:
+        wanted = [name for name in args.sequences.split(",") if name]
+        known = {s.name: s for s in sequences}
+        missing = [name for name in wanted if name not in known]
+        if missing:
+            raise ValueError(f"unknown sequence(s) {missing} in {args.dataset} at {args.root}")
+        sequences = [known[name] for name in wanted]
+    return sequences
+
+
+def _add_eval(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tracker", required=True, help="registered tracker name (siamtrack.trackers.TRACKERS)")
+    parser.add_argument("--weights", default=None, help="weights file, or 'random' (default: bundled weights)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="tracker hyper-parameter override (repeatable)")
+    parser.add_argument("--name", default=None, help="result folder name (default: the tracker name)")
+    _add_sequence_source(parser)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1: in this process)")
+    parser.add_argument("--repetitions", type=int, default=1, help="runs per sequence of baseline/realtime")
+    parser.add_argument("--fps", type=float, default=20.0, help="realtime: frames per second delivered (20)")
+    parser.add_argument("--frame-time", type=float, default=None, metavar="SECONDS",
+                        help="realtime: simulate every tracker call as taking SECONDS (default: measured)")
+    parser.add_argument("--grace", type=int, default=0, help="realtime: slow calls forgiven after each init")
+    parser.add_argument("--report", default=None, metavar="DIR", help="also write this tracker's report to DIR")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from siamtrack.evaluation import RealtimeClock, TrackerFactory, build_report, get_protocol, write_report
+    from siamtrack.evaluation.runner import run_one_pass, run_supervised
+    from siamtrack.trackers import parse_hyperparameters
+
+    try:
+        protocol = get_protocol(args.protocol)
+        sequences = _eval_sequences(args)
+        name = args.name or args.tracker
+        factory = TrackerFactory("siamtrack.trackers:build_tracker",
+                                 {"name": args.tracker, "weights": args.weights, **parse_hyperparameters(args.param)})
+        experiments = args.experiment or ["ope"]
+        for experiment in experiments:
+            if experiment in ("ope", "tre", "sre"):
+                run_one_pass(factory, sequences, args.results, name, experiment, args.workers, not args.quiet)
+            else:
+                clock = RealtimeClock(args.fps, args.frame_time, args.grace) if experiment == "realtime" else None
+                run_supervised(factory, sequences, args.results, name, protocol, experiment, args.repetitions, clock,
+                               args.workers, not args.quiet)
+        report = build_report(args.results, [name], sequences, protocol, tuple(experiments), dataset=args.dataset)
+        if args.report:
+            write_report(report, args.report)
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
+        return 1
+    for experiment, results in report["results"].items():
+        overall = results[name]["overall"]
+        one_pass = experiment in ("ope", "tre", "sre")
+        keys = ("auc", "precision", "ao") if one_pass else ("eao", "accuracy", "total_failures")
+        scores = ", ".join(f"{key} {overall[key]:.3f}" for key in keys)
+        print(f"{name} {experiment}: {scores}, fps {overall['fps']:.1f}")
+    return 0
+
+
+def _add_report(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trackers", required=True, help="comma-separated result folder names under --results")
+    _add_sequence_source(parser)
+    parser.add_argument("--out", required=True, help="output folder: report.json, report.md, PNG plots")
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from siamtrack.evaluation import build_report, get_protocol, write_report
+
+    try:
+        trackers = [name for name in args.trackers.split(",") if name]
+        report = build_report(args.results, trackers, _eval_sequences(args), get_protocol(args.protocol),
+                              tuple(args.experiment or ["ope"]), dataset=args.dataset)
+        files = write_report(report, args.out)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{len(files)} files written to {args.out}")
+    return 0
+
+
 COMMANDS = {
     # name: (help, add-arguments function, run function)
+    "eval": ("run a tracker over a dataset and score it (results files + report)", _add_eval, _run_eval),
+    "report": ("compare trackers from their result files: JSON, Markdown, PNG plots", _add_report, _run_report),
+    "track": ("track one target in a video, a frame folder or a camera", _add_track, _run_track),
+    "bench": ("measure trackers' speed (fps) on real sequences", _add_bench, _run_bench),
     "train": ("train a model offline from a YAML config", _add_train, _run_train),
     "datasets": ("list dataset readers or summarise a dataset", _add_datasets, _run_datasets),
 }

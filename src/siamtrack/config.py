@@ -97,16 +97,19 @@ class LabelConfig:
 
 @dataclass(frozen=True)
 class LossConfig:
-    """``name``: ``logistic`` (``±1`` labels), ``bce`` (targets in 0..1) or ``l2``; ``balanced``: SiamFC's
-    class-balanced weights (logistic labels only); ``temporal_sigma``: RASNet's pair weighting (Eq. 13)."""
+    """``name``: ``logistic`` (``±1`` labels), ``focal_logistic`` (``±1`` labels, AdaCFNet Eq. 6), ``bce``
+    (targets in 0..1) or ``l2``; ``balanced``: SiamFC's class-balanced weights (logistic labels only);
+    ``temporal_sigma``: RASNet's pair weighting (Eq. 13); ``args``: extra keyword arguments of the loss
+    function in :mod:`siamtrack.losses` (e.g. ``{a: 2.0, b: 1.0}`` for ``focal_logistic``)."""
 
     name: str = "logistic"
     balanced: bool = True
     temporal_sigma: float | None = None
+    args: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.name not in ("logistic", "bce", "l2"):
-            raise ValueError(f"loss name must be 'logistic', 'bce' or 'l2', got {self.name!r}")
+        if self.name not in ("logistic", "focal_logistic", "bce", "l2"):
+            raise ValueError(f"loss name must be 'logistic', 'focal_logistic', 'bce' or 'l2', got {self.name!r}")
         if self.temporal_sigma is not None and self.temporal_sigma <= 0:
             raise ValueError(f"temporal_sigma must be positive, got {self.temporal_sigma}")
 
@@ -135,7 +138,8 @@ class OptimConfig:
 class TrainConfig:
     """Loop settings. ``batch_size`` is the global batch (split over DDP processes); ``checkpoint_every``
     iterations (and at each epoch's end) the checkpoint is replaced; ``device``: ``auto`` (CUDA if present),
-    ``cpu`` or ``cuda``."""
+    ``cpu`` or ``cuda``; ``epoch_snapshots``: also keep the model's state dict of every epoch as
+    ``epochs/model-NNN.pth`` (for validation curves, e.g. RASNet Fig. 5)."""
 
     seed: int = 0
     epochs: int = 50
@@ -144,6 +148,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     device: str = "auto"
     progress: bool = True
+    epoch_snapshots: bool = False
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "checkpoint_every"):

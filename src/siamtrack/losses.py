@@ -106,3 +106,42 @@ def temporal_pair_weight(gaps: torch.Tensor, sigma: float) -> torch.Tensor:
     if sigma <= 0:
         raise ValueError(f"sigma must be positive, got {sigma}")
     return torch.exp(-gaps.abs().to(torch.get_default_dtype()) / sigma)
+
+
+def focal_logistic_loss(scores: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None,
+                        a: float = 2.0, b: float = 1.0, reduction: str = "mean") -> torch.Tensor:
+    """AdaCFNet's focal logistic loss (Li et al., Eq. 6), averaged over the score map (Eq. 5).
+
+    ``l(y, v) = a / (1 + exp(b y v)) · log(1 + exp(-y v))`` for a label ``y`` in ``{-1, +1}`` and a score
+    ``v``: the logistic loss (Eq. 4) times the modulating factor ``a / (1 + exp(b y v))``, which is small
+    for easy (``y v > 0``) samples and approaches ``a`` for misclassified ones. The paper uses ``a = 2``,
+    ``b = 1`` (Sec. IV); at ``v = 0`` the loss equals the logistic loss (``log 2``). The loss of a map is
+    ``sum_u w[u] l(y[u], v[u])`` with ``w = 1/|D|`` by default (Eq. 5), as :func:`logistic_loss`.
+
+    Computed as ``a · sigmoid(-b y v) · softplus(-y v)``, finite for any score. The gradient flows through
+    the modulating factor too (as in the focal loss of Lin et al.):
+    ``d l / d v = -a y sigmoid(-b y v) [b sigmoid(b y v) softplus(-y v) + sigmoid(-y v)]``.
+    """
+    _check_shapes(scores, labels, weights)
+    if not a > 0 or not b >= 0:
+        raise ValueError(f"focal logistic loss needs a > 0 and b >= 0, got a={a!r}, b={b!r}")
+    if weights is None:
+        weights = torch.full_like(scores, 1.0 / scores[0].numel())
+    margin = labels * scores
+    per_element = a * torch.sigmoid(-b * margin) * F.softplus(-margin)
+    return _reduce(_per_pair_sum(weights * per_element), reduction)
+
+
+def reconstruction_loss(reconstruction: torch.Tensor, image: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """EDCF's reconstruction loss of one image (Wang et al. 2018, Eq. 2: ``||ψ(φ(z')) - z'||²``), averaged
+    over the image's values instead of summed: per pair ``mean_u (r[u] - t[u])²`` over every channel and pixel.
+
+    The average (our choice; the paper writes the squared norm) makes the term independent of the image size
+    and, for intensities in [0, 1], of the order of the logistic loss in the multi-task sum (Eq. 15). Eq. 2
+    sums this over the exemplar and the search image. ``d / d r = 2 (r - t) / n`` with ``n`` values per image.
+    """
+    _check_shapes(reconstruction, image)
+    if reconstruction.shape != image.shape:
+        raise ValueError(f"reconstruction {tuple(reconstruction.shape)} and image {tuple(image.shape)} differ in shape")
+    per_pair = ((reconstruction - image) ** 2).reshape(reconstruction.shape[0], -1).mean(dim=1)
+    return _reduce(per_pair, reduction)

@@ -41,12 +41,12 @@ def _needs_image_size(protocol: Protocol, reset: bool) -> bool:
     return measure == "raster" or protocol.clip_to_image
 
 
-def _one_pass_runs(root, tracker: str, sequence: Sequence, experiment: str) -> list[tuple[int, str]]:
+def _one_pass_runs(sequence: Sequence, experiment: str) -> list[tuple[int, str]]:
     """``(start frame, run name)`` of the runs of one sequence."""
     if experiment == "ope":
         return [(0, sequence.name)]
     if experiment == "tre":
-        starts = tre_start_frames(sequence.ground_truth, sequence.absent, omit=sequence.metadata.get("init_omit", ()))
+        starts = tre_start_frames(sequence.ground_truth, sequence.absent, omit=sequence.metadata.get("tre_omit", ()))
         return [(start, f"{sequence.name}_{k:03d}") for k, start in enumerate(starts, 1)]
     if experiment == "sre":
         return [(0, f"{sequence.name}_{k:03d}") for k in range(1, len(SRE_SHIFTS) + 1)]
@@ -64,15 +64,16 @@ def evaluate_one_pass(root, tracker: str, sequences: list[Sequence], protocol: P
     for sequence in sequences:
         size = image_size(sequence) if _needs_image_size(protocol, reset=False) else None
         parts, tag_parts, run_times = [], defaultdict(list), []
-        for start, run in _one_pass_runs(root, tracker, sequence, experiment):
+        for start, run in _one_pass_runs(sequence, experiment):
             boxes_path, times_path = ope_paths(root, tracker, run, experiment)
             boxes = read_boxes(boxes_path, expected_length=len(sequence) - start)
             truth, absent = sequence.ground_truth[start:], sequence.absent[start:]
-            parts.append(frame_scores(boxes, truth, protocol, absent=absent, image_size=size, source=str(boxes_path)))
+            polygons = None if sequence.polygons is None else sequence.polygons[start:]
+            common = dict(absent=absent, image_size=size, polygons=polygons, source=str(boxes_path))
+            parts.append(frame_scores(boxes, truth, protocol, **common))
             for tag, flags in sequence.tags.items():
-                tag_parts[tag].append(frame_scores(boxes, truth, protocol, absent=absent, image_size=size,
-                                                   frame_mask=np.asarray(flags, dtype=bool)[start:],
-                                                   source=str(boxes_path)))
+                tagged = np.asarray(flags, dtype=bool)[start:]
+                tag_parts[tag].append(frame_scores(boxes, truth, protocol, frame_mask=tagged, **common))
             times = read_times(times_path, expected_length=len(sequence) - start)
             if times is not None:
                 run_times.append(times)

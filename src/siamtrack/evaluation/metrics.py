@@ -49,7 +49,7 @@ def invalid_boxes(boxes: np.ndarray) -> np.ndarray:
 
 
 def frame_scores(predictions, ground_truth, protocol: Protocol | str, absent=None, image_size=None,
-                 frame_mask=None, source: str = "predictions") -> FrameScores:
+                 frame_mask=None, polygons=None, source: str = "predictions") -> FrameScores:
     """IoU and centre errors of one run on the frames ``protocol`` scores.
 
     Args:
@@ -59,6 +59,7 @@ def frame_scores(predictions, ground_truth, protocol: Protocol | str, absent=Non
         image_size: ``(width, height)``, needed by ``clip_to_image`` and raster overlaps.
         frame_mask: ``(N,)`` bool, keep only these frames (per-frame attribute tags); the protocol's own
             exclusions still apply.
+        polygons: ``(N, 2k)`` polygon ground truth, used by raster overlaps when ``protocol.use_polygons``.
         source: named in the error raised when the lengths differ (e.g. the result file).
     """
     protocol = get_protocol(protocol)
@@ -80,7 +81,7 @@ def frame_scores(predictions, ground_truth, protocol: Protocol | str, absent=Non
         predictions = predictions[source_index]
 
     ious = overlaps(predictions, ground_truth, protocol.overlap, image_size=image_size,
-                    clip_to_image=protocol.clip_to_image)
+                    clip_to_image=protocol.clip_to_image, polygons=polygons if protocol.use_polygons else None)
     ious = np.nan_to_num(ious, nan=0.0)  # an IoU that cannot be computed is a miss (0)
     centers, true_centers = box_to_center(predictions), box_to_center(ground_truth)
     delta = centers[:, :2] - true_centers[:, :2]
@@ -133,9 +134,17 @@ class OPEScores:
         return out
 
 
-def _passes(values: np.ndarray, thresholds: np.ndarray, strict: bool) -> np.ndarray:
-    """``(frames, thresholds)`` booleans of ``values > t`` (strict) or ``values >= t``."""
-    return values[:, None] > thresholds[None, :] if strict else values[:, None] >= thresholds[None, :]
+def _fraction_above(values: np.ndarray, thresholds: np.ndarray, strict: bool) -> np.ndarray:
+    """Fraction of ``values`` ``> t`` (strict) or ``>= t`` for each threshold (sorting, then bisection:
+    the same comparisons as a ``(frames, thresholds)`` table, without building it)."""
+    ordered = np.sort(values)
+    return (len(ordered) - np.searchsorted(ordered, thresholds, side="right" if strict else "left")) / len(ordered)
+
+
+def _fraction_at_most(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Fraction of ``values`` ``<= t`` for each threshold."""
+    ordered = np.sort(values)
+    return np.searchsorted(ordered, thresholds, side="right") / len(ordered)
 
 
 def _curve_area(curve: np.ndarray, thresholds: np.ndarray, rule: str) -> float:
@@ -152,11 +161,10 @@ def scores_from_frames(frames: FrameScores, protocol: Protocol | str, name: str 
         raise ValueError(f"{name}: no frame to evaluate under protocol {protocol.name!r} "
                          "(every frame is excluded or has invalid ground truth)")
     thresholds = protocol.success_threshold_values
-    success = _passes(frames.ious, thresholds, protocol.success_strict).mean(axis=0)
-    precision = (frames.center_errors[:, None] <= protocol.precision_thresholds[None, :]).mean(axis=0)
-    normalized = (frames.normalized_center_errors[:, None]
-                  <= protocol.normalized_precision_thresholds[None, :]).mean(axis=0)
-    op = _passes(frames.ious, np.array([0.5, 0.75]), protocol.success_strict).mean(axis=0)
+    success = _fraction_above(frames.ious, thresholds, protocol.success_strict)
+    precision = _fraction_at_most(frames.center_errors, protocol.precision_thresholds)
+    normalized = _fraction_at_most(frames.normalized_center_errors, protocol.normalized_precision_thresholds)
+    op = _fraction_above(frames.ious, np.array([0.5, 0.75]), protocol.success_strict)
     return OPEScores(
         success_curve=success,
         precision_curve=precision,
@@ -219,13 +227,13 @@ def sequence_fps(times, protocol: Protocol | str) -> float:
 
 
 def overall_fps(per_sequence_times: list[np.ndarray], protocol: Protocol | str) -> float:
-    """Dataset speed: the mean of the sequences' fps (``mean_frame_rate``, got10k skips untimed sequences)
-    or all timed frames / all seconds (``total_time``); NaN when nothing was timed."""
+    """Dataset speed; NaN when nothing was timed. ``mean_frame_rate``: the mean of the sequences' fps over
+    the timed sequences (got10k ExperimentOTB), or of ``1/t`` over all timed frames when the protocol pools
+    frames (ExperimentGOT10k). ``total_time``: all timed frames / all seconds."""
     protocol = get_protocol(protocol)
-    if protocol.speed == "mean_frame_rate":
+    if protocol.speed == "mean_frame_rate" and protocol.average_over == "sequences":
         rates = [sequence_fps(t, protocol) for t in per_sequence_times]
         rates = [r for r in rates if np.isfinite(r)]
         return float(np.mean(rates)) if rates else float("nan")
     timed = [np.asarray(t, dtype=np.float64).ravel() for t in per_sequence_times]
-    timed = np.concatenate(timed) if timed else np.zeros(0)
-    return sequence_fps(timed, protocol)
+    return sequence_fps(np.concatenate(timed) if timed else np.zeros(0), protocol)

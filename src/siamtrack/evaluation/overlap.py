@@ -51,7 +51,8 @@ def overlaps(predictions, ground_truth, kind: str, image_size=None, clip_to_imag
             raise ValueError("clip_to_image needs the image size (width, height)")
         predictions, ground_truth = clip_boxes_to_image(predictions, image_size), clip_boxes_to_image(
             ground_truth, image_size)
-    return box_iou(predictions, ground_truth, plus_one=kind == "plus_one")
+    # clipped to [0, 1] like got10k/pysot: rounding can push the IoU of identical boxes a hair above 1
+    return np.clip(box_iou(predictions, ground_truth, plus_one=kind == "plus_one"), 0.0, 1.0)
 
 
 def raster_overlaps(regions_a, regions_b, image_size) -> np.ndarray:

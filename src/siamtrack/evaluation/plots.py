@@ -9,6 +9,10 @@ import numpy as np
 _STYLES = ["-", "--", "-.", ":"]
 
 
+def _score(value: float, template: str = "{:.3f}") -> str:
+    return template.format(value) if np.isfinite(value) else "n/a"
+
+
 def _pyplot():
     import matplotlib
 
@@ -32,7 +36,7 @@ def curve_plot(path, x: np.ndarray, curves: dict[str, tuple[np.ndarray, float]],
     ranked = sorted(curves.items(), key=lambda item: -np.nan_to_num(item[1][1], nan=-np.inf))
     for index, (name, (values, score)) in enumerate(ranked):
         ax.plot(x[:len(values)], values, _STYLES[(index // 10) % len(_STYLES)], linewidth=1.8,
-                label=f"{name} [{score_format.format(score)}]")
+                label=f"{name} [{_score(score, score_format)}]")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(x[0], x[-1]), ylim=(0, 1))
     ax.grid(True, alpha=0.4)
     ax.legend(loc="best", fontsize=8)
@@ -47,9 +51,9 @@ def eao_plot(path, curves: dict[str, tuple[np.ndarray, float]], interval: tuple[
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ranked = sorted(curves.items(), key=lambda item: -np.nan_to_num(item[1][1], nan=-np.inf))
-    for index, (name, (values, score)) in enumerate(ranked):
-        ax.plot(np.arange(len(values)), values, _STYLES[(index // 10) % len(_STYLES)], linewidth=1.8,
-                label=f"{name} [{score:.3f}]")
+    for index, (name, (values, score)) in enumerate(ranked):  # from L = 1: curve[0] is the init frame
+        ax.plot(np.arange(1, len(values)), values[1:], _STYLES[(index // 10) % len(_STYLES)], linewidth=1.8,
+                label=f"{name} [{_score(score)}]")
     ax.axvspan(interval[0], interval[1], color="0.85", zorder=0, label=f"interval {interval[0]}-{interval[1]}")
     ax.set(title=title, xlabel="sequence length (frames)", ylabel="expected average overlap", ylim=(0, 1))
     ax.grid(True, alpha=0.4)

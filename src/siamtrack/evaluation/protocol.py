@@ -16,6 +16,7 @@ Toolkits referred to below:
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -36,6 +37,11 @@ EAO_INTERVALS = {
 }
 
 
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
 @dataclass(frozen=True)
 class Protocol:
     """The conventions of one evaluation toolkit.
@@ -53,8 +59,9 @@ class Protocol:
         Clip both boxes to the image before the IoU (got10k ``ExperimentGOT10k`` passes ``bound=resolution``;
         raster overlaps are always bounded by the image).
     use_polygons:
-        Compare with the sequence's polygon ground truth where it has one (the VOT toolkits) instead of its
-        axis-aligned box. Only meaningful with ``"raster"``.
+        Raster overlaps compare with the sequence's polygon ground truth where it has one (the VOT toolkits:
+        vot-toolkit, pysot's VOT benchmarks) instead of its axis-aligned box; continuous overlaps always use
+        the box.
     first_frame:
         ``"force_ground_truth"``: the prediction on frame 0 is replaced by the ground truth and counted
         (OTB ``rectMat(1,:) = rect_anno(1,:)``, got10k ``boxes[0] = anno[0]``, LaSOT). ``"as_is"``: the
@@ -96,7 +103,8 @@ class Protocol:
     speed:
         ``"mean_frame_rate"``: a sequence's fps is the mean of ``1 / t`` over its frames with ``t > 0``
         (got10k; frame 0, the initialisation, included) and the overall fps is the mean over sequences that
-        have timings. ``"total_time"``: frames / seconds, over a sequence and over all sequences.
+        have timings (ExperimentOTB) or, when ``average_over="frames"``, the mean of ``1 / t`` over all
+        frames (ExperimentGOT10k). ``"total_time"``: frames / seconds, over a sequence and over all sequences.
 
     Reset-based (VOT supervised, realtime) fields:
 
@@ -171,20 +179,20 @@ class Protocol:
             raise ValueError(f"protocol {self.name!r}: skip_initialize must be >= 1 and burnin >= 0, got "
                              f"{self.skip_initialize} and {self.burnin}")
 
-    @property
+    @cached_property
     def success_threshold_values(self) -> np.ndarray:
         """IoU thresholds ``linspace(0, 1, success_thresholds)`` (as got10k/pysot build them)."""
-        return np.linspace(0.0, 1.0, self.success_thresholds)
+        return _read_only(np.linspace(0.0, 1.0, self.success_thresholds))
 
-    @property
+    @cached_property
     def precision_thresholds(self) -> np.ndarray:
         """Centre-error thresholds in pixels: ``0, 1, ..., precision_max``."""
-        return np.arange(0, self.precision_max + 1, dtype=np.float64)
+        return _read_only(np.arange(0, self.precision_max + 1, dtype=np.float64))
 
-    @property
+    @cached_property
     def normalized_precision_thresholds(self) -> np.ndarray:
         """Normalised centre-error thresholds ``linspace(0, normalized_precision_max, steps)``."""
-        return np.linspace(0.0, self.normalized_precision_max, self.normalized_precision_steps)
+        return _read_only(np.linspace(0.0, self.normalized_precision_max, self.normalized_precision_steps))
 
     @property
     def normalized_precision_index(self) -> int:
@@ -223,7 +231,7 @@ PRESETS: dict[str, Protocol] = {
         invalid_prediction="fail", success_thresholds=101, average_over="frames", speed="mean_frame_rate",
     ),
     # pysot toolkit: OPE as written in the result file; VOT EAO with the 1-based interval.
-    "pysot": replace(_OTB, name="pysot", first_frame="as_is", invalid_prediction="fail",
+    "pysot": replace(_OTB, name="pysot", first_frame="as_is", invalid_prediction="fail", use_polygons=True,
                      eao_interval_one_based=True),
     # LaSOT MATLAB toolkit: absent frames removed, invalid predictions replaced by the previous one.
     "lasot": replace(_OTB, name="lasot", invalid_ground_truth="skip"),

@@ -117,7 +117,7 @@ def one_pass_jobs(sequences: Iterable[Sequence], root, tracker_name: str, experi
             starts = [(0, sequence.init_box, sequence.name)]
         elif experiment == "tre":
             frames = tre_start_frames(sequence.ground_truth, sequence.absent,
-                                      omit=sequence.metadata.get("init_omit", ()))
+                                      omit=sequence.metadata.get("tre_omit", ()))
             starts = [(s, sequence.ground_truth[s], f"{sequence.name}_{k:03d}") for k, s in enumerate(frames, 1)]
         else:
             boxes = sre_initial_boxes(sequence.init_box, image_size(sequence))

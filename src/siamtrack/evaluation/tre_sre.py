@@ -35,9 +35,10 @@ def tre_start_frames(ground_truth, absent=None, omit: list[tuple[int, int]] = ()
 
     Candidate frames are those with a usable ground truth — finite, ``w, h > 0`` and ``x, y > -1`` (OTB's
     1-based ``x, y > 0``), not absent, not inside an ``omit`` range (0-based inclusive ``(first, last)``,
-    OTB's ``initOmit`` files) — that leave at least ``min_length`` frames. With E such candidates the
-    runs start on candidates ``floor(1 + k E / (segments - 1))`` (k = 0, 1, ... while <= E) and on the E-th,
-    1-based; short sequences may repeat a start frame, as in OTB.
+    OTB's ``initOmit`` files; runners take them from ``Sequence.metadata["tre_omit"]``) — that leave at
+    least ``min_length`` frames. With E such candidates the runs start on the candidates numbered
+    ``floor(1 + k E / (segments - 1))`` (k = 0, 1, ... while <= E) and on the E-th (1-based numbers);
+    short sequences may repeat a start frame, as in OTB.
     """
     boxes = np.asarray(ground_truth, dtype=np.float64).reshape(-1, 4)
     count = len(boxes)

@@ -10,7 +10,6 @@ for a vot-toolkit registry entry.
 from __future__ import annotations
 
 import argparse
-import ast
 import math
 import sys
 
@@ -30,20 +29,6 @@ def region_to_box(region) -> np.ndarray:
         points = np.array([region.get(i) for i in range(region.size())], dtype=np.float64).reshape(-1)
         return polygon_to_box(points)
     raise ValueError(f"TraX region of type {region.type!r} is not supported (rectangle and polygon are)")
-
-
-def parse_parameters(items: list[str]) -> dict:
-    """``["window_influence=0.2", "device=cpu"]`` -> ``{"window_influence": 0.2, "device": "cpu"}``."""
-    parameters = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--param expects KEY=VALUE, got {item!r}")
-        try:
-            parameters[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            parameters[key] = text
-    return parameters
 
 
 def serve(tracker, name: str = "siamtrack") -> None:
@@ -76,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="hyper-parameter override, repeatable (values are Python literals)")
     args = parser.parse_args(argv)
-    from siamtrack.trackers import build_tracker
+    from siamtrack.trackers import build_tracker, parse_hyperparameters
 
-    tracker = build_tracker(args.tracker, weights=args.weights, **parse_parameters(args.param))
+    tracker = build_tracker(args.tracker, weights=args.weights, **parse_hyperparameters(args.param))
     serve(tracker, name=f"siamtrack-{args.tracker}")
     return 0
 

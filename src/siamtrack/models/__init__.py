@@ -23,6 +23,8 @@ MODELS: dict[str, tuple[str, dict]] = {
     "cfnet-conv2": ("siamtrack.models.siamese:CFNetNet", {"variant": "conv2"}),
     "cfnet-conv5": ("siamtrack.models.siamese:CFNetNet", {"variant": "conv5"}),
     "dcfnet": ("siamtrack.models.dcfnet:DCFNet", {}),
+    "rasnet": ("siamtrack.models.rasnet:RASNetNet", {}),
+    "adacfnet": ("siamtrack.models.adacfnet:AdaCFNetNet", {}),
 }
 
 

@@ -36,6 +36,7 @@ class ConvBlock:
     groups: int = 1
     pool_stride: int = 0  # 0: no pooling after this block
     linear: bool = False  # True: no BN/ReLU after the convolution (a final embedding layer)
+    padding: int = 0  # zero padding of the convolution (0: "valid", as every architecture below)
 
 
 ARCHITECTURES: dict[str, tuple[ConvBlock, ...]] = {
@@ -80,7 +81,7 @@ class AlexNet(nn.Module):
         channels, stride = in_channels, 1
         for block in blocks:
             out = scaled_channels(block.channels, width)
-            layers.append(nn.Conv2d(channels, out, block.kernel, block.stride, groups=block.groups))
+            layers.append(nn.Conv2d(channels, out, block.kernel, block.stride, block.padding, groups=block.groups))
             if not block.linear:
                 layers += [nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
             if block.pool_stride:
@@ -107,7 +108,7 @@ class AlexNet(nn.Module):
         """Side of the feature map of a square ``input_size`` crop (closed form, no forward pass)."""
         size = input_size
         for block in self.blocks:
-            size = (size - block.kernel) // block.stride + 1
+            size = (size + 2 * block.padding - block.kernel) // block.stride + 1
             if block.pool_stride:
                 size = (size - 3) // block.pool_stride + 1
         if size < 1:

@@ -115,3 +115,166 @@ class CorrelationFilter(nn.Module):
 
     def extra_repr(self) -> str:
         return f"lam={self.lam}, sigma={self.sigma}, margin={self.margin}, window={self.window}"
+
+
+# ------------------------------------------------------------------------ context-aware correlation filter
+#
+# EDCF (Wang et al. 2018, Sec. 3.2) after CACF (Mueller et al. 2017). Convention of the paper: the circulant
+# matrix ``X`` of a signal ``x`` applies a circular *convolution*, ``X w = F⁻¹(x̂ ⊙ ŵ)`` (Eq. 9), so the
+# solution (Eq. 7) carries the conjugate on the template, ``ŵ = ẑ0* ⊙ ŷ / D̂``. ``F`` is the unnormalised DFT
+# (``torch.fft.rfft2``); every spectrum below is the half spectrum of a real signal.
+
+
+def context_aware_filter(template_fft: torch.Tensor, context_fft: torch.Tensor, target_fft: torch.Tensor,
+                         lam1: float, lam2: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """EDCF Eq. 7: the context-aware correlation filter in the Fourier domain, and its denominator ``D̂``.
+
+    ``ŵ_c = ẑ0_c* ⊙ ŷ / D̂`` with ``D̂ = Σ_c ẑ0_c* ⊙ ẑ0_c + λ1 + λ2 Σ_i Σ_c ẑi_c* ⊙ ẑi_c``.
+
+    ``template_fft`` ``(B, C, H, W')`` is ``ẑ0``, ``context_fft`` ``(B, K, C, H, W')`` the ``K`` context patches
+    ``ẑi`` (``K = 0`` gives a plain ridge-regression CF), ``target_fft`` ``(H, W')`` the desired response ``ŷ``.
+    Returns ``ŵ`` ``(B, C, H, W')`` and ``D̂`` ``(B, 1, H, W')`` (real).
+
+    Channels: the paper writes Eq. 7 for one channel. With ``C`` channels this element-wise form (one shared
+    denominator summed over channels, as DCFNet's multi-channel filter) is the *exact* minimiser of Eq. 6
+    whose context term penalises every filter channel against every context channel,
+    ``λ2 Σ_i Σ_c Σ_c' ||Z_i,c' w_c||²`` (per frequency the context matrix ``ẑi ẑiᴴ`` is replaced by its trace
+    ``||ẑi||² I``, an upper bound), while the target term ``||Σ_c Z0,c w_c - y||²`` stays exact (Sherman-
+    Morrison). For ``C = 1`` it is Eq. 6 itself. We keep the paper's element-wise form (no ``C x C`` solve per
+    frequency) because its backward pass is the element-wise Eq. 10-14.
+    """
+    if template_fft.dim() != 4 or context_fft.dim() != 5 or context_fft.shape[0] != template_fft.shape[0] \
+            or context_fft.shape[2:] != template_fft.shape[1:]:
+        raise ValueError(f"context-aware filter: template spectrum (B, C, H, W') and context spectra "
+                         f"(B, K, C, H, W') expected, got {tuple(template_fft.shape)} and {tuple(context_fft.shape)}")
+    energy = (template_fft.real ** 2 + template_fft.imag ** 2).sum(dim=1, keepdim=True)
+    context_energy = (context_fft.real ** 2 + context_fft.imag ** 2).sum(dim=(1, 2)).unsqueeze(1)
+    denominator = energy + lam1 + lam2 * context_energy
+    return template_fft.conj() * target_fft / denominator, denominator
+
+
+def context_aware_response(search_fft: torch.Tensor, filter_fft: torch.Tensor, size) -> torch.Tensor:
+    """EDCF Eq. 9: ``g = X w = F⁻¹(Σ_c x̂_c ⊙ ŵ_c)``, the response ``(N, 1, H, W)`` of the search features
+    (spectrum ``(N, C, H, W')``) to the filter ``ŵ`` (``(N, C, H, W')`` or ``(1, C, H, W')``, broadcast).
+    The response is circular: index ``(0, 0)`` is no displacement, index ``H - 1`` a displacement of -1."""
+    return torch.fft.irfft2((search_fft * filter_fft).sum(dim=1, keepdim=True), s=tuple(size))
+
+
+class ContextAwareCorrelation(torch.autograd.Function):
+    """EDCF's differentiable context-aware CF layer: forward Eq. 7 + 9, backward Eq. 10-14.
+
+    ``forward(template z0 (B, C, H, W), context zi (B, K, C, H, W), search x (B, C, H, W), target y (H, W),
+    λ1, λ2) -> g (B, 1, H, W)``, pair ``b`` of the search batch using the filter of template ``b``.
+
+    Backward, with ``Γ = F(∂L/∂g)`` (Eq. 10: ``2(ĝ - ŷ)`` for ``L = ||g - y||²``) and ``ρ = Σ_c Re(Ω_c* ⊙ ŵ_c)``:
+
+    * Eq. 11: ``∂L/∂x_c = F⁻¹(Γ ⊙ ŵ_c*)``;
+    * Eq. 12: ``Ω_c := ∇_ŵ L = Γ ⊙ x̂_c*``;
+    * Eq. 13: ``∂L/∂z0_c = F⁻¹((Ω_c* ⊙ ŷ - 2 ẑ0_c ⊙ ρ) / D̂)``;
+    * Eq. 14: ``∂L/∂zi_c = F⁻¹(-2 λ2 ẑi_c ⊙ ρ / D̂)``.
+
+    These are the exact gradients (checked against autograd through :mod:`torch.fft` and finite
+    differences). Where the paper's printed Eq. 13-14 differ: they read ``Ω ⊙ (ŷ* - 2Re(ẑ0* ⊙ ŵ)) / D̂`` and
+    ``Ω ⊙ (-2Re(ẑi* ⊙ ŵ)) / D̂``, i.e. the derivative taken as if every spectrum were real (then both forms
+    coincide; for complex spectra the real part belongs on ``Ω* ⊙ ŵ``, not on ``ẑ* ⊙ ŵ``), and Eq. 14 drops
+    the factor ``λ2`` that ``D̂`` puts in front of ``ẑi* ⊙ ẑi``. The target ``y`` is a constant (no gradient).
+    """
+
+    @staticmethod
+    def forward(ctx, template, context, search, target, lam1, lam2):
+        size = tuple(template.shape[-2:])
+        template_fft = torch.fft.rfft2(template)
+        context_fft = torch.fft.rfft2(context)
+        search_fft = torch.fft.rfft2(search)
+        target_fft = torch.fft.rfft2(target)
+        filter_fft, denominator = context_aware_filter(template_fft, context_fft, target_fft, lam1, lam2)
+        ctx.save_for_backward(template_fft, context_fft, search_fft, target_fft, filter_fft, denominator)
+        ctx.size, ctx.lam2 = size, float(lam2)
+        return context_aware_response(search_fft, filter_fft, size)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_response):
+        template_fft, context_fft, search_fft, target_fft, filter_fft, denominator = ctx.saved_tensors
+        size = ctx.size
+        gamma = torch.fft.rfft2(grad_response)  # Eq. 10
+        grad_template = grad_context = grad_search = None
+        if ctx.needs_input_grad[2]:
+            grad_search = torch.fft.irfft2(gamma * filter_fft.conj(), s=size)  # Eq. 11
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            omega = gamma * search_fft.conj()  # Eq. 12
+            rho_over_d = (omega.conj() * filter_fft).real.sum(dim=1, keepdim=True) / denominator
+            if ctx.needs_input_grad[0]:  # Eq. 13
+                grad_template = torch.fft.irfft2(omega.conj() * target_fft / denominator
+                                                 - 2.0 * template_fft * rho_over_d, s=size)
+            if ctx.needs_input_grad[1]:  # Eq. 14
+                grad_context = torch.fft.irfft2(-2.0 * ctx.lam2 * context_fft * rho_over_d.unsqueeze(1), s=size)
+        return grad_template, grad_context, grad_search, None, None, None
+
+
+def context_aware_correlation(template: torch.Tensor, context: torch.Tensor, search: torch.Tensor,
+                              target: torch.Tensor, lam1: float = 1e-4, lam2: float = 0.1) -> torch.Tensor:
+    """The response ``g (B, 1, H, W)`` of EDCF's context-aware CF layer (:class:`ContextAwareCorrelation`):
+    the filter learned on ``template`` ``(B, C, H, W)`` against ``context`` ``(B, K, C, H, W)`` (Eq. 6-7),
+    applied to ``search`` ``(B, C, H, W)`` (Eq. 9). λ1 = 1e-4 and λ2 = 0.1 are the paper's (Sec. 4.1)."""
+    if template.dim() != 4 or search.shape != template.shape:
+        raise ValueError(f"context-aware correlation: template and search must both be (B, C, H, W), got "
+                         f"{tuple(template.shape)} and {tuple(search.shape)}")
+    if context.dim() != 5 or context.shape[0] != template.shape[0] or context.shape[2:] != template.shape[1:]:
+        raise ValueError(f"context-aware correlation: context must be (B, K, C, H, W) = (B, K) + "
+                         f"{tuple(template.shape[1:])}, got {tuple(context.shape)}")
+    if target.shape != template.shape[-2:]:
+        raise ValueError(f"context-aware correlation: target {tuple(target.shape)} does not match the features' "
+                         f"size {tuple(template.shape[-2:])}")
+    if target.requires_grad:
+        raise ValueError("context-aware correlation: the desired response is a constant; detach it")
+    if not lam1 > 0 or not lam2 >= 0:
+        raise ValueError(f"context-aware correlation needs lam1 > 0 and lam2 >= 0, got lam1={lam1}, lam2={lam2}")
+    return ContextAwareCorrelation.apply(template, context, search, target.to(template.dtype), lam1, lam2)
+
+
+class ContextAwareCorrelationFilter(nn.Module):
+    """EDCF's context-aware CF layer (Sec. 3.2) with its fixed parts: a Hann window on every feature map and
+    the desired response ``y``, a circular Gaussian of ``sigma`` cells peaked at ``(0, 0)``.
+
+    ``forward(template, context, search)`` is the training path (custom backward, Eq. 10-14); tracking uses
+    :meth:`solve` (Eq. 7, once per template) and :meth:`respond` (Eq. 9, per search batch) on the same
+    helpers. ``lam1``, ``lam2``: λ1, λ2 of Eq. 6 (paper: 1e-4, 0.1).
+    """
+
+    def __init__(self, lam1: float = 1e-4, lam2: float = 0.1, sigma: float = 3.175, window: bool = True):
+        super().__init__()
+        if not lam1 > 0 or not lam2 >= 0 or not sigma > 0:
+            raise ValueError(f"context-aware CF needs lam1 > 0, lam2 >= 0, sigma > 0; got lam1={lam1}, "
+                             f"lam2={lam2}, sigma={sigma}")
+        self.lam1, self.lam2, self.sigma, self.window = float(lam1), float(lam2), float(sigma), bool(window)
+
+    def windowed(self, features: torch.Tensor) -> torch.Tensor:
+        """``features`` times the Hann window of their size (unchanged when ``window`` is off)."""
+        if not self.window:
+            return features
+        return features * hann_window(*features.shape[-2:], dtype=features.dtype, device=features.device)
+
+    def target(self, height: int, width: int, dtype=torch.float32, device=None) -> torch.Tensor:
+        """The desired response ``y`` ``(height, width)``."""
+        return circular_gaussian(height, width, self.sigma, dtype=dtype, device=device)
+
+    def forward(self, template: torch.Tensor, context: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
+        target = self.target(*template.shape[-2:], dtype=template.dtype, device=template.device)
+        return context_aware_correlation(self.windowed(template), self.windowed(context), self.windowed(search),
+                                         target, self.lam1, self.lam2)
+
+    def solve(self, template: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """The filter spectrum ``ŵ`` ``(B, C, H, W')`` of Eq. 7 (no custom backward: tracking)."""
+        target = self.target(*template.shape[-2:], dtype=template.dtype, device=template.device)
+        filter_fft, _ = context_aware_filter(torch.fft.rfft2(self.windowed(template)),
+                                             torch.fft.rfft2(self.windowed(context)), torch.fft.rfft2(target),
+                                             self.lam1, self.lam2)
+        return filter_fft
+
+    def respond(self, filter_fft: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
+        """Eq. 9: the circular response ``(N, 1, H, W)`` of ``search`` ``(N, C, H, W)`` to ``ŵ``."""
+        return context_aware_response(torch.fft.rfft2(self.windowed(search)), filter_fft, search.shape[-2:])
+
+    def extra_repr(self) -> str:
+        return f"lam1={self.lam1}, lam2={self.lam2}, sigma={self.sigma}, window={self.window}"

@@ -15,6 +15,7 @@ measurements), or ``None`` for the bundled default ``siamtrack/weights/bundled/<
 """
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 from typing import Mapping
@@ -28,6 +29,8 @@ TRACKERS: dict[str, str] = {
     "cfnet-conv2": "siamtrack.trackers.cfnet:CFNetTracker",
     "cfnet-conv5": "siamtrack.trackers.cfnet:CFNetConv5Tracker",
     "dcfnet": "siamtrack.trackers.dcfnet:DCFNetTracker",
+    "adacfnet": "siamtrack.trackers.adacfnet:AdaCFNetTracker",
+    "rasnet": "siamtrack.trackers.rasnet:RASNetTracker",
 }
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "bundled"
@@ -78,5 +81,20 @@ def build_tracker(name: str, weights: str | os.PathLike | Mapping | Weights | No
     return cls.from_weights(resolved, **hyperparameters)
 
 
+def parse_hyperparameters(items: list[str]) -> dict:
+    """Command-line overrides ``["window_influence=0.2", "device='cpu'"]`` -> keyword arguments; values are
+    Python literals where they parse as one, else strings."""
+    parameters = {}
+    for item in items:
+        key, separator, text = item.partition("=")
+        if not separator or not key.isidentifier():
+            raise ValueError(f"hyper-parameter override must be KEY=VALUE, got {item!r}")
+        try:
+            parameters[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            parameters[key] = text
+    return parameters
+
+
 __all__ = ["TRACKERS", "RANDOM_WEIGHTS", "Tracker", "available_trackers", "build_tracker", "bundled_weights",
-           "tracker_class"]
+           "parse_hyperparameters", "tracker_class"]

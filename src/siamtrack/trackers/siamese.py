@@ -217,7 +217,11 @@ class SiameseTracker(Tracker):
             raise ValueError(f"{weights.source}: weights are for model {weights.model_name!r} but tracker "
                              f"{cls.name!r} needs model {cls.model_name!r}")
         model = build_model(cls.model_name, **weights.model_config)
-        result = model.load_state_dict(weights.state_dict, strict=False)
+        try:
+            result = model.load_state_dict(weights.state_dict, strict=False)
+        except RuntimeError as error:  # shape mismatches
+            raise ValueError(f"{weights.source}: state dict does not fit model {cls.model_name!r} "
+                             f"{weights.model_config or ''}: {' '.join(str(error).split()[:40])} ...") from error
         if result.missing_keys or result.unexpected_keys:
             raise ValueError(f"{weights.source}: state dict does not fit model {cls.model_name!r} "
                              f"{weights.model_config or ''}: missing {result.missing_keys[:5]}, "

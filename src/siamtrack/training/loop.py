@@ -9,7 +9,8 @@ summation order; models with BatchNorm use SyncBatchNorm on GPUs).
 
 A run directory holds ``config.yaml`` (the resolved config), ``checkpoint.pth`` (replaced atomically every
 ``checkpoint_every`` iterations and at every epoch's end), ``log.csv`` (loss per iteration), ``epochs.csv``
-(mean loss per epoch), ``losses.png`` and, at the end, ``model.pth`` (the model's state dict only).
+(mean loss per epoch), ``losses.png``, with ``train.epoch_snapshots`` ``epochs/model-NNN.pth`` (the state
+dict after epoch NNN), and, at the end, ``model.pth`` (the model's state dict only).
 ``resume=True`` continues from the checkpoint bit for bit.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime
 import importlib
+import inspect
 import math
 import os
 import random
@@ -114,10 +116,20 @@ def pair_settings(config: Config, score_size: int) -> PairSettings:
         input_mean=config.data.input_mean)
 
 
+# loss.name -> its function in siamtrack.losses (loss.args are passed to it as keyword arguments)
+LOSS_FUNCTIONS = {"logistic": losses.logistic_loss, "focal_logistic": losses.focal_logistic_loss,
+                  "bce": losses.bce_with_logits_loss, "l2": losses.l2_loss}
+
+
 def check_loss_and_labels(config: Config) -> None:
     loss, kind = config.loss, config.labels.kind
-    if loss.name == "logistic" and kind != "logistic":
-        raise ConfigError(f"loss 'logistic' needs ±1 labels (labels.kind: logistic), got labels.kind {kind!r}")
+    if loss.name in ("logistic", "focal_logistic") and kind != "logistic":
+        raise ConfigError(f"loss {loss.name!r} needs ±1 labels (labels.kind: logistic), got labels.kind {kind!r}")
+    function = LOSS_FUNCTIONS[loss.name]
+    try:
+        inspect.signature(function).bind_partial(**loss.args)
+    except TypeError as error:
+        raise ConfigError(f"loss.args {loss.args!r} do not fit losses.{function.__name__}: {error}") from None
     if loss.balanced and kind != "logistic":
         raise ConfigError("loss.balanced weighs positive and negative labels: it needs labels.kind logistic "
                           f"(got {kind!r}); set loss.balanced: false")
@@ -133,13 +145,13 @@ def batch_loss(scores: torch.Tensor, batch: dict, config: Config) -> torch.Tenso
                          f"{tuple(labels.shape)}; check data.instance_size / labels against the model")
     loss = config.loss
     weights = losses.balanced_weights(labels) if loss.balanced else None
-    if loss.name == "logistic":
-        per_pair = losses.logistic_loss(scores, labels, weights, reduction="none")
+    if loss.name in ("logistic", "focal_logistic"):
+        per_pair = LOSS_FUNCTIONS[loss.name](scores, labels, weights, reduction="none", **loss.args)
     elif loss.name == "bce":
         targets = (labels + 1) / 2 if config.labels.kind == "logistic" else labels
-        per_pair = losses.bce_with_logits_loss(scores, targets, weights, reduction="none")
+        per_pair = losses.bce_with_logits_loss(scores, targets, weights, reduction="none", **loss.args)
     else:
-        per_pair = losses.l2_loss(scores, labels, reduction="none")
+        per_pair = losses.l2_loss(scores, labels, reduction="none", **loss.args)
     if loss.temporal_sigma is not None:
         per_pair = per_pair * losses.temporal_pair_weight(batch["gap"], loss.temporal_sigma).to(per_pair)
     return per_pair.mean()
@@ -389,6 +401,9 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
             bar.close()
             scheduler.step()
             save(epoch + 1, 0)
+            if process.is_main and config.train.epoch_snapshots:
+                (run_dir / "epochs").mkdir(exist_ok=True)
+                save_atomically(_unwrap(model).state_dict(), run_dir / "epochs" / f"model-{epoch + 1:03d}.pth")
             if process.is_main:
                 log_handle.flush()
                 _write_epochs(run_dir, history)

@@ -1,0 +1,158 @@
+"""Tracking a video file, a folder of frames or a camera, writing ``boxes.txt`` and an annotated MP4
+(what ``siamtrack track`` does), and timing trackers on real sequences (what ``siamtrack bench`` does).
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from siamtrack.data.sequence import ImageFiles, Sequence
+from siamtrack.imaging import FrameReadError, rgb_to_bgr, to_rgb_uint8
+from siamtrack.trackers.base import Tracker
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+BOX_COLOUR_BGR = (0, 255, 255)
+
+
+def parse_box(text: str) -> np.ndarray:
+    """``"x,y,w,h"`` -> 0-based box, with a clear error for anything else."""
+    try:
+        values = [float(v) for v in text.replace(" ", "").split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not np.all(np.isfinite(values)) or values[2] <= 0 or values[3] <= 0:
+        raise ValueError(f"--box must be x,y,w,h (4 finite numbers, w and h > 0), got {text!r}")
+    return np.array(values)
+
+
+def folder_frames(directory: str | os.PathLike) -> ImageFiles:
+    """The image files of ``directory`` in name order."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FrameReadError(f"{directory}: frame folder does not exist")
+    paths = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not paths:
+        raise FrameReadError(f"{directory}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
+    return ImageFiles(paths)
+
+
+def camera_frames(index: int, max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """RGB frames from camera ``index`` until it stops delivering (or ``max_frames``)."""
+    capture = cv2.VideoCapture(index)
+    if not capture.isOpened():
+        raise FrameReadError(f"camera {index}: OpenCV cannot open it")
+    try:
+        count = 0
+        while max_frames is None or count < max_frames:
+            ok, image = capture.read()
+            if not ok:
+                break
+            yield to_rgb_uint8(image, f"camera {index} frame {count}")
+            count += 1
+    finally:
+        capture.release()
+
+
+def draw_box(image: np.ndarray, box, text: str = "") -> np.ndarray:
+    """A BGR copy of the RGB ``image`` with ``box`` (and ``text``) drawn on it, for the video writer."""
+    canvas = rgb_to_bgr(image)
+    x, y, w, h = (int(round(v)) for v in box)
+    cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), BOX_COLOUR_BGR, 2)
+    if text:
+        cv2.putText(canvas, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, BOX_COLOUR_BGR, 2)
+    return canvas
+
+
+def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], box, out_dir: str | os.PathLike,
+                    fps: float = 30.0, max_frames: int | None = None) -> np.ndarray:
+    """Track ``frames`` from ``box`` and write ``out_dir/boxes.txt`` (one 0-based ``x,y,w,h`` per frame)
+    and ``out_dir/track.mp4`` (the frames with the boxes drawn, codec 'mp4v'). Returns the boxes."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    video_path = out_dir / "track.mp4"
+    writer, boxes = None, []
+    try:
+        for index, image in enumerate(frames):
+            if max_frames is not None and index >= max_frames:
+                break
+            if index == 0:
+                tracker.init(image, box)
+                result = np.asarray(box, dtype=np.float64)
+                writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), fps or 30.0,
+                                         (image.shape[1], image.shape[0]))
+                if not writer.isOpened():
+                    raise OSError(f"{video_path}: OpenCV cannot write an 'mp4v' video here")
+            else:
+                result = np.asarray(tracker.update(image), dtype=np.float64)
+            boxes.append(result)
+            writer.write(draw_box(image, result, f"{tracker.name} #{index}"))
+    finally:
+        if writer is not None:
+            writer.release()
+    if not boxes:
+        raise FrameReadError("no frames to track")
+    boxes = np.array(boxes)
+    np.savetxt(out_dir / "boxes.txt", boxes, fmt="%.4f", delimiter=",")
+    return boxes
+
+
+# ------------------------------------------------------------------------------------------------ speed
+
+
+def opencv_tracker_factories() -> dict[str, Callable[[], object] | None]:
+    """OpenCV's CSRT and KCF constructors where this OpenCV build has them (opencv-contrib), else None."""
+    factories = {}
+    for name in ("CSRT", "KCF"):
+        factory = getattr(cv2, f"Tracker{name}_create", None)
+        if factory is None and hasattr(cv2, "legacy"):
+            factory = getattr(cv2.legacy, f"Tracker{name}_create", None)
+        factories[f"opencv-{name.lower()}"] = factory
+    return factories
+
+
+class OpenCVTracker(Tracker):
+    """An OpenCV tracker (``cv2.Tracker*``) behind the siamtrack API (BGR frames, integer boxes)."""
+
+    def __init__(self, name: str, factory: Callable[[], object]):
+        super().__init__()
+        self.name, self._factory = name, factory
+
+    def init(self, image: np.ndarray, box) -> None:
+        self._tracker = self._factory()
+        self._box = np.asarray(box, dtype=np.float64)
+        self._tracker.init(rgb_to_bgr(image), tuple(int(round(v)) for v in box))
+
+    def update(self, image: np.ndarray) -> np.ndarray:
+        ok, box = self._tracker.update(rgb_to_bgr(image))
+        self.confidence = 1.0 if ok else 0.0
+        if ok:
+            self._box = np.asarray(box, dtype=np.float64)
+        return self._box.copy()
+
+
+def time_tracker(tracker: Tracker, sequence: Sequence, max_frames: int, runs: int) -> float:
+    """Median over ``runs`` of the frames per second of ``tracker`` on the first ``max_frames`` frames of
+    ``sequence`` (decoding excluded: frames are read once, before timing; ``init`` excluded)."""
+    frames = [sequence.frames[i] for i in range(min(max_frames, len(sequence)))]
+    if len(frames) < 2:
+        raise ValueError(f"{sequence.name}: need at least 2 frames to time a tracker")
+    rates = []
+    for _ in range(runs):
+        tracker.init(frames[0], sequence.init_box)
+        start = time.perf_counter()
+        for image in frames[1:]:
+            tracker.update(image)
+        rates.append((len(frames) - 1) / (time.perf_counter() - start))
+    return float(np.median(rates))
+
+
+def format_table(rows: list[list[str]], header: list[str]) -> str:
+    """A Markdown table."""
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])

@@ -1,0 +1,303 @@
+"""EDCF: the encoder-decoder correlation-filter network (Wang, Zhang, Xing, Gao, Hu, Maybank, "Do not Lose
+the Details: Reinforced Representation Learning for High Performance Visual Tracking", IJCAI 2018).
+
+One encoder, two correlation branches and a decoder (Fig. 2):
+
+* **encoder** ``φ``: SiamFC's AlexNet (:mod:`siamtrack.models.backbones`), 255x255x3 -> conv5 22x22x256, five
+  convolutions and two max pools (Sec. 3.1, 4.1). One change: conv1 is zero-padded by 2 pixels, so that conv1
+  (and the conv2 branch below) are 125x125 on a 255 input, the size the paper gives (valid convolutions
+  give 123); conv5 stays 22x22.
+* **high-level branch**: spatial cross-correlation of conv5 features (Eq. 3), ``f = s · φ(z') ⋆ φ(x')`` with
+  SiamFC's fixed ``s = 0.001``. Exemplars are 255x255 like the search crops (Sec. 4.1: both are cropped
+  alike and resized to 255); the exemplar's conv5 is cut to its central ``m x n = 6 x 6`` cells (the
+  127-pixel context square, as a SiamFC exemplar), giving 17x17 score maps at stride 8.
+* **low-level branch** ``φ_l``: "fine-grained conv2 features without max-pooling, 125x125x8" (Sec. 3.2, 4.1).
+  The paper does not say how conv2 gets 8 channels. Our choice: a branch of its own after the encoder's
+  conv1 (+BN+ReLU, before pool1): one 5x5 convolution (conv2's kernel), padding 2, 8 output channels, linear
+  (no BN/ReLU, as a final embedding layer), so the thin map keeps conv1's stride 2 and the encoder's conv2
+  (256 channels, after pooling) serves the high-level path unchanged. The 8 channels do not scale with
+  ``width``. Its features feed the context-aware CF layer
+  (:class:`~siamtrack.models.correlation.ContextAwareCorrelationFilter`, Eq. 6-14).
+* **decoder** ``ψ`` (training only): 7 transposed convolutions 22x22 -> 255x255x3 (Sec. 3.1), mirroring the
+  encoder's spatial path layer by layer (conv5, conv4, conv3, pool2, conv2, pool1, conv1). The paper gives
+  only the layer count; our channel counts halve towards the image (256, 192, 128, 128, 64, 64, 3 at width 1).
+  It reconstructs the input image scaled to [0, 1] (the loss compares it with ``image / 255``).
+
+**Context patches** (the ``k`` hard negatives ``z'_i`` of Eq. 6): CACF (Mueller et al. 2017) takes ``k = 4``
+patches displaced by the target's height/width up, down, left and right. We cut them from the exemplar's
+fine-grained feature map by translating it by the target's extent in cells (zero where the translation runs
+past the map, the padding value), which needs no extra crops in training nor extra network passes in tracking.
+
+``variant`` flags build only what a Table 1 row needs: ``high`` (conv3-5 + Eq. 3), ``low`` (``"conv2"``, the
+learned branch; ``"grayscale"``, CACF's hand-crafted baseline: grayscale pixels in [-0.5, 0.5] box-averaged
+onto the same 125x125 stride-2 grid; ``None``: no CF branch) and ``decoder``.
+
+:func:`edcf_objective` is the multi-task loss of Eq. 15 as the training loop calls it (``loss.name:
+siamtrack.models.edcf:edcf_objective``); it runs the network and builds the CF branch's label.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from siamtrack import losses
+from siamtrack.models.backbones import ARCHITECTURES, AlexNet, scaled_channels
+from siamtrack.models.correlation import ContextAwareCorrelationFilter, xcorr
+
+#: SiamFC's AlexNet with conv1 padded by 2 (see the module doc).
+EDCF_ENCODER = (dataclasses.replace(ARCHITECTURES["siamfc"][0], padding=2),) + ARCHITECTURES["siamfc"][1:]
+
+#: Decoder layers ``(out_channels at width 1, kernel, stride, padding, output_padding)``, 22 -> 255: the
+#: transposes of conv5, conv4, conv3, pool2, conv2, pool1, conv1.
+DECODER_LAYERS = (
+    (256, 3, 1, 0, 0),  # 22 -> 24
+    (192, 3, 1, 0, 0),  # 24 -> 26
+    (128, 3, 1, 0, 0),  # 26 -> 28
+    (128, 3, 2, 0, 1),  # 28 -> 58   (pool2: 58 -> 28)
+    (64, 5, 1, 0, 0),  # 58 -> 62
+    (64, 3, 2, 0, 0),  # 62 -> 125  (pool1: 125 -> 62)
+    (3, 11, 2, 2, 0),  # 125 -> 255 (conv1, padding 2)
+)
+
+LOW_LEVEL_KINDS = ("conv2", "grayscale")
+
+
+class Decoder(nn.Module):
+    """EDCF's decoder ``ψ`` (Sec. 3.1): 7 transposed convolutions, BN + ReLU between them, linear output."""
+
+    def __init__(self, in_channels: int, width: float = 1.0):
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = in_channels
+        for index, (out, kernel, stride, padding, output_padding) in enumerate(DECODER_LAYERS):
+            last = index == len(DECODER_LAYERS) - 1
+            out = out if last else scaled_channels(out, width)
+            layers.append(nn.ConvTranspose2d(channels, out, kernel, stride, padding, output_padding))
+            if not last:
+                layers += [nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            channels = out
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.layers(features)
+
+
+def translate(features: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """``out[..., v, u] = features[..., v + dy, u + dx]``, zero where that falls outside the map: the feature
+    map of a patch whose centre is ``(dx, dy)`` cells from the map's centre."""
+    height, width = features.shape[-2:]
+    out = torch.zeros_like(features)
+    if abs(dx) >= width or abs(dy) >= height:
+        return out
+    out[..., max(0, -dy):height - max(0, dy), max(0, -dx):width - max(0, dx)] = \
+        features[..., max(0, dy):height - max(0, -dy), max(0, dx):width - max(0, -dx)]
+    return out
+
+
+def context_patches(features: torch.Tensor, target_cells: torch.Tensor) -> torch.Tensor:
+    """The ``k = 4`` context feature maps of CACF (Mueller et al. 2017): ``features`` ``(B, C, H, W)`` of
+    target-centred patches translated by the target's height up and down and its width left and right.
+    ``target_cells`` ``(B, 2)`` is the target's ``(w, h)`` in feature cells. Returns ``(B, 4, C, H, W)``."""
+    if features.dim() != 4 or target_cells.shape != (features.shape[0], 2):
+        raise ValueError(f"context patches need features (B, C, H, W) and target sizes (B, 2), got "
+                         f"{tuple(features.shape)} and {tuple(target_cells.shape)}")
+    sizes = np.rint(target_cells.detach().cpu().double().numpy()).astype(int)
+    patches = []
+    for sample, (w, h) in zip(features, sizes):
+        offsets = ((0, -h), (0, h), (-w, 0), (w, 0))
+        patches.append(torch.stack([translate(sample, dx, dy) for dx, dy in offsets]))
+    return torch.stack(patches)
+
+
+class EDCFNet(nn.Module):
+    """The EDCF network (see the module doc). ``forward(exemplar, instance, exemplar_boxes=None)`` returns a
+    dict of the present branches' outputs: ``high`` ``(B, 1, 17, 17)`` (Eq. 3), ``low`` ``(B, 1, 125, 125)``
+    (Eq. 9, circular: ``(0, 0)`` = no displacement), ``exemplar_reconstruction`` / ``instance_reconstruction``
+    ``(B, 3, 255, 255)``, and ``scores`` (``high`` if present, else ``low``: the map the training loop sizes
+    its labels by). ``exemplar_boxes`` ``(B, 4)`` (``x, y, w, h`` in exemplar-crop pixels) place the context
+    patches; without them the target is taken as a centred square of half the context size.
+
+    Args: ``width``: channel multiplier of encoder and decoder; ``high``, ``low``, ``decoder``: the branches
+    (see the module doc); ``low_channels``: channels of the conv2 branch (paper: 8); ``lam1``, ``lam2``: λ1, λ2
+    of Eq. 6 (paper: 1e-4, 0.1); ``sigma``: the CF's desired Gaussian response, in cells (default: 0.1 x the
+    side of a square target, 63.5 crop pixels = 31.75 cells, the DCFNet/KCF output-sigma rule);
+    ``score_scale``: SiamFC's response scale ``s``.
+    """
+
+    exemplar_size = 255
+    instance_size = 255
+    context_size = 127  # crop pixels onto which the target-with-context square is mapped
+    low_stride = 2  # crop pixels per cell of the low-level map (and of the CF response)
+
+    def __init__(self, width: float = 1.0, high: bool = True, low: str | None = "conv2", decoder: bool = True,
+                 low_channels: int = 8, lam1: float = 1e-4, lam2: float = 0.1, sigma: float = 3.175,
+                 score_scale: float = 1e-3):
+        super().__init__()
+        if low is not None and low not in LOW_LEVEL_KINDS:
+            raise ValueError(f"low must be one of {LOW_LEVEL_KINDS} or None, got {low!r}")
+        if not high and low is None:
+            raise ValueError("EDCFNet needs at least one correlation branch (high=True or a low branch)")
+        if decoder and not high:
+            raise ValueError("the decoder reconstructs from conv5: decoder=True needs high=True")
+        if low_channels < 1:
+            raise ValueError(f"low_channels must be >= 1, got {low_channels}")
+        self.width, self.high, self.low, self.use_decoder = width, bool(high), low, bool(decoder)
+        self.score_scale = float(score_scale)
+        self.encoder = None
+        if high:
+            self.encoder = AlexNet(EDCF_ENCODER, width)
+        elif low == "conv2":  # conv1 alone (no pooling)
+            self.encoder = AlexNet((dataclasses.replace(EDCF_ENCODER[0], pool_stride=0),), width)
+        self.low_branch = None
+        if low == "conv2":
+            conv1_channels = self.encoder.features[0].out_channels
+            self.low_branch = nn.Sequential(nn.Conv2d(conv1_channels, low_channels, 5, padding=2))
+        self.correlation_filter = ContextAwareCorrelationFilter(lam1, lam2, sigma) if low else None
+        self.decoder = Decoder(self.encoder.out_channels, width) if decoder else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Kaiming-normal (transposed) convolutions, zero biases, unit BN scales (as the backbones)."""
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    @property
+    def total_stride(self) -> int:
+        """Crop pixels per cell of the high-level score map (the low-level map's is :attr:`low_stride`)."""
+        return self.encoder.total_stride if self.high else self.low_stride
+
+    @property
+    def template_cells(self) -> int:
+        """Side ``m = n`` of the exemplar's conv5 window correlated in Eq. 3 (6 for a 127 context square)."""
+        return self.encoder.output_size(self.context_size)
+
+    # ---- branches ------------------------------------------------------------------------------------------
+
+    def encode(self, images: torch.Tensor, need_high: bool = True) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """``(low, high)`` features of ``(N, 3, 255, 255)`` crops (RGB, 0..255): the fine-grained map
+        ``(N, 8, 125, 125)`` (None without a low branch) and conv5 ``(N, C, 22, 22)`` (None without the high
+        branch or when ``need_high`` is False)."""
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f"EDCFNet expects (N, 3, H, W) images, got {tuple(images.shape)}")
+        low = high = None
+        if self.low == "grayscale":
+            low = grayscale_cells(images)
+        if self.encoder is not None and (self.low == "conv2" or (self.high and need_high)):
+            conv1 = self.encoder.features[:3](images)
+            if self.low == "conv2":
+                low = self.low_branch(conv1)
+            if self.high and need_high:
+                high = self.encoder.features[3:](conv1)
+        return low, high
+
+    def high_template(self, exemplar_high: torch.Tensor) -> torch.Tensor:
+        """The central ``m x n`` cells of the exemplar's conv5 map (``φ(z')`` of Eq. 3)."""
+        size, cells = exemplar_high.shape[-1], self.template_cells
+        start = (size - cells) // 2
+        return exemplar_high[..., start:start + cells, start:start + cells]
+
+    def match(self, template: torch.Tensor, instance_high: torch.Tensor) -> torch.Tensor:
+        """Eq. 3: ``f = s · φ(z') ⋆ φ(x')`` ``(N, 1, 17, 17)``; templates pair with instances as in
+        :func:`~siamtrack.models.correlation.xcorr`."""
+        return xcorr(template, instance_high) * self.score_scale
+
+    def default_target_cells(self, batch: int, device=None) -> torch.Tensor:
+        """``(batch, 2)`` target sizes in cells of a centred square target (half the context square)."""
+        side = self.context_size / 2.0 / self.low_stride
+        return torch.full((batch, 2), side, device=device)
+
+    def boxes_to_cells(self, boxes: torch.Tensor) -> torch.Tensor:
+        """Target ``(w, h)`` in low-level cells from ``(B, 4)`` crop-pixel boxes."""
+        return boxes[:, 2:4] / self.low_stride
+
+    def forward(self, exemplar: torch.Tensor, instance: torch.Tensor,
+                exemplar_boxes: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        exemplar_low, exemplar_high = self.encode(exemplar)
+        instance_low, instance_high = self.encode(instance)
+        outputs: dict[str, torch.Tensor] = {}
+        if self.high:
+            outputs["high"] = self.match(self.high_template(exemplar_high), instance_high)
+        if self.low:
+            cells = self.default_target_cells(len(exemplar), exemplar.device) if exemplar_boxes is None \
+                else self.boxes_to_cells(exemplar_boxes)
+            outputs["low"] = self.correlation_filter(exemplar_low, context_patches(exemplar_low, cells),
+                                                     instance_low)
+        if self.decoder is not None:
+            outputs["exemplar_reconstruction"] = self.decoder(exemplar_high)
+            outputs["instance_reconstruction"] = self.decoder(instance_high)
+        outputs["scores"] = outputs["high"] if self.high else outputs["low"]
+        return outputs
+
+    def extra_repr(self) -> str:
+        return f"width={self.width}, high={self.high}, low={self.low!r}, decoder={self.use_decoder}"
+
+
+def grayscale_cells(images: torch.Tensor) -> torch.Tensor:
+    """CACF's hand-crafted features for the ablation: grayscale intensity (ITU-R 601 luma of RGB 0..255)
+    scaled to [-0.5, 0.5], averaged over 3x3 pixels at stride 2 and cut to the conv branch's grid (a 255
+    crop gives 125x125 cells whose centres fall where conv1's do). ``(N, 1, 125, 125)``."""
+    weights = torch.tensor([0.299, 0.587, 0.114], dtype=images.dtype, device=images.device)
+    gray = (images * weights[:, None, None]).sum(dim=1, keepdim=True) / 255.0 - 0.5
+    cells = F.avg_pool2d(gray, 3, stride=2)
+    return cells[..., 1:-1, 1:-1]
+
+
+# --------------------------------------------------------------------------------------- training objective
+
+
+def low_level_labels(net: EDCFNet, exemplar_boxes: torch.Tensor, instance_boxes: torch.Tensor,
+                     size: int) -> torch.Tensor:
+    """The CF branch's desired responses ``(B, 1, size, size)``: the circular Gaussian ``y`` of Eq. 7 (same
+    ``sigma``) moved to the target's displacement between the exemplar and search crops (Eq. 8)."""
+    from siamtrack.training.labels import gaussian_labels
+
+    exemplar = exemplar_boxes.detach().cpu().double().numpy()
+    instance = instance_boxes.detach().cpu().double().numpy()
+    offsets = ((instance[:, :2] + instance[:, 2:] / 2 - net.instance_size / 2)
+               - (exemplar[:, :2] + exemplar[:, 2:] / 2 - net.exemplar_size / 2)) / net.low_stride
+    sigma = net.correlation_filter.sigma
+    labels = np.stack([gaussian_labels(size, offset, sigma, wrap=True) for offset in offsets])
+    return torch.from_numpy(labels)[:, None].to(exemplar_boxes.device)
+
+
+def edcf_objective(model: nn.Module, batch: dict, high_weight: float = 1.0, low_weight: float = 1.0,
+                   reconstruction_weight: float = 1.0, balanced: bool = True) -> torch.Tensor:
+    """EDCF's multi-task loss (Eq. 15) ``L_all = L_low + L_high + L_recon`` (+ weight decay ``R(θ)``, the
+    optimiser's), each term present when the network has its branch, times its weight:
+
+    * ``L_high`` (Eq. 4): the logistic loss of the conv5 score map against the batch's ``±1`` labels
+      (``labels:`` of the config), class-balanced as SiamFC's code when ``balanced``;
+    * ``L_low`` (Eq. 8): ``||g - y||²`` summed over the 125x125 CF response, ``y`` from
+      :func:`low_level_labels`;
+    * ``L_recon`` (Eq. 2): :func:`~siamtrack.losses.reconstruction_loss` of the exemplar plus that of the
+      search image (pixel intensities in [0, 1]; the paper's squared norm averaged over the pixels, our
+      normalisation, which keeps the term on the scale of the logistic loss).
+
+    Every term is a mean over the batch's pairs. ``model`` may be DDP-wrapped (it is called, not unwrapped).
+    """
+    net = getattr(model, "module", model)
+    outputs = model(batch["exemplar"], batch["instance"], batch["exemplar_box"])
+    total = outputs["scores"].new_zeros(())
+    if "high" in outputs:
+        weights = losses.balanced_weights(batch["label"]) if balanced else None
+        if outputs["high"].shape != batch["label"].shape:
+            raise ValueError(f"EDCF: conv5 score map {tuple(outputs['high'].shape)} but labels "
+                             f"{tuple(batch['label'].shape)}; the config's labels must be logistic at stride 8")
+        total = total + high_weight * losses.logistic_loss(outputs["high"], batch["label"], weights)
+    if "low" in outputs:
+        target = low_level_labels(net, batch["exemplar_box"], batch["instance_box"], outputs["low"].shape[-1])
+        total = total + low_weight * losses.l2_loss(outputs["low"], target.to(outputs["low"].dtype))
+    if "exemplar_reconstruction" in outputs:
+        total = total + reconstruction_weight * (
+            losses.reconstruction_loss(outputs["exemplar_reconstruction"], batch["exemplar"] / 255.0)
+            + losses.reconstruction_loss(outputs["instance_reconstruction"], batch["instance"] / 255.0))
+    return total

@@ -1,0 +1,139 @@
+"""Reports from result files (JSON, Markdown, PNG) and the ``eval`` / ``report`` commands."""
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import pytest
+
+import siamtrack.trackers
+from conftest import shared_path
+from siamtrack.cli import main
+from siamtrack.evaluation import build_report, evaluate_one_pass, evaluate_supervised, markdown, write_report
+from siamtrack.evaluation.results import ope_paths, write_one_pass
+from siamtrack.evaluation.runner import run_one_pass, run_supervised
+from test_eval_support import OracleTracker, oracle_sequence
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _sequences():
+    out = []
+    for index, attributes in enumerate((("IV", "OCC"), ("OCC",), ("SV",))):
+        rng = np.random.default_rng(index)
+        centre = 150 + np.cumsum(rng.normal(0, 3, (80, 2)), axis=0)
+        truth = np.hstack([centre - 20, np.full((80, 2), 40.0)])
+        tags = {"occlusion": np.arange(80) % 4 == 0}
+        out.append(oracle_sequence(f"s{index}", truth, 320, 320, attributes=attributes, tags=tags))
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_trackers(tmp_path_factory):
+    sequences = _sequences()
+    root = tmp_path_factory.mktemp("report_results")
+    for name, kwargs in (("good", {"noise": 2.0}), ("poor", {"drift": (1.5, 0, 0, 0), "noise": 4.0})):
+        for sequence in sequences:
+            factory = functools.partial(OracleTracker, sequence.ground_truth, **kwargs)
+            run_one_pass(factory, [sequence], root, name, progress=False)
+            run_supervised(factory, [sequence], root, name, "vot", progress=False)
+    return sequences, root
+
+
+def test_report_json_markdown_and_plots(two_trackers, tmp_path):
+    sequences, root = two_trackers
+    report = build_report(root, ["good", "poor"], sequences, "vot", ("ope", "baseline"), dataset="synthetic")
+    files = write_report(report, tmp_path)
+    names = {f.name for f in files}
+    assert {"report.json", "report.md", "ope_success.png", "ope_precision.png", "ope_norm_precision.png",
+            "ope_attributes.png", "baseline_eao.png", "baseline_tags.png"} == names
+    for path in files:
+        if path.suffix == ".png":
+            assert path.read_bytes()[:8] == PNG_MAGIC and path.stat().st_size > 5000
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["protocol"]["name"] == "vot" and saved["sequences"] == ["s0", "s1", "s2"]
+    direct = evaluate_one_pass(root, "good", sequences, "vot")
+    assert saved["results"]["ope"]["good"]["overall"]["auc"] == pytest.approx(direct["overall"]["auc"], abs=1e-12)
+    assert set(saved["results"]["ope"]["good"]["per_sequence"]) == {"s0", "s1", "s2"}
+    # per attribute: OCC is the mean over s0 and s1
+    occ = saved["results"]["ope"]["poor"]["per_attribute"]["OCC"]
+    per_sequence = saved["results"]["ope"]["poor"]["per_sequence"]
+    assert occ["auc"] == pytest.approx((per_sequence["s0"]["auc"] + per_sequence["s1"]["auc"]) / 2, abs=1e-12)
+    assert occ["num_sequences"] == 2
+    supervised = evaluate_supervised(root, "poor", sequences, "vot")
+    assert saved["results"]["baseline"]["poor"]["overall"]["total_failures"] == supervised["overall"]["total_failures"]
+    assert supervised["overall"]["total_failures"] > 0
+    assert saved["results"]["baseline"]["poor"]["per_tag"]["occlusion"]["num_frames"] > 0
+    good, poor = (saved["results"]["ope"][t]["overall"]["auc"] for t in ("good", "poor"))
+    assert good > poor
+    text = (tmp_path / "report.md").read_text()
+    assert text == markdown(report) + "\n"
+    assert f"| good | {good:.3f} |" in text and "### ope: auc per attribute" in text
+    assert "| tracker | IV | OCC | SV |" in text
+
+
+def test_per_tag_one_pass_scores_use_only_tagged_frames(two_trackers):
+    sequences, root = two_trackers
+    result = evaluate_one_pass(root, "good", sequences, "otb")
+    assert result["per_tag"]["occlusion"]["num_frames"] == sum(int(s.tags["occlusion"].sum()) for s in sequences)
+
+
+def test_report_command_on_the_shared_split(tmp_path, shared):
+    from siamtrack.data import shared_split
+
+    names = ["DragonBaby", "ball1", "car16_1"]
+    sequences = [s for s in shared_split(shared, "dev-eval") if s.name in names]
+    assert len(sequences) == 3
+    for tracker, offset in (("gt", 0.0), ("shifted", 6.0)):
+        for sequence in sequences:
+            boxes = sequence.ground_truth + [offset, offset, 0, 0]
+            write_one_pass(*ope_paths(tmp_path / "results", tracker, sequence.name), boxes, np.full(len(boxes), 0.01))
+    code = main(["report", "--trackers", "gt,shifted", "--dataset", "shared", "--root", str(shared),
+                 "--option", "split=dev-eval", "--sequences", ",".join(names), "--results", str(tmp_path / "results"),
+                 "--protocol", "otb", "--out", str(tmp_path / "report")])
+    assert code == 0
+    saved = json.loads((tmp_path / "report" / "report.json").read_text())
+    gt = saved["results"]["ope"]["gt"]["overall"]
+    assert gt["auc"] == pytest.approx(20 / 21, abs=1e-9) and gt["fps"] == pytest.approx(100.0)
+    assert saved["results"]["ope"]["shifted"]["overall"]["auc"] < gt["auc"]
+    bad = main(["report", "--trackers", "gt", "--dataset", "shared", "--root", str(shared), "--option",
+                "split=dev-eval", "--sequences", "nope", "--results", str(tmp_path / "results"),
+                "--out", str(tmp_path)])
+    assert bad == 1
+
+
+class _HoldStill:
+    """Reports its initial box forever (a registered tracker stand-in for the ``eval`` command)."""
+
+    def init(self, image, box):
+        assert image.shape == (720, 1280, 3)
+        self.box = np.asarray(box, dtype=np.float64)
+
+    def update(self, image):
+        return self.box
+
+
+def test_eval_command_runs_and_scores(tmp_path, monkeypatch, capsys):
+    shared_path("data", "benchmarks", "VOT", "ball1")
+    calls = []
+
+    def fake_build_tracker(name, weights=None, **hyperparameters):
+        calls.append((name, weights, hyperparameters))
+        return _HoldStill()
+
+    monkeypatch.setattr(siamtrack.trackers, "build_tracker", fake_build_tracker)
+    arguments = ["eval", "--tracker", "still", "--weights", "random", "--param", "scale=3", "--dataset", "shared",
+                 "--root", str(shared_path()), "--option", "split=dev-eval", "--sequences", "ball1",
+                 "--protocol", "vot", "--experiment", "ope", "--experiment", "baseline", "--results",
+                 str(tmp_path / "results"), "--report", str(tmp_path / "report"), "--quiet"]
+    assert main(arguments) == 0
+    assert calls[0] == ("still", "random", {"scale": 3})
+    assert (tmp_path / "results" / "still" / "ball1.txt").is_file()
+    assert (tmp_path / "results" / "still" / "baseline" / "ball1" / "ball1_001.txt").read_text().count("\n2\n") >= 1
+    out = capsys.readouterr().out
+    assert "still ope: auc" in out and "still baseline: eao" in out
+    assert (tmp_path / "report" / "report.md").is_file()
+    before = len(calls)
+    assert main(arguments) == 0  # everything is done: nothing is recomputed
+    assert len(calls) == before
