@@ -88,7 +88,7 @@ def test_template_rolling_average():
     image[50:70, 70:90] = 200
     tracker.init(image, [70, 50, 20, 20])
     old = tracker.template.clone()
-    exemplar = tracker._crops(image, [100.0], 255)
+    exemplar = tracker.crop_inputs(image, [100.0], 255)
     with torch.inference_mode():
         new = tracker.build_template(exemplar)
         torch.testing.assert_close(tracker.update_template(old, exemplar), 0.75 * old + 0.25 * new)

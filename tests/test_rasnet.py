@@ -75,7 +75,7 @@ def test_attention_shapes_in_the_joint_and_full_forms():
         assert maps["channel"].shape == (3, 32, 1, 1)  # β: d values per target
         assert joint.attention(features).shape == (3, 32, 6, 6)
         assert joint.template(exemplar).shape == (3, 32, 6, 6)
-        assert joint(exemplar, torch.rand(6, 3, 255, 255) * 255).shape == (6, 1, 17, 17)
+        assert joint(exemplar[:1], torch.rand(2, 3, 255, 255) * 255).shape == (2, 1, 17, 17)
     full = build_model("rasnet", width=WIDTH, form="full", channel=False).eval()
     with torch.no_grad():
         maps = full.attention_maps(full.embed(exemplar))
@@ -151,8 +151,8 @@ def test_weighted_correlation_equals_the_direct_triple_sum(form):
 
 def test_forward_is_the_weighted_correlation_of_the_embeddings():
     model = randomise(build_model("rasnet", width=WIDTH), seed=4).double()
-    exemplar, instance = torch.rand(2, 3, 127, 127, dtype=torch.float64) * 255, \
-        torch.rand(2, 3, 255, 255, dtype=torch.float64) * 255
+    exemplar, instance = torch.rand(1, 3, 127, 127, dtype=torch.float64) * 255, \
+        torch.rand(1, 3, 255, 255, dtype=torch.float64) * 255
     with torch.no_grad():
         z, x = model.embed(exemplar), model.embed(instance)
         expected = xcorr(model.attention(z) * z, x) * model.score_scale + model.bias
@@ -163,10 +163,11 @@ def test_gradients_of_the_weighted_correlation():
     """Autograd through the attention nets and the correlation agrees with finite differences (gradcheck),
     and ∂Σf/∂ρ̄_ij has the closed form s Σ_{p',q'} Σ_c β_c φ_ijc(z) φ_(p'+i)(q'+j)c(x)."""
     torch.manual_seed(5)
-    model = randomise(build_model("rasnet", width=0.0625), seed=5).double()  # d = 16
-    exemplar = torch.randn(1, 16, 6, 6, dtype=torch.float64, requires_grad=True)
-    instance = torch.randn(1, 16, 8, 8, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda z, x: model.match(model.attention(z) * z, x), (exemplar, instance))
+    model = randomise(build_model("rasnet", width=1 / 32), seed=5).double()  # d = 8
+    exemplar = torch.randn(1, 8, 6, 6, dtype=torch.float64, requires_grad=True)
+    instance = torch.randn(1, 8, 8, 8, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda z, x: model.match(model.attention(z) * z, x), (exemplar, instance),
+                                    fast_mode=True)
 
     model.zero_grad()
     model.match(model.attention(exemplar) * exemplar, instance).sum().backward()
@@ -217,10 +218,10 @@ def test_training_loss_weights_each_pair_by_omega():
     loss = batch_loss(scores, {"label": labels, "gap": gaps}, config)
     omega = torch.tensor([1.0, math.exp(-0.5), math.exp(-1.0)], dtype=torch.float64)
     per_pair = logistic_loss(scores, labels, reduction="none")
-    assert loss.item() == pytest.approx((per_pair * omega).sum().item() / 3, rel=1e-12)
+    assert loss.item() == pytest.approx((per_pair * omega).sum().item() / 3, rel=1e-6)  # Ω in float32
     loss.backward()
     expected = -labels * torch.sigmoid(-labels * scores.detach()) / 289 * omega[:, None, None, None] / 3
-    torch.testing.assert_close(scores.grad, expected, rtol=1e-10, atol=0)
+    torch.testing.assert_close(scores.grad, expected, rtol=1e-6, atol=0)
     unweighted = config_from_dict({"loss": {"balanced": False}})
     assert batch_loss(scores, {"label": labels, "gap": gaps}, unweighted).item() == \
         pytest.approx(per_pair.mean().item(), rel=1e-12)
@@ -271,16 +272,20 @@ def test_first_frame_folding_equals_training_time_weighted_correlation():
     side = context_side(48.0, 36.0, 0.5)
     exemplar = crop_pyramid(image, center, [side], 127, fill).float()
     instances = crop_pyramid(image, center + 5, side * 255 / 127 * np.array([0.97, 1.0, 1.03]), 255, fill).float()
-    with torch.no_grad():
-        torch.testing.assert_close(tracker.template, model.template(exemplar), rtol=1e-4, atol=1e-3)
+    with torch.no_grad():  # float32 with BN folded into the convolutions: agreement to ~1e-4 of the scale
+        template = model.template(exemplar)
+        scale = template.abs().max().item()
+        torch.testing.assert_close(tracker.template, template, rtol=1e-3, atol=1e-4 * scale)
         folded = tracker.score(tracker.template, instances.contiguous(memory_format=torch.channels_last))
-        torch.testing.assert_close(folded, model(exemplar, instances), rtol=1e-4, atol=1e-4)
+        expected = model(exemplar, instances)
+        torch.testing.assert_close(folded, expected, rtol=1e-3, atol=1e-4 * expected.abs().max().item())
 
 
-def test_attention_nets_run_only_on_the_first_frame(monkeypatch):
-    tracker = build_tracker("rasnet", weights="random", device="cpu")
+def test_attention_nets_run_only_on_the_first_frame():
+    model = build_model("rasnet", width=WIDTH)
+    tracker = build_tracker("rasnet", weights=Weights(model.state_dict(), "rasnet", {"width": WIDTH}), device="cpu")
     calls = []
-    for module in (tracker.model.residual_attention, tracker.model.channel_attention):
+    for module in (tracker.model.residual_attention, tracker.model.channel_attention.reduce):
         module.register_forward_hook(lambda *args: calls.append(1))
     image = np.random.default_rng(9).integers(0, 256, size=(200, 200, 3), dtype=np.uint8)
     tracker.init(image, [80, 80, 30, 40])
@@ -313,3 +318,15 @@ def test_weights_carry_the_ablation_variant():
         build_tracker("rasnet", weights=Weights(genatt.state_dict(), "rasnet", {"width": WIDTH}), device="cpu")
     with pytest.raises(ValueError, match="needs model 'rasnet'"):
         build_tracker("rasnet", weights=Weights(genatt.state_dict(), "siamfc", {}), device="cpu")
+
+
+def test_command_line_tracks_the_demo_video_with_random_weights(tmp_path, capsys):
+    from siamtrack.cli import main
+
+    video = REPO_ROOT / "src" / "siamtrack" / "assets" / "demo.mp4"
+    code = main(["track", "--tracker", "rasnet", "--weights", "random", "--video", str(video),
+                 "--box", "135.06,129.42,50.88,38.16", "--out", str(tmp_path), "--max-frames", "4"])
+    assert code == 0, capsys.readouterr().err
+    boxes = np.loadtxt(tmp_path / "boxes.txt", delimiter=",")
+    assert boxes.shape == (4, 4) and np.all(np.isfinite(boxes))
+    np.testing.assert_allclose(boxes[0], [135.06, 129.42, 50.88, 38.16])

@@ -1,6 +1,8 @@
 """Helpers for the training tests: tiny synthetic sequences and a tiny Siamese model (fast on 2 CPU cores)."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 from torch import nn
@@ -56,8 +58,9 @@ class TinySiamese(nn.Module):
     one process and a DDP job over the same global batch compute the same gradients.
     """
 
-    def __init__(self, channels: int = 8, dropout: float = 0.1):
+    def __init__(self, channels: int = 8, dropout: float = 0.1, delay: float = 0.0):
         super().__init__()
+        self.delay = delay  # seconds slept per forward pass (lets a test kill a run mid-way)
         self.features = nn.Sequential(
             nn.Conv2d(3, channels, 3, stride=2), nn.ReLU(),
             nn.Dropout2d(dropout),
@@ -67,11 +70,21 @@ class TinySiamese(nn.Module):
         self.bias = nn.Parameter(torch.tensor(0.0))
 
     def forward(self, exemplar: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
+        if self.delay:
+            time.sleep(self.delay)
         z = self.features(exemplar / 255.0)
         x = self.features(instance / 255.0)
         batch = z.shape[0]
         scores = nn.functional.conv2d(x.reshape(1, -1, *x.shape[-2:]), z, groups=batch)
         return scores.reshape(batch, 1, *scores.shape[-2:]) * self.scale + self.bias
+
+
+class TwoOutputs(TinySiamese):
+    """A model with two heads (as SiamRPN's): not a single score map."""
+
+    def forward(self, exemplar: torch.Tensor, instance: torch.Tensor):
+        scores = super().forward(exemplar, instance)
+        return scores, scores
 
 
 def tiny_config_dict(curated_dir: str, **sections) -> dict:

@@ -98,9 +98,13 @@ class LabelConfig:
 @dataclass(frozen=True)
 class LossConfig:
     """``name``: ``logistic`` (``±1`` labels), ``focal_logistic`` (``±1`` labels, AdaCFNet Eq. 6), ``bce``
-    (targets in 0..1) or ``l2``; ``balanced``: SiamFC's class-balanced weights (logistic labels only);
+    (targets in 0..1), ``focal_bce`` / ``shrinkage_bce`` (targets in 0..1, DSLT Eq. 11 / Eq. 14) or ``l2``;
+    ``balanced``: SiamFC's class-balanced weights (logistic labels only; DSLT Eq. 10's β up to a constant);
     ``temporal_sigma``: RASNet's pair weighting (Eq. 13); ``args``: extra keyword arguments of the loss
-    function in :mod:`siamtrack.losses` (e.g. ``{a: 2.0, b: 1.0}`` for ``focal_logistic``)."""
+    function in :mod:`siamtrack.losses` (e.g. ``{a: 2.0, b: 1.0}`` for ``focal_logistic``).
+    A multi-task model names its own objective instead, ``name: package.module:function``: the loop then
+    calls ``function(model, batch, **args) -> loss`` (it runs the model itself, e.g. with extra batch
+    entries, and builds what labels it needs; ``balanced`` and ``temporal_sigma`` are not used)."""
 
     name: str = "logistic"
     balanced: bool = True
@@ -108,8 +112,10 @@ class LossConfig:
     args: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.name not in ("logistic", "focal_logistic", "bce", "l2"):
-            raise ValueError(f"loss name must be 'logistic', 'focal_logistic', 'bce' or 'l2', got {self.name!r}")
+        known = ("logistic", "focal_logistic", "bce", "focal_bce", "shrinkage_bce", "l2")
+        if self.name not in known and ":" not in self.name:
+            raise ValueError(f"loss name must be one of {', '.join(known)} or package.module:objective, "
+                             f"got {self.name!r}")
         if self.temporal_sigma is not None and self.temporal_sigma <= 0:
             raise ValueError(f"temporal_sigma must be positive, got {self.temporal_sigma}")
 

@@ -145,3 +145,123 @@ def reconstruction_loss(reconstruction: torch.Tensor, image: torch.Tensor, reduc
         raise ValueError(f"reconstruction {tuple(reconstruction.shape)} and image {tuple(image.shape)} differ in shape")
     per_pair = ((reconstruction - image) ** 2).reshape(reconstruction.shape[0], -1).mean(dim=1)
     return _reduce(per_pair, reduction)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# DSLT (Lu et al., "Deep Object Tracking with Shrinkage Loss", TPAMI 2020): regression losses (Sec. 3.2, Fig. 4)
+# and classification losses on logits (Sec. 3.4, Fig. 6). Same conventions as above: per-pair sums over the map,
+# mean over pairs by default.
+
+
+def shrinkage_modulation(l: torch.Tensor, a: float = 10.0, c: float = 0.2) -> torch.Tensor:
+    """DSLT Eq. 5: the modulating factor ``f(l) = 1 / (1 + exp(a (c - l)))`` of an absolute difference ``l``
+    (``= sigmoid(a (l - c))``): near 0 for easy samples (``l < c``), near 1 for hard ones. ``a`` sets the
+    shrinkage speed, ``c`` the location."""
+    return torch.sigmoid(a * (l - c))
+
+
+def l3_loss(responses: torch.Tensor, targets: torch.Tensor, gamma: float = 1.0,
+            reduction: str = "mean") -> torch.Tensor:
+    """DSLT Eq. 4: the square loss re-weighted by ``l^gamma``, ``L_F = l^gamma · l² = l^(2 + gamma)`` with
+    ``l = |r - y|`` (the paper's "L3" loss at ``gamma = 1``), summed over the map.
+    ``d L / d r = (2 + gamma) l^(1 + gamma) sign(r - y)``."""
+    _check_shapes(responses, targets)
+    if not gamma >= 0:
+        raise ValueError(f"l3_loss needs gamma >= 0, got {gamma!r}")
+    return _reduce(_per_pair_sum((responses - targets).abs() ** (2.0 + gamma)), reduction)
+
+
+def shrinkage_loss(responses: torch.Tensor, targets: torch.Tensor, a: float = 10.0, c: float = 0.2,
+                   importance: bool = True, reduction: str = "mean") -> torch.Tensor:
+    """DSLT shrinkage loss for regression (Eq. 6-7, without Eq. 7's ``λ||W||²``, which is the optimiser's
+    weight decay), summed over the map:
+
+    ``L_S = exp(Y) · l² / (1 + exp(a (c - l)))``, ``l = |r - Y|``, the square loss (Eq. 3) times the
+    modulating factor of Eq. 5 (:func:`shrinkage_modulation`) and, with ``importance=True``, the label's
+    importance factor ``exp(Y)`` (Eq. 7; ``importance=False`` is Eq. 6, the "w/o exp(Y)" row of Table 3).
+    The paper's values: ``a = 10``, ``c = 0.2``.
+
+    The gradient flows through the modulating factor (the loss is a function of ``r``, as plotted in Fig. 4):
+    with ``s = sigmoid(a (l - c))``, ``d L / d r = exp(Y) (r - Y) [2 s + a l s (1 - s)]``.
+    """
+    _check_shapes(responses, targets)
+    l = (responses - targets).abs()
+    per_element = l**2 * shrinkage_modulation(l, a, c)
+    if importance:
+        per_element = torch.exp(targets) * per_element
+    return _reduce(_per_pair_sum(per_element), reduction)
+
+
+def ohnm_l2_loss(responses: torch.Tensor, targets: torch.Tensor, threshold: float = 0.01,
+                 reduction: str = "mean") -> torch.Tensor:
+    """The square loss with online hard negative mining, the alternative of DSLT Sec. 5.4 (Fig. 15): samples
+    whose absolute difference ``l = |r - y|`` is below ``threshold`` (0.01 in the paper) are "easy" and
+    excluded; the others keep their ``l²``. Summed over the map.
+
+    The paper does not say whether the threshold applies to ``l`` or to the loss ``l²``; we threshold ``l``,
+    the quantity the paper uses to call a sample easy or hard (Sec. 3.2). The selection is not
+    differentiated: ``d L / d r = 2 (r - y)`` on kept samples, 0 elsewhere.
+    """
+    _check_shapes(responses, targets)
+    difference = responses - targets
+    kept = (difference.detach().abs() >= threshold).to(difference.dtype)
+    return _reduce(_per_pair_sum(kept * difference**2), reduction)
+
+
+def _binary_terms(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``p = sigmoid(v)``, ``log p`` and ``log(1 - p)`` (both computed stably from the logit ``v``)."""
+    return torch.sigmoid(scores), -F.softplus(-scores), -F.softplus(scores)
+
+
+def focal_bce_loss(scores: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None,
+                   gamma: float = 2.0, reduction: str = "mean") -> torch.Tensor:
+    """The focal loss (Lin et al. 2017) in DSLT's class-weighted form (Eq. 11) on logits ``v``, ``p = sigmoid(v)``:
+
+    ``-β1 (1 - p)^γ log p`` for ``y = 1`` and ``-β2 p^γ log(1 - p)`` for ``y = 0``, i.e.
+    ``-β (1 - p_t)^γ log p_t``; the class weights ``β`` (Eq. 10) are the ``weights`` argument (e.g.
+    :func:`balanced_weights`; ``None``: ``1/|D|``), replacing the focal loss's ``α``. Soft targets ``t`` mix the
+    two cases, ``t·L(y=1) + (1 - t)·L(y=0)``. Not AdaCFNet's :func:`focal_logistic_loss` (a different modulation
+    ``a / (1 + exp(b y v))`` of the logistic loss). ``γ = 2`` is Lin et al.'s value and Table 3's best.
+
+    Gradient (through the modulation too), for ``y = 1``: ``d L / d v = -β (1 - p)^γ [(1 - p) - γ p log p]``.
+    """
+    _check_shapes(scores, targets, weights)
+    if not gamma >= 0:
+        raise ValueError(f"focal_bce_loss needs gamma >= 0, got {gamma!r}")
+    if weights is None:
+        weights = torch.full_like(scores, 1.0 / scores[0].numel())
+    p, log_p, log_not_p = _binary_terms(scores)
+    positive = -((1.0 - p) ** gamma) * log_p
+    negative = -(p**gamma) * log_not_p
+    return _reduce(_per_pair_sum(weights * (targets * positive + (1.0 - targets) * negative)), reduction)
+
+
+def shrinkage_bce_loss(scores: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None,
+                       a: float = 10.0, c: float = 0.6, importance: bool = True,
+                       reduction: str = "mean") -> torch.Tensor:
+    """DSLT shrinkage loss for classification (Eq. 12-14) on logits ``v``, ``p = sigmoid(v)``:
+
+    ``-β1 exp(p) / (1 + exp(a (p - c))) · log p`` for ``y = 1`` and
+    ``-β2 exp(1 - p) / (1 + exp(a ((1 - p) - c))) · log(1 - p)`` for ``y = 0``, i.e. ``-β f(p_t) log p_t`` with
+    ``f(p_t) = exp(p_t) / (1 + exp(a (p_t - c)))`` (Eq. 13). The text's Eq. 14 reads ``exp(a·(1−a))−c`` in the
+    second case, an OCR slip: we use ``exp(a·((1 − p) − c))``, Eq. 12 with ``p_t = 1 - p``. ``importance=False``
+    drops the ``exp(p_t)`` factor (Eq. 12 alone; Table 3's "w/o exp(p_t)"). ``β`` (Eq. 10) is ``weights``
+    (e.g. :func:`balanced_weights`; ``None``: ``1/|D|``); soft targets mix the cases as in :func:`focal_bce_loss`.
+    The paper's values: ``a = 10``, ``c = 0.6``.
+
+    Gradient (through ``f`` too), for ``y = 1`` with ``s = sigmoid(a (p - c))`` and ``g = exp(p)`` (or 1):
+    ``d L / d v = -β g (1 - s) p (1 - p) [(1 - a s) log p + 1/p]`` (``importance=True``), and without ``exp(p)``
+    the ``log p`` coefficient is ``-a s`` instead of ``1 - a s``.
+    """
+    _check_shapes(scores, targets, weights)
+    if weights is None:
+        weights = torch.full_like(scores, 1.0 / scores[0].numel())
+    p, log_p, log_not_p = _binary_terms(scores)
+    factor_positive = torch.sigmoid(-a * (p - c))  # Eq. 12 with p_t = p
+    factor_negative = torch.sigmoid(-a * ((1.0 - p) - c))  # Eq. 12 with p_t = 1 - p
+    if importance:  # Eq. 13
+        factor_positive = torch.exp(p) * factor_positive
+        factor_negative = torch.exp(1.0 - p) * factor_negative
+    positive = -factor_positive * log_p
+    negative = -factor_negative * log_not_p
+    return _reduce(_per_pair_sum(weights * (targets * positive + (1.0 - targets) * negative)), reduction)

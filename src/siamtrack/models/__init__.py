@@ -23,8 +23,13 @@ MODELS: dict[str, tuple[str, dict]] = {
     "cfnet-conv2": ("siamtrack.models.siamese:CFNetNet", {"variant": "conv2"}),
     "cfnet-conv5": ("siamtrack.models.siamese:CFNetNet", {"variant": "conv5"}),
     "dcfnet": ("siamtrack.models.dcfnet:DCFNet", {}),
+    "edcf": ("siamtrack.models.edcf:EDCFNet", {}),
+    "edsiam": ("siamtrack.models.edcf:EDCFNet", {"low": None}),
+    "cacfnet": ("siamtrack.models.edcf:EDCFNet", {"high": False, "decoder": False}),
+    "cacf": ("siamtrack.models.edcf:EDCFNet", {"low": "grayscale", "high": False, "decoder": False}),
     "rasnet": ("siamtrack.models.rasnet:RASNetNet", {}),
     "adacfnet": ("siamtrack.models.adacfnet:AdaCFNetNet", {}),
+    "siamrpn": ("siamtrack.models.siamrpn:SiamRPNNet", {}),
 }
 
 

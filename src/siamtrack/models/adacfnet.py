@@ -62,12 +62,25 @@ class SqueezeExcitationAlexNet(AlexNet):
     def forward_with_weights(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Features and ``{"se1": w1, "se2": w2, ...}`` (each ``(N, C)``; empty without attention)."""
         weights = {}
+        layers = list(self.features)
+        pending = None  # SE weights to apply after the max-pool that follows them
         x = images
-        for index, layer in enumerate(self.features):
+        for index, layer in enumerate(layers):
             x = layer(x)
+            if pending is not None:
+                x, pending = x * pending, None
             number = self._attention_after.get(index)
-            if number is not None:
-                x, weights[f"se{number + 1}"] = self.attention[number](x)
+            if number is None:
+                continue
+            name = f"se{number + 1}"
+            weights[name] = self.attention[number].channel_weights(x)
+            scale = weights[name][:, :, None, None]
+            if index + 1 < len(layers) and isinstance(layers[index + 1], nn.MaxPool2d):
+                # max-pooling commutes with a positive per-channel scale (sigmoid > 0): scaling the pooled
+                # map is the same function as pooling the scaled one (SE1 then pool1), on 4x fewer values
+                pending = scale
+            else:
+                x = x * scale
         return x, weights
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

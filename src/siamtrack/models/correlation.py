@@ -125,6 +125,21 @@ class CorrelationFilter(nn.Module):
 # (``torch.fft.rfft2``); every spectrum below is the half spectrum of a real signal.
 
 
+def _rfft2(signal: torch.Tensor) -> torch.Tensor:
+    """``torch.fft.rfft2`` that also takes an empty batch (no context patches, ``K = 0``)."""
+    if signal.numel() == 0:
+        complex_dtype = torch.complex128 if signal.dtype == torch.float64 else torch.complex64
+        return signal.new_zeros(signal.shape[:-1] + (signal.shape[-1] // 2 + 1,), dtype=complex_dtype)
+    return torch.fft.rfft2(signal)
+
+
+def _irfft2(spectrum: torch.Tensor, size) -> torch.Tensor:
+    """``torch.fft.irfft2`` that also takes an empty batch."""
+    if spectrum.numel() == 0:
+        return spectrum.real.new_zeros(spectrum.shape[:-2] + tuple(size))
+    return torch.fft.irfft2(spectrum, s=tuple(size))
+
+
 def context_aware_filter(template_fft: torch.Tensor, context_fft: torch.Tensor, target_fft: torch.Tensor,
                          lam1: float, lam2: float) -> tuple[torch.Tensor, torch.Tensor]:
     """EDCF Eq. 7: the context-aware correlation filter in the Fourier domain, and its denominator ``D̂``.
@@ -184,7 +199,7 @@ class ContextAwareCorrelation(torch.autograd.Function):
     def forward(ctx, template, context, search, target, lam1, lam2):
         size = tuple(template.shape[-2:])
         template_fft = torch.fft.rfft2(template)
-        context_fft = torch.fft.rfft2(context)
+        context_fft = _rfft2(context)
         search_fft = torch.fft.rfft2(search)
         target_fft = torch.fft.rfft2(target)
         filter_fft, denominator = context_aware_filter(template_fft, context_fft, target_fft, lam1, lam2)
@@ -208,7 +223,7 @@ class ContextAwareCorrelation(torch.autograd.Function):
                 grad_template = torch.fft.irfft2(omega.conj() * target_fft / denominator
                                                  - 2.0 * template_fft * rho_over_d, s=size)
             if ctx.needs_input_grad[1]:  # Eq. 14
-                grad_context = torch.fft.irfft2(-2.0 * ctx.lam2 * context_fft * rho_over_d.unsqueeze(1), s=size)
+                grad_context = _irfft2(-2.0 * ctx.lam2 * context_fft * rho_over_d.unsqueeze(1), size)
         return grad_template, grad_context, grad_search, None, None, None
 
 
@@ -248,27 +263,35 @@ class ContextAwareCorrelationFilter(nn.Module):
             raise ValueError(f"context-aware CF needs lam1 > 0, lam2 >= 0, sigma > 0; got lam1={lam1}, "
                              f"lam2={lam2}, sigma={sigma}")
         self.lam1, self.lam2, self.sigma, self.window = float(lam1), float(lam2), float(sigma), bool(window)
+        self._fixed: dict = {}  # (height, width, dtype, device) -> (window, y, ŷ), computed once per size
+
+    def _fixed_parts(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        height, width = features.shape[-2:]
+        key = (height, width, features.dtype, features.device)
+        if key not in self._fixed:
+            kwargs = dict(dtype=features.dtype, device=features.device)
+            window = hann_window(height, width, **kwargs) if self.window else torch.ones(height, width, **kwargs)
+            target = circular_gaussian(height, width, self.sigma, **kwargs)
+            self._fixed[key] = (window, target, torch.fft.rfft2(target))
+        return self._fixed[key]
 
     def windowed(self, features: torch.Tensor) -> torch.Tensor:
         """``features`` times the Hann window of their size (unchanged when ``window`` is off)."""
-        if not self.window:
-            return features
-        return features * hann_window(*features.shape[-2:], dtype=features.dtype, device=features.device)
+        return features * self._fixed_parts(features)[0] if self.window else features
 
     def target(self, height: int, width: int, dtype=torch.float32, device=None) -> torch.Tensor:
         """The desired response ``y`` ``(height, width)``."""
         return circular_gaussian(height, width, self.sigma, dtype=dtype, device=device)
 
     def forward(self, template: torch.Tensor, context: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
-        target = self.target(*template.shape[-2:], dtype=template.dtype, device=template.device)
+        target = self._fixed_parts(template)[1]
         return context_aware_correlation(self.windowed(template), self.windowed(context), self.windowed(search),
                                          target, self.lam1, self.lam2)
 
     def solve(self, template: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """The filter spectrum ``ŵ`` ``(B, C, H, W')`` of Eq. 7 (no custom backward: tracking)."""
-        target = self.target(*template.shape[-2:], dtype=template.dtype, device=template.device)
         filter_fft, _ = context_aware_filter(torch.fft.rfft2(self.windowed(template)),
-                                             torch.fft.rfft2(self.windowed(context)), torch.fft.rfft2(target),
+                                             _rfft2(self.windowed(context)), self._fixed_parts(template)[2],
                                              self.lam1, self.lam2)
         return filter_fft
 

@@ -27,13 +27,16 @@ DCFNET_MEAN_RGB = (123.0, 117.0, 104.0)
 
 
 class LocalResponseNorm(nn.Module):
-    """Cross-channel local response normalisation, computed as a sum of shifted channel slices.
+    """Cross-channel local response normalisation, with the window sum done as a banded 1x1 convolution.
 
     ``b_c = a_c / (k + alpha / size * sum_{c'} a_{c'}^2) ^ beta`` over the ``size`` channels
     ``c' in [c - size // 2, c + (size - 1) // 2]`` (zeros outside): exactly PyTorch's
     :class:`torch.nn.LocalResponseNorm` convention and parameters, equal to it within float rounding, but
-    several times faster on CPU (PyTorch's version goes through a 3-D average pool). In MatConvNet's
-    convention ``[size, kappa, alpha_mcn, beta]`` the same layer has ``k = kappa`` and ``alpha = alpha_mcn * size``.
+    about ten times faster on CPU (PyTorch's version goes through a 3-D average pool; here
+    ``k + alpha / size * sum`` is one 1x1 convolution of ``a^2`` with a band matrix and bias ``k``, and
+    ``beta = 0.75`` uses square roots instead of ``pow``).
+    In MatConvNet's convention ``[size, kappa, alpha_mcn, beta]`` the same layer has ``k = kappa`` and
+    ``alpha = alpha_mcn * size``.
     """
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
@@ -44,11 +47,18 @@ class LocalResponseNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         channels = x.shape[1]
-        squares = torch.nn.functional.pad(x * x, (0, 0, 0, 0, self.size // 2, (self.size - 1) // 2))
-        window_sum = squares[:, 0:channels]
-        for offset in range(1, self.size):
-            window_sum = window_sum + squares[:, offset:offset + channels]
-        return x / (window_sum * (self.alpha / self.size) + self.k).pow(self.beta)
+        index = torch.arange(channels, device=x.device)
+        offset = index[None, :] - index[:, None]  # [output channel, input channel]
+        in_window = (offset >= -(self.size // 2)) & (offset <= (self.size - 1) // 2)
+        band = (in_window.to(x.dtype) * (self.alpha / self.size))[:, :, None, None]
+        bias = torch.full((channels,), self.k, dtype=x.dtype, device=x.device)
+        denominator = torch.nn.functional.conv2d(x * x, band, bias)  # k + alpha / size * window sum
+        if self.beta == 0.75:  # d^-3/4 = d^-1/2 * sqrt(d^-1/2): two square roots cost half a CPU pow
+            scale = denominator.rsqrt()
+            scale = scale * scale.sqrt()
+        else:
+            scale = denominator.pow(-self.beta)
+        return x * scale
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
@@ -89,8 +99,8 @@ def gaussian_label(size: int, sigma: float) -> torch.Tensor:
     """The DCF regression target ``y``: a Gaussian of std ``sigma`` (pixels) with its peak at index ``(0, 0)``.
 
     The authors' construction (their ``gaussian_shaped_labels``): offsets ``1 - floor(n/2) ... n - floor(n/2)``
-    rolled by ``1 - floor(n/2)``, i.e. ``y[i, j] = exp(-(d(i)^2 + d(j)^2) / (2 sigma^2))`` with ``d`` the
-    circular offset ``i`` for ``i <= n - 1 - floor(n/2)`` and ``i - n`` beyond. Returns ``size x size`` float32.
+    rolled by ``1 - floor(n/2)``, i.e. ``y[i, j] = exp(-(d(i)^2 + d(j)^2) / (2 sigma^2))`` with the circular
+    offset ``d(i) = i`` for ``i <= n - floor(n/2)`` and ``i - n`` beyond. Returns ``size x size`` float32.
     """
     half = size // 2
     offsets = np.roll(np.arange(1, size + 1) - half, 1 - half).astype(np.float64)
@@ -129,20 +139,24 @@ def dcf_response(search_fft: torch.Tensor, template_fft: torch.Tensor, alpha_fft
 class DCFNet(nn.Module):
     """DCFNet training net: ``forward(template, search) -> response`` through the DCF layer (Eqs. 2-3).
 
-    Template and search crops are ``N x 3 x size x size`` (prepared as :class:`DCFNetFeatures` expects);
-    the response is ``N x 1 x size x size`` and is trained against :attr:`label` (``size x size``, peak at
-    ``(0, 0)``) with the squared loss of Eq. 4. ``label_sigma = size / (1 + padding) * output_sigma_factor``
-    follows the authors. With ``windowed`` (as in tracking) the features are multiplied by a Hann window
-    before the FFT. ``label`` and ``window`` are buffers kept out of the state dict, so the state dict has
-    only the feature weights (keys ``feature.feature.0.weight`` ...).
+    Template and search crops are ``N x 3 x size x size`` (pixels minus ``mean``, channels in
+    ``channel_order``: see :class:`DCFNetFeatures`); the response is ``N x 1 x size x size`` and is trained
+    against :attr:`label` (``size x size``, peak at ``(0, 0)``) with the squared loss of Eq. 4.
+    ``label_sigma = size / (1 + padding) * output_sigma_factor`` follows the authors. With ``windowed`` (as in
+    tracking) the features are multiplied by a Hann window before the FFT. ``label``, ``label_fft`` and
+    ``window`` are buffers kept out of the state dict, so the state dict holds only the feature weights
+    (keys ``feature.feature.0.weight`` ...).
     """
 
-    def __init__(self, features: DCFNetFeatures | None = None, size: int = 125, padding: float = 2.0,
-                 output_sigma_factor: float = 0.1, lambda_: float = 1e-4, windowed: bool = True):
+    def __init__(self, size: int = 125, padding: float = 2.0, output_sigma_factor: float = 0.1,
+                 lambda_: float = 1e-4, windowed: bool = True, channel_order: str = "RGB", mean=DCFNET_MEAN_RGB):
         super().__init__()
-        self.feature = features if features is not None else DCFNetFeatures()
-        if int(size) < 1:
+        if int(size) != size or size < 1:
             raise ValueError(f"DCF size must be a positive integer, got {size}")
+        if not lambda_ > 0 or not padding >= 0 or not output_sigma_factor > 0:
+            raise ValueError(f"DCFNet needs lambda_ > 0, padding >= 0 and output_sigma_factor > 0, got "
+                             f"lambda_={lambda_}, padding={padding}, output_sigma_factor={output_sigma_factor}")
+        self.feature = DCFNetFeatures(channel_order=channel_order, mean=mean)
         self.size = int(size)
         self.lambda_ = float(lambda_)
         label = gaussian_label(self.size, self.size / (1.0 + padding) * output_sigma_factor)
@@ -153,11 +167,11 @@ class DCFNet(nn.Module):
 
     def features_fft(self, crops: torch.Tensor) -> torch.Tensor:
         """``rfft2`` of the windowed features of ``crops`` (``N x 32 x size x size//2+1`` complex)."""
-        features = self.feature(crops)
+        features = self.feature(crops).to(self.window.dtype)  # a bfloat16 feature net hands float32 to the DCF
         if features.shape[-2:] != self.window.shape:
             raise ValueError(f"features of size {tuple(features.shape[-2:])} do not match the DCF size "
                              f"{tuple(self.window.shape)} (crops must be {self.size}x{self.size})")
-        return torch.fft.rfft2(features * self.window)
+        return torch.fft.rfft2((features * self.window).contiguous())  # the FFT is faster on NCHW than NHWC
 
     def forward(self, template: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
         template_fft = self.features_fft(template)

@@ -86,31 +86,41 @@ class Decoder(nn.Module):
         return self.layers(features)
 
 
+def _translated_slices(height: int, width: int, dx: int, dy: int):
+    """``(output slices, input slices)`` of a translation by ``(dx, dy)`` cells (None: nothing left)."""
+    if abs(dx) >= width or abs(dy) >= height:
+        return None
+    return ((slice(max(0, -dy), height - max(0, dy)), slice(max(0, -dx), width - max(0, dx))),
+            (slice(max(0, dy), height - max(0, -dy)), slice(max(0, dx), width - max(0, -dx))))
+
+
 def translate(features: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     """``out[..., v, u] = features[..., v + dy, u + dx]``, zero where that falls outside the map: the feature
     map of a patch whose centre is ``(dx, dy)`` cells from the map's centre."""
-    height, width = features.shape[-2:]
     out = torch.zeros_like(features)
-    if abs(dx) >= width or abs(dy) >= height:
-        return out
-    out[..., max(0, -dy):height - max(0, dy), max(0, -dx):width - max(0, dx)] = \
-        features[..., max(0, dy):height - max(0, -dy), max(0, dx):width - max(0, -dx)]
+    slices = _translated_slices(*features.shape[-2:], dx, dy)
+    if slices is not None:
+        out[(..., *slices[0])] = features[(..., *slices[1])]
     return out
 
 
 def context_patches(features: torch.Tensor, target_cells: torch.Tensor) -> torch.Tensor:
     """The ``k = 4`` context feature maps of CACF (Mueller et al. 2017): ``features`` ``(B, C, H, W)`` of
-    target-centred patches translated by the target's height up and down and its width left and right.
-    ``target_cells`` ``(B, 2)`` is the target's ``(w, h)`` in feature cells. Returns ``(B, 4, C, H, W)``."""
+    target-centred patches translated (:func:`translate`) by the target's height up and down and its width
+    left and right. ``target_cells`` ``(B, 2)`` is the target's ``(w, h)`` in feature cells (rounded).
+    Returns ``(B, 4, C, H, W)``."""
     if features.dim() != 4 or target_cells.shape != (features.shape[0], 2):
         raise ValueError(f"context patches need features (B, C, H, W) and target sizes (B, 2), got "
                          f"{tuple(features.shape)} and {tuple(target_cells.shape)}")
+    height, width = features.shape[-2:]
     sizes = np.rint(target_cells.detach().cpu().double().numpy()).astype(int)
-    patches = []
-    for sample, (w, h) in zip(features, sizes):
-        offsets = ((0, -h), (0, h), (-w, 0), (w, 0))
-        patches.append(torch.stack([translate(sample, dx, dy) for dx, dy in offsets]))
-    return torch.stack(patches)
+    patches = features.new_zeros((features.shape[0], 4) + tuple(features.shape[1:]))
+    for index, (w, h) in enumerate(sizes):
+        for patch, (dx, dy) in enumerate(((0, -h), (0, h), (-w, 0), (w, 0))):
+            slices = _translated_slices(height, width, dx, dy)
+            if slices is not None:
+                patches[(index, patch, slice(None), *slices[0])] = features[(index, slice(None), *slices[1])]
+    return patches
 
 
 class EDCFNet(nn.Module):

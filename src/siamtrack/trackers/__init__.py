@@ -11,7 +11,8 @@ Adding a tracker = one line in :data:`TRACKERS`.
 
 ``weights`` of :func:`build_tracker` may be a path to a weights file, an in-memory state dict (or
 :class:`~siamtrack.models.Weights`), the string ``"random"`` for an untrained network (tests, speed
-measurements), or ``None`` for the bundled default ``siamtrack/weights/bundled/<name>.pth``.
+measurements), or ``None`` for the bundled default ``siamtrack/weights/bundled/<name>.pth`` (a tracker class
+may name other default weights with a ``bundled_weights_name`` attribute, e.g. DSLT's ``"siamfc"`` backbone).
 """
 from __future__ import annotations
 
@@ -31,6 +32,17 @@ TRACKERS: dict[str, str] = {
     "dcfnet": "siamtrack.trackers.dcfnet:DCFNetTracker",
     "adacfnet": "siamtrack.trackers.adacfnet:AdaCFNetTracker",
     "rasnet": "siamtrack.trackers.rasnet:RASNetTracker",
+    "edcf": "siamtrack.trackers.edcf:EDCFTracker",
+    "edsiam": "siamtrack.trackers.edcf:EDSiamTracker",
+    "cacfnet": "siamtrack.trackers.edcf:CACFNetTracker",
+    "cacfnet-plus": "siamtrack.trackers.edcf:CACFNetPlusTracker",
+    "cacf": "siamtrack.trackers.edcf:CACFTracker",
+    "dslt": "siamtrack.trackers.dslt:DSLTTracker",
+    "siamfc_sl": "siamtrack.trackers.siamfc:SiamFCTracker",
+    "siamfc_fl": "siamtrack.trackers.siamfc:SiamFCTracker",
+    "siamrpn": "siamtrack.trackers.siamrpn:SiamRPNTracker",
+    "siamrpn_sl": "siamtrack.trackers.siamrpn:SiamRPNTracker",
+    "siamrpn_fl": "siamtrack.trackers.siamrpn:SiamRPNTracker",
 }
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "bundled"
@@ -66,7 +78,7 @@ def build_tracker(name: str, weights: str | os.PathLike | Mapping | Weights | No
     """Tracker ``name`` with ``weights`` (see the module doc) and hyper-parameter overrides."""
     cls = tracker_class(name)
     if weights is None:
-        default = bundled_weights(name)
+        default = bundled_weights(getattr(cls, "bundled_weights_name", None) or name)
         if not default.is_file():
             raise FileNotFoundError(
                 f"no weights for tracker {name!r}: the bundled default {default} does not exist; pass "

@@ -2,8 +2,8 @@
 
 Per frame: crop the search region at 3 scales around the last position, correlate their features with the
 learned filter (Eq. 3), move to the highest penalised peak, then re-crop at the new position and blend the
-new filter into the model (linear interpolation of numerator features and denominator, Sec. 3.3's online
-update). The details follow the authors' ``track/DCFNet.py`` / ``track/util.py`` (foolwood/DCFNet_pytorch):
+new filter into the model (the paper's online update: linear interpolation, at rate ``interp_factor``, of the
+template spectrum and of the filter's ``y_hat / (energy + lambda)`` part). The details follow the authors' ``track/DCFNet.py`` / ``track/util.py`` (foolwood/DCFNet_pytorch):
 
 - crops: ``cv2.warpAffine`` (bilinear, zero border, on the ``uint8`` frame) mapping the window
   ``[cx - w/2, cx + w/2]`` onto output pixels ``0 .. crop_size - 1``; then ``pixel - mean``;
@@ -17,6 +17,7 @@ get their crops reversed to BGR here, which is exact because the crop acts on ea
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -24,12 +25,14 @@ import numpy as np
 import torch
 
 from siamtrack.geometry import box_to_center, center_to_box
+from siamtrack.models import Weights
 from siamtrack.models.dcfnet import DCFNet, DCFNetFeatures, dcf_response, dcf_solve
 from siamtrack.trackers.base import Tracker
+from siamtrack.weights.dcfnet import features_from_state_dict
 
 
 @dataclass(frozen=True)
-class DCFNetConfig:
+class DCFNetParams:
     """Hyper-parameters of the authors' PyTorch DCFNet tracker (OTB2013 AUC 0.665 with ``param.pth``)."""
 
     crop_size: int = 125
@@ -48,7 +51,7 @@ class DCFNetConfig:
         if self.precision not in ("float32", "bfloat16"):
             raise ValueError(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
         if self.crop_size < 8 or self.num_scales < 1 or not 0.0 < self.interp_factor <= 1.0:
-            raise ValueError(f"invalid DCFNet configuration: {self}")
+            raise ValueError(f"invalid DCFNet hyper-parameters: {self}")
 
 
 def crop_window(image: np.ndarray, center: np.ndarray, window: np.ndarray, out_size: int) -> np.ndarray:
@@ -67,40 +70,65 @@ def crop_window(image: np.ndarray, center: np.ndarray, window: np.ndarray, out_s
 
 
 class DCFNetTracker(Tracker):
-    """DCFNet tracking with a :class:`~siamtrack.models.dcfnet.DCFNetFeatures` net (e.g. the authors' weights
-    from :func:`siamtrack.weights.dcfnet.load_dcfnet_features`). ``confidence`` is the winning raw peak."""
+    """DCFNet tracking with a :class:`~siamtrack.models.dcfnet.DCFNetFeatures` net, e.g. the authors' weights
+    from :func:`siamtrack.weights.dcfnet.load_dcfnet_features`. ``params`` (or keyword overrides of
+    :class:`DCFNetParams`' fields) set the hyper-parameters; ``device`` defaults to CUDA when available.
+    The caller's module is copied, never changed. ``confidence`` is the winning raw response peak."""
 
-    name = "DCFNet"
+    name = "dcfnet"
 
-    def __init__(self, features: DCFNetFeatures, config: DCFNetConfig = DCFNetConfig()):
+    def __init__(self, features: DCFNetFeatures, params: DCFNetParams | None = None, device=None,
+                 **hyperparameters):
         super().__init__()
-        self.config = config
-        self.net = DCFNet(features, size=config.crop_size, padding=config.padding,
-                          output_sigma_factor=config.output_sigma_factor, lambda_=config.lambda_).eval()
-        self.net.feature.to(memory_format=torch.channels_last)
-        self.feature_dtype = torch.bfloat16 if config.precision == "bfloat16" else torch.float32
-        if self.feature_dtype != torch.float32:
-            self.net.feature.to(self.feature_dtype)
+        params = params if params is not None else DCFNetParams()
+        if hyperparameters:
+            unknown = sorted(set(hyperparameters) - {f.name for f in dataclasses.fields(params)})
+            if unknown:
+                raise TypeError(f"DCFNetTracker: unknown hyper-parameter(s) {unknown}; known: "
+                                f"{', '.join(f.name for f in dataclasses.fields(params))}")
+            params = dataclasses.replace(params, **hyperparameters)
+        self.params = params
+        self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.net = DCFNet(size=params.crop_size, padding=params.padding, output_sigma_factor=params.output_sigma_factor,
+                          lambda_=params.lambda_, channel_order=features.channel_order, mean=features.mean)
+        self.net.feature.load_state_dict(features.state_dict())
+        self.feature_dtype = torch.bfloat16 if params.precision == "bfloat16" else torch.float32
+        self.net.eval().to(self.device)
+        self.net.feature.to(self.feature_dtype, memory_format=torch.channels_last)
         self.reverse_channels = features.channel_order == "BGR"
         mean = np.asarray(features.mean, dtype=np.float32)
-        self.mean = mean[::-1].copy() if self.reverse_channels else mean  # in the crops' (frame) RGB order
-        exponents = np.arange(config.num_scales) - config.num_scales // 2
-        self.scale_factors = config.scale_step ** exponents
-        self.scale_penalties = config.scale_penalty ** np.abs(exponents)
+        self.mean = mean[::-1].copy() if self.reverse_channels else mean  # in the frames' RGB order
+        exponents = np.arange(params.num_scales) - params.num_scales // 2
+        self.scale_factors = params.scale_step ** exponents
+        self.scale_penalties = params.scale_penalty ** np.abs(exponents)
 
-    @torch.inference_mode()
+    @classmethod
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "DCFNetTracker":
+        """The tracker from registry weights (``None``: random features). A state dict with keys
+        ``feature.0.weight`` ... is the authors' ``param.pth`` (BGR); ``feature.feature.0.weight`` ... is a
+        siamtrack DCFNet checkpoint (RGB), whose ``model_config`` (size, padding, ...) sets the defaults."""
+        if weights is None:
+            return cls(DCFNetFeatures(), device=device, **hyperparameters)
+        if weights.model_name not in (None, "dcfnet"):
+            raise ValueError(f"{weights.source}: weights are for model {weights.model_name!r}, not 'dcfnet'")
+        renamed = {"size": "crop_size", "padding": "padding", "output_sigma_factor": "output_sigma_factor",
+                   "lambda_": "lambda_"}
+        from_config = {renamed[key]: value for key, value in weights.model_config.items() if key in renamed}
+        features = features_from_state_dict(weights.state_dict, weights.source)
+        return cls(features, device=device, **{**from_config, **hyperparameters})
+
     def _features_fft(self, crops: list[np.ndarray]) -> torch.Tensor:
         """``rfft2`` of the windowed features of RGB ``uint8`` crops (``N x 32 x S x S//2+1``)."""
         pixels = np.stack(crops).astype(np.float32) - self.mean
         if self.reverse_channels:
             pixels = pixels[..., ::-1]
         batch = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2)  # N x 3 x S x S, channels-last
-        features = self.net.feature(batch.to(self.feature_dtype)).float()
-        return torch.fft.rfft2(features * self.net.window)
+        return self.net.features_fft(batch.to(self.device, self.feature_dtype))
 
     def _crop(self, image: np.ndarray, window: np.ndarray) -> np.ndarray:
-        return crop_window(image, self.center, window, self.config.crop_size)
+        return crop_window(image, self.center, window, self.params.crop_size)
 
+    @torch.inference_mode()
     def init(self, image: np.ndarray, box) -> None:
         image = _check_image(image)
         box = np.asarray(box, dtype=np.float64).reshape(-1)
@@ -108,35 +136,34 @@ class DCFNetTracker(Tracker):
             raise ValueError(f"DCFNet init box must be a finite x, y, w, h with w, h > 0, got {box.tolist()}")
         center = box_to_center(box)
         self.center, self.size = center[:2].copy(), center[2:].copy()
-        cfg = self.config
-        self.min_size = np.maximum(cfg.min_scale_factor * self.size, 4.0)
+        p = self.params
+        self.min_size = np.maximum(p.min_scale_factor * self.size, 4.0)
         # The authors clamp (w, h) by image.shape[:2] = (height, width); kept for faithful results.
-        self.max_size = np.minimum(np.asarray(image.shape[:2], dtype=np.float64), cfg.max_scale_factor * self.size)
-        template_fft = self._features_fft([self._crop(image, self.size * (1 + cfg.padding))])
-        self.template_fft = template_fft
-        self.alpha_fft = dcf_solve(template_fft, self.net.label_fft, cfg.lambda_)
+        self.max_size = np.minimum(np.asarray(image.shape[:2], dtype=np.float64), p.max_scale_factor * self.size)
+        self.template_fft = self._features_fft([self._crop(image, self.size * (1 + p.padding))])
+        self.alpha_fft = dcf_solve(self.template_fft, self.net.label_fft, p.lambda_)
         self.confidence = 1.0
 
+    @torch.inference_mode()
     def update(self, image: np.ndarray) -> np.ndarray:
         image = _check_image(image)
-        cfg, size = self.config, self.config.crop_size
-        windows = [self.size * (factor * (1 + cfg.padding)) for factor in self.scale_factors]
+        p, size = self.params, self.params.crop_size
+        windows = [self.size * (factor * (1 + p.padding)) for factor in self.scale_factors]
         search_fft = self._features_fft([self._crop(image, window) for window in windows])
-        with torch.inference_mode():
-            response = dcf_response(search_fft, self.template_fft, self.alpha_fft, (size, size))
-            peaks, indices = torch.max(response.view(len(windows), -1), 1)
-        scores = peaks.numpy().astype(np.float64) * self.scale_penalties
-        best = int(np.argmax(scores))
+        response = dcf_response(search_fft, self.template_fft, self.alpha_fft, (size, size))
+        peaks, indices = torch.max(response.view(len(windows), -1), 1)
+        peaks, indices = peaks.cpu().numpy().astype(np.float64), indices.cpu().numpy()
+        best = int(np.argmax(peaks * self.scale_penalties))
         row, col = divmod(int(indices[best]), size)
-        row = row - size if row > size / 2 else row
+        row = row - size if row > size / 2 else row  # the response is periodic: wrap to negative shifts
         col = col - size if col > size / 2 else col
         self.center = self.center + np.array([col, row], dtype=np.float64) * windows[best] / size
-        self.size = np.minimum(np.maximum(windows[best] / (1 + cfg.padding), self.min_size), self.max_size)
+        self.size = np.minimum(np.maximum(windows[best] / (1 + p.padding), self.min_size), self.max_size)
         self.confidence = float(peaks[best])
 
-        new_fft = self._features_fft([self._crop(image, self.size * (1 + cfg.padding))])
-        new_alpha = dcf_solve(new_fft, self.net.label_fft, cfg.lambda_)
-        rate = cfg.interp_factor
+        new_fft = self._features_fft([self._crop(image, self.size * (1 + p.padding))])
+        new_alpha = dcf_solve(new_fft, self.net.label_fft, p.lambda_)
+        rate = p.interp_factor
         self.template_fft = (1 - rate) * self.template_fft + rate * new_fft
         self.alpha_fft = (1 - rate) * self.alpha_fft + rate * new_alpha
         return center_to_box(np.concatenate([self.center, self.size]))

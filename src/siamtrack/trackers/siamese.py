@@ -258,7 +258,8 @@ class SiameseTracker(Tracker):
         """Current ``s_z`` (image pixels that map onto ``context_size`` model pixels)."""
         return self._base_side * self._scale
 
-    def _crops(self, image: np.ndarray, sides, out_size: int) -> torch.Tensor:
+    def crop_inputs(self, image: np.ndarray, sides, out_size: int) -> torch.Tensor:
+        """Network input for square crops of ``sides`` image pixels around the current centre."""
         crops = self.preprocess(crop_pyramid(image, self._center, sides, out_size, self._fill))
         if self.device.type == "cpu":
             crops = crops.contiguous(memory_format=torch.channels_last)
@@ -285,7 +286,7 @@ class SiameseTracker(Tracker):
         self._base_side = context_side(box[2], box[3], p.context)
         self._fill = image.reshape(-1, 3).mean(axis=0)
         with torch.inference_mode():
-            exemplar = self._crops(image, [self.context_region * p.exemplar_size / p.context_size], p.exemplar_size)
+            exemplar = self.crop_inputs(image, [self.context_region * p.exemplar_size / p.context_size], p.exemplar_size)
             self.template = self.build_template(exemplar)
         self.confidence = float("nan")
 
@@ -297,7 +298,7 @@ class SiameseTracker(Tracker):
         factors = p.scale_factors
         sides = self.context_region * p.instance_size / p.context_size * factors
         with torch.inference_mode():
-            scores = self.score(self.template, self._crops(image, sides, p.instance_size))[:, 0]
+            scores = self.score(self.template, self.crop_inputs(image, sides, p.instance_size))[:, 0]
             responses = upsample_responses(scores.float(), p.response_up).cpu().numpy()
         best = int(np.argmax(penalized_peaks(responses, p.scale_penalty)))
         response = apply_window(responses[best].astype(np.float64), self._window(*responses.shape[1:]),
@@ -312,7 +313,7 @@ class SiameseTracker(Tracker):
         self.confidence = float(scores[best].max())
         if p.template_lr > 0:
             with torch.inference_mode():
-                exemplar = self._crops(image, [self.context_region * p.exemplar_size / p.context_size],
+                exemplar = self.crop_inputs(image, [self.context_region * p.exemplar_size / p.context_size],
                                        p.exemplar_size)
                 self.template = self.update_template(self.template, exemplar)
         size = self.target_size

@@ -93,11 +93,11 @@ def _sequence_key(sequence: Sequence) -> str:
 
 
 def fingerprint(sequences: list[Sequence], settings: CropSettings) -> str:
-    """A short hash of the crop settings and of every sequence's name, frame count, first frame and boxes."""
+    """A short hash of the crop settings and of every sequence's dataset, name, frame count, boxes and absent
+    flags (not of file paths: the same data read from another folder shares the cache)."""
     digest = hashlib.sha256(json.dumps({"version": FORMAT_VERSION, "settings": asdict(settings)}).encode())
     for sequence in sequences:
-        digest.update(json.dumps([sequence.dataset, sequence.name, len(sequence),
-                                  sequence.frames.describe(0) if len(sequence) else ""]).encode())
+        digest.update(json.dumps([sequence.dataset, sequence.name, len(sequence)]).encode())
         digest.update(np.ascontiguousarray(sequence.ground_truth, dtype=np.float64).tobytes())
         digest.update(np.ascontiguousarray(sequence.absent, dtype=bool).tobytes())
     return digest.hexdigest()[:16]

@@ -5,13 +5,15 @@ Launch with ``siamtrack train --config C --run-dir D`` or, on several GPUs/machi
 environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``), the device from what is present. The global batch
 ``train.batch_size`` is split evenly over the processes; each global batch holds the same pairs whatever
 the number of processes, so one process and N processes follow the same loss trajectory (up to float
-summation order; models with BatchNorm use SyncBatchNorm on GPUs).
+summation order) for deterministic models; BatchNorm layers become SyncBatchNorm on GPUs (on CPUs, where
+PyTorch has no SyncBatchNorm, each process normalises its own shard), and stochastic layers (dropout)
+draw their own numbers in each process.
 
 A run directory holds ``config.yaml`` (the resolved config), ``checkpoint.pth`` (replaced atomically every
 ``checkpoint_every`` iterations and at every epoch's end), ``log.csv`` (loss per iteration), ``epochs.csv``
 (mean loss per epoch), ``losses.png``, with ``train.epoch_snapshots`` ``epochs/model-NNN.pth`` (the state
 dict after epoch NNN), and, at the end, ``model.pth`` (the model's state dict only).
-``resume=True`` continues from the checkpoint bit for bit.
+``resume=True`` continues from the checkpoint bit for bit (on CPUs; cuDNN kernels may not be deterministic).
 """
 from __future__ import annotations
 
@@ -118,11 +120,32 @@ def pair_settings(config: Config, score_size: int) -> PairSettings:
 
 # loss.name -> its function in siamtrack.losses (loss.args are passed to it as keyword arguments)
 LOSS_FUNCTIONS = {"logistic": losses.logistic_loss, "focal_logistic": losses.focal_logistic_loss,
-                  "bce": losses.bce_with_logits_loss, "l2": losses.l2_loss}
+                  "bce": losses.bce_with_logits_loss, "l2": losses.l2_loss,
+                  "focal_bce": losses.focal_bce_loss, "shrinkage_bce": losses.shrinkage_bce_loss}
+# losses on logits against targets in 0..1 (logistic ±1 labels are mapped to 0/1), weighted like "bce"
+BINARY_LOSSES = ("bce", "focal_bce", "shrinkage_bce")
+
+
+def objective_function(config: Config):
+    """The model's own objective when ``loss.name`` is ``package.module:function`` (else None)."""
+    if ":" not in config.loss.name:
+        return None
+    module_name, attribute = config.loss.name.split(":", 1)
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(f"loss.name {config.loss.name!r}: cannot import the objective ({error})") from None
 
 
 def check_loss_and_labels(config: Config) -> None:
     loss, kind = config.loss, config.labels.kind
+    objective = objective_function(config)
+    if objective is not None:
+        try:
+            inspect.signature(objective).bind(None, None, **loss.args)
+        except TypeError as error:
+            raise ConfigError(f"loss.args {loss.args!r} do not fit the objective {loss.name}: {error}") from None
+        return
     if loss.name in ("logistic", "focal_logistic") and kind != "logistic":
         raise ConfigError(f"loss {loss.name!r} needs ±1 labels (labels.kind: logistic), got labels.kind {kind!r}")
     function = LOSS_FUNCTIONS[loss.name]
@@ -147,9 +170,9 @@ def batch_loss(scores: torch.Tensor, batch: dict, config: Config) -> torch.Tenso
     weights = losses.balanced_weights(labels) if loss.balanced else None
     if loss.name in ("logistic", "focal_logistic"):
         per_pair = LOSS_FUNCTIONS[loss.name](scores, labels, weights, reduction="none", **loss.args)
-    elif loss.name == "bce":
+    elif loss.name in BINARY_LOSSES:
         targets = (labels + 1) / 2 if config.labels.kind == "logistic" else labels
-        per_pair = losses.bce_with_logits_loss(scores, targets, weights, reduction="none", **loss.args)
+        per_pair = LOSS_FUNCTIONS[loss.name](scores, targets, weights, reduction="none", **loss.args)
     else:
         per_pair = losses.l2_loss(scores, labels, reduction="none", **loss.args)
     if loss.temporal_sigma is not None:
@@ -198,7 +221,8 @@ def prepare_curated(config: Config, progress: bool = True) -> Path:
     return curate(sequences, settings, curation.cache_dir, curation.workers, progress)
 
 
-def _score_size(model: nn.Module, config: Config, device: torch.device) -> int:
+def probe_score_size(model: nn.Module, config: Config, device: torch.device) -> int:
+    """Side of the model's score map for the config's crop sizes (one forward pass in eval mode)."""
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -206,6 +230,8 @@ def _score_size(model: nn.Module, config: Config, device: torch.device) -> int:
         instance = torch.zeros(1, 3, config.data.instance_size, config.data.instance_size, device=device)
         scores = model(exemplar, instance)
     model.train(was_training)
+    if isinstance(scores, dict):  # a multi-task model: its score map (what the labels are made for)
+        scores = scores.get("scores")
     if not isinstance(scores, torch.Tensor) or scores.dim() != 4 or scores.shape[1] != 1 \
             or scores.shape[2] != scores.shape[3]:
         raise ValueError(f"model {config.model.name!r} must return a (B, 1, S, S) score map, got "
@@ -296,6 +322,7 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
     start of training) are done, as a kill would (used by tests and for short timing runs).
     """
     check_loss_and_labels(config)
+    objective = objective_function(config)
     process = setup_process(config.train.device)
     run_dir = Path(run_dir)
     checkpoint_path = run_dir / "checkpoint.pth"
@@ -316,7 +343,7 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
 
     _seed_everything(config.train.seed)
     model = build_model(config.model.name, dict(config.model.args)).to(process.device)
-    score_size = _score_size(model, config, process.device)
+    score_size = probe_score_size(model, config, process.device)
     dataset = PairDataset(curated, pair_settings(config, score_size), config.data.max_gap, config.train.seed)
     optimizer = build_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_gamma(config))
@@ -374,8 +401,10 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
             iteration = sampler.start
             for batch in bar:
                 batch = {key: value.to(process.device, non_blocking=True) for key, value in batch.items()}
-                scores = model(batch["exemplar"], batch["instance"])
-                loss = batch_loss(scores, batch, config)
+                if objective is not None:
+                    loss = objective(model, batch, **config.loss.args)
+                else:
+                    loss = batch_loss(model(batch["exemplar"], batch["instance"]), batch, config)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

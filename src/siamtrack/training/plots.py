@@ -28,9 +28,11 @@ def read_log(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return {name: np.asarray(values) for name, values in columns.items()}
 
 
-def plot_losses(logs, png_path: str | os.PathLike, labels: list[str] | None = None, smooth: int = 50) -> Path:
+def plot_losses(logs, png_path: str | os.PathLike, labels: list[str] | None = None, smooth: int = 50,
+                ylabel: str = "training loss") -> Path:
     """Plot the per-iteration loss (faint) and its running mean over ``smooth`` iterations of one or several
-    runs' ``log.csv`` files into ``png_path``; epoch boundaries of the first run are marked."""
+    runs' ``log.csv`` files into ``png_path``; epoch boundaries of the first run are marked. ``ylabel`` names
+    the quantity (e.g. ``"validation loss"`` for logs of the same format written by a validation pass)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,7 +55,7 @@ def plot_losses(logs, png_path: str | os.PathLike, labels: list[str] | None = No
             for boundary in steps[1:][np.diff(columns["epoch"]) != 0]:
                 axes.axvline(boundary, color="0.85", linewidth=0.8, zorder=0)
     axes.set_xlabel("iteration")
-    axes.set_ylabel("training loss")
+    axes.set_ylabel(ylabel)
     axes.grid(True, alpha=0.3)
     if axes.lines:
         axes.legend()

@@ -1,0 +1,122 @@
+"""AdaCFNet ablation (Li et al., Sec. IV-A.1, Fig. 9) on the project's data: CFNet, CFNet+SE and CFNet+SE+Focal
+trained on the same data with the same schedule and seed, tracked on the ``dev-eval`` split and compared.
+
+Rows (``configs/adacfnet-ablation-{cfnet,se,se-focal}.yaml``, which differ only in ``model.args.attention`` and
+``loss.name``). For each row: ``siamtrack train`` (resumable: rerunning the script continues where it stopped)
+-> ``<row>/adacfnet.pth`` (the state dict with its model config, so the tracker rebuilds the row's variant)
+-> ``siamtrack eval --tracker adacfnet`` (OPE, ``otb`` protocol: precision at 20 px and success AUC, as Fig. 9)
+on ``dev-eval``. All rows use the same tracker (AdaCFNet's = CFNet-conv2's hyper-parameters); without SE the
+network is exactly CFNet-conv2. Then ``siamtrack report`` over the rows (``<out>/report``: report.md, JSON,
+precision/success PNGs) and, for the rows with SE, the channel weights of the first frame of the first
+sequence (``<out>/<row>/channel_weights.png``, as Fig. 7).
+
+    python benchmarks/ablations/adacfnet_fig9.py [--out runs/adacfnet-fig9] [--rows cfnet,se,se-focal]
+        [--set train.epochs=50 ...] [--smoke]
+
+Cost on the 2-core CPU (width 0.5, 20 epochs x 925 pairs, batch 8): 2300 iterations of ~2 s of CPU time each,
+i.e. ~1 s of wall time per iteration on idle cores, ~40 min of training per row; tracking the 11 dev-eval
+sequences (~3400 frames) at ~10-20 fps adds ~5 min per row: about 2.5 h for the three rows. ``--set
+train.epochs=50`` follows the paper's 50 epochs (~5.5 h). ``--smoke``: 2 epochs x 64 pairs, 2 sequences
+(a few minutes), an end-to-end check of the pipeline only.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from siamtrack.config import load_config
+from siamtrack.data import shared_split
+from siamtrack.training.checkpoint import save_atomically
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS = {  # row -> (the paper's name in Fig. 9, config)
+    "cfnet": ("CFNet", "configs/adacfnet-ablation-cfnet.yaml"),
+    "se": ("CFNet+SE", "configs/adacfnet-ablation-se.yaml"),
+    "se-focal": ("CFNet+SE+Focal", "configs/adacfnet-ablation-se-focal.yaml"),
+}
+SMOKE = ["train.epochs=2", "data.pairs_per_epoch=64", "train.progress=false"]
+
+
+def siamtrack(*arguments: str) -> None:
+    """Run ``siamtrack ARGUMENTS`` (this interpreter, repository root as working directory); stop on failure."""
+    print("+ siamtrack " + " ".join(arguments), flush=True)
+    result = subprocess.run([sys.executable, "-m", "siamtrack.cli", *arguments], cwd=REPO)
+    if result.returncode:
+        raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
+
+
+def export_weights(run_dir: Path) -> Path:
+    """``<run>/adacfnet.pth``: ``model.pth`` with the run's model name and config (``read_weights`` format)."""
+    config = load_config(run_dir / "config.yaml")
+    state = torch.load(run_dir / "model.pth", map_location="cpu", weights_only=True)
+    path = run_dir / "adacfnet.pth"
+    save_atomically({"state_dict": state, "model_name": config.model.name,
+                     "model_config": dict(config.model.args)}, path)
+    return path
+
+
+def plot_first_frame_weights(weights: Path, shared: str, sequence_name: str | None, path: Path) -> None:
+    """Fig. 7-style bars: SE1/SE2 weights of the exemplar and the centre search crop after one update."""
+    from siamtrack.trackers import build_tracker
+    from siamtrack.trackers.adacfnet import plot_channel_weights
+
+    sequences = shared_split(shared, "dev-eval")
+    sequence = next((s for s in sequences if s.name == sequence_name), sequences[0])
+    tracker = build_tracker("adacfnet", weights=weights, device="cpu")
+    tracker.init(sequence.frames[0], sequence.init_box)
+    tracker.update(sequence.frames[1])
+    centre = tracker.params.num_scales // 2
+    panels = {f"exemplar {name}": value for name, value in tracker.channel_weights["exemplar"].items()}
+    panels.update({f"search {name} (centre scale)": value[centre]
+                   for name, value in tracker.channel_weights["search"].items()})
+    plot_channel_weights(panels, path, title=f"{sequence.name}, frames 1-2")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO / "runs" / "adacfnet-fig9"), help="output folder")
+    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")),
+                        help="the shared data folder (holding data/index.json)")
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for every row (siamtrack train --set)")
+    parser.add_argument("--sequences", default=None, help="evaluate only these dev-eval sequences (comma-separated)")
+    parser.add_argument("--smoke", action="store_true", help="tiny end-to-end check: 2 epochs x 64 pairs, "
+                                                             "2 sequences")
+    args = parser.parse_args()
+    rows = [row for row in args.rows.split(",") if row]
+    unknown = [row for row in rows if row not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
+    overrides = (SMOKE if args.smoke else []) + args.overrides
+    sequences = args.sequences or ("DragonBaby,ball1" if args.smoke else None)
+    out = Path(args.out).resolve()
+    results, report = out / "results", out / "report"
+    source = ["--dataset", "shared", "--root", args.shared, "--option", "split=dev-eval", "--protocol", "otb",
+              "--results", str(results)] + (["--sequences", sequences] if sequences else [])
+
+    names = []
+    for row in rows:
+        name, config = ROWS[row]
+        run_dir = out / row
+        if not (run_dir / "model.pth").exists():
+            siamtrack("train", "--config", config, "--run-dir", str(run_dir), "--resume",
+                      *[item for override in overrides for item in ("--set", override)])
+        weights = export_weights(run_dir)
+        siamtrack("eval", "--tracker", "adacfnet", "--weights", str(weights), "--name", name, "--quiet", *source)
+        if load_config(run_dir / "config.yaml").model.args.get("attention", True):
+            first = sequences.split(",")[0] if sequences else None
+            plot_first_frame_weights(weights, args.shared, first, run_dir / "channel_weights.png")
+        names.append(name)
+    siamtrack("report", "--trackers", ",".join(names), "--out", str(report), *source)
+    print(f"report: {report / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""EDCF ablation (Wang et al. 2018, Table 1) on the project's data: SiamFC, EDSiam, CFNet, CACF, CACFNet,
+CACFNet+ and EDCF, every trained row on the same data with the same schedule, tracked on the ``dev-eval``
+split, reported as OP (success rate at IoU 0.5), DP (precision at 20 pixels), EAO (VOT baseline on the split's
+VOT sequences) and fps.
+
+Rows and what they train (``configs/edcf-ablation*.yaml``, width 0.25, 50 epochs x 640 pairs, batch 8):
+
+========  ===============================  ============================================  ==============
+row       config                           losses (Eq. 15)                               tracker
+========  ===============================  ============================================  ==============
+SiamFC    edcf-ablation-siamfc             logistic (SiamFC)                             siamfc
+EDSiam    edcf-ablation-edsiam             L_high + L_recon                              edsiam
+CFNet     edcf-ablation-cfnet              logistic through CFNet's CF layer             cfnet-conv2
+CACF      (none: grayscale pixels)         -                                             cacf
+CACFNet   edcf-ablation-cacfnet            L_low                                         cacfnet
+CACFNet+  edcf-ablation (shared with EDCF)  L_low + L_high + L_recon                      cacfnet-plus
+EDCF      edcf-ablation                    L_low + L_high + L_recon                      edcf
+========  ===============================  ============================================  ==============
+
+For each trained row: ``siamtrack train`` (resumable: rerunning the script continues where it stopped) -> a
+weights file carrying the row's model config -> ``siamtrack eval`` (OPE, ``otb`` protocol) on ``dev-eval``
+and (``vot`` protocol, baseline experiment) on its VOT sequences; then ``siamtrack report`` over all rows and
+``table1.md`` (OP / DP / EAO / fps, the paper's layout). Everything goes under ``--out`` (default
+``runs/edcf-ablation``).
+
+    python benchmarks/ablations/edcf_ablation.py [--out DIR] [--rows SiamFC,EDCF] [--set KEY=VALUE ...]
+    python benchmarks/ablations/edcf_ablation.py --smoke     # 1 epoch x 16 pairs, 2 sequences: minutes
+
+Cost on the 2-core CPU (measured CPU time per training pair at width 0.25, batch 8, on the real train split;
+see ``benchmarks/RESULTS.md``): EDCF ~0.9 s, EDSiam ~0.75 s, CACFNet ~0.2 s, SiamFC and CFNet ~0.1 s. With
+32,000 pairs per row that is ~17 h of CPU time (~9-10 h of wall time on 2 idle cores, EDCF and EDSiam most
+of it); the evaluation (7 trackers x 3,375 dev-eval frames + the VOT baseline runs) adds ~1-2 h.
+``--set data.pairs_per_epoch=320`` halves the training time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "src"))
+
+from siamtrack.config import load_config  # noqa: E402
+from siamtrack.training.checkpoint import save_atomically  # noqa: E402
+
+ROWS = {  # Table 1 row -> (training config or None, registered tracker)
+    "SiamFC": ("configs/edcf-ablation-siamfc.yaml", "siamfc"),
+    "EDSiam": ("configs/edcf-ablation-edsiam.yaml", "edsiam"),
+    "CFNet": ("configs/edcf-ablation-cfnet.yaml", "cfnet-conv2"),
+    "CACF": (None, "cacf"),
+    "CACFNet": ("configs/edcf-ablation-cacfnet.yaml", "cacfnet"),
+    "CACFNet+": ("configs/edcf-ablation.yaml", "cacfnet-plus"),
+    "EDCF": ("configs/edcf-ablation.yaml", "edcf"),
+}
+SMOKE = ["train.epochs=1", "data.pairs_per_epoch=16", "train.progress=false"]
+SMOKE_SEQUENCES = ("DragonBaby", "ball1")
+
+
+def siamtrack(*arguments: str) -> None:
+    """Run ``siamtrack ARGUMENTS`` (this interpreter, repository root as working directory); stop on failure."""
+    command = [sys.executable, "-m", "siamtrack.cli", *arguments]
+    print("+ siamtrack " + " ".join(arguments), flush=True)
+    result = subprocess.run(command, cwd=REPO)
+    if result.returncode:
+        raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
+
+
+def export_weights(run_dir: Path) -> Path:
+    """``<run>/weights.pth``: the trained state dict with its model name and config (the tracker rebuilds the
+    row's network from them; ``siamtrack.models.read_weights`` format)."""
+    config = load_config(run_dir / "config.yaml")
+    state = torch.load(run_dir / "model.pth", map_location="cpu", weights_only=True)
+    path = run_dir / "weights.pth"
+    save_atomically({"state_dict": state, "model_name": config.model.name,
+                     "model_config": dict(config.model.args)}, path)
+    return path
+
+
+def table(report_dir: Path, rows: list[str], vot_report_dir: Path | None) -> str:
+    """Table 1's layout: OP (SR at 0.5, %), DP (precision at 20 px, %), EAO, fps, from the reports' JSON."""
+    ope = json.loads((report_dir / "report.json").read_text())["results"]["ope"]
+    baseline = {}
+    if vot_report_dir is not None:
+        baseline = json.loads((vot_report_dir / "report.json").read_text())["results"]["baseline"]
+
+    def cell(value, scale=1.0, digits=1):
+        return "-" if value is None else f"{value * scale:.{digits}f}"
+
+    lines = ["| tracker | OP (%) | DP (%) | EAO | fps |", "|---|---|---|---|---|"]
+    for row in rows:
+        overall = ope[row]["overall"]
+        eao = baseline.get(row, {}).get("overall", {}).get("eao")
+        lines.append(f"| {row} | {cell(overall.get('sr50'), 100)} | {cell(overall.get('precision'), 100)} | "
+                     f"{cell(eao, digits=3)} | {cell(overall.get('fps'))} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO / "runs" / "edcf-ablation"), help="output folder")
+    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")),
+                        help="the shared data folder (holding data/index.json)")
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for every trained row (siamtrack train --set)")
+    parser.add_argument("--sequences", default=None, help="evaluate only these dev-eval sequences (comma-separated)")
+    parser.add_argument("--no-vot", action="store_true", help="skip the VOT baseline (EAO) runs")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny end-to-end check: 1 epoch x 16 pairs per row, 2 sequences")
+    args = parser.parse_args()
+    rows = [row for row in args.rows.split(",") if row]
+    unknown = [row for row in rows if row not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
+    overrides = (SMOKE if args.smoke else []) + args.overrides
+    out = Path(args.out).resolve()
+    results = out / "results"
+    from siamtrack.data import shared_split
+
+    split = shared_split(args.shared, "dev-eval")
+    names = args.sequences.split(",") if args.sequences else (list(SMOKE_SEQUENCES) if args.smoke else None)
+    chosen = [s for s in split if names is None or s.name in names]
+    vot_names = [s.name for s in chosen if s.dataset == "VOT"]
+    data = ["--dataset", "shared", "--root", args.shared, "--option", "split=dev-eval"]
+    ope = data + ["--protocol", "otb", "--results", str(results / "ope")] + \
+        (["--sequences", ",".join(s.name for s in chosen)] if names else [])
+    vot = data + ["--protocol", "vot", "--experiment", "baseline", "--results", str(results / "vot"),
+                  "--sequences", ",".join(vot_names)]
+    run_vot = bool(vot_names) and not args.no_vot
+
+    trained: dict[str, Path] = {}
+    for row in rows:
+        config, tracker = ROWS[row]
+        weights = ["--weights", "random"]
+        if config is not None:
+            run_dir = out / "train" / Path(config).stem
+            if config not in trained:
+                if not (run_dir / "model.pth").exists():
+                    siamtrack("train", "--config", config, "--run-dir", str(run_dir), "--resume",
+                              *[item for override in overrides for item in ("--set", override)])
+                trained[config] = export_weights(run_dir)
+            weights = ["--weights", str(trained[config])]
+        siamtrack("eval", "--tracker", tracker, *weights, "--name", row, "--quiet", *ope)
+        if run_vot:
+            siamtrack("eval", "--tracker", tracker, *weights, "--name", row, "--quiet", *vot)
+    siamtrack("report", "--trackers", ",".join(rows), "--out", str(out / "report"), *ope)
+    if run_vot:
+        siamtrack("report", "--trackers", ",".join(rows), "--out", str(out / "report-vot"), *vot)
+    text = table(out / "report", rows, out / "report-vot" if run_vot else None)
+    sequences = ", ".join(s.name for s in chosen)
+    (out / "table1.md").write_text(f"# EDCF ablation (Table 1) on dev-eval\n\nOPE on {sequences}; EAO on "
+                                   f"{', '.join(vot_names) if run_vot else '-'}.\n\n{text}\n")
+    print(text)
+    print(f"report: {out / 'report'}, table: {out / 'table1.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""RASNet ablation (Wang et al. 2018, Sec. 4.2, Fig. 5, 6a and 7) on the project's data: every row trained on
+the same data with the same schedule, then tracked on the ``dev-eval`` split and compared.
+
+Rows (``configs/rasnet-ablation*.yaml``): SiamFC (no attention), GenAtt (general attention), DualAtt (general +
+residual), ChanAtt (channel), RASNet (all three, joint form Eq. 8) and RASNet-full (full form Eq. 6).
+
+For each row: ``siamtrack train`` (resumable: rerunning the script continues where it stopped) -> a weights
+file that carries the row's model config -> ``siamtrack eval --tracker rasnet`` (OPE, ``otb`` protocol) on
+``dev-eval``. Then ``siamtrack report`` over all rows, the validation objective of every epoch snapshot
+(``rasnet_curves.validation_log``), the loss curves (``training.png``: mean training objective per epoch;
+``validation.png``; drawn by the training package's ``plot_losses``) and the learned general attention
+(``general_attention.png``). Everything goes under ``--out`` (default ``runs/rasnet-ablation``).
+
+    python benchmarks/ablations/rasnet_ablation.py [--out DIR] [--rows SiamFC,RASNet] [--set KEY=VALUE ...]
+
+Cost on the 2-core CPU (width 0.25, 50 epochs x 640 pairs, batch 32): about 0.1 s of wall time per training
+pair when the machine is otherwise idle (0.19 s of CPU time measured), i.e. ~1 h of training per row, ~6 h
+for the six rows; evaluation (3375 dev-eval frames) and the validation curves (256 pairs x 50 snapshots) add
+~10 min per row. ``--set data.pairs_per_epoch=320`` halves the training time. A quick end-to-end check:
+``--smoke`` (2 epochs x 64 pairs, 2 sequences; a few minutes).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rasnet_curves import epoch_log, plot_general_attention, validation_log, validation_pairs  # noqa: E402
+
+from siamtrack.config import load_config  # noqa: E402
+from siamtrack.training.checkpoint import save_atomically  # noqa: E402
+from siamtrack.training.plots import plot_losses  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS = {  # row name -> config (the paper's names, Fig. 5 and 7)
+    "SiamFC": "configs/rasnet-ablation-siamfc.yaml",
+    "GenAtt": "configs/rasnet-ablation-genatt.yaml",
+    "DualAtt": "configs/rasnet-ablation-dualatt.yaml",
+    "ChanAtt": "configs/rasnet-ablation-chanatt.yaml",
+    "RASNet": "configs/rasnet-ablation.yaml",
+    "RASNet-full": "configs/rasnet-ablation-full.yaml",
+}
+SMOKE = ["train.epochs=2", "data.pairs_per_epoch=64", "train.progress=false"]
+
+
+def siamtrack(*arguments: str) -> None:
+    """Run ``siamtrack ARGUMENTS`` (this interpreter, repository root as working directory); stop on failure."""
+    command = [sys.executable, "-m", "siamtrack.cli", *arguments]
+    print("+ siamtrack " + " ".join(arguments), flush=True)
+    result = subprocess.run(command, cwd=REPO)
+    if result.returncode:
+        raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
+
+
+def export_weights(run_dir: Path) -> Path:
+    """``<run>/rasnet.pth``: the trained state dict with its model name and config, which the tracker needs to
+    rebuild the row's variant (``siamtrack.models.read_weights`` format)."""
+    config = load_config(run_dir / "config.yaml")
+    state = torch.load(run_dir / "model.pth", map_location="cpu", weights_only=True)
+    path = run_dir / "rasnet.pth"
+    save_atomically({"state_dict": state, "model_name": config.model.name,
+                     "model_config": dict(config.model.args)}, path)
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO / "runs" / "rasnet-ablation"), help="output folder")
+    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")),
+                        help="the shared data folder (holding data/index.json)")
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for every row (siamtrack train --set)")
+    parser.add_argument("--validation-pairs", type=int, default=256, help="fixed dev-eval pairs per snapshot")
+    parser.add_argument("--sequences", default=None, help="evaluate only these dev-eval sequences (comma-separated)")
+    parser.add_argument("--smoke", action="store_true", help="tiny end-to-end check: 2 epochs x 64 pairs, "
+                                                             "2 sequences, 32 validation pairs")
+    args = parser.parse_args()
+    rows = [row for row in args.rows.split(",") if row]
+    unknown = [row for row in rows if row not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
+    overrides = (SMOKE if args.smoke else []) + args.overrides
+    sequences = args.sequences or ("DragonBaby,ball1" if args.smoke else None)
+    validation_count = 32 if args.smoke else args.validation_pairs
+    out = Path(args.out).resolve()
+    results, report = out / "results", out / "report"
+    source = ["--dataset", "shared", "--root", args.shared, "--option", "split=dev-eval", "--protocol", "otb",
+              "--results", str(results)] + (["--sequences", sequences] if sequences else [])
+
+    for row in rows:
+        run_dir = out / row
+        if not (run_dir / "model.pth").exists():
+            siamtrack("train", "--config", ROWS[row], "--run-dir", str(run_dir), "--resume",
+                      *[item for override in overrides for item in ("--set", override)])
+        weights = export_weights(run_dir)
+        siamtrack("eval", "--tracker", "rasnet", "--weights", str(weights), "--name", row, "--quiet", *source)
+    siamtrack("report", "--trackers", ",".join(rows), "--out", str(report), *source)
+
+    validation = [{"dataset": "shared", "root": args.shared, "split": "dev-eval"}]
+    batches = validation_pairs(load_config(out / rows[0] / "config.yaml"), validation, validation_count)
+    train_logs, validation_logs = [], []
+    for row in rows:
+        train_logs.append(epoch_log(out / row))
+        validation_logs.append(validation_log(out / row, batches))
+    plot_losses(train_logs, out / "training.png", labels=rows, smooth=1, ylabel="training objective (epoch mean)")
+    plot_losses(validation_logs, out / "validation.png", labels=rows, smooth=1, ylabel="validation objective")
+    with_general = {row: out / row for row in rows
+                    if load_config(out / row / "config.yaml").model.args.get("general", True)}
+    if with_general:
+        plot_general_attention(with_general, out / "general_attention.png")
+    print(f"report: {report}; curves: {out / 'training.png'}, {out / 'validation.png'}, "
+          f"{out / 'general_attention.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

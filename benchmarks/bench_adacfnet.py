@@ -1,0 +1,102 @@
+"""AdaCFNet tracking speed on a real sequence, against CFNet-conv2 (the paper: 66 fps vs CFNet's 75 on a GPU).
+
+Times ``AdaCFNetTracker.update`` (3 search crops, SE weights, correlation, response upsampling, the CF
+template update on a fourth crop: everything but frame decoding) on the first frames of OTB DragonBaby, for
+each tracker/width in ``--configs``, interleaved run by run so every configuration sees the same machine load.
+Reports per configuration the median and best per-frame wall time over all runs (fps = 1 / time) and the
+median process CPU time per frame (divided by the thread count it estimates the wall time on idle cores,
+the steadier figure on a shared machine). Target: >= 30 fps on 2 CPU cores.
+
+    python benchmarks/bench_adacfnet.py [--threads 2] [--frames 30] [--runs 5] [--record]
+        [--configs adacfnet@1.0,cfnet-conv2@1.0,adacfnet@0.5,adacfnet@0.25]
+
+``--record`` appends a section (machine, commit, load, numbers) to ``benchmarks/RESULTS.md``. The weights
+are random (speed does not depend on their values).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_siamfc import git_commit, load_frames, machine_description  # noqa: E402
+from siamtrack.models import build_model  # noqa: E402
+from siamtrack.trackers import tracker_class  # noqa: E402
+
+
+def build(name: str, width: float):
+    """Tracker ``name`` around a random model of ``width`` (seed 0)."""
+    torch.manual_seed(0)
+    return tracker_class(name)(build_model(name, width=width), device="cpu")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--configs", default="adacfnet@1.0,cfnet-conv2@1.0,adacfnet@0.5,cfnet-conv2@0.5",
+                        help="comma-separated TRACKER@WIDTH")
+    parser.add_argument("--record", action="store_true", help="append the result to benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    frames, box = load_frames(args.frames)
+    configs = []
+    for item in args.configs.split(","):
+        name, _, width = item.partition("@")
+        configs.append((name, float(width or 1.0)))
+    trackers = {config: build(*config) for config in configs}
+    walls = {config: [] for config in configs}
+    cpus = {config: [] for config in configs}
+    for config, tracker in trackers.items():  # warm-up: oneDNN primitive creation
+        tracker.init(frames[0], box)
+        tracker.update(frames[1])
+    for _ in range(args.runs):
+        for config, tracker in trackers.items():
+            tracker.init(frames[0], box)
+            for image in frames[1:]:
+                wall, cpu = time.perf_counter(), time.process_time()
+                tracker.update(image)
+                walls[config].append(time.perf_counter() - wall)
+                cpus[config].append(time.process_time() - cpu)
+    load = os.getloadavg()
+    rows = []
+    for name, width in configs:
+        wall, cpu = np.array(walls[(name, width)]), np.array(cpus[(name, width)])
+        idle = np.median(cpu) / args.threads
+        rows.append(f"| {name} | {width:g} | {np.median(wall) * 1e3:.1f} ms ({1 / np.median(wall):.1f} fps) | "
+                    f"{wall.min() * 1e3:.1f} ms ({1 / wall.min():.1f} fps) | {np.median(cpu) * 1e3:.1f} ms | "
+                    f"{1 / idle:.1f} fps |")
+    lines = [
+        f"- machine: {machine_description()}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"load average after the run {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}",
+        f"- commit: {git_commit()}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- command: `python benchmarks/bench_adacfnet.py --threads {args.threads} --frames {args.frames} "
+        f"--runs {args.runs} --configs {args.configs}`",
+        f"- {args.runs} runs x {len(frames) - 1} frames of OTB DragonBaby, `update()` only (crops, SE, correlation, "
+        "upsampling, template update), random weights",
+        "",
+        "| tracker | width | wall, median | wall, best | CPU time, median | CPU / threads -> fps |",
+        "|---|---|---|---|---|---|",
+        *rows,
+    ]
+    print("\n".join(lines))
+    if args.record:
+        results = REPO / "benchmarks" / "RESULTS.md"
+        with open(results, "a") as handle:
+            handle.write("\n## AdaCFNet tracking speed (benchmarks/bench_adacfnet.py)\n\n" + "\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Training speed: iterations per second of the offline training step, per config, on this machine.
+
+One iteration = loading and augmenting a global batch of pairs from the curated cache (``train.workers``
+data-loader workers, 0 = in the main process) + forward + loss + backward + optimiser step, exactly as
+``siamtrack.training.loop.train`` does it. Per config: a warm-up of 2 iterations, then ``--runs`` runs of
+``--iterations`` iterations; the median run is reported (wall and process-CPU time, data loading and the
+rest apart). The curated data of each config is prepared first (cached; the first call curates).
+
+    python benchmarks/bench_training.py [--configs siamfc siamfc-width0.5 cfnet-conv2 dcfnet] [--batch 8]
+                                        [--iterations 10] [--runs 3] [--record]
+
+Run from the repository root (the configs read ``../shared``). ``--record`` appends a section (machine,
+commit, numbers) to ``benchmarks/RESULTS.md``. Timings are noisy on a shared machine: check the load.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from siamtrack.config import load_config  # noqa: E402
+from siamtrack.training.curation import load_curated  # noqa: E402
+from siamtrack.training.loop import (  # noqa: E402
+    batch_loss, build_model, build_optimizer, pair_settings, prepare_curated, probe_score_size,
+)
+from siamtrack.training.pairs import GlobalBatchSampler, PairDataset  # noqa: E402
+
+
+def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
+    config = load_config(REPO / "configs" / f"{name}.yaml",
+                         [f"train.batch_size={batch}", "train.progress=false",
+                          f"data.pairs_per_epoch={batch * (iterations * runs + 2)}"])
+    _, curated = load_curated(prepare_curated(config, progress=True))
+    torch.manual_seed(0)
+    model = build_model(config.model.name, dict(config.model.args))
+    dataset = PairDataset(curated, pair_settings(config, probe_score_size(model, config, torch.device("cpu"))),
+                          config.data.max_gap, config.train.seed)
+    optimizer = build_optimizer(model, config)
+    model.train()
+    loader = iter(torch.utils.data.DataLoader(
+        dataset, num_workers=config.train.workers,
+        batch_sampler=GlobalBatchSampler(0, iterations * runs + 2, batch)))
+
+    def step() -> tuple[float, float, float]:
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        pairs = next(loader)
+        loaded = time.perf_counter()
+        loss = batch_loss(model(pairs["exemplar"], pairs["instance"]), pairs, config)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        end = time.perf_counter()
+        return end - start_wall, loaded - start_wall, time.process_time() - start_cpu
+
+    for _ in range(2):
+        step()
+    results = []
+    for _ in range(runs):
+        steps = np.array([step() for _ in range(iterations)])
+        results.append(steps.sum(axis=0) / iterations)
+    results = np.array(results)
+    median = results[np.argsort(results[:, 0])[len(results) // 2]]
+    return {"config": name, "model": config.model.name, "args": dict(config.model.args), "batch": batch,
+            "crops": f"{config.data.exemplar_size}/{config.data.instance_size}",
+            "workers": config.train.workers, "it_per_s": 1.0 / median[0], "ms_per_it": 1000 * median[0],
+            "data_ms": 1000 * median[1], "cpu_ms": 1000 * median[2],
+            "runs_it_per_s": [round(1.0 / r, 2) for r in results[:, 0]]}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name"):
+                cpu = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
+            f"Python {platform.python_version()}, load average {load:.1f}")
+
+
+def commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True)
+        return head.stdout.strip() + (" (+ uncommitted work)" if dirty.stdout.strip() else "")
+    except OSError:
+        return "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", default=["siamfc", "siamfc-width0.5", "cfnet-conv2", "dcfnet"])
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    rows = [time_config(name, args.batch, args.iterations, args.runs) for name in args.configs]
+    header = (f"Machine: {machine()}. Git commit `{commit()}`. "
+              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.")
+    table = ["| config | model | crops z/x | batch | it/s (median) | ms/it | of which data | CPU ms/it | runs (it/s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        table.append(f"| `{row['config']}` | {row['model']} {row['args']} | {row['crops']} | {row['batch']} | "
+                     f"{row['it_per_s']:.2f} | {row['ms_per_it']:.0f} | {row['data_ms']:.0f} | {row['cpu_ms']:.0f} | "
+                     f"{row['runs_it_per_s']} |")
+    print(header)
+    print("\n".join(table))
+    if args.record:
+        command = "python benchmarks/bench_training.py " + " ".join(sys.argv[1:])
+        section = (f"\n## Training speed (`benchmarks/bench_training.py`)\n\nCommand: `{command}` — one training "
+                   f"iteration = batch loading/augmentation from the curated cache (workers 0) + forward + loss + "
+                   f"backward + SGD step; median of {args.runs} runs of {args.iterations} iterations after 2 "
+                   f"warm-up iterations.\n{header}\n\n" + "\n".join(table) + "\n")
+        with open(REPO / "benchmarks" / "RESULTS.md", "a") as handle:
+            handle.write(section)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+"""DSLT* (Lu et al., "Deep Object Tracking with Shrinkage Loss", TPAMI 2020, Sec. 4 "Deep Regression Tracking").
+
+Per sequence a small regression network (:class:`~siamtrack.models.dslt.DSLTRegression`) is learned on top of a
+frozen two-layer backbone (:class:`~siamtrack.models.dslt.TwoLayerFeatures`):
+
+* **init**: crop the search region around the target, extract its features once, and train the network for
+  ``init_iterations`` Adam steps on a Gaussian soft label (``σ = sigma_factor x`` the target size, 0.1 in the
+  paper) with the chosen ``loss`` (the shrinkage loss of Eq. 7 by default);
+* **update(frame)**: crop the search region at ``num_scales`` scales (ratio ``scale_step`` 1.03, 3 levels,
+  Sec. 5.1), regress the response maps, take the best scale's peak (bicubic-upsampled ``response_up`` times)
+  as the new position; then store that crop's features with a label centred on the found position, keep the
+  last ``memory`` (``T = 7``) of them, and take ``update_iterations`` Adam steps on them at the online learning
+  rates (every ``update_interval`` frames).
+
+Search geometry, crops and scale damping are SiamFC's (:mod:`siamtrack.trackers.siamese`): the square region of
+side ``sqrt((w + p)(h + p))``, ``p = context (w + h)``, maps onto ``context_size`` model pixels, the search crop
+is ``instance_size`` pixels.
+
+Learning rates. The paper trains with Adam at 8e-7 (Res4f branch) / 2e-8 (Res3d branch), online 2e-7 / 5e-9,
+rates tied to the magnitude of its Caffe ResNet features, its kernel sizes and summed losses. Adam moves every
+weight by about its rate whatever the gradient's scale, so a layer's output moves by about rate x fan-in x the
+input's magnitude per step, and absolute rates do not transfer between backbones or kernel sizes. We therefore
+(1) divide each tapped layer by its root-mean-square value on the first frame (a constant per sequence: unit-RMS
+features), which also removes the "large gap between the maximum values of the output regression maps over
+different layers" that the paper's 40x ratio between the branches compensates, and (2) give each layer the
+rate ``lr_<branch> / fan-in`` (fan-in = input channels x kernel area). Hence equal rates for both branches by
+default, ``lr_deep = lr_shallow = 0.1`` (chosen on the train split: the first-frame loss falls steadily and
+``init_iterations = 50`` fits the first frame; 0.01 is slow, 0.3 overshoots), and the paper's online/initial
+ratio ``online_lr_factor = 1/4`` (8e-7 -> 2e-7, 2e-8 -> 5e-9). ``weight_decay`` is Eq. 7's ``λ`` (Adam's
+coupled L2 term: ``weight_decay = 2λ``).
+
+``stage_seconds`` accumulates the wall time of each step (``crop``, ``features``, ``regression``, ``locate``,
+``update``, ``init_training``) -- what ``benchmarks/bench_dslt.py`` reports.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from siamtrack import losses
+from siamtrack.models import Weights, build_model
+from siamtrack.models.correlation import hann_window
+from siamtrack.models.dslt import DEFAULT_LAYERS, DSLTRegression, TwoLayerFeatures
+from siamtrack.trackers.base import Tracker
+from siamtrack.trackers.siamese import (apply_window, check_image, context_side, crop_pyramid, peak_displacement,
+                                        penalized_peaks, upsample_responses)
+from siamtrack.training.labels import gaussian_labels, map_center
+
+REGRESSION_LOSSES = ("shrinkage", "l2", "l3", "ohnm")
+
+
+@dataclass(frozen=True)
+class DSLTParams:
+    """Hyper-parameters of DSLT*; paper values where the paper gives one (Sec. 3.2, 5.1), ours otherwise."""
+
+    backbone: str = "siamfc"  # siamfc | vgg16 | resnet50 (see siamtrack.models.dslt)
+    layers: tuple[str, str] | None = None  # (shallow, deep); None: DEFAULT_LAYERS[backbone]
+    instance_size: int = 255  # search crop side (model pixels); padded backbones need a multiple of 16
+    context_size: float = 127.0  # model pixels onto which the context square s_z maps
+    context: float = 0.5
+    reduced_channels: int = 128  # 1x1 reduction (Sec. 5.1)
+    kernel_factor: float = 1.0  # regression kernel = kernel_factor x the target size in feature cells (odd)
+    max_kernel: int = 13
+    sigma_factor: float = 0.1  # Gaussian label width = 0.1 x the target size (Sec. 5.1)
+    loss: str = "shrinkage"  # shrinkage (Eq. 7) | l2 (Eq. 3) | l3 (Eq. 4) | ohnm (Sec. 5.4)
+    shrinkage_a: float = 10.0
+    shrinkage_c: float = 0.2
+    importance: bool = True  # exp(Y) of Eq. 7 (False: Table 3's "w/o exp(Y)")
+    ohnm_threshold: float = 0.01
+    lr_deep: float = 0.1  # Adam rate x fan-in of each layer (see the module doc: the paper has 8e-7 / 2e-8)
+    lr_shallow: float = 0.1
+    online_lr_factor: float = 0.25  # online / initial rate (paper: 2e-7 / 8e-7 = 5e-9 / 2e-8)
+    weight_decay: float = 5e-4  # 2 λ of Eq. 7
+    init_iterations: int = 50  # first-frame training steps
+    memory: int = 7  # T: frames kept for the online update
+    update_iterations: int = 2  # Adam steps per update
+    update_interval: int = 1  # update every this many frames
+    num_scales: int = 3
+    scale_step: float = 1.03
+    scale_penalty: float = 0.9745  # SiamFC's, applied to the off-centre scales' peaks
+    scale_lr: float = 0.59  # SiamFC's damping of the size update
+    window_influence: float = 0.0  # optional cosine window (the paper uses none)
+    response_up: int = 4  # bicubic upsampling of the responses for sub-cell peaks
+    min_scale: float = 0.2
+    max_scale: float = 5.0
+
+    def __post_init__(self):
+        if self.backbone not in DEFAULT_LAYERS:
+            raise ValueError(f"DSLTParams.backbone must be one of {', '.join(DEFAULT_LAYERS)}, got {self.backbone!r}")
+        if self.loss not in REGRESSION_LOSSES:
+            raise ValueError(f"DSLTParams.loss must be one of {', '.join(REGRESSION_LOSSES)}, got {self.loss!r}")
+        for name in ("instance_size", "reduced_channels", "max_kernel", "memory", "update_iterations",
+                     "update_interval", "num_scales", "response_up"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"DSLTParams.{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.init_iterations, (int, np.integer)) or self.init_iterations < 0:
+            raise ValueError(f"DSLTParams.init_iterations must be an integer >= 0, got {self.init_iterations!r}")
+        if self.num_scales % 2 == 0:
+            raise ValueError(f"DSLTParams.num_scales must be odd, got {self.num_scales}")
+        positive = ("context_size", "kernel_factor", "sigma_factor", "lr_deep", "lr_shallow", "online_lr_factor",
+                    "shrinkage_a")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ValueError(f"DSLTParams.{name} must be positive, got {getattr(self, name)!r}")
+        if not (self.scale_step >= 1 and 0 < self.scale_penalty <= 1 and 0 <= self.scale_lr <= 1
+                and 0 <= self.window_influence <= 1 and 0 < self.min_scale <= 1 <= self.max_scale):
+            raise ValueError(f"DSLTParams: a search parameter is out of range: {self}")
+
+    @property
+    def scale_factors(self) -> np.ndarray:
+        k = (self.num_scales - 1) // 2
+        return self.scale_step ** np.arange(-k, k + 1, dtype=np.float64)
+
+
+def regression_loss(params: DSLTParams, responses: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The training loss ``params.loss`` of :mod:`siamtrack.losses` (mean over samples of per-map sums)."""
+    if params.loss == "shrinkage":
+        return losses.shrinkage_loss(responses, labels, a=params.shrinkage_a, c=params.shrinkage_c,
+                                     importance=params.importance)
+    if params.loss == "l3":
+        return losses.l3_loss(responses, labels)
+    if params.loss == "ohnm":
+        return losses.ohnm_l2_loss(responses, labels, threshold=params.ohnm_threshold)
+    return losses.l2_loss(responses, labels)
+
+
+def load_backbone(kind: str, weights: Weights | None, layers=None) -> TwoLayerFeatures:
+    """The frozen DSLT backbone ``kind`` with ``weights`` (``None``: random): a SiamFC weights file for
+    ``siamfc`` (the bundled ``siamfc.pth`` by default), a torchvision ``vgg16`` / ``resnet50`` file otherwise."""
+    if kind == "siamfc":
+        if weights is not None and weights.model_name not in (None, "siamfc"):
+            raise ValueError(f"{weights.source}: weights are for model {weights.model_name!r}; the DSLT 'siamfc' "
+                             "backbone needs SiamFC weights")
+        config = weights.model_config if weights is not None else {}
+        model = build_model("siamfc", **config)
+        if weights is not None:
+            result = model.load_state_dict(weights.state_dict, strict=False)
+            if result.missing_keys or result.unexpected_keys:
+                hint = " (a torchvision file? pass backbone=vgg16 or resnet50)" if any(
+                    key.startswith(("classifier.", "fc.", "layer1.")) for key in weights.state_dict) else ""
+                raise ValueError(f"{weights.source}: not SiamFC weights{hint}: missing {result.missing_keys[:3]}, "
+                                 f"unexpected {result.unexpected_keys[:3]}")
+        return TwoLayerFeatures.from_backbone("siamfc", model.backbone, layers)
+    if kind == "vgg16":
+        from siamtrack.models.vgg import vgg16 as build
+    else:
+        from siamtrack.models.resnet import resnet50 as build
+    network = build(None)
+    if weights is not None:
+        from siamtrack.models.vgg import load_torchvision_state_dict
+
+        load_torchvision_state_dict(network, weights.state_dict, weights.source,
+                                    ignore_prefixes=("classifier.",) if kind == "vgg16" else ("fc.",))
+    return TwoLayerFeatures.from_backbone(kind, network, layers)
+
+
+def odd_kernel(cells: float, factor: float, largest: int) -> int:
+    """The odd kernel side nearest ``factor x cells``, within ``[1, largest]``."""
+    side = int(round(factor * cells))
+    side = side + 1 if side % 2 == 0 else side
+    return int(np.clip(side, 1, largest if largest % 2 else largest - 1))
+
+
+class DSLTTracker(Tracker):
+    """DSLT* (see the module doc). ``--weights`` are the backbone's: SiamFC weights (default: the bundled
+    ``siamfc.pth``) or, with ``backbone=vgg16`` / ``resnet50``, a torchvision weight file."""
+
+    name = "dslt"
+    bundled_weights_name = "siamfc"  # default weights: the project's SiamFC embedding
+    Params = DSLTParams
+
+    def __init__(self, features: TwoLayerFeatures, params: DSLTParams | None = None, device=None,
+                 **hyperparameters):
+        super().__init__()
+        params = params if params is not None else self.Params()
+        if hyperparameters:
+            known = {f.name for f in dataclasses.fields(params)}
+            unknown = sorted(set(hyperparameters) - known)
+            if unknown:
+                raise TypeError(f"{type(self).__name__}: unknown hyper-parameter(s) {unknown}; "
+                                f"known: {', '.join(sorted(known))}")
+            if isinstance(hyperparameters.get("layers"), list):
+                hyperparameters["layers"] = tuple(hyperparameters["layers"])
+            params = dataclasses.replace(params, **hyperparameters)
+        self.params = params
+        self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.features = features.to(self.device).eval()
+        self.network: DSLTRegression | None = None
+        self.stage_seconds: dict[str, float] = collections.defaultdict(float)
+
+    @classmethod
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "DSLTTracker":
+        kind = hyperparameters.get("backbone", DSLTParams.backbone)
+        if kind not in DEFAULT_LAYERS:
+            raise ValueError(f"dslt: backbone must be one of {', '.join(DEFAULT_LAYERS)}, got {kind!r}")
+        layers = hyperparameters.get("layers")
+        return cls(load_backbone(kind, weights, tuple(layers) if layers else None), device=device, **hyperparameters)
+
+    # ---- helpers -------------------------------------------------------------------------------------------
+
+    def _timed(self, stage: str, start: float) -> float:
+        now = time.perf_counter()
+        self.stage_seconds[stage] += now - start
+        return now
+
+    def _extract(self, image: np.ndarray, sides) -> tuple[torch.Tensor, torch.Tensor]:
+        start = time.perf_counter()
+        crops = crop_pyramid(image, self._center, sides, self.params.instance_size, self._fill)
+        crops = crops.to(self.device, torch.float32)
+        start = self._timed("crop", start)
+        shallow, deep = self.features(crops)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self._timed("features", start)
+        return shallow * self._feature_scale[0], deep * self._feature_scale[1]
+
+    def _label(self, map_size: tuple[int, int], offset_cells: np.ndarray, target_cells: float) -> torch.Tensor:
+        """Gaussian soft label (σ = sigma_factor x the target size) centred ``offset_cells`` from the map centre."""
+        centre = map_center(map_size, offset_cells)
+        sigma = max(self.params.sigma_factor * target_cells, 1e-3)
+        return torch.from_numpy(gaussian_labels(map_size, centre, sigma)).to(self.device)
+
+    def _optimizer(self, factor: float) -> torch.optim.Adam:
+        """Adam with one group per layer: rate (of its branch) x ``factor`` / the layer's fan-in (see the
+        module doc)."""
+        p = self.params
+        rates = {"deep": p.lr_deep * factor, "shallow": p.lr_shallow * factor}
+        groups = [{"params": list(layer.parameters()), "lr": rates[branch] / layer.weight[0].numel()}
+                  for branch, layers in self.network.branches().items() for layer in layers]
+        return torch.optim.Adam(groups, weight_decay=p.weight_decay)
+
+    def _train(self, optimizer: torch.optim.Optimizer, iterations: int) -> float:
+        shallow = torch.cat([sample[0] for sample in self._memory])
+        deep = torch.cat([sample[1] for sample in self._memory])
+        labels = torch.stack([sample[2] for sample in self._memory])[:, None]
+        value = float("nan")
+        with torch.enable_grad():
+            for _ in range(iterations):
+                loss = regression_loss(self.params, self.network(shallow, deep), labels)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                value = float(loss.detach())
+        return value
+
+    # ---- tracker API ---------------------------------------------------------------------------------------
+
+    def init(self, image: np.ndarray, box) -> None:
+        image = check_image(image)
+        box = np.asarray(box, dtype=np.float64).reshape(-1)
+        if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+            raise ValueError(f"{self.name}: the initial box must be 4 finite numbers x, y, w, h with w, h > 0, "
+                             f"got {box.tolist()}")
+        p = self.params
+        self.stage_seconds.clear()
+        self._center = box[:2] + box[2:] / 2.0
+        self._base_size = box[2:].copy()
+        self._scale = 1.0
+        self._base_side = context_side(box[2], box[3], p.context)
+        self._fill = image.reshape(-1, 3).mean(axis=0)
+        self._feature_scale = (1.0, 1.0)
+        self._frame = 0
+        side = self._search_side()
+        shallow, deep = self._extract(image, [side])
+        # unit-RMS features (see the module doc), constant for the sequence
+        self._feature_scale = tuple(float(1.0 / x.pow(2).mean().sqrt().clamp(min=1e-12)) for x in (shallow, deep))
+        shallow, deep = shallow * self._feature_scale[0], deep * self._feature_scale[1]
+        stride = self.features.strides[0]
+        target_px = box[2:] * p.instance_size / side  # target size in crop pixels
+        kernel = tuple(odd_kernel(cells, p.kernel_factor, p.max_kernel) for cells in target_px[::-1] / stride)
+        self.network = DSLTRegression(self.features.channels, self.features.strides[1] // stride, kernel,
+                                      p.reduced_channels).to(self.device)
+        start = time.perf_counter()
+        with torch.no_grad():
+            self._map_size = tuple(self.network(shallow, deep).shape[-2:])
+        label = self._label(self._map_size, np.zeros(2), float(np.sqrt(np.prod(target_px))) / stride)
+        self._memory = collections.deque([(shallow, deep, label)], maxlen=p.memory)
+        self._online = self._optimizer(p.online_lr_factor)
+        self.init_loss = self._train(self._optimizer(1.0), p.init_iterations)
+        self._timed("init_training", start)
+        self.confidence = float("nan")
+
+    def _search_side(self) -> float:
+        return self._base_side * self._scale * self.params.instance_size / self.params.context_size
+
+    def update(self, image: np.ndarray) -> np.ndarray:
+        if self.network is None:
+            raise RuntimeError(f"{self.name}: update() called before init()")
+        image = check_image(image)
+        p = self.params
+        factors = p.scale_factors
+        sides = self._search_side() * factors
+        shallow, deep = self._extract(image, sides)
+        start = time.perf_counter()
+        with torch.no_grad():
+            scores = self.network(shallow, deep)[:, 0]
+        start = self._timed("regression", start)
+        responses = upsample_responses(scores.float(), p.response_up).cpu().numpy()
+        best = int(np.argmax(penalized_peaks(responses, p.scale_penalty)))
+        response = responses[best].astype(np.float64)
+        if p.window_influence > 0:
+            window = hann_window(*response.shape, dtype=torch.float64).numpy()
+            response = apply_window(response, window / window.sum(), p.window_influence)
+        stride = self.features.strides[0]
+        displacement_cells = peak_displacement(response) / p.response_up
+        self._center = self._center + displacement_cells * stride * sides[best] / p.instance_size
+        height, width = image.shape[:2]
+        self._center = np.clip(self._center, [0.0, 0.0], [float(width), float(height)])
+        damped = (1.0 - p.scale_lr) + p.scale_lr * factors[best]
+        self._scale = float(np.clip(self._scale * damped, p.min_scale, p.max_scale))
+        self.confidence = float(scores[best].max())
+        start = self._timed("locate", start)
+        self._frame += 1
+        if self._frame % p.update_interval == 0:
+            # the best scale's crop with a label on the found target (its size at that crop's scale)
+            target_cells = float(np.sqrt(np.prod(self.target_size))) * p.instance_size / sides[best] / stride
+            label = self._label(self._map_size, displacement_cells, target_cells)
+            self._memory.append((shallow[best:best + 1], deep[best:best + 1], label))
+            self._train(self._online, p.update_iterations)
+            self._timed("update", start)
+        size = self.target_size
+        return np.concatenate([self._center - size / 2.0, size])
+
+    @property
+    def target_size(self) -> np.ndarray:
+        return self._base_size * self._scale

@@ -1,0 +1,147 @@
+"""SiamRPN tracker (Li et al. 2018) around :class:`~siamtrack.models.siamrpn.SiamRPNNet`; with weights trained by
+the focal or shrinkage classification loss it is DSLT's SiamRPN_fl / SiamRPN_sl (Lu et al., TPAMI 2020, Sec. 3.4).
+The registry names ``siamrpn``, ``siamrpn_fl`` and ``siamrpn_sl`` are this one tracker with their own weights.
+
+Per frame (the authors' DaSiamRPN tracking step):
+
+* one search crop of side ``s_x = s_z · instance_size / exemplar_size`` around the last centre (``s_z`` SiamFC's
+  context square of the current size);
+* every anchor's target probability ``p = sigmoid(target - background)`` and its decoded box;
+* a penalty on changes of size and aspect ratio, ``exp(-(max(r, 1/r) · max(s, 1/s) - 1) · penalty_k)`` with
+  ``r`` the aspect-ratio change and ``s`` the change of the context size ``sqrt((w + p)(h + p))``;
+* ``(1 - window_influence) · penalty · p + window_influence · cosine window``, its best anchor gives the box;
+  the size moves towards it at rate ``lr · penalty · p`` (the centre moves fully), and stays within the image.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from siamtrack.models import Weights, build_model
+from siamtrack.models.correlation import hann_window
+from siamtrack.models.siamrpn import decode_boxes
+from siamtrack.trackers.base import Tracker
+from siamtrack.trackers.siamese import check_image, context_side, crop_pyramid, prepare_for_inference
+
+
+@dataclass(frozen=True)
+class SiamRPNParams:
+    """Hyper-parameters; defaults are SiamRPN's VOT settings (DaSiamRPN ``TrackerConfig``)."""
+
+    exemplar_size: int = 127
+    instance_size: int = 255
+    context: float = 0.5
+    penalty_k: float = 0.055
+    window_influence: float = 0.42
+    lr: float = 0.295
+    min_size: float = 10.0  # pixels
+
+    def __post_init__(self):
+        if self.exemplar_size < 1 or self.instance_size <= self.exemplar_size:
+            raise ValueError(f"SiamRPNParams: need 0 < exemplar_size < instance_size, got {self}")
+        if not (self.penalty_k >= 0 and 0 <= self.window_influence <= 1 and 0 <= self.lr <= 1
+                and self.context >= 0 and self.min_size > 0):
+            raise ValueError(f"SiamRPNParams: a parameter is out of range: {self}")
+
+
+def _change(ratio: np.ndarray) -> np.ndarray:
+    return np.maximum(ratio, 1.0 / ratio)
+
+
+class SiamRPNTracker(Tracker):
+    """SiamRPN tracking (see the module doc); ``confidence`` is the chosen anchor's target probability."""
+
+    name = "siamrpn"
+    model_name = "siamrpn"
+    Params = SiamRPNParams
+
+    def __init__(self, model: torch.nn.Module, params: SiamRPNParams | None = None, device=None, **hyperparameters):
+        super().__init__()
+        params = params if params is not None else self.Params()
+        if hyperparameters:
+            known = {f.name for f in dataclasses.fields(params)}
+            unknown = sorted(set(hyperparameters) - known)
+            if unknown:
+                raise TypeError(f"{type(self).__name__}: unknown hyper-parameter(s) {unknown}; "
+                                f"known: {', '.join(sorted(known))}")
+            params = dataclasses.replace(params, **hyperparameters)
+        self.params = params
+        self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model = prepare_for_inference(model, self.device)
+        self.template = None
+        with torch.no_grad():
+            instance = torch.zeros(1, 3, params.instance_size, params.instance_size, device=self.device)
+            exemplar = torch.zeros(1, 3, params.exemplar_size, params.exemplar_size, device=self.device)
+            score_size = self.model(exemplar, instance)["cls"].shape[-1]
+        self.anchors = model.anchors(score_size, params.instance_size).numpy().astype(np.float64)
+        window = hann_window(score_size, score_size, dtype=torch.float64).numpy().reshape(-1)
+        self.window = np.tile(window, model.anchor_count)
+
+    @classmethod
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "SiamRPNTracker":
+        if weights is None:
+            return cls(build_model(cls.model_name), device=device, **hyperparameters)
+        if weights.model_name not in (None, cls.model_name):
+            raise ValueError(f"{weights.source}: weights are for model {weights.model_name!r}, not {cls.model_name!r}")
+        model = build_model(cls.model_name, **weights.model_config)
+        try:
+            result = model.load_state_dict(weights.state_dict, strict=False)
+        except RuntimeError as error:
+            raise ValueError(f"{weights.source}: state dict does not fit model siamrpn {weights.model_config or ''}: "
+                             f"{' '.join(str(error).split()[:40])} ...") from error
+        if result.missing_keys or result.unexpected_keys:
+            raise ValueError(f"{weights.source}: state dict does not fit model siamrpn: missing "
+                             f"{result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}")
+        return cls(model, device=device, **hyperparameters)
+
+    def _crop(self, image: np.ndarray, side: float, size: int) -> torch.Tensor:
+        crops = crop_pyramid(image, self._center, [side], size, self._fill).to(self.device, torch.float32)
+        return crops.contiguous(memory_format=torch.channels_last) if self.device.type == "cpu" else crops
+
+    def init(self, image: np.ndarray, box) -> None:
+        image = check_image(image)
+        box = np.asarray(box, dtype=np.float64).reshape(-1)
+        if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+            raise ValueError(f"{self.name}: the initial box must be 4 finite numbers x, y, w, h with w, h > 0, "
+                             f"got {box.tolist()}")
+        self._center = box[:2] + box[2:] / 2.0
+        self._size = box[2:].copy()
+        self._fill = image.reshape(-1, 3).mean(axis=0)
+        p = self.params
+        with torch.inference_mode():
+            self.template = self.model.template(self._crop(image, context_side(*self._size, p.context),
+                                                           p.exemplar_size))
+        self.confidence = float("nan")
+
+    def update(self, image: np.ndarray) -> np.ndarray:
+        if self.template is None:
+            raise RuntimeError(f"{self.name}: update() called before init()")
+        image = check_image(image)
+        p = self.params
+        side_z = context_side(*self._size, p.context)
+        scale = p.exemplar_size / side_z  # crop pixels per image pixel
+        side_x = side_z * p.instance_size / p.exemplar_size
+        with torch.inference_mode():
+            out = self.model.match(self.template, self.model.embed(self._crop(image, side_x, p.instance_size)))
+            scores = torch.sigmoid(self.model.target_logits(out["cls"].float()))[0].cpu().numpy().astype(np.float64)
+            deltas = self.model.offsets(out["reg"].float())[0].cpu().double()
+        boxes = decode_boxes(deltas, torch.from_numpy(self.anchors)).numpy()  # (cx, cy, w, h) crop pixels
+        target = self._size * scale
+        pads = p.context * (boxes[:, 2] + boxes[:, 3])  # context squares of the boxes (context_side, vectorised)
+        sides = np.sqrt((boxes[:, 2] + pads) * (boxes[:, 3] + pads))
+        size_change = _change(sides / context_side(target[0], target[1], p.context))
+        ratio_change = _change((target[0] / target[1]) / (boxes[:, 2] / boxes[:, 3]))
+        penalty = np.exp(-(ratio_change * size_change - 1.0) * p.penalty_k)
+        chosen = (1.0 - p.window_influence) * penalty * scores + p.window_influence * self.window
+        best = int(np.argmax(chosen))
+        offset = (boxes[best, :2] - p.instance_size / 2.0) / scale
+        rate = penalty[best] * scores[best] * p.lr
+        height, width = image.shape[:2]
+        self._center = np.clip(self._center + offset, [0.0, 0.0], [float(width), float(height)])
+        self._size = (1.0 - rate) * self._size + rate * boxes[best, 2:] / scale
+        self._size = np.clip(self._size, p.min_size, [float(width), float(height)])
+        self.confidence = float(scores[best])
+        return np.concatenate([self._center - self._size / 2.0, self._size])
