@@ -153,7 +153,8 @@ def main() -> int:
         results = REPO / "benchmarks" / "RESULTS.md"
         header = "" if results.exists() else "# Benchmark results\n"
         with open(results, "a") as handle:
-            handle.write(f"{header}\n## SiamFC-3s speed vs FLOP bound (benchmarks/bench_siamfc.py)\n\n")
+            handle.write(f"{header}\n## SiamFC-3s speed vs FLOP bound (benchmarks/bench_siamfc.py, "
+                         f"{torch.get_num_threads()} threads)\n\n")
             handle.write("\n".join(lines) + "\n")
     return 0
 

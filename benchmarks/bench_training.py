@@ -43,7 +43,8 @@ def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
                           f"data.pairs_per_epoch={batch * (iterations * runs + 2)}"])
     _, curated = load_curated(prepare_curated(config, progress=True))
     torch.manual_seed(0)
-    model = build_model(config.model.name, dict(config.model.args))
+    memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
+    model = build_model(config.model.name, dict(config.model.args)).to(memory_format=memory_format)
     dataset = PairDataset(curated, pair_settings(config, probe_score_size(model, config, torch.device("cpu"))),
                           config.data.max_gap, config.train.seed)
     optimizer = build_optimizer(model, config)
@@ -56,7 +57,8 @@ def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
         start_wall, start_cpu = time.perf_counter(), time.process_time()
         pairs = next(loader)
         loaded = time.perf_counter()
-        loss = batch_loss(model(pairs["exemplar"], pairs["instance"]), pairs, config)
+        exemplar, instance = (pairs[key].contiguous(memory_format=memory_format) for key in ("exemplar", "instance"))
+        loss = batch_loss(model(exemplar, instance), pairs, config)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

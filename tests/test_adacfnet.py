@@ -59,7 +59,8 @@ def test_table_one_shapes_at_full_width():
     assert (se1.reduce.out_features, se2.reduce.out_features) == (6, 2)  # FC 96->6->96, 32->2->32
     conv1, conv2 = [m for m in net.backbone.features if isinstance(m, nn.Conv2d)]
     assert (conv1.kernel_size, conv1.stride, conv1.out_channels) == ((11, 11), (2, 2), 96)
-    assert (conv2.kernel_size, conv2.groups, conv2.in_channels // conv2.groups, conv2.out_channels) == ((5, 5), 2, 48, 32)
+    assert (conv2.kernel_size, conv2.groups, conv2.out_channels) == ((5, 5), 2, 32)
+    assert conv2.in_channels // conv2.groups == 48  # "32x48" in Table I
     assert net.total_stride == 4
     with torch.no_grad():
         exemplar = torch.rand(1, 3, 255, 255) * 255
@@ -188,8 +189,13 @@ def test_build_tracker_from_weights_with_model_config():
     weights = {"state_dict": model.state_dict(), "model_name": "adacfnet", "model_config": {"width": 0.25}}
     tracker = build_tracker("adacfnet", weights=weights, device="cpu", template_lr=0.01)
     assert isinstance(tracker, AdaCFNetTracker) and tracker.params.template_lr == 0.01
-    torch.testing.assert_close(tracker.model.backbone.attention[0].reduce.weight,
-                               model.backbone.attention[0].reduce.weight)
+    images = torch.rand(2, 3, 255, 255) * 255
+    with torch.no_grad():  # the tracker's inference copy (BN folded into the convolutions) computes the same
+        features, channel_weights = model.eval().embed_with_weights(images)
+        fused_features, fused_channel_weights = tracker.model.embed_with_weights(images)
+    torch.testing.assert_close(fused_features, features, rtol=1e-4, atol=1e-3)
+    for name in ("se1", "se2"):
+        torch.testing.assert_close(fused_channel_weights[name], channel_weights[name], rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="cfnet-conv2"):
         build_tracker("adacfnet", weights={**weights, "model_name": "cfnet-conv2"})
     with pytest.raises(TypeError, match="embed_with_weights"):

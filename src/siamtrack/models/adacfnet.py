@@ -34,7 +34,8 @@ class SqueezeExcitationAlexNet(AlexNet):
     non-linear block (before its pooling), as AdaCFNet couples SE to each convolutional layer (Sec. III-A).
 
     ``attention=False`` gives the plain backbone. :meth:`forward_with_weights` also returns the channel
-    weights of every SE block (``{"se1": (N, C1), "se2": (N, C2)}``), which depend on the input.
+    weights of every SE block (``{"se1": (N, C1), "se2": (N, C2)}``), which depend on the input. An SE block
+    followed by a max-pool scales the pooled map instead (the same function, see the code).
     """
 
     def __init__(self, blocks, width: float = 1.0, attention: bool = True, reduction: int = 16):

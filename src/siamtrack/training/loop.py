@@ -34,7 +34,7 @@ import yaml
 from torch import nn
 
 from siamtrack import losses
-from siamtrack.config import Config, ConfigError, config_to_dict, dump_config
+from siamtrack.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config
 from siamtrack.training.augment import BranchAugmentation
 from siamtrack.training.checkpoint import load_checkpoint, rng_state, save_atomically, set_rng_state
 from siamtrack.training.curation import CropSettings, curate, load_curated
@@ -343,6 +343,8 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
 
     _seed_everything(config.train.seed)
     model = build_model(config.model.name, dict(config.model.args)).to(process.device)
+    memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
     score_size = probe_score_size(model, config, process.device)
     dataset = PairDataset(curated, pair_settings(config, score_size), config.data.max_gap, config.train.seed)
     optimizer = build_optimizer(model, config)
@@ -401,6 +403,8 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
             iteration = sampler.start
             for batch in bar:
                 batch = {key: value.to(process.device, non_blocking=True) for key, value in batch.items()}
+                for key in ("exemplar", "instance"):
+                    batch[key] = batch[key].contiguous(memory_format=memory_format)
                 if objective is not None:
                     loss = objective(model, batch, **config.loss.args)
                 else:
@@ -458,8 +462,8 @@ def _check_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
         raise FileExistsError(f"{run_dir} already holds a training run (checkpoint.pth); pass --resume to "
                               "continue it or choose another --run-dir")
     if resume and config_path.exists():
-        saved = yaml.safe_load(config_path.read_text())
-        changed = _differences(saved, config_to_dict(config))
+        saved = yaml.safe_load(config_path.read_text())  # keys added to Config since then take their defaults
+        changed = _differences(config_to_dict(config_from_dict(saved, str(config_path))), config_to_dict(config))
         if changed:
             raise ConfigError(f"{config_path}: cannot resume with a different config; changed keys: "
                               f"{['.'.join(map(str, key)) for key in changed]}")
