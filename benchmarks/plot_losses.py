@@ -82,7 +82,8 @@ def main(argv=None) -> int:
     plot(factors, l, "absolute difference l", "f(l)", "Fig. 4(a): modulating factor (Eq. 5)",
          out / "fig4a_modulation.png")
     regression = regression_curves(l)
-    plot(regression, l, "absolute difference l", "loss", "Fig. 4(b): regression losses", out / "fig4b_regression_losses.png")
+    plot(regression, l, "absolute difference l", "loss", "Fig. 4(b): regression losses",
+         out / "fig4b_regression_losses.png")
 
     classification_factors = {}
     for a, c in [(10, 0.6), (10, 0.2), (6, 0.6), (6, 0.2)]:

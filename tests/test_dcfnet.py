@@ -124,7 +124,8 @@ def test_dcf_filter_solves_the_ridge_regression(channels):
 
     z_fft = torch.fft.rfft2(torch.from_numpy(z)[None])
     alpha = dcf_solve(z_fft, torch.fft.rfft2(torch.from_numpy(y)), lam)
-    filters = torch.fft.irfft2(alpha * z_fft.conj(), s=(h, w))[0].numpy()  # w_hat_l = alpha_hat . conj(z_hat_l)
+    # convolution filters: spectrum alpha_hat . conj(z_hat_l), the conjugate of the paper's correlation filter
+    filters = torch.fft.irfft2(alpha * z_fft.conj(), s=(h, w))[0].numpy()
     np.testing.assert_allclose(filters, direct, rtol=1e-9, atol=1e-11)
 
     # Eq. 3: the response to x is sum_l w_l (*) x_l
@@ -172,7 +173,8 @@ def test_training_net_gradients():
     loss = ((net(template, search) - net.label) ** 2).sum()  # Eq. 4
     loss.backward()
     for name, parameter in net.named_parameters():
-        assert parameter.grad is not None and torch.isfinite(parameter.grad).all() and parameter.grad.abs().sum() > 0, name
+        assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), name
+        assert parameter.grad.abs().sum() > 0, name
     assert set(net.state_dict()) == {f"feature.feature.{i}.{k}" for i in (0, 2) for k in ("weight", "bias")}
 
 
@@ -240,7 +242,8 @@ def test_simplenn_converter_rejects_what_it_cannot_translate(tmp_path):
     path = _save_simplenn(tmp_path / "custom.mat", [{"name": "mystery", "type": "bnorm"}])
     with pytest.raises(WeightFileError, match=r"custom\.mat: layer 1 \('mystery', type 'bnorm'\).*not supported"):
         simplenn_to_torch(read_simplenn(path))
-    path = _save_simplenn(tmp_path / "even.mat", [{"name": "n", "type": "lrn", "param": np.array([4.0, 1, 1e-4, 0.75])}])
+    path = _save_simplenn(tmp_path / "even.mat", [{"name": "n", "type": "lrn",
+                                                   "param": np.array([4.0, 1, 1e-4, 0.75])}])
     with pytest.raises(WeightFileError, match="even.mat.*N=4.0 is not supported"):
         simplenn_to_torch(read_simplenn(path))
     path = _save_simplenn(tmp_path / "pad.mat", [{"name": "c", "type": "conv", "weights": _cell(

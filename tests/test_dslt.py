@@ -2,6 +2,8 @@
 tracker on a real sequence (random quarter-width SiamFC backbone, so it runs in seconds on 2 CPU cores)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -33,8 +35,6 @@ def frame_and_box(shared_root):
 
 @pytest.fixture(scope="module")
 def shared_root():
-    from pathlib import Path
-
     root = Path("/work/shared")
     if not (root / "data" / "index.json").is_file():
         pytest.skip("the shared real sequences are not available")
@@ -155,7 +155,7 @@ def test_tracker_follows_a_translated_real_frame(siamfc_quarter, frame_and_box):
     tracker.init(image, box)
     untrained = make_tracker(siamfc_quarter, init_iterations=0, num_scales=1)
     untrained.init(image, box)
-    first_loss = untrained._train(untrained._optimizer(1.0), 1)  # the loss before any step
+    first_loss = untrained.train_steps(untrained.optimizer(online=False), 1)[0]  # before any step
     assert tracker.init_loss < 0.5 * first_loss
     centre = box[:2] + box[2:] / 2
     result = tracker.update(shifted(image, -10.0, 8.0))
@@ -208,3 +208,29 @@ def test_torchvision_backbones_track_a_translated_frame(backbone, size, frame_an
     result = tracker.update(shifted(image, 8.0, -6.0))
     centre = box[:2] + box[2:] / 2
     np.testing.assert_allclose(result[:2] + result[2:] / 2 - centre, [8.0, -6.0], atol=4.0)
+
+
+def test_dslt_configs_are_valid_tracker_parameters():
+    import yaml
+
+    configs = sorted((Path(__file__).resolve().parents[1] / "configs").glob("dslt*.yaml"))
+    assert len(configs) >= 9
+    names = set()
+    for path in configs:
+        data = yaml.safe_load(path.read_text())
+        assert set(data) == {"tracker", "name", "params"} and data["tracker"] == "dslt", path
+        DSLTParams(**data["params"])
+        names.add(data["name"])
+    assert len(names) == len(configs)  # one results folder per row
+
+
+def test_siamfc_sl_and_fl_are_siamfc_trackers_with_their_own_default_weights(tmp_path, monkeypatch):
+    from siamtrack.trackers.siamfc import SiamFCTracker
+
+    model = build_model("siamfc", width=0.25)
+    weights = {"state_dict": model.state_dict(), "model_name": "siamfc", "model_config": {"width": 0.25}}
+    for name in ("siamfc_sl", "siamfc_fl"):
+        assert type(build_tracker(name, weights=weights, device="cpu")) is SiamFCTracker
+        monkeypatch.setattr(trackers, "BUNDLED_WEIGHTS", tmp_path)
+        with pytest.raises(FileNotFoundError, match=f"{name}.pth does not exist"):
+            build_tracker(name)

@@ -212,3 +212,23 @@ def test_losses_reject_shape_mismatch():
         shrinkage_loss(torch.zeros(2, 1, 4, 4), torch.zeros(2, 1, 5, 5))
     with pytest.raises(ValueError, match="gamma"):
         l3_loss(torch.zeros(1, 2), torch.zeros(1, 2), gamma=-1.0)
+
+
+def test_plot_losses_script_draws_figures_4_and_6(tmp_path):
+    """``python benchmarks/plot_losses.py --out DIR`` reproduces Fig. 4 and 6 from the library's losses."""
+    import csv
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "plot_losses.py"
+    spec = importlib.util.spec_from_file_location("plot_losses", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--out", str(tmp_path)]) == 0
+    for name in ("fig4a_modulation", "fig4b_regression_losses", "fig6a_modulation", "fig6b_classification_losses"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+    with open(tmp_path / "losses.csv") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["figure"] == "4b" and row["x"] == "0.5"]
+    values = {row["curve"]: float(row["value"]) for row in rows}
+    assert values["L2 (Eq. 3)"] == pytest.approx(0.25) and values["L3 (Eq. 4, γ=1)"] == pytest.approx(0.125)
+    assert values["shrinkage (Eq. 6, a=10, c=0.2)"] == pytest.approx(0.25 * sig(3.0), rel=1e-6)

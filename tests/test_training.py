@@ -138,7 +138,7 @@ def test_plot_losses_and_log_errors(curated, tmp_path):
 def test_cli_resumes_bit_for_bit_after_sigkill(curated, tmp_path):
     sections = dict(data={"pairs_per_epoch": 16}, train={"epochs": 2, "checkpoint_every": 1})
     killed_config = tiny_config_dict(curated, model={"name": "training_support:TinySiamese",
-                                                     "args": {"delay": 0.1}}, **sections)
+                                                     "args": {"delay": 0.2}}, **sections)
     config_path = tmp_path / "tiny.yaml"
     config_path.write_text(yaml.safe_dump(killed_config))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
@@ -149,7 +149,7 @@ def test_cli_resumes_bit_for_bit_after_sigkill(curated, tmp_path):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         if checkpoint.exists() and len(load_checkpoint(checkpoint)["history"]["loss"]) >= 3:
-            break  # killed with 5 of its 8 iterations to go (0.1 s each)
+            break  # killed with 5 of its 8 iterations to go (0.2 s each)
         time.sleep(0.02)
     assert process.poll() is None, process.stdout.read().decode()
     process.send_signal(signal.SIGKILL)

@@ -265,3 +265,24 @@ def shrinkage_bce_loss(scores: torch.Tensor, targets: torch.Tensor, weights: tor
     positive = -factor_positive * log_p
     negative = -factor_negative * log_not_p
     return _reduce(_per_pair_sum(weights * (targets * positive + (1.0 - targets) * negative)), reduction)
+
+
+def smooth_ranking_loss(scores: torch.Tensor, pairs: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """TADT's smooth approximated ranking loss (Li et al. 2019, Eq. 5; the LSEP loss of Li et al. 2017):
+    ``L = log(1 + Σ_{(i, j) ∈ Ω} exp(f(x_i) - f(x_j)))`` per row of ``scores`` ``(B, n)``, where each row of
+    ``pairs`` ``(P, 2)`` is ``(i, j)`` with sample ``j`` to be ranked above sample ``i``. Computed as a
+    log-sum-exp over ``[0, f_i - f_j ...]`` (no overflow); ``reduction`` as elsewhere in this module.
+
+    Gradient (Eq. 6 read with ``Δz = z_j - z_i``, the preferred minus the other, and ``1 + Σ exp`` where the text
+    prints ``L_rank``): ``∂L/∂f = -Σ_Ω Δz_ij exp(-f·Δz_ij) / (1 + Σ_Ω exp(-f·Δz_ij))``, i.e. the softmax weight of
+    each pair pulls ``f_j`` up and ``f_i`` down; the tests check it against autograd.
+    """
+    if scores.dim() != 2:
+        raise ValueError(f"ranking scores must be (B, n), got shape {tuple(scores.shape)}")
+    if pairs.dim() != 2 or pairs.shape[1] != 2 or pairs.shape[0] == 0:
+        raise ValueError(f"ranking pairs must be a non-empty (P, 2) index tensor, got shape {tuple(pairs.shape)}")
+    if pairs.dtype != torch.long or int(pairs.min()) < 0 or int(pairs.max()) >= scores.shape[1]:
+        raise ValueError(f"ranking pairs must be long indices into {scores.shape[1]} samples, got {pairs.tolist()}")
+    margins = scores[:, pairs[:, 0]] - scores[:, pairs[:, 1]]
+    per_set = torch.logsumexp(F.pad(margins, (1, 0)), dim=1)  # the leading 0 is the "1 +" of Eq. 5
+    return _reduce(per_set, reduction)

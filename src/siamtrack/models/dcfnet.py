@@ -9,7 +9,7 @@ the ridge regression of Eq. 1,
 in closed form in the Fourier domain (Eq. 2), ``w_hat^l = y_hat^* . phi_hat^l(z) / (sum_k |phi_hat^k(z)|^2 + lambda)``,
 and the response on search features ``phi(x)`` is ``g = F^-1(sum_l w_hat^l^* . phi_hat^l(x))`` (Eq. 3). Training
 regresses ``g`` onto the Gaussian label ``y`` (Eq. 4); every step is differentiable, so autograd gives the
-back-propagation of Eqs. 5-6.
+back-propagation the paper derives by hand.
 
 This module holds only nn.Modules and tensor functions (no tracking logic): the feature net
 :class:`DCFNetFeatures` (state-dict keys ``feature.0.weight`` ... as in the authors' ``param.pth``), the filter
@@ -32,7 +32,7 @@ class LocalResponseNorm(nn.Module):
     ``b_c = a_c / (k + alpha / size * sum_{c'} a_{c'}^2) ^ beta`` over the ``size`` channels
     ``c' in [c - size // 2, c + (size - 1) // 2]`` (zeros outside): exactly PyTorch's
     :class:`torch.nn.LocalResponseNorm` convention and parameters, equal to it within float rounding, but
-    about ten times faster on CPU (PyTorch's version goes through a 3-D average pool; here
+    several times faster on CPU (PyTorch's version goes through a 3-D average pool; here
     ``k + alpha / size * sum`` is one 1x1 convolution of ``a^2`` with a band matrix and bias ``k``, and
     ``beta = 0.75`` uses square roots instead of ``pow``).
     In MatConvNet's convention ``[size, kappa, alpha_mcn, beta]`` the same layer has ``k = kappa`` and
@@ -65,7 +65,9 @@ class LocalResponseNorm(nn.Module):
 
 
 class DCFNetFeatures(nn.Module):
-    """DCFNet's feature net: conv3x3(3->32) - ReLU - conv3x3(32->32) - LRN(5, 1e-4, 0.75, 1), padding 1.
+    """DCFNet's feature net: conv3x3(3->32) - ReLU - conv3x3(32->32) - LRN(5, 1e-4, 0.75, 1).
+
+    The convolutions pad by ``conv_padding`` (1 as in the authors' tracker: output size = input size).
 
     Input: ``N x 3 x H x W`` float pixels (0-255) minus :attr:`mean`, channels in :attr:`channel_order`;
     output ``N x 32 x H x W``. ``channel_order`` and ``mean`` are not weights but describe what the weights
@@ -73,7 +75,7 @@ class DCFNetFeatures(nn.Module):
     prepare crops. The state-dict keys (``feature.0.weight`` ...) are those of ``param.pth``.
     """
 
-    def __init__(self, channel_order: str = "RGB", mean=DCFNET_MEAN_RGB, padding: int = 1):
+    def __init__(self, channel_order: str = "RGB", mean=DCFNET_MEAN_RGB, conv_padding: int = 1):
         super().__init__()
         if channel_order not in ("RGB", "BGR"):
             raise ValueError(f"channel_order must be 'RGB' or 'BGR', got {channel_order!r}")
@@ -82,9 +84,9 @@ class DCFNetFeatures(nn.Module):
         self.channel_order = channel_order
         self.mean = tuple(float(m) for m in mean)
         self.feature = nn.Sequential(
-            nn.Conv2d(3, 32, 3, padding=padding),
+            nn.Conv2d(3, 32, 3, padding=conv_padding),
             nn.ReLU(inplace=True),
-            nn.Conv2d(32, 32, 3, padding=padding),
+            nn.Conv2d(32, 32, 3, padding=conv_padding),
             LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0),
         )
 

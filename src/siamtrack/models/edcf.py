@@ -293,6 +293,7 @@ def edcf_objective(model: nn.Module, batch: dict, high_weight: float = 1.0, low_
       normalisation, which keeps the term on the scale of the logistic loss).
 
     Every term is a mean over the batch's pairs. ``model`` may be DDP-wrapped (it is called, not unwrapped).
+    The batch's crops must be plain RGB 0..255 (``data.input_mean`` 0), the decoder's target being ``/ 255``.
     """
     net = getattr(model, "module", model)
     outputs = model(batch["exemplar"], batch["instance"], batch["exemplar_box"])

@@ -43,6 +43,7 @@ TRACKERS: dict[str, str] = {
     "siamrpn": "siamtrack.trackers.siamrpn:SiamRPNTracker",
     "siamrpn_sl": "siamtrack.trackers.siamrpn:SiamRPNTracker",
     "siamrpn_fl": "siamtrack.trackers.siamrpn:SiamRPNTracker",
+    "tadt": "siamtrack.trackers.tadt:TADTTracker",
 }
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "bundled"

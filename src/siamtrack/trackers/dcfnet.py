@@ -3,7 +3,10 @@
 Per frame: crop the search region at 3 scales around the last position, correlate their features with the
 learned filter (Eq. 3), move to the highest penalised peak, then re-crop at the new position and blend the
 new filter into the model (the paper's online update: linear interpolation, at rate ``interp_factor``, of the
-template spectrum and of the filter's ``y_hat / (energy + lambda)`` part). The details follow the authors' ``track/DCFNet.py`` / ``track/util.py`` (foolwood/DCFNet_pytorch):
+template spectrum and of the filter's ``y_hat / (energy + lambda)`` part). That last crop's features are
+computed at the start of the next ``update``, in one batch with the next 3 search crops (the same arithmetic
+as the authors' update-then-search, batched by 4 instead of 1 + 3). The details follow the authors'
+``track/DCFNet.py`` / ``track/util.py`` (foolwood/DCFNet_pytorch):
 
 - crops: ``cv2.warpAffine`` (bilinear, zero border, on the ``uint8`` frame) mapping the window
   ``[cx - w/2, cx + w/2]`` onto output pixels ``0 .. crop_size - 1``; then ``pixel - mean``;
@@ -158,8 +161,7 @@ class DCFNetTracker(Tracker):
         p, size = self.params, self.params.crop_size
         windows = [self.size * (factor * (1 + p.padding)) for factor in self.scale_factors]
         crops = [self._crop(image, window) for window in windows]
-        # The model update of the previous frame (its crop was taken there) shares this frame's feature batch:
-        # the same computation as the authors' update-then-search, in one batch of 4 instead of 1 + 3.
+        # The previous frame's model update (its crop was taken there) shares this frame's feature batch.
         if self.pending_crop is None:
             search_fft = self._features_fft(crops)
         else:

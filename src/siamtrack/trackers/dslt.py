@@ -103,11 +103,12 @@ class DSLTParams:
             raise ValueError(f"DSLTParams.init_iterations must be an integer >= 0, got {self.init_iterations!r}")
         if self.num_scales % 2 == 0:
             raise ValueError(f"DSLTParams.num_scales must be odd, got {self.num_scales}")
-        positive = ("context_size", "kernel_factor", "sigma_factor", "lr_deep", "lr_shallow", "online_lr_factor",
-                    "shrinkage_a")
+        positive = ("context_size", "kernel_factor", "sigma_factor", "lr_deep", "lr_shallow", "online_lr_factor")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"DSLTParams.{name} must be positive, got {getattr(self, name)!r}")
+        if not self.shrinkage_a >= 0:  # a = 0: a constant factor 1/2, i.e. Table 3's "only exp(Y)" under Adam
+            raise ValueError(f"DSLTParams.shrinkage_a must be >= 0, got {self.shrinkage_a!r}")
         if not (self.scale_step >= 1 and 0 < self.scale_penalty <= 1 and 0 <= self.scale_lr <= 1
                 and 0 <= self.window_influence <= 1 and 0 < self.min_scale <= 1 <= self.max_scale):
             raise ValueError(f"DSLTParams: a search parameter is out of range: {self}")
@@ -235,19 +236,27 @@ class DSLTTracker(Tracker):
                   for branch, layers in self.network.branches().items() for layer in layers]
         return torch.optim.Adam(groups, weight_decay=p.weight_decay)
 
-    def _train(self, optimizer: torch.optim.Optimizer, iterations: int) -> float:
-        shallow = torch.cat([sample[0] for sample in self._memory])
-        deep = torch.cat([sample[1] for sample in self._memory])
-        labels = torch.stack([sample[2] for sample in self._memory])[:, None]
-        value = float("nan")
+    def optimizer(self, online: bool) -> torch.optim.Adam:
+        """A fresh Adam optimiser at the first-frame (``online=False``) or online learning rates."""
+        return self._optimizer(self.params.online_lr_factor if online else 1.0)
+
+    def memory_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The stored samples (at most ``memory`` frames): shallow and deep features, ``(n, 1, h, w)`` labels."""
+        return (torch.cat([sample[0] for sample in self._memory]), torch.cat([sample[1] for sample in self._memory]),
+                torch.stack([sample[2] for sample in self._memory])[:, None])
+
+    def train_steps(self, optimizer: torch.optim.Optimizer, iterations: int) -> list[float]:
+        """``iterations`` Adam steps of the regression network on the stored samples; the loss before each step."""
+        shallow, deep, labels = self.memory_batch()
+        values = []
         with torch.enable_grad():
             for _ in range(iterations):
                 loss = regression_loss(self.params, self.network(shallow, deep), labels)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                value = float(loss.detach())
-        return value
+                values.append(float(loss.detach()))
+        return values
 
     # ---- tracker API ---------------------------------------------------------------------------------------
 
@@ -281,8 +290,9 @@ class DSLTTracker(Tracker):
             self._map_size = tuple(self.network(shallow, deep).shape[-2:])
         label = self._label(self._map_size, np.zeros(2), float(np.sqrt(np.prod(target_px))) / stride)
         self._memory = collections.deque([(shallow, deep, label)], maxlen=p.memory)
-        self._online = self._optimizer(p.online_lr_factor)
-        self.init_loss = self._train(self._optimizer(1.0), p.init_iterations)
+        self._online = self.optimizer(online=True)
+        values = self.train_steps(self.optimizer(online=False), p.init_iterations)
+        self.init_loss = values[-1] if values else float("nan")  # the loss before the last first-frame step
         self._timed("init_training", start)
         self.confidence = float("nan")
 
@@ -321,8 +331,8 @@ class DSLTTracker(Tracker):
             # the best scale's crop with a label on the found target (its size at that crop's scale)
             target_cells = float(np.sqrt(np.prod(self.target_size))) * p.instance_size / sides[best] / stride
             label = self._label(self._map_size, displacement_cells, target_cells)
-            self._memory.append((shallow[best:best + 1], deep[best:best + 1], label))
-            self._train(self._online, p.update_iterations)
+            self._memory.append((shallow[best:best + 1].clone(), deep[best:best + 1].clone(), label))
+            self.train_steps(self._online, p.update_iterations)
             self._timed("update", start)
         size = self.target_size
         return np.concatenate([self._center - size / 2.0, size])

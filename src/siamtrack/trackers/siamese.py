@@ -139,12 +139,17 @@ def upsample_responses(responses: torch.Tensor, factor: int) -> torch.Tensor:
     return F.interpolate(responses[:, None], scale_factor=factor, mode="bicubic", align_corners=False)[:, 0]
 
 
-def penalized_peaks(responses: np.ndarray, scale_penalty: float) -> np.ndarray:
-    """Peak of each scale's response, the off-centre scales multiplied by ``scale_penalty`` (SiamFC)."""
+def penalized_peaks(responses: np.ndarray, scale_penalty) -> np.ndarray:
+    """Peak of each scale's response times its penalty: ``scale_penalty`` is one number for every off-centre
+    scale (SiamFC; the centre scale keeps 1) or one number per scale (TADT: 0.990, 1, 1.005)."""
     peaks = responses.reshape(len(responses), -1).max(axis=1).astype(np.float64)
-    centre = len(responses) // 2
-    penalty = np.full(len(responses), scale_penalty)
-    penalty[centre] = 1.0
+    penalty = np.array(scale_penalty, dtype=np.float64)
+    if penalty.ndim == 0:
+        penalty = np.full(len(responses), float(penalty))
+        penalty[len(responses) // 2] = 1.0
+    elif penalty.shape != (len(responses),):
+        raise ValueError(f"scale_penalty must be one number or one per scale ({len(responses)}), "
+                         f"got {list(scale_penalty)}")
     return peaks * penalty
 
 

@@ -1,0 +1,140 @@
+"""DSLT classification ablation (Lu et al., TPAMI 2020, Sec. 5.3, Fig. 11, Table 2-3, Fig. 16 bottom): SiamFC and
+SiamRPN trained with the BCE, focal (Eq. 11) and shrinkage (Eq. 14) classification losses on the same data with
+the same schedule and seed, tracked on ``dev-eval`` and compared; plus their training-loss curves.
+
+Rows (half-width CPU configs; the full-width ones drop ``-width0.5``):
+
+    siamfc      configs/siamfc-width0.5.yaml      tracker siamfc      (BCE, balanced)
+    siamfc_fl   configs/siamfc_fl-width0.5.yaml   tracker siamfc_fl   (Eq. 11, γ = 2)
+    siamfc_sl   configs/siamfc_sl-width0.5.yaml   tracker siamfc_sl   (Eq. 14, a = 10, c = 0.6)
+    siamrpn     configs/siamrpn-width0.5.yaml     tracker siamrpn     (Eq. 16 with BCE)
+    siamrpn_fl  configs/siamrpn_fl-width0.5.yaml  tracker siamrpn_fl
+    siamrpn_sl  configs/siamrpn_sl-width0.5.yaml  tracker siamrpn_sl
+
+For each row: ``siamtrack train`` (resumable; rerunning continues) -> ``<row>/<row>.pth`` (state dict + model
+config) -> ``siamtrack eval`` (OPE, ``otb`` protocol: DP at 20 px and AUC) on ``dev-eval``; then
+``siamtrack report`` (``<out>/report``) and ``<out>/training_curves.png`` / ``training.md``: each row's training
+loss (moving average over 50 iterations, divided by its first value, as the losses have different scales) and
+the iterations it takes to come within 10 % of its final value (our convergence criterion).
+
+    python benchmarks/ablations/dslt_classification.py [--out runs/dslt-classification] [--rows siamfc,...]
+        [--set train.epochs=50 ...] [--paper-schedule] [--smoke]
+
+Default schedule (CPU-sized): 20 epochs x 1600 pairs, batch 8 = 4000 iterations per row. At width 0.5 one
+SiamFC iteration takes ~1 s on the idle 2-core CPU (~1.1 h per row), a SiamRPN iteration ~2 s (~2.2 h):
+about 10 h for the six rows, plus ~5 min of tracking per row. ``--paper-schedule`` keeps the configs' 50 epochs
+x 53,200 pairs (weeks on this CPU: for a GPU). ``--smoke``: 2 epochs x 32 pairs and one sequence.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from siamtrack.config import load_config  # noqa: E402
+from siamtrack.training.checkpoint import save_atomically  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS = {row: f"configs/{row}-width0.5.yaml" for row in
+        ("siamfc", "siamfc_fl", "siamfc_sl", "siamrpn", "siamrpn_fl", "siamrpn_sl")}
+CPU_SCHEDULE = ["train.epochs=20", "data.pairs_per_epoch=1600", "train.progress=false"]
+SMOKE = ["train.epochs=2", "data.pairs_per_epoch=32", "train.progress=false"]
+
+
+def siamtrack(*arguments: str) -> None:
+    print("+ siamtrack " + " ".join(arguments), flush=True)
+    result = subprocess.run([sys.executable, "-m", "siamtrack.cli", *arguments], cwd=REPO)
+    if result.returncode:
+        raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
+
+
+def export_weights(run_dir: Path, row: str) -> Path:
+    """``<run>/<row>.pth``: ``model.pth`` with the run's model name and config (``read_weights`` format)."""
+    config = load_config(run_dir / "config.yaml")
+    state = torch.load(run_dir / "model.pth", map_location="cpu", weights_only=True)
+    path = run_dir / f"{row}.pth"
+    save_atomically({"state_dict": state, "model_name": config.model.name,
+                     "model_config": dict(config.model.args)}, path)
+    return path
+
+
+def smoothed_losses(log: Path, window: int = 50) -> np.ndarray:
+    with open(log) as handle:
+        values = np.array([float(row["loss"]) for row in csv.DictReader(handle)])
+    window = max(1, min(window, len(values)))
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
+def iterations_to_converge(curve: np.ndarray, within: float = 0.1) -> int:
+    """First iteration after which the smoothed loss stays within ``within`` (relative) of its final value."""
+    final = curve[-1]
+    outside = np.flatnonzero(np.abs(curve - final) > within * abs(final))
+    return int(outside[-1] + 1) if len(outside) else 0
+
+
+def training_report(out: Path, rows: list[str]) -> None:
+    figure, axis = plt.subplots(figsize=(6, 4))
+    lines = ["# Training convergence", "", "| row | iterations | to converge (10 % of final) | final / first |",
+             "|---|---|---|---|"]
+    for row in rows:
+        curve = smoothed_losses(out / row / "log.csv")
+        normalised = curve / curve[0]
+        axis.plot(np.arange(len(curve)), normalised, label=row)
+        lines.append(f"| {row} | {len(curve)} | {iterations_to_converge(curve)} | {normalised[-1]:.3f} |")
+    axis.set_xlabel("iteration")
+    axis.set_ylabel("training loss / first value (moving average)")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(out / "training_curves.png", dpi=120)
+    plt.close(figure)
+    (out / "training.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO / "runs" / "dslt-classification"), help="output folder")
+    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")))
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for every row (siamtrack train --set)")
+    parser.add_argument("--paper-schedule", action="store_true", help="the configs' own schedule (GPU)")
+    parser.add_argument("--sequences", default=None, help="evaluate only these dev-eval sequences (comma-separated)")
+    parser.add_argument("--smoke", action="store_true", help="2 epochs x 32 pairs, one sequence")
+    args = parser.parse_args(argv)
+    rows = [row for row in args.rows.split(",") if row]
+    unknown = [row for row in rows if row not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
+    schedule = SMOKE if args.smoke else ([] if args.paper_schedule else CPU_SCHEDULE)
+    overrides = schedule + args.overrides
+    sequences = args.sequences or ("ball1" if args.smoke else None)
+    out = Path(args.out).resolve()
+    results, report = out / "results", out / "report"
+    source = ["--dataset", "shared", "--root", args.shared, "--option", "split=dev-eval", "--protocol", "otb",
+              "--results", str(results)] + (["--sequences", sequences] if sequences else [])
+    for row in rows:
+        run_dir = out / row
+        if not (run_dir / "model.pth").exists():
+            siamtrack("train", "--config", ROWS[row], "--run-dir", str(run_dir), "--resume",
+                      *[item for override in overrides for item in ("--set", override)])
+        weights = export_weights(run_dir, row)
+        siamtrack("eval", "--tracker", row, "--weights", str(weights), "--name", row, "--quiet", *source)
+    siamtrack("report", "--trackers", ",".join(rows), "--out", str(report), *source)
+    training_report(out, rows)
+    print(f"report: {report / 'report.md'}, {out / 'training.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""TADT ablation (Li et al. 2019, Sec. 5.3, Table 5) on the project's ``dev-eval`` split: which channels of the
+conv4_1 / conv4_3 layers (SiamFC conv4 / conv5 by default, see ``siamtrack.models.tadt``) are selected, and how.
+
+Rows (``configs/tadt*.yaml``, Table 5's order; the paper's OTB-2013 / OTB-2015 AUC for reference):
+
+======  ======================  ==============================  =====================
+row     conv4_1 / conv4_3       config                          paper AUC (2013/2015)
+======  ======================  ==============================  =====================
+1       Rand / -                tadt-ablation-conv41-rand       0.602 / 0.597
+2       - / Rand                tadt-ablation-conv43-rand       0.618 / 0.610
+3       Regress / -             tadt-ablation-conv41-regress    0.645 / 0.646
+4       - / Regress             tadt-ablation-conv43-regress    0.662 / 0.644
+5       Regress / Regress       tadt-ablation-regress-regress   0.669 / 0.651
+6       Regress+Rank / Regress  tadt (the full tracker)         0.680 / 0.660
+======  ======================  ==============================  =====================
+
+Nothing is trained: each row is ``siamtrack eval --tracker tadt --param select_conv4_1=.. --param
+select_conv4_3=..`` (OPE, ``otb`` protocol) on ``dev-eval`` with the same backbone weights (default: the bundled
+SiamFC embedding), then ``siamtrack report`` over all rows and ``table5.md`` (AUC, precision at 20 px, fps).
+Everything goes under ``--out`` (default ``runs/tadt-ablation``); rows already evaluated are reused by the
+resumable runner.
+
+    python benchmarks/ablations/tadt_ablation.py [--out DIR] [--rows 1,6] [--weights PATH] [--param KEY=VALUE ...]
+    python benchmarks/ablations/tadt_ablation.py --smoke      # random weights, 2 short sequences: ~1 minute
+    python benchmarks/ablations/tadt_ablation.py --param backbone=vgg16 --weights vgg16-397923af.pth   # the paper's
+
+Cost on the 2-core CPU (``benchmarks/RESULTS.md``, TADT section): the SiamFC-backbone tracker runs at about
+10-15 fps plus ~0.5-1 s of channel selection per sequence, so one row over the 3,375 dev-eval frames of 11
+sequences takes ~4-6 min and the six rows ~30-40 min of wall time on an otherwise idle machine. With VGG-16
+each frame costs ~10x more (hours for the table).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS = {  # Table 5 row -> config
+    "1": "configs/tadt-ablation-conv41-rand.yaml",
+    "2": "configs/tadt-ablation-conv43-rand.yaml",
+    "3": "configs/tadt-ablation-conv41-regress.yaml",
+    "4": "configs/tadt-ablation-conv43-regress.yaml",
+    "5": "configs/tadt-ablation-regress-regress.yaml",
+    "6": "configs/tadt.yaml",
+}
+PAPER_AUC = {"1": (0.602, 0.597), "2": (0.618, 0.610), "3": (0.645, 0.646), "4": (0.662, 0.644),
+             "5": (0.669, 0.651), "6": (0.680, 0.660)}
+SMOKE_SEQUENCES = ("DragonBaby", "ball1")
+
+
+def read_row(path: Path) -> tuple[str, str, dict]:
+    """``(tracker, row label, params)`` of a TADT row config; errors name the file and key."""
+    try:
+        content = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise SystemExit(f"{path}: cannot read the row config ({error})")
+    if not isinstance(content, dict) or set(content) - {"tracker", "row", "params"}:
+        raise SystemExit(f"{path}: a row config has the keys tracker, row, params; got {content!r}")
+    params = content.get("params") or {}
+    if not isinstance(params, dict):
+        raise SystemExit(f"{path}: 'params' must be a mapping, got {params!r}")
+    return str(content.get("tracker", "tadt")), str(content.get("row", path.stem)), params
+
+
+def siamtrack(*arguments: str) -> None:
+    """Run ``siamtrack ARGUMENTS`` (this interpreter, repository root as working directory); stop on failure."""
+    command = [sys.executable, "-m", "siamtrack.cli", *arguments]
+    print("+ siamtrack " + " ".join(arguments), flush=True)
+    result = subprocess.run(command, cwd=REPO)
+    if result.returncode:
+        raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
+
+
+def table(report_dir: Path, rows: list[str], labels: dict[str, str]) -> str:
+    """Table 5's layout with this split's AUC, precision and fps next to the paper's OTB AUCs."""
+    ope = json.loads((report_dir / "report.json").read_text())["results"]["ope"]
+    lines = ["| row | conv4_1 / conv4_3 | AUC | precision | fps | paper OTB-2013 | paper OTB-2015 |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        overall = ope[f"tadt-row{row}"]["overall"]
+        lines.append(f"| {row} | {labels[row]} | {overall['auc']:.3f} | {overall['precision']:.3f} | "
+                     f"{overall['fps']:.1f} | {PAPER_AUC[row][0]:.3f} | {PAPER_AUC[row][1]:.3f} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO / "runs" / "tadt-ablation"), help="output folder")
+    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")),
+                        help="the shared data folder (holding data/index.json)")
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
+    parser.add_argument("--weights", default=None, help="backbone weights (default: the bundled siamfc.pth)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="hyper-parameter override for every row, e.g. backbone=vgg16")
+    parser.add_argument("--sequences", default=None, help="evaluate only these dev-eval sequences (comma-separated)")
+    parser.add_argument("--workers", type=int, default=1, help="evaluation worker processes (default 1)")
+    parser.add_argument("--smoke", action="store_true", help="random weights, 2 sequences: a quick end-to-end check")
+    args = parser.parse_args()
+    rows = [row for row in args.rows.split(",") if row]
+    unknown = [row for row in rows if row not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
+    out = Path(args.out).resolve()
+    weights = ["--weights", "random"] if args.smoke else (["--weights", args.weights] if args.weights else [])
+    names = args.sequences or (",".join(SMOKE_SEQUENCES) if args.smoke else None)
+    data = ["--dataset", "shared", "--root", args.shared, "--option", "split=dev-eval", "--protocol", "otb",
+            "--results", str(out / "results")] + (["--sequences", names] if names else [])
+    labels = {}
+    for row in rows:
+        tracker, labels[row], params = read_row(REPO / ROWS[row])
+        overrides = [item for key, value in params.items() for item in ("--param", f"{key}={value!r}")]
+        overrides += [item for override in args.param for item in ("--param", override)]
+        siamtrack("eval", "--tracker", tracker, *weights, *overrides, "--name", f"tadt-row{row}", "--quiet",
+                  "--workers", str(args.workers), *data)
+    siamtrack("report", "--trackers", ",".join(f"tadt-row{row}" for row in rows), "--out", str(out / "report"),
+              *data)
+    text = table(out / "report", rows, labels)
+    (out / "table5.md").write_text(f"# TADT ablation (Table 5) on dev-eval\n\nweights: "
+                                   f"{'random (smoke)' if args.smoke else args.weights or 'bundled siamfc.pth'}; "
+                                   f"overrides: {args.param or '-'}\n\n{text}\n")
+    print(text)
+    print(f"report: {out / 'report'}, table: {out / 'table5.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
