@@ -77,7 +77,7 @@ def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
             "crops": f"{config.data.exemplar_size}/{config.data.instance_size}",
             "workers": config.train.workers, "it_per_s": 1.0 / median[0], "ms_per_it": 1000 * median[0],
             "data_ms": 1000 * median[1], "cpu_ms": 1000 * median[2],
-            "runs_it_per_s": [round(1.0 / r, 2) for r in results[:, 0]]}
+            "runs_it_per_s": [round(1.0 / float(r), 2) for r in results[:, 0]]}
 
 
 def machine() -> str:

@@ -9,7 +9,8 @@ import torch
 from conftest import shared_path
 from siamtrack.data.otb import read_otb_sequence
 from siamtrack.geometry import box_iou
-from siamtrack.models.dcfnet import DCFNetFeatures
+from siamtrack.models import Weights
+from siamtrack.models.dcfnet import DCFNet, DCFNetFeatures
 from siamtrack.trackers import build_tracker
 from siamtrack.trackers.dcfnet import DCFNetParams, DCFNetTracker, crop_window
 from siamtrack.weights.dcfnet import load_dcfnet_features
@@ -149,6 +150,17 @@ def test_registry_builds_the_tracker_from_param_pth(dragon_baby, param_pth, trac
     random = build_tracker("dcfnet", weights="random", device="cpu")
     assert not random.reverse_channels
     assert np.isfinite(random.track(frames[:2], truth[0])[0]).all()
+
+
+def test_siamtrack_checkpoints_bring_their_model_config():
+    trained = DCFNet(size=65, padding=1.5)
+    weights = Weights(trained.state_dict(), "dcfnet", {"size": 65, "padding": 1.5}, "run/model.pth")
+    tracker = DCFNetTracker.from_weights(weights, device="cpu", interp_factor=0.02)
+    assert (tracker.params.crop_size, tracker.params.padding, tracker.params.interp_factor) == (65, 1.5, 0.02)
+    assert not tracker.reverse_channels and tracker.net.feature.mean == (123.0, 117.0, 104.0)
+    torch.testing.assert_close(tracker.net.feature.feature[2].weight, trained.feature.feature[2].weight)
+    with pytest.raises(ValueError, match="run/model.pth: weights are for model 'siamfc', not 'dcfnet'"):
+        DCFNetTracker.from_weights(Weights(trained.state_dict(), "siamfc", {}, "run/model.pth"))
 
 
 def test_bad_inputs_raise_clear_errors():

@@ -17,6 +17,7 @@ from siamtrack.training.curation import CropSettings, curate, load_curated
 from siamtrack.training.loop import batch_loss, pair_settings, train
 from siamtrack.training.pairs import PairDataset
 from siamtrack.training.plots import plot_losses, read_log
+from siamtrack.models import read_weights
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks" / "ablations"))
@@ -47,7 +48,7 @@ def test_epoch_snapshots_are_the_model_after_each_epoch(tiny_run):
     found = snapshots(run_dir)
     assert [epoch for epoch, _ in found] == [1, 2, 3]
     last = torch.load(found[-1][1], weights_only=True)
-    final = torch.load(run_dir / "model.pth", weights_only=True)
+    final = read_weights(run_dir / "model.pth").state_dict
     assert all(torch.equal(last[key], final[key]) for key in final)
     first = torch.load(found[0][1], weights_only=True)
     assert not all(torch.equal(first[key], final[key]) for key in final)  # training moved on
@@ -59,7 +60,7 @@ def test_validation_log_scores_every_snapshot_with_the_runs_objective(tiny_run):
     log = read_log(path)
     assert log["epoch"].tolist() == [0, 1, 2] and log["step"].tolist() == [2, 5, 8]  # 3 iterations per epoch
     model = TinySiamese()
-    model.load_state_dict(torch.load(run_dir / "model.pth", weights_only=True))
+    model.load_state_dict(read_weights(run_dir / "model.pth").state_dict)
     model.eval()
     with torch.no_grad():  # Ω-weighted objective, pair-weighted mean over the two batches (4 + 2 pairs)
         expected = sum(float(batch_loss(model(b["exemplar"], b["instance"]), b, config)) * len(b["gap"])

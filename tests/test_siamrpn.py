@@ -173,8 +173,9 @@ def test_training_loop_runs_siamrpn_sl_and_siamfc_sl(tmp_path):
                                      "args": {"classification": "shrinkage_bce",
                                               "classification_args": {"a": 10.0, "c": 0.6}}}})
     path = train(rpn, tmp_path / "rpn")
-    state = torch.load(path, weights_only=True)
-    assert "template_reg.weight" in state
+    saved = torch.load(path, weights_only=True)
+    assert saved["model_name"] == "siamrpn" and "template_reg.weight" in saved["state_dict"]
+    assert isinstance(build_tracker("siamrpn_sl", weights=path, device="cpu"), SiamRPNTracker)
     lines = (tmp_path / "rpn" / "log.csv").read_text().splitlines()
     assert len(lines) == 3 and all(np.isfinite(float(line.split(",")[3])) for line in lines[1:])
     siamfc = config_from_dict({**common, "model": {"name": "siamfc", "args": {"width": 0.125}},

@@ -246,9 +246,14 @@ def test_stacking_rescales_each_group_by_its_maximal_channel_sum():
 # ------------------------------------------------------------------------------------------------- geometry
 
 
-def test_feature_grid_matches_the_networks():
+@pytest.fixture(scope="module")
+def vgg() -> VGG16:
+    torch.manual_seed(0)
+    return VGG16().eval()
+
+
+def test_feature_grid_matches_the_networks(vgg):
     alexnet = build_backbone("siamfc", width=0.25).eval()
-    vgg = VGG16().eval()
     vgg_modules = list(vgg.features[: vgg.layer_index["relu4_3"] + 1])
     for side in (127, 199, 255, 271):
         size, stride, first = feature_grid(alexnet.features, side)
@@ -374,12 +379,11 @@ def test_ablation_configs_are_the_rows_of_table5():
     assert (TADTParams().select_conv4_1, TADTParams().select_conv4_3) == ("regress+rank", "regress")
 
 
-def test_vgg16_from_a_torchvision_layout_state_dict(frame_and_box):
+def test_vgg16_from_a_torchvision_layout_state_dict(vgg, frame_and_box):
     """The paper's backbone: relu4_1 / relu4_3 of VGG-16 loaded from a torchvision-layout state dict (random
     weights; the classifier entries a torchvision file carries are ignored). A small target size keeps it fast."""
     frame, box = frame_and_box
-    torch.manual_seed(0)
-    state = VGG16().state_dict()
+    state = dict(vgg.state_dict())
     state["classifier.0.weight"] = torch.zeros(4, 4)
     tracker = build_tracker("tadt", weights=state, backbone="vgg16", target_size=24.0, window_influence=0.0)
     assert tracker.features.layers == ("relu4_1", "relu4_3")
@@ -415,3 +419,56 @@ def test_params_and_errors(siamfc_quarter, frame_and_box, tmp_path, monkeypatch)
     with pytest.raises(FileNotFoundError, match="siamfc.pth does not exist"):
         build_tracker("tadt")
     assert isinstance(build_tracker("tadt", weights="random"), TADTTracker)
+
+
+def test_matconvnet_vgg16_converts_to_torchvision_layout(tmp_path):
+    """A MatConvNet simplenn VGG-16 (random weights, the real layer names and shapes) -> torchvision layout:
+    the converted VGG16 on torchvision-normalised input equals the simplenn net on MatConvNet's mean-subtracted
+    input (away from the one-pixel border, where the zero padding differs; see the converter's doc)."""
+    scipy_io = pytest.importorskip("scipy.io")
+    from siamtrack.models.tadt import vgg16_state_dict_from_matconvnet
+    from siamtrack.models.vgg import IMAGENET_MEAN, vgg16, vgg16_layer_names
+    from siamtrack.weights.matconvnet import WeightFileError, read_simplenn, simplenn_to_torch
+
+    generator = np.random.default_rng(0)
+    layers, channels = [], 3
+    for name in vgg16_layer_names()[: vgg16_layer_names().index("relu5_3") + 1]:
+        if name.startswith("conv"):
+            out = {"conv1": 64, "conv2": 128, "conv3": 256, "conv4": 512, "conv5": 512}[name.split("_")[0]]
+            weights = np.empty((1, 2), dtype=object)
+            weights[0, 0] = (generator.standard_normal((3, 3, channels, out)) * np.sqrt(2 / (9 * channels))
+                             ).astype(np.float32)
+            weights[0, 1] = (0.1 * generator.standard_normal((out, 1))).astype(np.float32)
+            layers.append({"type": "conv", "name": name, "weights": weights, "pad": np.array([[1, 1, 1, 1]]),
+                           "stride": np.array([[1, 1]])})
+            channels = out
+        elif name.startswith("relu"):
+            layers.append({"type": "relu", "name": name})
+        else:
+            layers.append({"type": "pool", "name": name, "method": "max", "pool": np.array([[2, 2]]),
+                           "stride": np.array([[2, 2]]), "pad": np.array([[0, 0, 0, 0]])})
+    cells = np.empty((1, len(layers)), dtype=object)
+    for index, layer in enumerate(layers):
+        cells[0, index] = layer
+    mean = np.array([123.68, 116.779, 103.939], dtype=np.float32)
+    path = tmp_path / "imagenet-vgg-verydeep-16.mat"
+    meta = {"normalization": {"averageImage": mean.reshape(1, 1, 3)}}
+    scipy_io.savemat(str(path), {"net": {"layers": cells, "meta": meta}})
+
+    converted = vgg16(vgg16_state_dict_from_matconvnet(path)).eval()  # classifier-free: only the 13 convs
+    with torch.no_grad():
+        image = torch.rand(1, 3, 40, 40) * 255
+        ours = converted(converted_input := (image / 255 - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+                         / torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1), ("conv1_1", "relu4_3"))
+        reference = simplenn_to_torch(read_simplenn(path)).eval()
+        first = reference[0](image - torch.from_numpy(mean).view(1, 3, 1, 1))
+        deep = reference[:23](image - torch.from_numpy(mean).view(1, 3, 1, 1))  # up to relu4_3
+    assert converted_input.shape == image.shape
+    torch.testing.assert_close(ours["conv1_1"][..., 1:-1, 1:-1], first[..., 1:-1, 1:-1], rtol=1e-4, atol=1e-3)
+    assert ours["relu4_3"].shape == deep.shape == (1, 512, 5, 5)
+    relative = (ours["relu4_3"] - deep).abs().max() / deep.abs().max()
+    assert relative < 0.05  # the border difference of conv1_1 spreads inwards by one pixel per layer
+    truncated = {"net": {"layers": cells[:, :4], "meta": meta}}
+    scipy_io.savemat(str(tmp_path / "short.mat"), truncated)
+    with pytest.raises(WeightFileError, match="not a VGG-16 simplenn net"):
+        vgg16_state_dict_from_matconvnet(tmp_path / "short.mat")

@@ -21,6 +21,7 @@ from siamtrack.training.checkpoint import load_checkpoint, rng_state, save_atomi
 from siamtrack.training.curation import CropSettings, curate
 from siamtrack.training.loop import train
 from siamtrack.training.plots import plot_losses, read_log
+from siamtrack.models import read_weights
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -41,8 +42,10 @@ def test_training_writes_its_outputs(curated, tmp_path):
     config = _config(curated, train={"epochs": 3})
     model_path = train(config, tmp_path)
     assert model_path == tmp_path / "model.pth"
-    state = torch.load(model_path, map_location="cpu", weights_only=True)
-    TinySiamese().load_state_dict(state)  # a plain state dict of the model
+    weights = read_weights(model_path)  # the state dict with the model's registry name and config
+    assert weights.model_name == config.model.name and weights.model_config == dict(config.model.args)
+    state = weights.state_dict
+    TinySiamese().load_state_dict(state)
     checkpoint = torch.load(tmp_path / "checkpoint.pth", map_location="cpu", weights_only=True)
     assert checkpoint["epoch"] == 3 and checkpoint["iteration"] == 0
     for key, value in state.items():
@@ -65,8 +68,8 @@ def test_resume_continues_bit_for_bit(curated, tmp_path, stop_after):
     assert train(config, tmp_path / "killed", stop_after=stop_after) is None
     assert not (tmp_path / "killed" / "model.pth").exists()
     train(config, tmp_path / "killed", resume=True)
-    straight = torch.load(tmp_path / "straight" / "model.pth", weights_only=True)
-    resumed = torch.load(tmp_path / "killed" / "model.pth", weights_only=True)
+    straight = read_weights(tmp_path / "straight" / "model.pth").state_dict
+    resumed = read_weights(tmp_path / "killed" / "model.pth").state_dict
     assert straight.keys() == resumed.keys()
     for key in straight:
         assert torch.equal(straight[key], resumed[key]), key
@@ -159,8 +162,8 @@ def test_cli_resumes_bit_for_bit_after_sigkill(curated, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     straight_config = config_from_dict(tiny_config_dict(curated, **sections))  # same numbers, no delay
     train(straight_config, tmp_path / "straight")
-    straight = torch.load(tmp_path / "straight" / "model.pth", weights_only=True)
-    resumed = torch.load(tmp_path / "run" / "model.pth", weights_only=True)
+    straight = read_weights(tmp_path / "straight" / "model.pth").state_dict
+    resumed = read_weights(tmp_path / "run" / "model.pth").state_dict
     for key in straight:
         assert torch.equal(straight[key], resumed[key]), key
     np.testing.assert_array_equal(read_log(tmp_path / "run" / "log.csv")["loss"],
@@ -193,7 +196,7 @@ def test_two_gloo_processes_follow_the_single_process_trajectory(curated, tmp_pa
     single, ddp = read_log(tmp_path / "single" / "log.csv"), read_log(tmp_path / "ddp" / "log.csv")
     assert len(ddp["loss"]) == len(single["loss"]) == 6
     np.testing.assert_allclose(ddp["loss"], single["loss"], rtol=1e-5)
-    single_state = torch.load(tmp_path / "single" / "model.pth", weights_only=True)
-    ddp_state = torch.load(tmp_path / "ddp" / "model.pth", weights_only=True)
+    single_state = read_weights(tmp_path / "single" / "model.pth").state_dict
+    ddp_state = read_weights(tmp_path / "ddp" / "model.pth").state_dict
     for key in single_state:
         torch.testing.assert_close(ddp_state[key], single_state[key], rtol=1e-5, atol=1e-6)

@@ -50,16 +50,6 @@ def siamtrack(*arguments: str) -> None:
         raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
 
 
-def export_weights(run_dir: Path) -> Path:
-    """``<run>/adacfnet.pth``: ``model.pth`` with the run's model name and config (``read_weights`` format)."""
-    config = load_config(run_dir / "config.yaml")
-    state = torch.load(run_dir / "model.pth", map_location="cpu", weights_only=True)
-    path = run_dir / "adacfnet.pth"
-    save_atomically({"state_dict": state, "model_name": config.model.name,
-                     "model_config": dict(config.model.args)}, path)
-    return path
-
-
 def plot_first_frame_weights(weights: Path, shared: str, sequence_name: str | None, path: Path) -> None:
     """Fig. 7-style bars: SE1/SE2 weights of the exemplar and the centre search crop after one update."""
     from siamtrack.trackers import build_tracker
@@ -107,7 +97,7 @@ def main() -> int:
         if not (run_dir / "model.pth").exists():
             siamtrack("train", "--config", config, "--run-dir", str(run_dir), "--resume",
                       *[item for override in overrides for item in ("--set", override)])
-        weights = export_weights(run_dir)
+        weights = run_dir / "model.pth"
         siamtrack("eval", "--tracker", "adacfnet", "--weights", str(weights), "--name", name, "--quiet", *source)
         if load_config(run_dir / "config.yaml").model.args.get("attention", True):
             first = sequences.split(",")[0] if sequences else None

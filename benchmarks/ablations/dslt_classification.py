@@ -11,8 +11,7 @@ Rows (half-width CPU configs; the full-width ones drop ``-width0.5``):
     siamrpn_fl  configs/siamrpn_fl-width0.5.yaml  tracker siamrpn_fl
     siamrpn_sl  configs/siamrpn_sl-width0.5.yaml  tracker siamrpn_sl
 
-For each row: ``siamtrack train`` (resumable; rerunning continues) -> ``<row>/<row>.pth`` (state dict + model
-config) -> ``siamtrack eval`` (OPE, ``otb`` protocol: DP at 20 px and AUC) on ``dev-eval``; then
+For each row: ``siamtrack train`` (resumable; rerunning continues) -> ``<row>/model.pth`` -> ``siamtrack eval`` (OPE, ``otb`` protocol: DP at 20 px and AUC) on ``dev-eval``; then
 ``siamtrack report`` (``<out>/report``) and ``<out>/training_curves.png`` / ``training.md``: each row's training
 loss (moving average over 50 iterations, divided by its first value, as the losses have different scales) and
 the iterations it takes to come within 10 % of its final value (our convergence criterion).
@@ -39,10 +38,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from siamtrack.config import load_config  # noqa: E402
-from siamtrack.training.checkpoint import save_atomically  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = {row: f"configs/{row}-width0.5.yaml" for row in
@@ -56,16 +51,6 @@ def siamtrack(*arguments: str) -> None:
     result = subprocess.run([sys.executable, "-m", "siamtrack.cli", *arguments], cwd=REPO)
     if result.returncode:
         raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
-
-
-def export_weights(run_dir: Path, row: str) -> Path:
-    """``<run>/<row>.pth``: ``model.pth`` with the run's model name and config (``read_weights`` format)."""
-    config = load_config(run_dir / "config.yaml")
-    state = torch.load(run_dir / "model.pth", map_location="cpu", weights_only=True)
-    path = run_dir / f"{row}.pth"
-    save_atomically({"state_dict": state, "model_name": config.model.name,
-                     "model_config": dict(config.model.args)}, path)
-    return path
 
 
 def smoothed_losses(log: Path, window: int = 50) -> np.ndarray:
@@ -128,8 +113,7 @@ def main(argv=None) -> int:
         if not (run_dir / "model.pth").exists():
             siamtrack("train", "--config", ROWS[row], "--run-dir", str(run_dir), "--resume",
                       *[item for override in overrides for item in ("--set", override)])
-        weights = export_weights(run_dir, row)
-        siamtrack("eval", "--tracker", row, "--weights", str(weights), "--name", row, "--quiet", *source)
+        siamtrack("eval", "--tracker", row, "--weights", str(run_dir / "model.pth"), "--name", row, "--quiet", *source)
     siamtrack("report", "--trackers", ",".join(rows), "--out", str(report), *source)
     training_report(out, rows)
     print(f"report: {report / 'report.md'}, {out / 'training.md'}")

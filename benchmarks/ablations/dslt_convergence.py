@@ -7,7 +7,8 @@ For every sequence and loss, the DSLT* tracker is initialised on the first frame
 first-frame Adam settings. Recorded per iteration: the loss (normalised by its value before the first step, so
 losses of different scales share an axis) and the loss-independent fitting error ``||P - Y||² / ||Y||²``
 between the response ``P`` and the Gaussian label ``Y``. A sequence has converged at the first iteration where
-that error falls below ``--tolerance`` (0.1) -- our criterion, as the paper does not state its own.
+that error falls below ``--tolerance`` (0.5: half of the label's energy explained; with the default rates the
+error is still ~0.3-0.7 after 60 steps) -- our criterion, as the paper does not state its own.
 
 Writes ``<out>/curves.json``, ``fig16_loss.png`` (normalised loss, mean ± std), ``fig16_error.png`` (fitting
 error, mean ± std), ``fig16_iterations.png`` (mean ± std iterations to converge) and ``report.md``.
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sequences", default=None, help="comma-separated sequence names (default: the split)")
     parser.add_argument("--losses", default="l2,l3,shrinkage", help=f"comma-separated among {', '.join(LOSSES)}")
     parser.add_argument("--iterations", type=int, default=150)
-    parser.add_argument("--tolerance", type=float, default=0.1)
+    parser.add_argument("--tolerance", type=float, default=0.5)
     parser.add_argument("--weights", default=None, help="backbone weights (default: the bundled siamfc.pth)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="DSLT override")
     args = parser.parse_args(argv)

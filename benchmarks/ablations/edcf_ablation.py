@@ -72,17 +72,6 @@ def siamtrack(*arguments: str) -> None:
         raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
 
 
-def export_weights(run_dir: Path) -> Path:
-    """``<run>/weights.pth``: the trained state dict with its model name and config (the tracker rebuilds the
-    row's network from them; ``siamtrack.models.read_weights`` format)."""
-    config = load_config(run_dir / "config.yaml")
-    state = torch.load(run_dir / "model.pth", map_location="cpu", weights_only=True)
-    path = run_dir / "weights.pth"
-    save_atomically({"state_dict": state, "model_name": config.model.name,
-                     "model_config": dict(config.model.args)}, path)
-    return path
-
-
 def table(report_dir: Path, rows: list[str], vot_report_dir: Path | None) -> str:
     """Table 1's layout: OP (SR at 0.5, %), DP (precision at 20 px, %), EAO, fps, from the reports' JSON."""
     ope = json.loads((report_dir / "report.json").read_text())["results"]["ope"]
@@ -145,7 +134,7 @@ def main() -> int:
                 if not (run_dir / "model.pth").exists():
                     siamtrack("train", "--config", config, "--run-dir", str(run_dir), "--resume",
                               *[item for override in overrides for item in ("--set", override)])
-                trained[config] = export_weights(run_dir)
+                trained[config] = run_dir / "model.pth"
             weights = ["--weights", str(trained[config])]
         siamtrack("eval", "--tracker", tracker, *weights, "--name", row, "--quiet", *ope)
         if run_vot:

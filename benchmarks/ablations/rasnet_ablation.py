@@ -57,17 +57,6 @@ def siamtrack(*arguments: str) -> None:
         raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
 
 
-def export_weights(run_dir: Path) -> Path:
-    """``<run>/rasnet.pth``: the trained state dict with its model name and config, which the tracker needs to
-    rebuild the row's variant (``siamtrack.models.read_weights`` format)."""
-    config = load_config(run_dir / "config.yaml")
-    state = torch.load(run_dir / "model.pth", map_location="cpu", weights_only=True)
-    path = run_dir / "rasnet.pth"
-    save_atomically({"state_dict": state, "model_name": config.model.name,
-                     "model_config": dict(config.model.args)}, path)
-    return path
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "runs" / "rasnet-ablation"), help="output folder")
@@ -98,7 +87,7 @@ def main() -> int:
         if not (run_dir / "model.pth").exists():
             siamtrack("train", "--config", ROWS[row], "--run-dir", str(run_dir), "--resume",
                       *[item for override in overrides for item in ("--set", override)])
-        weights = export_weights(run_dir)
+        weights = run_dir / "model.pth"
         siamtrack("eval", "--tracker", "rasnet", "--weights", str(weights), "--name", row, "--quiet", *source)
     siamtrack("report", "--trackers", ",".join(rows), "--out", str(report), *source)
 

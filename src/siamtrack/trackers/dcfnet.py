@@ -109,15 +109,20 @@ class DCFNetTracker(Tracker):
     def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "DCFNetTracker":
         """The tracker from registry weights (``None``: random features). A state dict with keys
         ``feature.0.weight`` ... is the authors' ``param.pth`` (BGR); ``feature.feature.0.weight`` ... is a
-        siamtrack DCFNet checkpoint (RGB), whose ``model_config`` (size, padding, ...) sets the defaults."""
+        siamtrack DCFNet checkpoint (RGB), whose ``model_config`` (the :class:`DCFNet` arguments: size, padding,
+        output_sigma_factor, lambda_, channel_order, mean) sets the defaults."""
         if weights is None:
             return cls(DCFNetFeatures(), device=device, **hyperparameters)
         if weights.model_name not in (None, "dcfnet"):
             raise ValueError(f"{weights.source}: weights are for model {weights.model_name!r}, not 'dcfnet'")
+        config = weights.model_config
         renamed = {"size": "crop_size", "padding": "padding", "output_sigma_factor": "output_sigma_factor",
                    "lambda_": "lambda_"}
-        from_config = {renamed[key]: value for key, value in weights.model_config.items() if key in renamed}
-        features = features_from_state_dict(weights.state_dict, weights.source)
+        from_config = {renamed[key]: value for key, value in config.items() if key in renamed}
+        loaded = features_from_state_dict(weights.state_dict, weights.source)
+        features = DCFNetFeatures(channel_order=config.get("channel_order", loaded.channel_order),
+                                  mean=config.get("mean", loaded.mean))
+        features.load_state_dict(loaded.state_dict())
         return cls(features, device=device, **{**from_config, **hyperparameters})
 
     def _features_fft(self, crops: list[np.ndarray]) -> torch.Tensor:

@@ -12,7 +12,8 @@ draw their own numbers in each process.
 A run directory holds ``config.yaml`` (the resolved config), ``checkpoint.pth`` (replaced atomically every
 ``checkpoint_every`` iterations and at every epoch's end), ``log.csv`` (loss per iteration), ``epochs.csv``
 (mean loss per epoch), ``losses.png``, with ``train.epoch_snapshots`` ``epochs/model-NNN.pth`` (the state
-dict after epoch NNN), and, at the end, ``model.pth`` (the model's state dict only).
+dict after epoch NNN), and, at the end, ``model.pth`` (the state dict with the model's registry name and config, the format of
+:func:`siamtrack.models.read_weights`).
 ``resume=True`` continues from the checkpoint bit for bit (on CPUs; cuDNN kernels may not be deterministic).
 """
 from __future__ import annotations
@@ -446,7 +447,9 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
 
     model_path = run_dir / "model.pth"
     if process.is_main:
-        save_atomically(_unwrap(model).state_dict(), model_path)
+        # read_weights format: the tracker rebuilds the run's exact variant (e.g. width 0.5) from these fields
+        save_atomically({"state_dict": _unwrap(model).state_dict(), "model_name": config.model.name,
+                         "model_config": dict(config.model.args)}, model_path)
         from siamtrack.training.plots import plot_losses
 
         plot_losses(run_dir / "log.csv", run_dir / "losses.png")
