@@ -472,3 +472,21 @@ def test_matconvnet_vgg16_converts_to_torchvision_layout(tmp_path):
     scipy_io.savemat(str(tmp_path / "short.mat"), truncated)
     with pytest.raises(WeightFileError, match="not a VGG-16 simplenn net"):
         vgg16_state_dict_from_matconvnet(tmp_path / "short.mat")
+
+
+def test_track_command_line(siamfc_quarter, tmp_path):
+    """``siamtrack track --tracker tadt`` on the bundled demo clip (a quarter-width SiamFC weights file), under
+    torch's inference mode as a caller might run it: the selection still gets its gradients."""
+    from siamtrack.cli import main
+
+    weights = tmp_path / "siamfc-quarter.pth"
+    torch.save({"state_dict": siamfc_quarter.state_dict, "model_name": "siamfc", "model_config": {"width": 0.25}},
+               weights)
+    demo = REPO / "src" / "siamtrack" / "assets"
+    box = open(demo / "demo.txt").readline().strip()
+    with torch.inference_mode():
+        code = main(["track", "--tracker", "tadt", "--weights", str(weights), "--video", str(demo / "demo.mp4"),
+                     "--box", box, "--out", str(tmp_path / "out"), "--max-frames", "4"])
+    assert code == 0
+    boxes = np.loadtxt(tmp_path / "out" / "boxes.txt", delimiter=",")
+    assert boxes.shape == (4, 4) and np.all(np.isfinite(boxes))

@@ -221,11 +221,17 @@ class TADTTracker(Tracker):
         if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
             raise ValueError(f"{self.name}: the initial box must be 4 finite numbers x, y, w, h with w, h > 0, "
                              f"got {box.tolist()}")
-        p = self.params
         self._center = box[:2] + box[2:] / 2.0
         self._base_size = box[2:].copy()
         self._scale = 1.0
         self._fill = image.reshape(-1, 3).mean(axis=0)
+        with torch.inference_mode(False):  # the selection differentiates, even when the caller is in inference mode
+            self._select(image)
+        self.confidence = float("nan")
+
+    def _select(self, image: np.ndarray) -> None:
+        """Sec. 3-4 on the first frame: the channel selections, their rescaling and the template."""
+        p = self.params
         layers = self._layers(image)
         kernel = self._template_cells()
         sigma = p.sigma_factor * p.target_size / self.stride
@@ -244,7 +250,6 @@ class TADTTracker(Tracker):
         self.groups = groups
         self.first_layers = layers
         self.template = centre_crop(stack_groups(layers, groups), kernel)
-        self.confidence = float("nan")
 
     def update(self, image: np.ndarray) -> np.ndarray:
         if self.template is None:
