@@ -11,7 +11,7 @@ passes per update (forward hooks) and the convolution FLOPs of one update.
 
 Trackers: ``tadt`` (SiamFC AlexNet backbone at full width, 271-px crop, 60 + 125 selected channels),
 ``siamfc`` (3 search crops of 255 px), and with ``--vgg`` ``tadt-vgg16`` (relu4_1/relu4_3 of VGG-16, 192-px
-crop, 80 + 250 channels; ~10x slower). Weights are random: speed does not depend on their values.
+crop, 80 + 250 channels; ~3x the FLOPs). Weights are random: speed does not depend on their values.
 ``--record`` appends a section (machine, commit, load, numbers) to ``benchmarks/RESULTS.md``.
 """
 from __future__ import annotations

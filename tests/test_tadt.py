@@ -304,11 +304,18 @@ def frame_and_box():
     return sequence.frames[0], np.asarray(sequence.ground_truth[0], dtype=np.float64)
 
 
-def test_tracker_selects_stacks_and_rescales(siamfc_quarter, frame_and_box):
-    frame, box = frame_and_box
-    tracker = build_tracker("tadt", weights=siamfc_quarter)
+@pytest.fixture(scope="module")
+def initialised(siamfc_quarter, frame_and_box) -> TADTTracker:
+    """The default TADT on the real frame, without cosine window or scale damping (so that the tests below
+    read the raw localisation and the raw proposal choice; neither enters the selection)."""
+    tracker = build_tracker("tadt", weights=siamfc_quarter, window_influence=0.0, scale_lr=1.0)
+    tracker.init(*frame_and_box)
+    return tracker
+
+
+def test_tracker_selects_stacks_and_rescales(initialised):
+    tracker = initialised
     assert (tracker.instance_size, tracker.map_size) == (271, 24)  # 3 target sizes of 8 cells, centred
-    tracker.init(frame, box)
     (shallow_group, deep_group) = tracker.groups
     assert (shallow_group.method, len(shallow_group.channels)) == ("regress+rank", scaled_count(80, 96))
     assert (deep_group.method, len(deep_group.channels)) == ("regress", scaled_count(250, 64))
@@ -326,10 +333,9 @@ def test_tracker_selects_stacks_and_rescales(siamfc_quarter, frame_and_box):
     assert np.allclose(views["conv4_1 regress+rank"], shallow[shallow_group.channels].mean(dim=0).numpy())
 
 
-def test_tracker_follows_a_translated_real_frame(siamfc_quarter, frame_and_box):
+def test_tracker_follows_a_translated_real_frame(initialised, frame_and_box):
     frame, box = frame_and_box
-    tracker = build_tracker("tadt", weights=siamfc_quarter, window_influence=0.0)
-    tracker.init(frame, box)
+    tracker = initialised
     for dx, dy in ((10, -6), (-12, 8)):
         tracker._center, tracker._scale = box[:2] + box[2:] / 2, 1.0
         result = tracker.update(np.roll(frame, (dy, dx), axis=(0, 1)))
@@ -337,14 +343,13 @@ def test_tracker_follows_a_translated_real_frame(siamfc_quarter, frame_and_box):
         assert np.isfinite(tracker.confidence)
 
 
-def test_tracker_picks_the_proposal_size_of_a_rescaled_frame(siamfc_quarter, frame_and_box):
+def test_tracker_picks_the_proposal_size_of_a_rescaled_frame(initialised, frame_and_box):
     """The frame zoomed out about the target by 45/43: the small proposal scale must not win, and a frame
     zoomed in must not pick the large one (raw random features: only the direction is asserted)."""
     import cv2
 
     frame, box = frame_and_box
-    tracker = build_tracker("tadt", weights=siamfc_quarter, window_influence=0.0, scale_lr=1.0)
-    tracker.init(frame, box)
+    tracker = initialised
     centre = box[:2] + box[2:] / 2
     sizes = {}
     for factor in (45 / 43, 43 / 45):

@@ -24,10 +24,11 @@ resumable runner.
     python benchmarks/ablations/tadt_ablation.py --smoke      # random weights, 2 short sequences: ~1 minute
     python benchmarks/ablations/tadt_ablation.py --param backbone=vgg16 --weights vgg16-397923af.pth   # the paper's
 
-Cost on the 2-core CPU (``benchmarks/RESULTS.md``, TADT section): the SiamFC-backbone tracker runs at about
-10-15 fps plus ~0.5-1 s of channel selection per sequence, so one row over the 3,375 dev-eval frames of 11
-sequences takes ~4-6 min and the six rows ~30-40 min of wall time on an otherwise idle machine. With VGG-16
-each frame costs ~10x more (hours for the table).
+Cost on the 2-core CPU (``benchmarks/RESULTS.md``, TADT section): an update is one 271-px crop through the
+full-width SiamFC AlexNet (6.3 GFLOP, ~0.1 s on one idle core) plus ~1-2.5 s of channel selection per sequence,
+so one row over the 3,375 dev-eval frames of 11 sequences takes ~6 min and the six rows ~35-40 min of wall time
+on an idle machine (measured under a load of ~10: the ``--smoke`` rows ran at 3-9 fps, i.e. 2-3x longer). With
+VGG-16 each frame costs ~3x more.
 """
 from __future__ import annotations
 

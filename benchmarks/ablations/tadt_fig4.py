@@ -6,8 +6,9 @@ conv4_3 as selected (Regress); the stacked target-aware features. The target box
 
     python benchmarks/ablations/tadt_fig4.py [--weights PATH] [--sequences DragonBaby,ball1] [--out fig4.png]
 
-Default weights: the bundled SiamFC embedding (``--weights random`` for an untrained network, whose views show
-the pipeline but not the paper's effect). Takes seconds per sequence.
+The feature maps cover the crop less the backbone's border (half its receptive field on each side for the
+unpadded SiamFC AlexNet). Default weights: the bundled SiamFC embedding (``--weights random`` for an untrained
+network: even then the selected conv4_3 channels light up the target). Takes seconds per sequence.
 """
 from __future__ import annotations
 

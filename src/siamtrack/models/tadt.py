@@ -15,8 +15,9 @@ The two layers are tapped by :class:`siamtrack.models.dslt.TwoLayerFeatures` (sh
 
 **Channel importance** (Eq. 2): ``Δ_c = GAP(∂L/∂z_c)``, computed with autograd once the loss's small model has
 converged (stopped when the loss falls to ``threshold`` = 0.02 or after 50 iterations, Sec. 5.1; the losses
-are sums, as Eq. 3 and 5 are written; conjugate gradients for the quadratic Eq. 3, L-BFGS for Eq. 5). Sign convention: Eq. 4 as printed is the *negative* loss
-gradient, ``Σ 2 (Y - X_o) W``; we keep that sign, so a high ``Δ_c`` means "raising channel c lowers the loss".
+are sums, as Eq. 3 and 5 are written; conjugate gradients for the quadratic Eq. 3, L-BFGS for Eq. 5).
+Sign convention: Eq. 4 as printed is the *negative* loss gradient, ``Σ 2 (Y - X_o) W``; we keep that sign, so a
+high ``Δ_c`` means "raising channel c lowers the loss".
 
 * Regression (Eq. 3): a bias-free convolution ``W`` of the target's size (odd, in feature cells) with zero
   "same" padding regresses the target-centred patch to ``Y(i, j) = exp(-(i² + j²) / 2σ²)``, ``σ = 0.1 x`` the
@@ -443,7 +444,7 @@ def _matconvnet_mean(net) -> np.ndarray:
 
 
 __all__ = ["LAYERS", "REFERENCE_CHANNELS", "SELECTIONS", "ChannelGroup", "Importance", "centre_crop",
-           "combined_importance", "feature_grid", "fit_ridge_regression", "gaussian_label", "is_centred", "max_channel_sum", "minimise",
-           "parity_round", "patch_normalised", "random_channels", "ranking_importance", "ranking_pairs",
-           "regression_importance", "resample_centred", "ridge_loss", "scaled_count", "select_channels",
-           "stack_groups", "top_channels", "vgg16_state_dict_from_matconvnet"]
+           "combined_importance", "feature_grid", "fit_ridge_regression", "gaussian_label", "is_centred",
+           "max_channel_sum", "minimise", "parity_round", "patch_normalised", "random_channels",
+           "ranking_importance", "ranking_pairs", "regression_importance", "resample_centred", "ridge_loss",
+           "scaled_count", "select_channels", "stack_groups", "top_channels", "vgg16_state_dict_from_matconvnet"]

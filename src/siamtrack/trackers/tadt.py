@@ -74,7 +74,8 @@ class TADTParams:
             raise ValueError(f"TADTParams.backbone must be one of {', '.join(LAYERS)}, got {self.backbone!r}")
         for name in ("select_conv4_1", "select_conv4_3"):
             if getattr(self, name) not in SELECTIONS:
-                raise ValueError(f"TADTParams.{name} must be one of {', '.join(SELECTIONS)}, got {getattr(self, name)!r}")
+                raise ValueError(f"TADTParams.{name} must be one of {', '.join(SELECTIONS)}, "
+                                 f"got {getattr(self, name)!r}")
         if self.select_conv4_1 == "none" and self.select_conv4_3 == "none":
             raise ValueError("TADTParams: select_conv4_1 and select_conv4_3 cannot both be 'none'")
         for name in ("conv4_1_channels", "conv4_3_channels", "max_iterations", "response_up"):
