@@ -15,23 +15,14 @@ are random (speed does not depend on their values).
 """
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import time
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-from bench_siamfc import git_commit, load_frames, machine_description  # noqa: E402
-from siamtrack.models import build_model  # noqa: E402
-from siamtrack.trackers import tracker_class  # noqa: E402
+from common import append_results, dragonbaby_frames, provenance, speed_parser, timed
+from siamtrack.models import build_model
+from siamtrack.trackers import tracker_class
 
 
 def build(name: str, width: float):
@@ -41,16 +32,12 @@ def build(name: str, width: float):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--frames", type=int, default=30)
-    parser.add_argument("--runs", type=int, default=5)
+    parser = speed_parser(__doc__, frames=30, runs=5)
     parser.add_argument("--configs", default="adacfnet@1.0,cfnet-conv2@1.0,adacfnet@0.5,cfnet-conv2@0.5",
                         help="comma-separated TRACKER@WIDTH")
-    parser.add_argument("--record", action="store_true", help="append the result to benchmarks/RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    frames, box = load_frames(args.frames)
+    frames, box = dragonbaby_frames(args.frames)
     configs = []
     for item in args.configs.split(","):
         name, _, width = item.partition("@")
@@ -65,11 +52,9 @@ def main() -> int:
         for config, tracker in trackers.items():
             tracker.init(frames[0], box)
             for image in frames[1:]:
-                wall, cpu = time.perf_counter(), time.process_time()
-                tracker.update(image)
-                walls[config].append(time.perf_counter() - wall)
-                cpus[config].append(time.process_time() - cpu)
-    load = os.getloadavg()
+                wall, cpu = timed(tracker.update, image)
+                walls[config].append(wall)
+                cpus[config].append(cpu)
     rows = []
     for name, width in configs:
         wall, cpu = np.array(walls[(name, width)]), np.array(cpus[(name, width)])
@@ -78,9 +63,7 @@ def main() -> int:
                     f"{wall.min() * 1e3:.1f} ms ({1 / wall.min():.1f} fps) | {np.median(cpu) * 1e3:.1f} ms | "
                     f"{1 / idle:.1f} fps |")
     lines = [
-        f"- machine: {machine_description()}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-        f"load average after the run {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}",
-        f"- commit: {git_commit()}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- {provenance()}",
         f"- command: `python benchmarks/bench_adacfnet.py --threads {args.threads} --frames {args.frames} "
         f"--runs {args.runs} --configs {args.configs}`",
         f"- {args.runs} runs x {len(frames) - 1} frames of OTB DragonBaby, `update()` only (crops, SE, correlation, "
@@ -92,9 +75,7 @@ def main() -> int:
     ]
     print("\n".join(lines))
     if args.record:
-        results = REPO / "benchmarks" / "RESULTS.md"
-        with open(results, "a") as handle:
-            handle.write("\n## AdaCFNet tracking speed (benchmarks/bench_adacfnet.py)\n\n" + "\n".join(lines) + "\n")
+        append_results("AdaCFNet tracking speed (benchmarks/bench_adacfnet.py)", "\n".join(lines))
     return 0
 
 

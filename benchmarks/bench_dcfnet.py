@@ -11,24 +11,18 @@ the LRN layer (PyTorch's ``nn.LocalResponseNorm`` vs siamtrack's) on a 3-crop fe
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-from dcfnet_reproduce import DEFAULT_SHARED, machine_and_commit  # noqa: E402
-from siamtrack.data import shared_split  # noqa: E402
-from siamtrack.models.dcfnet import LocalResponseNorm  # noqa: E402
-from siamtrack.trackers.dcfnet import DCFNetTracker  # noqa: E402
-from siamtrack.weights.dcfnet import load_dcfnet_features  # noqa: E402
+from common import (add_shared_argument, append_results, command_line, first_frames, named_sequences, provenance,
+                    speed_parser, timed)
+from siamtrack.models.dcfnet import LocalResponseNorm
+from siamtrack.trackers.dcfnet import DCFNetTracker
+from siamtrack.weights.dcfnet import load_dcfnet_features
 
 SEQUENCES = ("DragonBaby", "building5", "OTB-Basketball")
 
@@ -46,9 +40,7 @@ def lrn_milliseconds(runs: int) -> dict[str, float]:
         difference = ((reference - ours).abs() / reference.abs().clamp_min(1)).max()
         for _ in range(runs * 4):
             for name, layer in layers.items():
-                start = time.perf_counter()
-                layer(x)
-                times[name].append(time.perf_counter() - start)
+                times[name].append(timed(layer, x)[0])
     out = {name: float(np.median(values)) * 1e3 for name, values in times.items()}
     out["max relative difference"] = float(difference)
     return out
@@ -72,13 +64,9 @@ def tracking_runs(features, sequences, precision: str, runs: int) -> dict[str, f
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
-    parser.add_argument("--frames", type=int, default=60, help="frames per sequence")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser = speed_parser(__doc__, frames=60, runs=5, threads=None)
+    add_shared_argument(parser)
     parser.add_argument("--cpus", default=None, help="pin the process to these CPUs, e.g. 0,1")
-    parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
     if args.cpus:
         os.sched_setaffinity(0, {int(cpu) for cpu in args.cpus.split(",")})
@@ -86,12 +74,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
 
     features = load_dcfnet_features(args.shared / "weights" / "dcfnet" / "param.pth")
-    by_name = {s.name: s for s in shared_split(args.shared, "dev-eval") if s.name in SEQUENCES}
-    sequences = []
-    for name in SEQUENCES:
-        sequence = by_name[name]
-        count = min(args.frames, len(sequence))
-        sequences.append(([sequence.frames[i] for i in range(count)], sequence.init_box))
+    sequences = [(first_frames(s, args.frames), s.init_box) for s in named_sequences(args.shared, SEQUENCES)]
 
     lrn = lrn_milliseconds(args.runs)
     print(f"LRN on 3x32x125x125: " + ", ".join(f"{k} {v:.3g}" for k, v in lrn.items()))
@@ -102,20 +85,17 @@ def main(argv=None) -> int:
         print(precision, {k: round(v, 2) for k, v in results[precision].items()}, flush=True)
 
     if args.record:
-        command = "python benchmarks/bench_dcfnet.py " + " ".join(argv if argv is not None else sys.argv[1:])
         rows = "\n".join(f"| {p} | {r['median fps']:.1f} | {r['best fps']:.1f} | {r['CPU ms/frame']:.1f} |"
                          for p, r in results.items())
-        section = (
-            f"\n## DCFNet tracking speed (`benchmarks/bench_dcfnet.py`)\n\n"
-            f"Command: `{command.strip()}`. Authors' weights, {', '.join(SEQUENCES)} "
+        append_results(
+            "DCFNet tracking speed (`benchmarks/bench_dcfnet.py`)",
+            f"Command: `{command_line(__file__, argv)}`. Authors' weights, {', '.join(SEQUENCES)} "
             f"(first {args.frames} frames each, decoded beforehand; crops, features, DCF and update timed), "
-            f"{args.runs} runs. {machine_and_commit()}\n\n"
+            f"{args.runs} runs.\n{provenance()}.\n\n"
             f"LRN layer, 3 x 32 x 125 x 125 (median): nn.LocalResponseNorm {lrn['nn.LocalResponseNorm']:.2f} ms, "
             f"siamtrack {lrn['siamtrack LocalResponseNorm']:.2f} ms (max relative difference "
             f"{lrn['max relative difference']:.1e}).\n\n"
-            f"| precision | fps (median of runs) | fps (best run) | CPU ms / frame |\n|---|---|---|---|\n{rows}\n")
-        with open(REPO / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write(section)
+            f"| precision | fps (median of runs) | fps (best run) | CPU ms / frame |\n|---|---|---|---|\n{rows}")
     return 0
 
 

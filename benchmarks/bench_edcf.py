@@ -12,72 +12,34 @@ figure on a shared machine: with T threads busy, CPU time is up to T x wall time
 """
 from __future__ import annotations
 
-import argparse
 import os
-import platform
-import subprocess
 import sys
-import time
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-
-from siamtrack.data import shared_split  # noqa: E402
-from siamtrack.trackers import RANDOM_WEIGHTS, build_tracker  # noqa: E402
+from common import add_shared_argument, append_results, first_frames, provenance, speed_parser, update_seconds
+from siamtrack.data import shared_split
+from siamtrack.trackers import RANDOM_WEIGHTS, build_tracker
 
 TRACKERS = ("siamfc", "edsiam", "edcf", "cacfnet", "cacfnet-plus", "cacf", "cfnet-conv2")
-
-
-def machine_description() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}"
-
-
-def git_commit() -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout
-        return commit + (" (+ uncommitted work)" if dirty.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def one_run(tracker, frames, box) -> tuple[float, float]:
     """(wall seconds, process CPU seconds) per frame of ``update`` over ``frames[1:]``."""
     tracker.init(frames[0], box)
-    wall, cpu = time.perf_counter(), time.process_time()
-    for image in frames[1:]:
-        tracker.update(image)
-    count = len(frames) - 1
-    return (time.perf_counter() - wall) / count, (time.process_time() - cpu) / count
+    return update_seconds(tracker, frames[1:])
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")))
+    parser = speed_parser(__doc__, frames=20, runs=5)
+    add_shared_argument(parser)
     parser.add_argument("--trackers", default=",".join(TRACKERS))
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--frames", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--sequences", type=int, default=2)
-    parser.add_argument("--record", action="store_true")
+    parser.add_argument("--sequences", type=int, default=2, help="the first N dev-eval sequences")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     sequences = shared_split(args.shared, "dev-eval")[: args.sequences]
-    clips = [([s.frames[i] for i in range(min(args.frames, len(s)))], s.init_box) for s in sequences]
+    clips = [(first_frames(s, args.frames), s.init_box) for s in sequences]
     names = [name for name in args.trackers.split(",") if name]
     trackers = {name: build_tracker(name, weights=RANDOM_WEIGHTS, device="cpu") for name in names}
     for name, tracker in trackers.items():  # warm-up (allocator, oneDNN kernels)
@@ -107,13 +69,10 @@ def main() -> int:
     print(header)
     print(table)
     if args.record:
-        section = (f"\n## EDCF and its ablation trackers beside SiamFC (`benchmarks/bench_edcf.py`)\n\n"
-                   f"Command: `python benchmarks/bench_edcf.py --threads {args.threads} --frames {args.frames} "
-                   f"--runs {args.runs} --sequences {args.sequences} --record`; {header}.\n"
-                   f"Machine: {machine_description()}; torch {torch.__version__}; git commit {git_commit()}; "
-                   f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.\n\n{table}\n")
-        with open(REPO / "benchmarks" / "RESULTS.md", "a") as handle:
-            handle.write(section)
+        append_results("EDCF and its ablation trackers beside SiamFC (`benchmarks/bench_edcf.py`)",
+                       f"Command: `python benchmarks/bench_edcf.py --threads {args.threads} --frames {args.frames} "
+                       f"--runs {args.runs} --sequences {args.sequences} --record`; {header}.\n{provenance()}.\n\n"
+                       f"{table}")
     return 0
 
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import subprocess
-import time
 
 import numpy as np
 
+from common import git_commit, median_seconds
 from siamtrack.evaluation import average_scores, frame_scores, get_protocol, raster_overlaps, scores_from_frames
 
 
@@ -39,19 +37,6 @@ def all_ope_metrics(data, protocol):
     return average_scores(per_sequence, protocol, frames)
 
 
-def median_seconds(function, repeats: int) -> tuple[float, float]:
-    """Median wall-clock and median CPU (this process) seconds of ``repeats`` calls after a warm-up; on a
-    shared machine the CPU time is the steadier figure."""
-    function()  # warm-up
-    wall, cpu = [], []
-    for _ in range(repeats):
-        began, began_cpu = time.perf_counter(), time.process_time()
-        function()
-        wall.append(time.perf_counter() - began)
-        cpu.append(time.process_time() - began_cpu)
-    return statistics.median(wall), statistics.median(cpu)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequences", type=int, default=100)
@@ -59,8 +44,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     data = synthetic(args.sequences, args.frames)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    print(f"python {platform.python_version()}, numpy {np.__version__}, commit {commit}, "
+    print(f"python {platform.python_version()}, numpy {np.__version__}, commit {git_commit()}, "
           f"median of {args.repeats} runs")
     for name in ("otb", "got10k", "got10k_benchmark", "pysot", "lasot"):
         protocol = get_protocol(name)

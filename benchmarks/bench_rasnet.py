@@ -2,8 +2,8 @@
 
 RASNet infers its attentions once, on the first frame, and folds them into the template (``γ ⊙ φ(z)``,
 Eq. 7); every later frame is SiamFC's search: 3 search crops through the AlexNet embedding + one
-cross-correlation. Measured as ``benchmarks/bench_siamfc.py`` does it, with its helpers (one FLOP count and
-one matmul timing for both benchmarks):
+cross-correlation. Measured as ``benchmarks/bench_siamfc.py`` does it, with the same helpers of
+``benchmarks/common.py`` (one FLOP count and one matmul timing for both benchmarks):
 
 1. the FLOPs of one tracking step (embedding of the 3 crops + correlation with the folded template);
 2. the machine's float32 matmul rate (2048^3), one matmul after every tracking step so both see the same load;
@@ -22,77 +22,46 @@ speed does not depend on their values).
 """
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import time
-from datetime import datetime, timezone
 
 import numpy as np
 import torch
 
-from bench_siamfc import REPO, git_commit, load_frames, machine_description, matmul_seconds, step_flops
-
-from siamtrack.models import build_model  # noqa: E402  (bench_siamfc puts src/ on the path)
-from siamtrack.trackers.rasnet import RASNetTracker  # noqa: E402
-from siamtrack.trackers.siamfc import SiamFCTracker  # noqa: E402
-
-MATMUL = 2048
-
-
-def interleaved_times(tracker, frames: list[np.ndarray], box: np.ndarray, runs: int,
-                      a: torch.Tensor, b: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Seconds of every ``update`` (each followed by one timed matmul), the matmul seconds, and of every ``init``."""
-    steps, matmuls, inits = [], [], []
-    for _ in range(runs):
-        start = time.perf_counter()
-        tracker.init(frames[0], box)
-        inits.append(time.perf_counter() - start)
-        for image in frames[1:]:
-            start = time.perf_counter()
-            tracker.update(image)
-            steps.append(time.perf_counter() - start)
-            matmuls.append(matmul_seconds(a, b))
-    return np.array(steps), np.array(matmuls), np.array(inits)
+from common import (append_results, dragonbaby_frames, flop_bound_ms, interleaved_times, matmul_gflops,
+                    matmul_operands, provenance, siamese_step_flops, speed_parser, MATMUL_SIZE)
+from siamtrack.models import build_model
+from siamtrack.trackers.rasnet import RASNetTracker
+from siamtrack.trackers.siamfc import SiamFCTracker
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = speed_parser(__doc__, frames=30, runs=5)
     parser.add_argument("--width", type=float, default=1.0, help="channel multiplier of the embedding")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--frames", type=int, default=30)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--record", action="store_true", help="append the result to benchmarks/RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    frames, box = load_frames(args.frames)
+    frames, box = dragonbaby_frames(args.frames)
     rasnet = RASNetTracker(build_model("rasnet", width=args.width), device="cpu")
     siamfc = SiamFCTracker(build_model("siamfc", width=args.width), device="cpu")
     rasnet.init(frames[0], box)
-    embedding_flops, correlation_flops = step_flops(rasnet, frames[1])
+    embedding_flops, correlation_flops = siamese_step_flops(rasnet, frames[1])
     flops = embedding_flops + correlation_flops
-    a, b = torch.randn(MATMUL, MATMUL), torch.randn(MATMUL, MATMUL)
-    matmul_seconds(a, b)
+    operands = matmul_operands()
 
-    steps, matmuls, inits = interleaved_times(rasnet, frames, box, args.runs, a, b)
-    siamfc_steps, _, siamfc_inits = interleaved_times(siamfc, frames, box, args.runs, a, b)
-    rates = 2.0 * MATMUL ** 3 / matmuls / 1e9
-    steps_ms, siamfc_ms = steps * 1e3, siamfc_steps * 1e3
-    bound_median = flops / (np.median(rates) * 1e9) * 1e3
-    bound_best = flops / (rates.max() * 1e9) * 1e3
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    steps, matmuls, inits = interleaved_times(rasnet, frames, box, args.runs, operands)
+    siamfc_steps, _, siamfc_inits = interleaved_times(siamfc, frames, box, args.runs, operands)
+    rates = matmul_gflops(matmuls[:, 0])
+    steps_ms, siamfc_ms = steps[:, 0] * 1e3, siamfc_steps[:, 0] * 1e3
+    bound_median, bound_best = flop_bound_ms(flops, rates)
 
     lines = [
-        f"- machine: {machine_description()}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-        f"load average after the run {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}",
-        f"- commit: {git_commit()}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- {provenance()}",
         f"- command: `python benchmarks/bench_rasnet.py --width {args.width:g} --threads {args.threads} "
         f"--frames {args.frames} --runs {args.runs}`",
         f"- one step (width {args.width:g}): {embedding_flops / 1e9:.3f} GFLOP embedding (3 x 255x255 crops) + "
         f"{correlation_flops / 1e9:.4f} GFLOP correlation with the folded template",
-        f"- matmul float32 {MATMUL}^3 (interleaved, {len(rates)} runs): median {np.median(rates):.1f} GFLOP/s, "
+        f"- matmul float32 {MATMUL_SIZE}^3 (interleaved, {len(rates)} runs): median {np.median(rates):.1f} GFLOP/s, "
         f"best {rates.max():.1f} GFLOP/s",
         f"- RASNetTracker.update ({args.runs} runs x {len(frames) - 1} frames of OTB DragonBaby): median "
         f"{np.median(steps_ms):.1f} ms, best {steps_ms.min():.1f} ms",
@@ -106,10 +75,8 @@ def main() -> int:
     ]
     print("\n".join(lines))
     if args.record:
-        results = REPO / "benchmarks" / "RESULTS.md"
-        with open(results, "a") as handle:
-            handle.write(f"\n## RASNet speed vs FLOP bound, width {args.width:g} (benchmarks/bench_rasnet.py)\n\n")
-            handle.write("\n".join(lines) + "\n")
+        append_results(f"RASNet speed vs FLOP bound, width {args.width:g} (benchmarks/bench_rasnet.py)",
+                       "\n".join(lines))
     return 0
 
 

@@ -16,25 +16,18 @@ crop, 80 + 250 channels; ~3x the FLOPs). Weights are random: speed does not depe
 """
 from __future__ import annotations
 
-import argparse
 import os
-import platform
-import subprocess
 import sys
-import time
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-
-from siamtrack.data import shared_split  # noqa: E402
-from siamtrack.models.vgg import VGG16  # noqa: E402
-from siamtrack.trackers import build_tracker  # noqa: E402
+from common import (add_shared_argument, append_results, counting_conv_flops, first_frames, provenance,
+                    speed_parser, timed, update_seconds)
+from siamtrack.data import shared_split
+from siamtrack.models.vgg import VGG16
+from siamtrack.trackers import build_tracker
 
 
 def make_tracker(name: str):
@@ -49,21 +42,15 @@ def backbone_of(tracker) -> nn.Module:
 
 def update_profile(tracker, image: np.ndarray) -> tuple[int, int]:
     """(backbone passes, convolution FLOPs) of one ``update`` on ``image`` (2 FLOPs per multiply-add)."""
-    passes, flops = [], []
+    passes = []
     backbone = backbone_of(tracker)
-
-    def count_conv(module: nn.Conv2d, _inputs, output):
-        kh, kw = module.kernel_size
-        flops.append(2 * output.numel() * (module.in_channels // module.groups) * kh * kw)
-
-    handles = [backbone.register_forward_hook(lambda *_: passes.append(1))]
-    handles += [m.register_forward_hook(count_conv) for m in backbone.modules() if isinstance(m, nn.Conv2d)]
+    counting_passes = backbone.register_forward_hook(lambda *_: passes.append(1))
     state = (tracker._center.copy(), tracker._scale)
     try:
-        tracker.update(image)
+        with counting_conv_flops(backbone) as flops:
+            tracker.update(image)
     finally:
-        for handle in handles:
-            handle.remove()
+        counting_passes.remove()
         tracker._center, tracker._scale = state
     return len(passes), int(sum(flops))
 
@@ -73,37 +60,19 @@ def one_run(name: str, sequences, frames: int) -> tuple[float, float, float]:
     inits, walls, cpus = [], [], []
     for sequence in sequences:
         tracker = make_tracker(name)
-        images = [sequence.frames[i] for i in range(min(frames + 1, len(sequence)))]
-        start = time.perf_counter()
-        tracker.init(images[0], sequence.ground_truth[0])
-        inits.append(time.perf_counter() - start)
-        wall, cpu = time.perf_counter(), time.process_time()
-        for image in images[1:]:
-            tracker.update(image)
-        walls.append((time.perf_counter() - wall) / (len(images) - 1))
-        cpus.append((time.process_time() - cpu) / (len(images) - 1))
+        images = first_frames(sequence, frames + 1)
+        inits.append(timed(tracker.init, images[0], sequence.ground_truth[0])[0])
+        wall, cpu = update_seconds(tracker, images[1:])
+        walls.append(wall)
+        cpus.append(cpu)
     return float(np.mean(inits)), float(np.mean(walls)), float(np.mean(cpus))
 
 
-def git_commit() -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout
-        return commit + (" (+ uncommitted work)" if dirty.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2: the machine's cores)")
-    parser.add_argument("--frames", type=int, default=30, help="updates per sequence and run")
-    parser.add_argument("--runs", type=int, default=3, help="runs (the median is reported)")
-    parser.add_argument("--sequences", type=int, default=2, help="first N dev-eval sequences")
-    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")))
+    parser = speed_parser(__doc__, frames=30, runs=3, frames_help="updates per sequence and run")
+    add_shared_argument(parser)
+    parser.add_argument("--sequences", type=int, default=2, help="the first N dev-eval sequences")
     parser.add_argument("--vgg", action="store_true", help="also time the VGG-16 backbone (slow)")
-    parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -134,17 +103,12 @@ def main() -> int:
     print(table)
     print("fps of each run:", runs)
     if args.record:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         sequence_names = ", ".join(s.name for s in sequences)
-        section = (f"\n## TADT beside SiamFC (`benchmarks/bench_tadt.py`)\n\n"
-                   f"Command: `python benchmarks/bench_tadt.py --threads {args.threads} --frames {args.frames} "
-                   f"--runs {args.runs} --sequences {args.sequences}{' --vgg' if args.vgg else ''} --record`; "
-                   f"dev-eval {sequence_names}, random weights, full width; load average {load_before:.1f} -> "
-                   f"{load_after:.1f}.\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} "
-                   f"logical CPUs, {platform.system()} {platform.release()}; torch {torch.__version__}; git commit "
-                   f"{git_commit()}; {stamp}.\n\n{table}\n\nfps of each run: {runs}\n")
-        with open(REPO / "benchmarks" / "RESULTS.md", "a") as handle:
-            handle.write(section)
+        append_results("TADT beside SiamFC (`benchmarks/bench_tadt.py`)",
+                       f"Command: `python benchmarks/bench_tadt.py --threads {args.threads} --frames {args.frames} "
+                       f"--runs {args.runs} --sequences {args.sequences}{' --vgg' if args.vgg else ''} --record`; "
+                       f"dev-eval {sequence_names}, random weights, full width; load average {load_before:.1f} -> "
+                       f"{load_after:.1f}.\n{provenance()}.\n\n{table}\n\nfps of each run: {runs}")
     return 0
 
 

@@ -15,26 +15,18 @@ commit, numbers) to ``benchmarks/RESULTS.md``. Timings are noisy on a shared mac
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import subprocess
-import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-
-from siamtrack.config import load_config  # noqa: E402
-from siamtrack.training.curation import load_curated  # noqa: E402
-from siamtrack.training.loop import (  # noqa: E402
+from common import REPO, append_results, command_line, provenance
+from siamtrack.config import load_config
+from siamtrack.training.curation import load_curated
+from siamtrack.training.loop import (
     batch_loss, build_model, build_optimizer, pair_settings, prepare_curated, probe_score_size,
 )
-from siamtrack.training.pairs import GlobalBatchSampler, PairDataset  # noqa: E402
+from siamtrack.training.pairs import GlobalBatchSampler, PairDataset
 
 
 def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
@@ -80,28 +72,6 @@ def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
             "runs_it_per_s": [round(1.0 / float(r), 2) for r in results[:, 0]]}
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name"):
-                cpu = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
-            f"Python {platform.python_version()}, load average {load:.1f}")
-
-
-def commit() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True)
-        return head.stdout.strip() + (" (+ uncommitted work)" if dirty.stdout.strip() else "")
-    except OSError:
-        return "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["siamfc", "siamfc-width0.5", "cfnet-conv2", "dcfnet"])
@@ -111,8 +81,7 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     args = parser.parse_args()
     rows = [time_config(name, args.batch, args.iterations, args.runs) for name in args.configs]
-    header = (f"Machine: {machine()}. Git commit `{commit()}`. "
-              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.")
+    header = f"{provenance()}."
     table = ["| config | model | crops z/x | batch | it/s (median) | ms/it | of which data | CPU ms/it | runs (it/s) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
@@ -122,13 +91,11 @@ def main() -> None:
     print(header)
     print("\n".join(table))
     if args.record:
-        command = "python benchmarks/bench_training.py " + " ".join(sys.argv[1:])
-        section = (f"\n## Training speed (`benchmarks/bench_training.py`)\n\nCommand: `{command}` — one training "
-                   f"iteration = batch loading/augmentation from the curated cache (workers 0) + forward + loss + "
-                   f"backward + SGD step; median of {args.runs} runs of {args.iterations} iterations after 2 "
-                   f"warm-up iterations.\n{header}\n\n" + "\n".join(table) + "\n")
-        with open(REPO / "benchmarks" / "RESULTS.md", "a") as handle:
-            handle.write(section)
+        append_results("Training speed (`benchmarks/bench_training.py`)",
+                       f"Command: `{command_line(__file__)}` — one training iteration = batch loading/augmentation "
+                       f"from the curated cache (workers 0) + forward + loss + backward + SGD step; median of "
+                       f"{args.runs} runs of {args.iterations} iterations after 2 warm-up iterations.\n{header}\n\n"
+                       + "\n".join(table))
 
 
 if __name__ == "__main__":

@@ -14,24 +14,17 @@ timed: the fps column is frames / seconds spent in ``init``/``update`` on that s
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-
-from siamtrack.data import shared_split  # noqa: E402
-from siamtrack.evaluation.metrics import frame_scores, scores_from_frames  # noqa: E402
-from siamtrack.trackers.dcfnet import DCFNetTracker  # noqa: E402
-from siamtrack.weights.dcfnet import load_dcfnet_features  # noqa: E402
+from common import SHARED, add_shared_argument, append_results, command_line, named_sequences, provenance
+from siamtrack.evaluation.metrics import frame_scores, scores_from_frames
+from siamtrack.trackers.dcfnet import DCFNetTracker
+from siamtrack.weights.dcfnet import load_dcfnet_features
 
 #: Success AUC of the authors' tracker (param.pth) per dev-eval sequence.
 TARGETS = {
@@ -47,7 +40,6 @@ TARGETS = {
     "UAV123_10fps-car16_2": 0.618,
 }
 TOLERANCE = 0.005
-DEFAULT_SHARED = Path(os.environ.get("SIAMTRACK_SHARED", REPO.parent / "shared"))
 
 
 def run_sequence(tracker: DCFNetTracker, sequence) -> tuple[float, float]:
@@ -58,22 +50,18 @@ def run_sequence(tracker: DCFNetTracker, sequence) -> tuple[float, float]:
     return scores.auc, len(seconds) / float(np.sum(seconds))
 
 
-def reproduce(shared: Path = DEFAULT_SHARED, weights: Path | None = None, precision: str = "float32",
+def reproduce(shared: Path = SHARED, weights: Path | None = None, precision: str = "float32",
               names=None, verbose: bool = True) -> list[dict]:
     """Run the tracker on the target sequences; one row (name, auc, target, diff, fps, frames) per sequence."""
     weights = weights or shared / "weights" / "dcfnet" / "param.pth"
     features = load_dcfnet_features(weights)
-    wanted = list(TARGETS) if names is None else list(names)
-    sequences = {s.name: s for s in shared_split(shared, "dev-eval") if s.name in wanted}
-    missing = sorted(set(wanted) - set(sequences))
-    if missing:
-        raise FileNotFoundError(f"{shared}: dev-eval sequences {missing} not found")
     rows = []
-    for name in wanted:
+    for sequence in named_sequences(shared, list(TARGETS) if names is None else list(names)):
+        name = sequence.name
         tracker = DCFNetTracker(features, device="cpu", precision=precision)
-        auc, fps = run_sequence(tracker, sequences[name])
+        auc, fps = run_sequence(tracker, sequence)
         row = {"name": name, "auc": auc, "target": TARGETS.get(name, float("nan")), "fps": fps,
-               "frames": len(sequences[name])}
+               "frames": len(sequence)}
         row["diff"] = row["auc"] - row["target"]
         rows.append(row)
         if verbose:
@@ -94,30 +82,9 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def machine_and_commit() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines()
-                      if line.startswith("Model name")), model)
-    except OSError:
-        pass
-    try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=False).stdout.strip() or "unknown"
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        commit, dirty = "unknown", ""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"Machine: {model}, {os.cpu_count()} CPUs, torch {torch.__version__} with {torch.get_num_threads()} "
-            f"threads, load average {load:.1f} at the end; git commit `{commit}`"
-            f"{' (+ uncommitted changes)' if dirty else ''}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.")
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared folder (data, weights)")
+    add_shared_argument(parser)
     parser.add_argument("--weights", type=Path, default=None, help="default: SHARED/weights/dcfnet/param.pth")
     parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
@@ -132,14 +99,12 @@ def main(argv=None) -> int:
     within = all(abs(r["diff"]) <= TOLERANCE for r in rows)
     print(f"all within {TOLERANCE}: {within}  ({time.perf_counter() - start:.0f} s)")
     if args.record:
-        command = "python benchmarks/dcfnet_reproduce.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        section = (f"\n## DCFNet reproduction ({args.precision}, `benchmarks/dcfnet_reproduce.py`)\n\n"
-                   f"Command: `{command.strip()}`. Weights: `{args.weights or 'shared/weights/dcfnet/param.pth'}`. "
-                   f"got10k success AUC vs the authors' tracker (tolerance {TOLERANCE}); fps = frames / tracking "
-                   f"time with frames decoded beforehand (noisy on the shared machine).\n"
-                   f"{machine_and_commit()}\n\n{text}\n\nAll within {TOLERANCE}: **{within}**.\n")
-        with open(REPO / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write(section)
+        append_results(f"DCFNet reproduction ({args.precision}, `benchmarks/dcfnet_reproduce.py`)",
+                       f"Command: `{command_line(__file__, argv)}`. Weights: "
+                       f"`{args.weights or 'shared/weights/dcfnet/param.pth'}`. got10k success AUC vs the authors' "
+                       f"tracker (tolerance {TOLERANCE}); fps = frames / tracking time with frames decoded beforehand "
+                       f"(noisy on the shared machine).\n{provenance()}.\n\n{text}\n\nAll within {TOLERANCE}: "
+                       f"**{within}**.")
     return 0 if within else 1
 
 

@@ -22,3 +22,25 @@ def shared_path(*parts: str) -> Path:
 def shared():
     """The ../shared folder (benchmarks, videos, official weights); skips where it is absent."""
     return shared_path()
+
+
+@pytest.fixture(scope="module")
+def siamfc_quarter():
+    """Random quarter-width SiamFC weights (seed 0): the backbone of the DSLT and TADT tracker tests."""
+    import torch
+
+    from siamtrack.models import Weights, build_model
+
+    torch.manual_seed(0)
+    model = build_model("siamfc", width=0.25)
+    return Weights(model.state_dict(), "siamfc", {"width": 0.25}, "<quarter-width siamfc>")
+
+
+@pytest.fixture(scope="module")
+def frame_and_box():
+    """The first frame and box of the shared train sequence OTB-Human3; skips where the shared data is absent."""
+    from siamtrack.data import shared_split
+
+    shared_path("data", "index.json")
+    sequence = next(s for s in shared_split(SHARED, "train") if s.name == "OTB-Human3")
+    return sequence.frames[0], sequence.ground_truth[0]

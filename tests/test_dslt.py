@@ -11,34 +11,12 @@ import torch
 import torch.nn.functional as F
 
 from siamtrack import losses, trackers
-from siamtrack.models import Weights, build_model
-from siamtrack.models.dslt import DSLTRegression, TwoLayerFeatures, alexnet_stages, align_deep
+from siamtrack.models import build_model
+from siamtrack.models.dslt import DSLTRegression
+from siamtrack.models.two_layer import TwoLayerFeatures, alexnet_stages, align_deep
 from siamtrack.models.vgg import VGG16
 from siamtrack.trackers import build_tracker
 from siamtrack.trackers.dslt import DSLTParams, DSLTTracker, odd_kernel, regression_loss
-
-
-@pytest.fixture(scope="module")
-def siamfc_quarter() -> Weights:
-    torch.manual_seed(0)
-    model = build_model("siamfc", width=0.25)
-    return Weights(model.state_dict(), "siamfc", {"width": 0.25}, "<quarter-width siamfc>")
-
-
-@pytest.fixture(scope="module")
-def frame_and_box(shared_root):
-    from siamtrack.data import shared_split
-
-    sequence = next(s for s in shared_split(shared_root, "train") if s.name == "OTB-Human3")
-    return sequence.frames[0], sequence.ground_truth[0]
-
-
-@pytest.fixture(scope="module")
-def shared_root():
-    root = Path("/work/shared")
-    if not (root / "data" / "index.json").is_file():
-        pytest.skip("the shared real sequences are not available")
-    return root
 
 
 def test_alexnet_stages_of_siamfc():

@@ -187,5 +187,5 @@ def test_registered_trackers_build(tiny_rpn):
     weights = {"state_dict": tiny_rpn.state_dict(), "model_name": "siamrpn", "model_config": {"width": 0.125}}
     for name in ("siamrpn", "siamrpn_sl", "siamrpn_fl"):
         assert isinstance(build_tracker(name, weights=weights, device="cpu"), SiamRPNTracker)
-    with pytest.raises(ValueError, match="does not fit model siamrpn"):
+    with pytest.raises(ValueError, match="does not fit model 'siamrpn'"):
         build_tracker("siamrpn_sl", weights=tiny_rpn.state_dict(), device="cpu")  # width 1 model, 0.125 weights

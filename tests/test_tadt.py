@@ -14,7 +14,6 @@ import torch.nn.functional as F
 import yaml
 
 from siamtrack.losses import smooth_ranking_loss
-from siamtrack.models import Weights, build_model
 from siamtrack.models.backbones import build_backbone
 from siamtrack.models.tadt import (ChannelGroup, combined_importance, feature_grid, fit_ridge_regression,
                                    gaussian_label, is_centred, max_channel_sum, parity_round, patch_normalised,
@@ -285,23 +284,6 @@ def test_parity_round():
 
 
 # ---------------------------------------------------------------------------------------------------- tracker
-
-
-@pytest.fixture(scope="module")
-def siamfc_quarter() -> Weights:
-    torch.manual_seed(0)
-    model = build_model("siamfc", width=0.25)
-    return Weights(model.state_dict(), "siamfc", {"width": 0.25}, "<quarter-width siamfc>")
-
-
-@pytest.fixture(scope="module")
-def frame_and_box():
-    from siamtrack.data import shared_split
-
-    if not Path("/work/shared/data/index.json").is_file():
-        pytest.skip("the shared real sequences are not available")
-    sequence = next(s for s in shared_split("/work/shared", "train") if s.name == "OTB-Human3")
-    return sequence.frames[0], np.asarray(sequence.ground_truth[0], dtype=np.float64)
 
 
 @pytest.fixture(scope="module")

@@ -21,19 +21,14 @@ train.epochs=50`` follows the paper's 50 epochs (~5.5 h). ``--smoke``: 2 epochs 
 """
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
+from common import ablation_parser, dev_eval_options, run_siamtrack, train_row  # noqa: E402
+from siamtrack.config import load_config  # noqa: E402
+from siamtrack.data import shared_split  # noqa: E402
 
-from siamtrack.config import load_config
-from siamtrack.data import shared_split
-from siamtrack.training.checkpoint import save_atomically
-
-REPO = Path(__file__).resolve().parents[2]
 ROWS = {  # row -> (the paper's name in Fig. 9, config)
     "cfnet": ("CFNet", "configs/adacfnet-ablation-cfnet.yaml"),
     "se": ("CFNet+SE", "configs/adacfnet-ablation-se.yaml"),
@@ -42,15 +37,7 @@ ROWS = {  # row -> (the paper's name in Fig. 9, config)
 SMOKE = ["train.epochs=2", "data.pairs_per_epoch=64", "train.progress=false"]
 
 
-def siamtrack(*arguments: str) -> None:
-    """Run ``siamtrack ARGUMENTS`` (this interpreter, repository root as working directory); stop on failure."""
-    print("+ siamtrack " + " ".join(arguments), flush=True)
-    result = subprocess.run([sys.executable, "-m", "siamtrack.cli", *arguments], cwd=REPO)
-    if result.returncode:
-        raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
-
-
-def plot_first_frame_weights(weights: Path, shared: str, sequence_name: str | None, path: Path) -> None:
+def plot_first_frame_weights(weights: Path, shared: Path, sequence_name: str | None, path: Path) -> None:
     """Fig. 7-style bars: SE1/SE2 weights of the exemplar and the centre search crop after one update."""
     from siamtrack.trackers import build_tracker
     from siamtrack.trackers.adacfnet import plot_channel_weights
@@ -67,43 +54,26 @@ def plot_first_frame_weights(weights: Path, shared: str, sequence_name: str | No
     plot_channel_weights(panels, path, title=f"{sequence.name}, frames 1-2")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "runs" / "adacfnet-fig9"), help="output folder")
-    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")),
-                        help="the shared data folder (holding data/index.json)")
-    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="config override for every row (siamtrack train --set)")
-    parser.add_argument("--sequences", default=None, help="evaluate only these dev-eval sequences (comma-separated)")
-    parser.add_argument("--smoke", action="store_true", help="tiny end-to-end check: 2 epochs x 64 pairs, "
-                                                             "2 sequences")
-    args = parser.parse_args()
-    rows = [row for row in args.rows.split(",") if row]
-    unknown = [row for row in rows if row not in ROWS]
-    if unknown:
-        parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
+def main(argv=None) -> int:
+    parser = ablation_parser(__doc__, ROWS, "adacfnet-fig9", trained=True,
+                             smoke="tiny end-to-end check: 2 epochs x 64 pairs, 2 sequences")
+    args = parser.parse_args(argv)
     overrides = (SMOKE if args.smoke else []) + args.overrides
     sequences = args.sequences or ("DragonBaby,ball1" if args.smoke else None)
-    out = Path(args.out).resolve()
-    results, report = out / "results", out / "report"
-    source = ["--dataset", "shared", "--root", args.shared, "--option", "split=dev-eval", "--protocol", "otb",
-              "--results", str(results)] + (["--sequences", sequences] if sequences else [])
+    report = args.out / "report"
+    source = dev_eval_options(args.shared, args.out / "results", sequences)
 
     names = []
-    for row in rows:
+    for row in args.rows:
         name, config = ROWS[row]
-        run_dir = out / row
-        if not (run_dir / "model.pth").exists():
-            siamtrack("train", "--config", config, "--run-dir", str(run_dir), "--resume",
-                      *[item for override in overrides for item in ("--set", override)])
-        weights = run_dir / "model.pth"
-        siamtrack("eval", "--tracker", "adacfnet", "--weights", str(weights), "--name", name, "--quiet", *source)
+        run_dir = args.out / row
+        weights = train_row(config, run_dir, overrides)
+        run_siamtrack("eval", "--tracker", "adacfnet", "--weights", str(weights), "--name", name, "--quiet", *source)
         if load_config(run_dir / "config.yaml").model.args.get("attention", True):
             first = sequences.split(",")[0] if sequences else None
             plot_first_frame_weights(weights, args.shared, first, run_dir / "channel_weights.png")
         names.append(name)
-    siamtrack("report", "--trackers", ",".join(names), "--out", str(report), *source)
+    run_siamtrack("report", "--trackers", ",".join(names), "--out", str(report), *source)
     print(f"report: {report / 'report.md'}")
     return 0
 

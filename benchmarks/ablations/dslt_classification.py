@@ -26,10 +26,7 @@ x 53,200 pairs (weeks on this CPU: for a GPU). ``--smoke``: 2 epochs x 32 pairs 
 """
 from __future__ import annotations
 
-import argparse
 import csv
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -39,18 +36,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
+from common import ablation_parser, dev_eval_options, run_siamtrack, train_row  # noqa: E402
+
 ROWS = {row: f"configs/{row}-width0.5.yaml" for row in
         ("siamfc", "siamfc_fl", "siamfc_sl", "siamrpn", "siamrpn_fl", "siamrpn_sl")}
 CPU_SCHEDULE = ["train.epochs=20", "data.pairs_per_epoch=1600", "train.progress=false"]
 SMOKE = ["train.epochs=2", "data.pairs_per_epoch=32", "train.progress=false"]
-
-
-def siamtrack(*arguments: str) -> None:
-    print("+ siamtrack " + " ".join(arguments), flush=True)
-    result = subprocess.run([sys.executable, "-m", "siamtrack.cli", *arguments], cwd=REPO)
-    if result.returncode:
-        raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
 
 
 def smoothed_losses(log: Path, window: int = 50) -> np.ndarray:
@@ -87,34 +79,20 @@ def training_report(out: Path, rows: list[str]) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "runs" / "dslt-classification"), help="output folder")
-    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")))
-    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="config override for every row (siamtrack train --set)")
+    parser = ablation_parser(__doc__, ROWS, "dslt-classification", trained=True,
+                             smoke="2 epochs x 32 pairs, one sequence")
     parser.add_argument("--paper-schedule", action="store_true", help="the configs' own schedule (GPU)")
-    parser.add_argument("--sequences", default=None, help="evaluate only these dev-eval sequences (comma-separated)")
-    parser.add_argument("--smoke", action="store_true", help="2 epochs x 32 pairs, one sequence")
     args = parser.parse_args(argv)
-    rows = [row for row in args.rows.split(",") if row]
-    unknown = [row for row in rows if row not in ROWS]
-    if unknown:
-        parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
+    rows, out = args.rows, args.out
     schedule = SMOKE if args.smoke else ([] if args.paper_schedule else CPU_SCHEDULE)
     overrides = schedule + args.overrides
     sequences = args.sequences or ("ball1" if args.smoke else None)
-    out = Path(args.out).resolve()
-    results, report = out / "results", out / "report"
-    source = ["--dataset", "shared", "--root", args.shared, "--option", "split=dev-eval", "--protocol", "otb",
-              "--results", str(results)] + (["--sequences", sequences] if sequences else [])
+    report = out / "report"
+    source = dev_eval_options(args.shared, out / "results", sequences)
     for row in rows:
-        run_dir = out / row
-        if not (run_dir / "model.pth").exists():
-            siamtrack("train", "--config", ROWS[row], "--run-dir", str(run_dir), "--resume",
-                      *[item for override in overrides for item in ("--set", override)])
-        siamtrack("eval", "--tracker", row, "--weights", str(run_dir / "model.pth"), "--name", row, "--quiet", *source)
-    siamtrack("report", "--trackers", ",".join(rows), "--out", str(report), *source)
+        weights = train_row(ROWS[row], out / row, overrides)
+        run_siamtrack("eval", "--tracker", row, "--weights", str(weights), "--name", row, "--quiet", *source)
+    run_siamtrack("report", "--trackers", ",".join(rows), "--out", str(report), *source)
     training_report(out, rows)
     print(f"report: {report / 'report.md'}, {out / 'training.md'}")
     return 0

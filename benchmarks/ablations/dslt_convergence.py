@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -35,10 +34,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
+from common import REPO, add_shared_argument  # noqa: E402
 from siamtrack.data import shared_split  # noqa: E402
 from siamtrack.trackers import build_tracker, parse_hyperparameters  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
 LOSSES = ("l2", "l3", "ohnm", "shrinkage")
 
 
@@ -65,7 +65,7 @@ def band(axis, curves: np.ndarray, label: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "runs" / "dslt-convergence"))
-    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")))
+    add_shared_argument(parser)
     parser.add_argument("--split", default="dev-eval")
     parser.add_argument("--sequences", default=None, help="comma-separated sequence names (default: the split)")
     parser.add_argument("--losses", default="l2,l3,shrinkage", help=f"comma-separated among {', '.join(LOSSES)}")

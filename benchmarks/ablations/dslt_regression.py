@@ -27,15 +27,14 @@ nine rows. ``--smoke``: two short sequences, 10 first-frame steps (a few minutes
 """
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
+from common import REPO, ablation_parser, dev_eval_options, repeated, run_siamtrack  # noqa: E402
+
 ROWS = {
     "shrinkage": "configs/dslt.yaml",
     "l2": "configs/dslt-ablation-l2.yaml",
@@ -65,44 +64,23 @@ def read_row(path: Path) -> tuple[str, str, dict]:
     return data["tracker"], data["name"], dict(data["params"] or {})
 
 
-def siamtrack(*arguments: str) -> None:
-    print("+ siamtrack " + " ".join(arguments), flush=True)
-    result = subprocess.run([sys.executable, "-m", "siamtrack.cli", *arguments], cwd=REPO)
-    if result.returncode:
-        raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "runs" / "dslt-regression"), help="output folder")
-    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")),
-                        help="the shared data folder (holding data/index.json)")
-    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
-    parser.add_argument("--weights", default=None, help="backbone weights (default: the bundled siamfc.pth)")
-    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="tracker override for every row (e.g. backbone=vgg16)")
-    parser.add_argument("--sequences", default=None, help="evaluate only these dev-eval sequences (comma-separated)")
-    parser.add_argument("--smoke", action="store_true", help="two short sequences, 10 first-frame steps")
+    parser = ablation_parser(__doc__, ROWS, "dslt-regression", trained=False,
+                             smoke="two short sequences, 10 first-frame steps")
     args = parser.parse_args(argv)
-    rows = [row for row in args.rows.split(",") if row]
-    unknown = [row for row in rows if row not in ROWS]
-    if unknown:
-        parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
     sequences = args.sequences or (SMOKE_SEQUENCES if args.smoke else None)
-    out = Path(args.out).resolve()
-    results, report = out / "results", out / "report"
-    source = ["--dataset", "shared", "--root", args.shared, "--option", "split=dev-eval", "--protocol", "otb",
-              "--results", str(results)] + (["--sequences", sequences] if sequences else [])
+    report = args.out / "report"
+    source = dev_eval_options(args.shared, args.out / "results", sequences)
     extra = (SMOKE_PARAMS if args.smoke else []) + args.param
     weights = ["--weights", args.weights] if args.weights else []
     names = []
-    for row in rows:
+    for row in args.rows:
         tracker, name, params = read_row(REPO / ROWS[row])
         overrides = [f"{key}={value!r}" for key, value in params.items()] + extra
-        siamtrack("eval", "--tracker", tracker, *weights, "--name", name, "--quiet",
-                  *[item for override in overrides for item in ("--param", override)], *source)
+        run_siamtrack("eval", "--tracker", tracker, *weights, "--name", name, "--quiet",
+                      *repeated("--param", overrides), *source)
         names.append(name)
-    siamtrack("report", "--trackers", ",".join(names), "--out", str(report), *source)
+    run_siamtrack("report", "--trackers", ",".join(names), "--out", str(report), *source)
     print(f"report: {report / 'report.md'}")
     return 0
 

@@ -35,20 +35,12 @@ VOT-bolt1) adds ~1-2 h. ``--set data.pairs_per_epoch=320`` halves the training t
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-import torch
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "src"))
-
-from siamtrack.config import load_config  # noqa: E402
-from siamtrack.training.checkpoint import save_atomically  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
+from common import ablation_parser, dev_eval_options, report_results, run_siamtrack, train_row  # noqa: E402
+from siamtrack.data import shared_split  # noqa: E402
 
 ROWS = {  # Table 1 row -> (training config or None, registered tracker)
     "SiamFC": ("configs/edcf-ablation-siamfc.yaml", "siamfc"),
@@ -63,21 +55,10 @@ SMOKE = ["train.epochs=1", "data.pairs_per_epoch=16", "train.progress=false"]
 SMOKE_SEQUENCES = ("DragonBaby", "ball1")
 
 
-def siamtrack(*arguments: str) -> None:
-    """Run ``siamtrack ARGUMENTS`` (this interpreter, repository root as working directory); stop on failure."""
-    command = [sys.executable, "-m", "siamtrack.cli", *arguments]
-    print("+ siamtrack " + " ".join(arguments), flush=True)
-    result = subprocess.run(command, cwd=REPO)
-    if result.returncode:
-        raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
-
-
 def table(report_dir: Path, rows: list[str], vot_report_dir: Path | None) -> str:
     """Table 1's layout: OP (SR at 0.5, %), DP (precision at 20 px, %), EAO, fps, from the reports' JSON."""
-    ope = json.loads((report_dir / "report.json").read_text())["results"]["ope"]
-    baseline = {}
-    if vot_report_dir is not None:
-        baseline = json.loads((vot_report_dir / "report.json").read_text())["results"]["baseline"]
+    ope = report_results(report_dir, "ope")
+    baseline = {} if vot_report_dir is None else report_results(vot_report_dir, "baseline")
 
     def cell(value, scale=1.0, digits=1):
         return "-" if value is None else f"{value * scale:.{digits}f}"
@@ -91,57 +72,32 @@ def table(report_dir: Path, rows: list[str], vot_report_dir: Path | None) -> str
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "runs" / "edcf-ablation"), help="output folder")
-    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")),
-                        help="the shared data folder (holding data/index.json)")
-    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="config override for every trained row (siamtrack train --set)")
-    parser.add_argument("--sequences", default=None, help="evaluate only these dev-eval sequences (comma-separated)")
+def main(argv=None) -> int:
+    parser = ablation_parser(__doc__, ROWS, "edcf-ablation", trained=True,
+                             smoke="tiny end-to-end check: 1 epoch x 16 pairs per row, 2 sequences")
     parser.add_argument("--no-vot", action="store_true", help="skip the VOT baseline (EAO) runs")
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny end-to-end check: 1 epoch x 16 pairs per row, 2 sequences")
-    args = parser.parse_args()
-    rows = [row for row in args.rows.split(",") if row]
-    unknown = [row for row in rows if row not in ROWS]
-    if unknown:
-        parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
+    args = parser.parse_args(argv)
+    rows, out = args.rows, args.out
     overrides = (SMOKE if args.smoke else []) + args.overrides
-    out = Path(args.out).resolve()
-    results = out / "results"
-    from siamtrack.data import shared_split
-
     split = shared_split(args.shared, "dev-eval")
     names = args.sequences.split(",") if args.sequences else (list(SMOKE_SEQUENCES) if args.smoke else None)
     chosen = [s for s in split if names is None or s.name in names]
     vot_names = [s.name for s in chosen if s.dataset == "VOT"]
-    data = ["--dataset", "shared", "--root", args.shared, "--option", "split=dev-eval"]
-    ope = data + ["--protocol", "otb", "--results", str(results / "ope")] + \
-        (["--sequences", ",".join(s.name for s in chosen)] if names else [])
-    vot = data + ["--protocol", "vot", "--experiment", "baseline", "--results", str(results / "vot"),
-                  "--sequences", ",".join(vot_names)]
+    ope = dev_eval_options(args.shared, out / "results" / "ope", ",".join(s.name for s in chosen) if names else None)
+    vot = dev_eval_options(args.shared, out / "results" / "vot", ",".join(vot_names), "vot", "baseline")
     run_vot = bool(vot_names) and not args.no_vot
 
-    trained: dict[str, Path] = {}
     for row in rows:
         config, tracker = ROWS[row]
         weights = ["--weights", "random"]
         if config is not None:
-            run_dir = out / "train" / Path(config).stem
-            if config not in trained:
-                if not (run_dir / "model.pth").exists():
-                    siamtrack("train", "--config", config, "--run-dir", str(run_dir), "--resume",
-                              *[item for override in overrides for item in ("--set", override)])
-                trained[config] = run_dir / "model.pth"
-            weights = ["--weights", str(trained[config])]
-        siamtrack("eval", "--tracker", tracker, *weights, "--name", row, "--quiet", *ope)
+            weights = ["--weights", str(train_row(config, out / "train" / Path(config).stem, overrides))]
+        run_siamtrack("eval", "--tracker", tracker, *weights, "--name", row, "--quiet", *ope)
         if run_vot:
-            siamtrack("eval", "--tracker", tracker, *weights, "--name", row, "--quiet", *vot)
-    siamtrack("report", "--trackers", ",".join(rows), "--out", str(out / "report"), *ope)
+            run_siamtrack("eval", "--tracker", tracker, *weights, "--name", row, "--quiet", *vot)
+    run_siamtrack("report", "--trackers", ",".join(rows), "--out", str(out / "report"), *ope)
     if run_vot:
-        siamtrack("report", "--trackers", ",".join(rows), "--out", str(out / "report-vot"), *vot)
+        run_siamtrack("report", "--trackers", ",".join(rows), "--out", str(out / "report-vot"), *vot)
     text = table(out / "report", rows, out / "report-vot" if run_vot else None)
     sequences = ", ".join(s.name for s in chosen)
     (out / "table1.md").write_text(f"# EDCF ablation (Table 1) on dev-eval\n\nOPE on {sequences}; EAO on "

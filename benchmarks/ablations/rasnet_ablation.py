@@ -21,22 +21,15 @@ for the six rows; evaluation (3375 dev-eval frames) and the validation curves (2
 """
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
+from common import ablation_parser, dev_eval_options, run_siamtrack, train_row  # noqa: E402
 from rasnet_curves import epoch_log, plot_general_attention, validation_log, validation_pairs  # noqa: E402
-
 from siamtrack.config import load_config  # noqa: E402
-from siamtrack.training.checkpoint import save_atomically  # noqa: E402
 from siamtrack.training.plots import plot_losses  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
 ROWS = {  # row name -> config (the paper's names, Fig. 5 and 7)
     "SiamFC": "configs/rasnet-ablation-siamfc.yaml",
     "GenAtt": "configs/rasnet-ablation-genatt.yaml",
@@ -48,50 +41,24 @@ ROWS = {  # row name -> config (the paper's names, Fig. 5 and 7)
 SMOKE = ["train.epochs=2", "data.pairs_per_epoch=64", "train.progress=false"]
 
 
-def siamtrack(*arguments: str) -> None:
-    """Run ``siamtrack ARGUMENTS`` (this interpreter, repository root as working directory); stop on failure."""
-    command = [sys.executable, "-m", "siamtrack.cli", *arguments]
-    print("+ siamtrack " + " ".join(arguments), flush=True)
-    result = subprocess.run(command, cwd=REPO)
-    if result.returncode:
-        raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "runs" / "rasnet-ablation"), help="output folder")
-    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")),
-                        help="the shared data folder (holding data/index.json)")
-    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="config override for every row (siamtrack train --set)")
+def main(argv=None) -> int:
+    parser = ablation_parser(__doc__, ROWS, "rasnet-ablation", trained=True,
+                             smoke="tiny end-to-end check: 2 epochs x 64 pairs, 2 sequences, 32 validation pairs")
     parser.add_argument("--validation-pairs", type=int, default=256, help="fixed dev-eval pairs per snapshot")
-    parser.add_argument("--sequences", default=None, help="evaluate only these dev-eval sequences (comma-separated)")
-    parser.add_argument("--smoke", action="store_true", help="tiny end-to-end check: 2 epochs x 64 pairs, "
-                                                             "2 sequences, 32 validation pairs")
-    args = parser.parse_args()
-    rows = [row for row in args.rows.split(",") if row]
-    unknown = [row for row in rows if row not in ROWS]
-    if unknown:
-        parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
+    args = parser.parse_args(argv)
+    rows, out = args.rows, args.out
     overrides = (SMOKE if args.smoke else []) + args.overrides
     sequences = args.sequences or ("DragonBaby,ball1" if args.smoke else None)
     validation_count = 32 if args.smoke else args.validation_pairs
-    out = Path(args.out).resolve()
-    results, report = out / "results", out / "report"
-    source = ["--dataset", "shared", "--root", args.shared, "--option", "split=dev-eval", "--protocol", "otb",
-              "--results", str(results)] + (["--sequences", sequences] if sequences else [])
+    report = out / "report"
+    source = dev_eval_options(args.shared, out / "results", sequences)
 
     for row in rows:
-        run_dir = out / row
-        if not (run_dir / "model.pth").exists():
-            siamtrack("train", "--config", ROWS[row], "--run-dir", str(run_dir), "--resume",
-                      *[item for override in overrides for item in ("--set", override)])
-        weights = run_dir / "model.pth"
-        siamtrack("eval", "--tracker", "rasnet", "--weights", str(weights), "--name", row, "--quiet", *source)
-    siamtrack("report", "--trackers", ",".join(rows), "--out", str(report), *source)
+        weights = train_row(ROWS[row], out / row, overrides)
+        run_siamtrack("eval", "--tracker", "rasnet", "--weights", str(weights), "--name", row, "--quiet", *source)
+    run_siamtrack("report", "--trackers", ",".join(rows), "--out", str(report), *source)
 
-    validation = [{"dataset": "shared", "root": args.shared, "split": "dev-eval"}]
+    validation = [{"dataset": "shared", "root": str(args.shared), "split": "dev-eval"}]
     batches = validation_pairs(load_config(out / rows[0] / "config.yaml"), validation, validation_count)
     train_logs, validation_logs = [], []
     for row in rows:

@@ -32,16 +32,14 @@ VGG-16 each frame costs ~3x more.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
+from common import REPO, ablation_parser, dev_eval_options, repeated, report_results, run_siamtrack  # noqa: E402
+
 ROWS = {  # Table 5 row -> config
     "1": "configs/tadt-ablation-conv41-rand.yaml",
     "2": "configs/tadt-ablation-conv43-rand.yaml",
@@ -69,18 +67,9 @@ def read_row(path: Path) -> tuple[str, str, dict]:
     return str(content.get("tracker", "tadt")), str(content.get("row", path.stem)), params
 
 
-def siamtrack(*arguments: str) -> None:
-    """Run ``siamtrack ARGUMENTS`` (this interpreter, repository root as working directory); stop on failure."""
-    command = [sys.executable, "-m", "siamtrack.cli", *arguments]
-    print("+ siamtrack " + " ".join(arguments), flush=True)
-    result = subprocess.run(command, cwd=REPO)
-    if result.returncode:
-        raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}")
-
-
 def table(report_dir: Path, rows: list[str], labels: dict[str, str]) -> str:
     """Table 5's layout with this split's AUC, precision and fps next to the paper's OTB AUCs."""
-    ope = json.loads((report_dir / "report.json").read_text())["results"]["ope"]
+    ope = report_results(report_dir, "ope")
     lines = ["| row | conv4_1 / conv4_3 | AUC | precision | fps | paper OTB-2013 | paper OTB-2015 |",
              "|---|---|---|---|---|---|---|"]
     for row in rows:
@@ -90,37 +79,23 @@ def table(report_dir: Path, rows: list[str], labels: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "runs" / "tadt-ablation"), help="output folder")
-    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")),
-                        help="the shared data folder (holding data/index.json)")
-    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
-    parser.add_argument("--weights", default=None, help="backbone weights (default: the bundled siamfc.pth)")
-    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="hyper-parameter override for every row, e.g. backbone=vgg16")
-    parser.add_argument("--sequences", default=None, help="evaluate only these dev-eval sequences (comma-separated)")
+def main(argv=None) -> int:
+    parser = ablation_parser(__doc__, ROWS, "tadt-ablation", trained=False,
+                             smoke="random weights, 2 sequences: a quick end-to-end check")
     parser.add_argument("--workers", type=int, default=1, help="evaluation worker processes (default 1)")
-    parser.add_argument("--smoke", action="store_true", help="random weights, 2 sequences: a quick end-to-end check")
-    args = parser.parse_args()
-    rows = [row for row in args.rows.split(",") if row]
-    unknown = [row for row in rows if row not in ROWS]
-    if unknown:
-        parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
-    out = Path(args.out).resolve()
+    args = parser.parse_args(argv)
+    rows, out = args.rows, args.out
     weights = ["--weights", "random"] if args.smoke else (["--weights", args.weights] if args.weights else [])
     names = args.sequences or (",".join(SMOKE_SEQUENCES) if args.smoke else None)
-    data = ["--dataset", "shared", "--root", args.shared, "--option", "split=dev-eval", "--protocol", "otb",
-            "--results", str(out / "results")] + (["--sequences", names] if names else [])
+    data = dev_eval_options(args.shared, out / "results", names)
     labels = {}
     for row in rows:
         tracker, labels[row], params = read_row(REPO / ROWS[row])
-        overrides = [item for key, value in params.items() for item in ("--param", f"{key}={value!r}")]
-        overrides += [item for override in args.param for item in ("--param", override)]
-        siamtrack("eval", "--tracker", tracker, *weights, *overrides, "--name", f"tadt-row{row}", "--quiet",
-                  "--workers", str(args.workers), *data)
-    siamtrack("report", "--trackers", ",".join(f"tadt-row{row}" for row in rows), "--out", str(out / "report"),
-              *data)
+        overrides = [f"{key}={value!r}" for key, value in params.items()] + args.param
+        run_siamtrack("eval", "--tracker", tracker, *weights, *repeated("--param", overrides), "--name",
+                      f"tadt-row{row}", "--quiet", "--workers", str(args.workers), *data)
+    run_siamtrack("report", "--trackers", ",".join(f"tadt-row{row}" for row in rows), "--out", str(out / "report"),
+                  *data)
     text = table(out / "report", rows, labels)
     (out / "table5.md").write_text(f"# TADT ablation (Table 5) on dev-eval\n\nweights: "
                                    f"{'random (smoke)' if args.smoke else args.weights or 'bundled siamfc.pth'}; "

@@ -13,15 +13,13 @@ network: even then the selected conv4_3 channels light up the target). Takes sec
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "src"))
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
+from common import REPO, add_shared_argument  # noqa: E402
 from siamtrack.data import shared_split  # noqa: E402
 from siamtrack.trackers import build_tracker, parse_hyperparameters  # noqa: E402
 from siamtrack.trackers.siamese import crop_square  # noqa: E402
@@ -32,7 +30,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=None, help="backbone weights (default: the bundled siamfc.pth)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="TADT hyper-parameter")
-    parser.add_argument("--shared", default=os.environ.get("SIAMTRACK_SHARED", str(REPO.parent / "shared")))
+    add_shared_argument(parser)
     parser.add_argument("--sequences", default="DragonBaby,ball1,OTB-Basketball,horse")
     parser.add_argument("--out", default=str(REPO / "runs" / "tadt-fig4.png"))
     args = parser.parse_args()

@@ -172,8 +172,9 @@ def _run_bench(args: argparse.Namespace) -> int:
     import torch
 
     from siamtrack.data import shared_split
-    from siamtrack.integrations.video import OpenCVTracker, format_table, opencv_tracker_factories, time_tracker
+    from siamtrack.integrations.video import format_table, time_tracker
     from siamtrack.trackers import RANDOM_WEIGHTS, build_tracker
+    from siamtrack.trackers.opencv import CONTRIB_HINT, opencv_tracker_factories
 
     shared = args.shared or os.environ.get("SIAMTRACK_SHARED")
     if not shared:
@@ -188,12 +189,11 @@ def _run_bench(args: argparse.Namespace) -> int:
                 for name in args.trackers.split(",") if name}
     if not args.no_opencv:
         for name, factory in opencv_tracker_factories().items():
-            builders[name] = (lambda name=name, factory=factory: OpenCVTracker(name, factory)) if factory else None
+            builders[name] = (lambda name=name: build_tracker(name, weights=RANDOM_WEIGHTS)) if factory else None
     rows = []
     for name, build in builders.items():
         if build is None:
-            rows.append([name] + ["-"] * len(sequences) + ["-", "unavailable: this OpenCV build lacks it "
-                                                                "(needs opencv-contrib-python)"])
+            rows.append([name] + ["-"] * len(sequences) + ["-", f"unavailable: {CONTRIB_HINT}"])
             continue
         try:
             tracker = build()

@@ -114,12 +114,19 @@ def read_annotation(
 ) -> np.ndarray:
     """Read and :func:`parse_annotation` one annotation file."""
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as handle:
-            content = handle.read()
-    except OSError as error:
-        raise DatasetError(f"{path}: cannot read annotation file ({error.strerror})") from None
-    return parse_annotation(content, path, columns=columns, allow_nan=allow_nan)
+    return parse_annotation(_read_bytes(path, "annotation file"), path, columns=columns, allow_nan=allow_nan)
+
+
+def read_box_file(path: str | os.PathLike, allow_nan: bool = False, allow_zero: bool = False) -> np.ndarray:
+    """Read an ``x, y, w, h`` ground-truth file as written (no change of index base). With ``allow_nan``, rows
+    of NaN mark unknown boxes (a row mixing NaN and numbers is an error); sizes as :func:`check_box_sizes`."""
+    path = os.fspath(path)
+    boxes = read_annotation(path, columns=4, allow_nan=allow_nan)
+    partial = np.isnan(boxes).any(axis=1) & ~np.isnan(boxes).all(axis=1)
+    if partial.any():
+        raise DatasetError(f"{path}:{int(np.nonzero(partial)[0][0]) + 1}: a row mixes NaN and numbers")
+    check_box_sizes(boxes, path, allow_zero=allow_zero)
+    return boxes
 
 
 def check_box_sizes(boxes: np.ndarray, source: str, allow_zero: bool = False, first_line: int = 1) -> None:
@@ -145,11 +152,7 @@ def read_flags(path: str | os.PathLike, length: int, pad: bool = False) -> np.nd
     a tag file may stop after its last set frame, or be empty).
     """
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as handle:
-            content = handle.read()
-    except OSError as error:
-        raise DatasetError(f"{path}: cannot read flag file ({error.strerror})") from None
+    content = _read_bytes(path, "flag file")
     values = parse_annotation(content, path, columns=None).reshape(-1) if content.strip() else np.zeros(0)
     bad = ~np.isin(values, (0.0, 1.0))
     if bad.any():
@@ -200,6 +203,15 @@ def list_numbered_frames(directory: str | os.PathLike) -> tuple[list[str], list[
             raise DatasetError(f"{directory}: frame files jump from number {previous} to {current} "
                                f"(frame {previous + 1} missing)")
     return [os.path.join(directory, match.string) for match in matches], numbers
+
+
+def _read_bytes(path: str, what: str) -> bytes:
+    """The content of ``path``, or :class:`DatasetError` saying which ``what`` cannot be read and why."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read {what} ({error.strerror})") from None
 
 
 def _listing(directory: str) -> set[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from siamtrack.data.annotations import DatasetError, check_box_sizes, list_numbered_frames, read_annotation
+from siamtrack.data.annotations import DatasetError, list_numbered_frames, read_box_file, require_file
 from siamtrack.data.sequence import ImageFiles, Sequence, VideoFile
 from siamtrack.geometry import one_based_to_zero_based
 from siamtrack.imaging import FrameReadError
@@ -22,12 +22,7 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm")
 
 def read_boxes(path: str | os.PathLike, one_based: bool) -> np.ndarray:
     """Read an ``x, y, w, h`` ground-truth file (NaN rows allowed) as 0-based boxes."""
-    path = os.fspath(path)
-    boxes = read_annotation(path, columns=4, allow_nan=True)
-    partial = np.isnan(boxes).any(axis=1) & ~np.isnan(boxes).all(axis=1)
-    if partial.any():
-        raise DatasetError(f"{path}:{int(np.nonzero(partial)[0][0]) + 1}: a row mixes NaN and numbers")
-    check_box_sizes(boxes, path, allow_zero=True)
+    boxes = read_box_file(path, allow_nan=True, allow_zero=True)
     return one_based_to_zero_based(boxes) if one_based else boxes
 
 
@@ -52,9 +47,7 @@ def read_video_sequence(video_path: str | os.PathLike, annotation_path: str | os
     """
     video_path = Path(video_path)
     annotation_path = Path(annotation_path) if annotation_path is not None else video_path.with_suffix(".txt")
-    if not annotation_path.is_file():
-        raise DatasetError(f"{annotation_path}: ground-truth file for {video_path.name} not found")
-    boxes = read_boxes(annotation_path, one_based)
+    boxes = read_boxes(require_file(annotation_path, f"ground-truth file for {video_path.name}"), one_based)
     try:
         frames = VideoFile(video_path)
     except FrameReadError as error:

@@ -18,10 +18,11 @@ import numpy as np
 
 from siamtrack.data.annotations import (
     DatasetError,
-    check_box_sizes,
     list_numbered_frames,
     read_annotation,
+    read_box_file,
     read_flags,
+    require_file,
 )
 from siamtrack.data.sequence import ImageFiles, Sequence
 
@@ -46,11 +47,8 @@ def read_meta_info(path: str | os.PathLike) -> dict[str, str]:
 def read_got10k_sequence(sequence_dir: str | os.PathLike, first_box_only: bool = False) -> Sequence:
     """Read one GOT-10k sequence folder; ``first_box_only`` for the test subset."""
     sequence_dir = Path(sequence_dir)
-    annotation_path = sequence_dir / "groundtruth.txt"
-    if not annotation_path.is_file():
-        raise DatasetError(f"{annotation_path}: GOT-10k ground-truth file not found")
-    boxes = read_annotation(annotation_path, columns=4)
-    check_box_sizes(boxes, str(annotation_path), allow_zero=True)
+    annotation_path = require_file(sequence_dir / "groundtruth.txt", "GOT-10k ground-truth file")
+    boxes = read_box_file(annotation_path, allow_zero=True)
     paths, numbers = list_numbered_frames(sequence_dir)
     if numbers[0] != 1:
         raise DatasetError(f"{paths[0]}: GOT-10k frames are numbered from 1")
@@ -101,9 +99,7 @@ def read_got10k(root: str | os.PathLike, subset: str = "val") -> list[Sequence]:
     if subset not in SUBSETS:
         raise DatasetError(f"unknown GOT-10k subset {subset!r}; expected one of {SUBSETS}")
     subset_dir = Path(root) / subset
-    list_path = subset_dir / "list.txt"
-    if not list_path.is_file():
-        raise DatasetError(f"{list_path}: GOT-10k sequence list not found")
+    list_path = require_file(subset_dir / "list.txt", "GOT-10k sequence list")
     names = [line.strip() for line in list_path.read_text(encoding="utf-8", errors="replace").splitlines()]
     sequences = []
     for number, name in enumerate(names, start=1):

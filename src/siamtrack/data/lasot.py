@@ -15,10 +15,10 @@ import numpy as np
 
 from siamtrack.data.annotations import (
     DatasetError,
-    check_box_sizes,
     numbered_frames,
-    read_annotation,
+    read_box_file,
     read_flags,
+    require_file,
 )
 from siamtrack.data.sequence import ImageFiles, Sequence
 from siamtrack.geometry import one_based_to_zero_based
@@ -27,17 +27,12 @@ from siamtrack.geometry import one_based_to_zero_based
 def read_lasot_sequence(sequence_dir: str | os.PathLike) -> Sequence:
     """Read one LaSOT sequence folder ``<root>/<class>/<class>-<k>``."""
     sequence_dir = Path(sequence_dir)
-    annotation_path = sequence_dir / "groundtruth.txt"
-    if not annotation_path.is_file():
-        raise DatasetError(f"{annotation_path}: LaSOT ground-truth file not found")
-    boxes = read_annotation(annotation_path, columns=4)
-    check_box_sizes(boxes, str(annotation_path), allow_zero=True)
+    annotation_path = require_file(sequence_dir / "groundtruth.txt", "LaSOT ground-truth file")
+    boxes = read_box_file(annotation_path, allow_zero=True)
     length = len(boxes)
     tags = {}
     for flag_name in ("full_occlusion", "out_of_view"):
-        path = sequence_dir / f"{flag_name}.txt"
-        if not path.is_file():
-            raise DatasetError(f"{path}: LaSOT flag file not found")
+        path = require_file(sequence_dir / f"{flag_name}.txt", "LaSOT flag file")
         tags[flag_name] = read_flags(path, length)
     absent = tags["full_occlusion"] | tags["out_of_view"]
     zero = (boxes[:, 2:] <= 0).any(axis=1) & ~absent

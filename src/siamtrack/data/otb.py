@@ -24,9 +24,9 @@ from pathlib import Path
 
 from siamtrack.data.annotations import (
     DatasetError,
-    check_box_sizes,
     numbered_frames,
-    read_annotation,
+    read_box_file,
+    require_file,
 )
 from siamtrack.data.sequence import ImageFiles, Sequence
 from siamtrack.geometry import one_based_to_zero_based
@@ -90,10 +90,7 @@ def read_otb_sequence(video_dir: str | os.PathLike, target: int | None = None,
     else:
         annotation_path = video_dir / f"groundtruth_rect.{target}.txt"
         name = f"{video}.{target}"
-    if not annotation_path.is_file():
-        raise DatasetError(f"{annotation_path}: OTB ground-truth file not found")
-    boxes = read_annotation(annotation_path, columns=4)
-    check_box_sizes(boxes, str(annotation_path))
+    boxes = read_box_file(require_file(annotation_path, "OTB ground-truth file"))
     start = START_FRAMES.get(video, 1)
     end = start + len(boxes) - 1
     if video in END_FRAMES and END_FRAMES[video] != end:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from siamtrack.data.annotations import DatasetError, check_box_sizes, numbered_frames, read_annotation
+from siamtrack.data.annotations import DatasetError, numbered_frames, read_annotation, read_box_file, require_file
 from siamtrack.data.sequence import ImageFiles, Sequence
 from siamtrack.geometry import one_based_to_zero_based
 
@@ -19,11 +19,8 @@ def read_tc128_sequence(sequence_dir: str | os.PathLike) -> Sequence:
     """Read one TC128 sequence folder."""
     sequence_dir = Path(sequence_dir)
     name = sequence_dir.name
-    annotation_path = sequence_dir / f"{name}_gt.txt"
-    range_path = sequence_dir / f"{name}_frames.txt"
-    for path, what in ((annotation_path, "ground-truth"), (range_path, "frame-range")):
-        if not path.is_file():
-            raise DatasetError(f"{path}: TC128 {what} file not found")
+    annotation_path = require_file(sequence_dir / f"{name}_gt.txt", "TC128 ground-truth file")
+    range_path = require_file(sequence_dir / f"{name}_frames.txt", "TC128 frame-range file")
     frame_range = read_annotation(range_path, columns=2)
     if len(frame_range) != 1:
         raise DatasetError(f"{range_path}:2: expected a single 'first,last' line, found {len(frame_range)} lines")
@@ -31,8 +28,7 @@ def read_tc128_sequence(sequence_dir: str | os.PathLike) -> Sequence:
     if first != int(first) or last != int(last) or not 1 <= first <= last:
         raise DatasetError(f"{range_path}:1: invalid frame range {first:g},{last:g}")
     first, last = int(first), int(last)
-    boxes = read_annotation(annotation_path, columns=4)
-    check_box_sizes(boxes, str(annotation_path))
+    boxes = read_box_file(annotation_path)
     if len(boxes) != last - first + 1:
         raise DatasetError(f"{annotation_path}: {len(boxes)} ground-truth rows for frames {first}-{last} "
                            f"({last - first + 1} frames, from {range_path.name})")

@@ -30,10 +30,11 @@ import numpy as np
 
 from siamtrack.data.annotations import (
     DatasetError,
-    check_box_sizes,
     list_numbered_frames,
     numbered_frames,
     read_annotation,
+    read_box_file,
+    require_file,
 )
 from siamtrack.data.sequence import ImageFiles, Sequence
 from siamtrack.geometry import one_based_to_zero_based
@@ -103,15 +104,6 @@ ATTRIBUTE_DESCRIPTIONS = {
 }
 
 
-def _read_boxes(path: Path) -> np.ndarray:
-    boxes = read_annotation(path, columns=4, allow_nan=True)
-    partial = np.isnan(boxes).any(axis=1) & ~np.isnan(boxes).all(axis=1)
-    if partial.any():
-        raise DatasetError(f"{path}:{int(np.nonzero(partial)[0][0]) + 1}: a row mixes NaN and numbers")
-    check_box_sizes(boxes, str(path))
-    return one_based_to_zero_based(boxes)
-
-
 def read_attribute_file(path: str | os.PathLike) -> tuple[str, ...]:
     """The attribute names set in an official ``att/<seq>.txt`` file (12 flags)."""
     flags = read_annotation(path, columns=len(ATTRIBUTE_NAMES))
@@ -129,10 +121,9 @@ def read_uav_sequence(root: str | os.PathLike, name: str, variant: str = "uav123
         if name not in ranges:
             raise DatasetError(f"{root}: {name!r} is not a {dataset} sequence")
         video, first, last = ranges[name]
-        annotation_path = root / "anno" / annotation_folder / f"{name}.txt"
-        if not annotation_path.is_file():
-            raise DatasetError(f"{annotation_path}: {dataset} ground-truth file not found")
-        boxes = _read_boxes(annotation_path)
+        annotation_path = require_file(root / "anno" / annotation_folder / f"{name}.txt",
+                                       f"{dataset} ground-truth file")
+        boxes = one_based_to_zero_based(read_box_file(annotation_path, allow_nan=True))
         if len(boxes) != last - first + 1:
             raise DatasetError(f"{annotation_path}: {len(boxes)} rows but {name} is frames {first}-{last} "
                                f"({last - first + 1} frames) of {video}")
@@ -141,10 +132,8 @@ def read_uav_sequence(root: str | os.PathLike, name: str, variant: str = "uav123
         attributes = read_attribute_file(attribute_path) if attribute_path.is_file() else ()
     else:
         sequence_dir = root / name
-        annotation_path = sequence_dir / f"{name}.txt"
-        if not annotation_path.is_file():
-            raise DatasetError(f"{annotation_path}: {dataset} ground-truth file not found")
-        boxes = _read_boxes(annotation_path)
+        annotation_path = require_file(sequence_dir / f"{name}.txt", f"{dataset} ground-truth file")
+        boxes = one_based_to_zero_based(read_box_file(annotation_path, allow_nan=True))
         paths, numbers = list_numbered_frames(sequence_dir / "img")
         first, last = numbers[0], numbers[-1]
         if name in ranges and ranges[name][1:] != (first, last):

@@ -34,6 +34,7 @@ from siamtrack.data.annotations import (
     numbered_frames,
     read_annotation,
     read_flags,
+    require_file,
 )
 from siamtrack.data.sequence import ImageFiles, Sequence
 from siamtrack.geometry import polygon_to_box
@@ -91,9 +92,7 @@ def read_vot_sequence(sequence_dir: str | os.PathLike, channel: str = "color", d
     else:
         pattern = None
         annotation_path = sequence_dir / "groundtruth.txt"
-    if not annotation_path.is_file():
-        raise DatasetError(f"{annotation_path}: VOT ground-truth file not found")
-    boxes, polygons = read_vot_regions(annotation_path)
+    boxes, polygons = read_vot_regions(require_file(annotation_path, "VOT ground-truth file"))
     length = len(boxes)
 
     if pattern is not None:

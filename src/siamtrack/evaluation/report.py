@@ -17,7 +17,7 @@ from siamtrack.data.sequence import Sequence
 from siamtrack.evaluation import plots
 from siamtrack.evaluation.evaluate import evaluate_one_pass, evaluate_supervised
 from siamtrack.evaluation.protocol import Protocol, get_protocol
-from siamtrack.evaluation.results import write_atomic
+from siamtrack.io import write_text_atomically
 
 ONE_PASS = ("ope", "tre", "sre")
 SUPERVISED = ("baseline", "realtime")
@@ -103,7 +103,7 @@ def write_report(report: dict, out_dir) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in (("report.json", json.dumps(_json_ready(report), indent=1)), ("report.md", markdown(report))):
-        write_atomic(out_dir / name, text + "\n")
+        write_text_atomically(out_dir / name, text + "\n")
         written.append(out_dir / name)
     protocol = Protocol(**{**report["protocol"], "eao_interval": tuple(report["protocol"]["eao_interval"])})
     for experiment, by_tracker in report["results"].items():

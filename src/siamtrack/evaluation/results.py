@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from siamtrack.evaluation.supervised import FrameState, SupervisedRun
+from siamtrack.io import write_text_atomically
 
 
 class ResultFileError(ValueError):
@@ -57,22 +58,6 @@ def supervised_repetitions(root, tracker: str, experiment: str, sequence: str) -
     return [path for _, path in sorted(found)]
 
 
-def write_atomic(path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-
-
 def _format_box(box) -> str:
     return ",".join("nan" if np.isnan(v) else f"{v:.4f}" for v in box)
 
@@ -87,8 +72,8 @@ def write_one_pass(boxes_path, times_path, boxes, times) -> None:
     times = np.asarray(times, dtype=np.float64).ravel()
     if len(times) != len(boxes):
         raise ValueError(f"{boxes_path}: {len(times)} times for {len(boxes)} boxes")
-    write_atomic(times_path, _format_times(times))
-    write_atomic(boxes_path, "".join(_format_box(b) + "\n" for b in boxes))
+    write_text_atomically(times_path, _format_times(times))
+    write_text_atomically(boxes_path, "".join(_format_box(b) + "\n" for b in boxes))
 
 
 def write_supervised(trajectory_path, times_path, run: SupervisedRun) -> None:
@@ -97,8 +82,8 @@ def write_supervised(trajectory_path, times_path, run: SupervisedRun) -> None:
     for state, box in zip(run.states, run.boxes):
         lines.append(_format_box(box) if state == FrameState.TRACKED else str(int(state)))
     times = run.times if run.times is not None else np.zeros(len(run))
-    write_atomic(times_path, _format_times(times))
-    write_atomic(trajectory_path, "".join(line + "\n" for line in lines))
+    write_text_atomically(times_path, _format_times(times))
+    write_text_atomically(trajectory_path, "".join(line + "\n" for line in lines))
 
 
 def _lines(path) -> list[str]:

@@ -1,12 +1,13 @@
 """Tracking a video file, a folder of frames or a camera, writing ``boxes.txt`` and an annotated MP4
-(what ``siamtrack track`` does), and timing trackers on real sequences (what ``siamtrack bench`` does).
+(what ``siamtrack track`` does), and timing trackers on real sequences (what ``siamtrack bench`` does; OpenCV's CSRT/KCF are registered
+trackers, :mod:`siamtrack.trackers.opencv`).
 """
 from __future__ import annotations
 
 import os
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -102,37 +103,6 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], box, out_dir
 
 
 # ------------------------------------------------------------------------------------------------ speed
-
-
-def opencv_tracker_factories() -> dict[str, Callable[[], object] | None]:
-    """OpenCV's CSRT and KCF constructors where this OpenCV build has them (opencv-contrib), else None."""
-    factories = {}
-    for name in ("CSRT", "KCF"):
-        factory = getattr(cv2, f"Tracker{name}_create", None)
-        if factory is None and hasattr(cv2, "legacy"):
-            factory = getattr(cv2.legacy, f"Tracker{name}_create", None)
-        factories[f"opencv-{name.lower()}"] = factory
-    return factories
-
-
-class OpenCVTracker(Tracker):
-    """An OpenCV tracker (``cv2.Tracker*``) behind the siamtrack API (BGR frames, integer boxes)."""
-
-    def __init__(self, name: str, factory: Callable[[], object]):
-        super().__init__()
-        self.name, self._factory = name, factory
-
-    def init(self, image: np.ndarray, box) -> None:
-        self._tracker = self._factory()
-        self._box = np.asarray(box, dtype=np.float64)
-        self._tracker.init(rgb_to_bgr(image), tuple(int(round(v)) for v in box))
-
-    def update(self, image: np.ndarray) -> np.ndarray:
-        ok, box = self._tracker.update(rgb_to_bgr(image))
-        self.confidence = 1.0 if ok else 0.0
-        if ok:
-            self._box = np.asarray(box, dtype=np.float64)
-        return self._box.copy()
 
 
 def time_tracker(tracker: Tracker, sequence: Sequence, max_frames: int, runs: int) -> float:

@@ -92,4 +92,32 @@ def read_weights(source: str | os.PathLike | Mapping) -> Weights:
     return Weights(dict(source), None, {}, name)
 
 
-__all__ = ["MODELS", "Weights", "build_model", "import_object", "read_weights"]
+def check_model_name(weights: Weights, name: str, needed_by: str) -> None:
+    """A ValueError naming the file when ``weights`` say they belong to a model other than ``name`` (the model
+    that ``needed_by``, a tracker, needs); a bare state dict (no model name) passes."""
+    if weights.model_name not in (None, name):
+        raise ValueError(f"{weights.source}: weights are for model {weights.model_name!r}, not {name!r}: "
+                         f"tracker {needed_by!r} needs model {name!r}")
+
+
+def model_from_weights(name: str, weights: Weights | None, needed_by: str) -> nn.Module:
+    """Model ``name`` built with the ``model_config`` of ``weights`` and loaded with their state dict (``None``:
+    randomly initialised). A ValueError names the file when the weights are for another model
+    (:func:`check_model_name`) or do not fit the model (missing, unexpected or mis-shaped entries)."""
+    if weights is None:
+        return build_model(name)
+    check_model_name(weights, name, needed_by)
+    model = build_model(name, **weights.model_config)
+    try:
+        result = model.load_state_dict(weights.state_dict, strict=False)
+    except RuntimeError as error:  # shape mismatches
+        raise ValueError(f"{weights.source}: state dict does not fit model {name!r} {weights.model_config or ''}: "
+                         f"{' '.join(str(error).split()[:40])} ...") from error
+    if result.missing_keys or result.unexpected_keys:
+        raise ValueError(f"{weights.source}: state dict does not fit model {name!r} {weights.model_config or ''}: "
+                         f"missing {result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}")
+    return model
+
+
+__all__ = ["MODELS", "Weights", "build_model", "check_model_name", "import_object", "model_from_weights",
+           "read_weights"]

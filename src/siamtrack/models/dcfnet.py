@@ -18,6 +18,7 @@ functions :func:`dcf_solve` / :func:`dcf_response`, the label and window helpers
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 import torch.nn as nn
@@ -26,15 +27,44 @@ import torch.nn as nn
 DCFNET_MEAN_RGB = (123.0, 117.0, 104.0)
 
 
+def channels_first(x: torch.Tensor) -> torch.Tensor:
+    """``x`` (``N x C x H x W``) in the contiguous NCHW layout (``x`` itself when it already is).
+
+    A channels-last float32 CPU tensor without gradient (a convolution's output in the trackers) is transposed
+    image by image with ``cv2.transpose``, a cache-blocked copy about 5x faster on CPU than PyTorch's strided
+    ``contiguous()`` (0.45 vs 2.3 ms for 4 x 32 x 125 x 125 here); anything else goes through ``contiguous()``.
+    Either way the values are only moved: exact.
+    """
+    if x.is_contiguous():
+        return x
+    if (x.dim() == 4 and x.device.type == "cpu" and x.dtype == torch.float32 and not x.requires_grad
+            and x.is_contiguous(memory_format=torch.channels_last)):
+        n, c, h, w = x.shape
+        out = torch.empty(n, c, h, w)
+        pixels_by_channels = x.permute(0, 2, 3, 1).reshape(n, h * w, c).numpy()  # a view: N x HW x C
+        channels_by_pixels = out.view(n, c, h * w).numpy()
+        for source, target in zip(pixels_by_channels, channels_by_pixels):
+            cv2.transpose(source, target)
+        return out
+    return x.contiguous()
+
+
 class LocalResponseNorm(nn.Module):
-    """Cross-channel local response normalisation, with the window sum done as a banded 1x1 convolution.
+    """Cross-channel local response normalisation, computed with a few plain tensor operations.
 
     ``b_c = a_c / (k + alpha / size * sum_{c'} a_{c'}^2) ^ beta`` over the ``size`` channels
     ``c' in [c - size // 2, c + (size - 1) // 2]`` (zeros outside): exactly PyTorch's
-    :class:`torch.nn.LocalResponseNorm` convention and parameters, equal to it within float rounding, but
-    several times faster on CPU (PyTorch's version goes through a 3-D average pool; here
-    ``k + alpha / size * sum`` is one 1x1 convolution of ``a^2`` with a band matrix and bias ``k``, and
-    ``beta = 0.75`` uses square roots instead of ``pow``).
+    :class:`torch.nn.LocalResponseNorm` convention and parameters, equal to it within float rounding (the
+    same terms, summed in another order), and ~10x faster on CPU (PyTorch's goes through a 3-D average pool
+    and ``pow``). How:
+
+    - the window sum adds ``size`` shifted slices of the zero-padded squares along the channels: in the NCHW
+      layout each slice is a run of whole channel planes, so each addition is one vectorised pass;
+    - ``beta = 0.75``: ``d^-3/4 = 1 / sqrt(d * sqrt(d))``, a square root, a product and a reciprocal square
+      root (vectorised instructions, each correctly rounded or within an ulp) instead of ``pow``, ~3x faster;
+    - without autograd (inference) the steps run in place in two buffers, which saves passes and memory.
+
+    The output is NCHW (a channels-last input is transposed first, see :func:`channels_first`).
     In MatConvNet's convention ``[size, kappa, alpha_mcn, beta]`` the same layer has ``k = kappa`` and
     ``alpha = alpha_mcn * size``.
     """
@@ -46,19 +76,34 @@ class LocalResponseNorm(nn.Module):
         self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        channels = x.shape[1]
-        index = torch.arange(channels, device=x.device)
-        offset = index[None, :] - index[:, None]  # [output channel, input channel]
-        in_window = (offset >= -(self.size // 2)) & (offset <= (self.size - 1) // 2)
-        band = (in_window.to(x.dtype) * (self.alpha / self.size))[:, :, None, None]
-        bias = torch.full((channels,), self.k, dtype=x.dtype, device=x.device)
-        denominator = torch.nn.functional.conv2d(x * x, band, bias)  # k + alpha / size * window sum
-        if self.beta == 0.75:  # d^-3/4 = d^-1/2 * sqrt(d^-1/2): two square roots cost half a CPU pow
-            scale = denominator.rsqrt()
-            scale = scale * scale.sqrt()
+        x = channels_first(x)
+        n, channels, h, w = x.shape
+        before, after = self.size // 2, (self.size - 1) // 2
+        if torch.is_grad_enabled() and x.requires_grad:
+            padded = torch.nn.functional.pad(x * x, (0, 0, 0, 0, before, after))  # zero squares beyond the ends
+            window_sum = padded[:, :channels]
+            for i in range(1, self.size):
+                window_sum = window_sum + padded[:, i:i + channels]
+            denominator = self.k + self.alpha / self.size * window_sum
+            if self.beta == 0.75:
+                return x * (denominator * denominator.sqrt()).rsqrt()
+            return x * denominator.pow(-self.beta)
+        # Inference: the same arithmetic in place, in `padded` and in the output buffer `result`.
+        padded = x.new_empty(n, channels + self.size - 1, h, w)
+        padded[:, :before].zero_()
+        padded[:, before + channels:].zero_()
+        torch.mul(x, x, out=padded[:, before:before + channels])
+        result = padded[:, :channels].clone() if self.size == 1 else torch.add(padded[:, :channels],
+                                                                               padded[:, 1:channels + 1])
+        for i in range(2, self.size):
+            result += padded[:, i:i + channels]
+        result.mul_(self.alpha / self.size).add_(self.k)  # the denominator d
+        if self.beta == 0.75:
+            root = torch.sqrt(result, out=padded[:, :channels])  # the squares are no longer needed
+            result.mul_(root).rsqrt_()
         else:
-            scale = denominator.pow(-self.beta)
-        return x * scale
+            result.pow_(-self.beta)
+        return result.mul_(x)
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
@@ -173,7 +218,10 @@ class DCFNet(nn.Module):
         if features.shape[-2:] != self.window.shape:
             raise ValueError(f"features of size {tuple(features.shape[-2:])} do not match the DCF size "
                              f"{tuple(self.window.shape)} (crops must be {self.size}x{self.size})")
-        return torch.fft.rfft2((features * self.window).contiguous())  # the FFT is faster on NCHW than NHWC
+        # The LRN hands over NCHW features (the FFT is faster on NCHW than NHWC); without autograd they are our
+        # own temporary and take the window in place.
+        windowed = features * self.window if features.requires_grad else features.mul_(self.window)
+        return torch.fft.rfft2(windowed.contiguous())
 
     def forward(self, template: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
         template_fft = self.features_fft(template)

@@ -11,7 +11,7 @@ embedding (the bundled ``siamfc.pth``): its ``conv4`` (after ReLU, 384 channels)
 250 -> 125 at width 1; see :func:`scaled_count`).* The paper's VGG-16 runs from a torchvision weight file
 (``vgg16-397923af.pth``, ``backbone=vgg16``) or from a MatConvNet ``imagenet-vgg-verydeep-16.mat`` converted
 once by :func:`vgg16_state_dict_from_matconvnet` (``torch.save(vgg16_state_dict_from_matconvnet(mat), pth)``).
-The two layers are tapped by :class:`siamtrack.models.dslt.TwoLayerFeatures` (shared with DSLT).
+The two layers are tapped by :class:`siamtrack.models.two_layer.TwoLayerFeatures` (shared with DSLT).
 
 **Channel importance** (Eq. 2): ``Δ_c = GAP(∂L/∂z_c)``, computed with autograd once the loss's small model has
 converged (stopped when the loss falls to ``threshold`` = 0.02 or after 50 iterations, Sec. 5.1; the losses

@@ -13,6 +13,8 @@ Adding a tracker = one line in :data:`TRACKERS`.
 :class:`~siamtrack.models.Weights`), the string ``"random"`` for an untrained network (tests, speed
 measurements), or ``None`` for the bundled default ``siamtrack/weights/bundled/<name>.pth`` (a tracker class
 may name other default weights with a ``bundled_weights_name`` attribute, e.g. DSLT's ``"siamfc"`` backbone).
+A tracker without weights (OpenCV's CSRT/KCF) sets the class attribute ``needs_weights = False``: then ``None``
+means no weights, like ``"random"``, and its ``from_weights`` rejects any real weights.
 """
 from __future__ import annotations
 
@@ -44,6 +46,9 @@ TRACKERS: dict[str, str] = {
     "siamrpn_sl": "siamtrack.trackers.siamrpn:SiamRPNTracker",
     "siamrpn_fl": "siamtrack.trackers.siamrpn:SiamRPNTracker",
     "tadt": "siamtrack.trackers.tadt:TADTTracker",
+    # reference baselines from opencv-contrib (no weights; `pip install siamtrack[bench]`)
+    "opencv-csrt": "siamtrack.trackers.opencv:OpenCVCSRTTracker",
+    "opencv-kcf": "siamtrack.trackers.opencv:OpenCVKCFTracker",
 }
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "bundled"
@@ -78,6 +83,8 @@ def build_tracker(name: str, weights: str | os.PathLike | Mapping | Weights | No
                   **hyperparameters) -> Tracker:
     """Tracker ``name`` with ``weights`` (see the module doc) and hyper-parameter overrides."""
     cls = tracker_class(name)
+    if weights is None and not getattr(cls, "needs_weights", True):
+        weights = RANDOM_WEIGHTS
     if weights is None:
         default = bundled_weights(getattr(cls, "bundled_weights_name", None) or name)
         if not default.is_file():

@@ -6,10 +6,40 @@ Everything else (evaluation, the got10k adapter, the TraX server) only calls the
 """
 from __future__ import annotations
 
+import dataclasses
 import time
-from typing import Iterable
+from typing import Iterable, TypeVar
 
 import numpy as np
+import torch
+
+P = TypeVar("P")
+
+
+def with_overrides(params: P, hyperparameters: dict, owner: str) -> P:
+    """``params`` (a frozen dataclass) with the fields named in ``hyperparameters`` replaced; a TypeError
+    naming ``owner`` and the unknown names if some are not fields."""
+    if not hyperparameters:
+        return params
+    known = {f.name for f in dataclasses.fields(params)}
+    unknown = sorted(set(hyperparameters) - known)
+    if unknown:
+        raise TypeError(f"{owner}: unknown hyper-parameter(s) {unknown}; known: {', '.join(sorted(known))}")
+    return dataclasses.replace(params, **hyperparameters)
+
+
+def pick_device(device=None) -> torch.device:
+    """``device``, or CUDA when available, else the CPU."""
+    return torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def check_initial_box(box, tracker_name: str) -> np.ndarray:
+    """The first frame's box as 4 float64 numbers, or a ValueError naming the tracker and the box."""
+    box = np.asarray(box, dtype=np.float64).reshape(-1)
+    if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+        raise ValueError(f"{tracker_name}: the initial box must be 4 finite numbers x, y, w, h with w, h > 0, "
+                         f"got {box.tolist()}")
+    return box
 
 
 class Tracker:

@@ -20,7 +20,6 @@ get their crops reversed to BGR here, which is exact because the crop acts on ea
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -28,9 +27,9 @@ import numpy as np
 import torch
 
 from siamtrack.geometry import box_to_center, center_to_box
-from siamtrack.models import Weights
+from siamtrack.models import Weights, check_model_name
 from siamtrack.models.dcfnet import DCFNet, DCFNetFeatures, dcf_response, dcf_solve
-from siamtrack.trackers.base import Tracker
+from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
 from siamtrack.weights.dcfnet import features_from_state_dict
 
 
@@ -83,15 +82,9 @@ class DCFNetTracker(Tracker):
     def __init__(self, features: DCFNetFeatures, params: DCFNetParams | None = None, device=None,
                  **hyperparameters):
         super().__init__()
-        params = params if params is not None else DCFNetParams()
-        if hyperparameters:
-            unknown = sorted(set(hyperparameters) - {f.name for f in dataclasses.fields(params)})
-            if unknown:
-                raise TypeError(f"DCFNetTracker: unknown hyper-parameter(s) {unknown}; known: "
-                                f"{', '.join(f.name for f in dataclasses.fields(params))}")
-            params = dataclasses.replace(params, **hyperparameters)
+        params = with_overrides(params if params is not None else DCFNetParams(), hyperparameters, type(self).__name__)
         self.params = params
-        self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = pick_device(device)
         self.net = DCFNet(size=params.crop_size, padding=params.padding, output_sigma_factor=params.output_sigma_factor,
                           lambda_=params.lambda_, channel_order=features.channel_order, mean=features.mean)
         self.net.feature.load_state_dict(features.state_dict())
@@ -113,8 +106,7 @@ class DCFNetTracker(Tracker):
         output_sigma_factor, lambda_, channel_order, mean) sets the defaults."""
         if weights is None:
             return cls(DCFNetFeatures(), device=device, **hyperparameters)
-        if weights.model_name not in (None, "dcfnet"):
-            raise ValueError(f"{weights.source}: weights are for model {weights.model_name!r}, not 'dcfnet'")
+        check_model_name(weights, "dcfnet", cls.name)
         config = weights.model_config
         renamed = {"size": "crop_size", "padding": "padding", "output_sigma_factor": "output_sigma_factor",
                    "lambda_": "lambda_"}
@@ -139,9 +131,7 @@ class DCFNetTracker(Tracker):
     @torch.inference_mode()
     def init(self, image: np.ndarray, box) -> None:
         image = _check_image(image)
-        box = np.asarray(box, dtype=np.float64).reshape(-1)
-        if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-            raise ValueError(f"DCFNet init box must be a finite x, y, w, h with w, h > 0, got {box.tolist()}")
+        box = check_initial_box(box, self.name)
         center = box_to_center(box)
         self.center, self.size = center[:2].copy(), center[2:].copy()
         p = self.params

@@ -1,7 +1,7 @@
 """DSLT* (Lu et al., "Deep Object Tracking with Shrinkage Loss", TPAMI 2020, Sec. 4 "Deep Regression Tracking").
 
 Per sequence a small regression network (:class:`~siamtrack.models.dslt.DSLTRegression`) is learned on top of a
-frozen two-layer backbone (:class:`~siamtrack.models.dslt.TwoLayerFeatures`):
+frozen two-layer backbone (:class:`~siamtrack.models.two_layer.TwoLayerFeatures`, shared with TADT):
 
 * **init**: crop the search region around the target, extract its features once, and train the network for
   ``init_iterations`` Adam steps on a Gaussian soft label (``σ = sigma_factor x`` the target size, 0.1 in the
@@ -35,7 +35,6 @@ coupled L2 term: ``weight_decay = 2λ``).
 from __future__ import annotations
 
 import collections
-import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -43,12 +42,13 @@ import numpy as np
 import torch
 
 from siamtrack import losses
-from siamtrack.models import Weights, build_model
-from siamtrack.models.correlation import hann_window
-from siamtrack.models.dslt import DEFAULT_LAYERS, DSLTRegression, TwoLayerFeatures
-from siamtrack.trackers.base import Tracker
-from siamtrack.trackers.siamese import (apply_window, check_image, context_side, crop_pyramid, peak_displacement,
-                                        penalized_peaks, upsample_responses)
+from siamtrack.models import Weights
+from siamtrack.models.dslt import DSLTRegression
+from siamtrack.models.two_layer import DEFAULT_LAYERS, TwoLayerFeatures, load_two_layer_features
+from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
+from siamtrack.trackers.siamese import (apply_window, check_image, clip_to_image, context_side, crop_pyramid,
+                                        damped_scale, peak_displacement, penalized_peaks, scale_pyramid,
+                                        unit_sum_window, upsample_responses)
 from siamtrack.training.labels import gaussian_labels, map_center
 
 REGRESSION_LOSSES = ("shrinkage", "l2", "l3", "ohnm")
@@ -58,7 +58,7 @@ REGRESSION_LOSSES = ("shrinkage", "l2", "l3", "ohnm")
 class DSLTParams:
     """Hyper-parameters of DSLT*; paper values where the paper gives one (Sec. 3.2, 5.1), ours otherwise."""
 
-    backbone: str = "siamfc"  # siamfc | vgg16 | resnet50 (see siamtrack.models.dslt)
+    backbone: str = "siamfc"  # siamfc | vgg16 | resnet50 (see siamtrack.models.two_layer)
     layers: tuple[str, str] | None = None  # (shallow, deep); None: DEFAULT_LAYERS[backbone]
     instance_size: int = 255  # search crop side (model pixels); padded backbones need a multiple of 16
     context_size: float = 127.0  # model pixels onto which the context square s_z maps
@@ -115,8 +115,8 @@ class DSLTParams:
 
     @property
     def scale_factors(self) -> np.ndarray:
-        k = (self.num_scales - 1) // 2
-        return self.scale_step ** np.arange(-k, k + 1, dtype=np.float64)
+        """:func:`~siamtrack.trackers.siamese.scale_pyramid` of ``num_scales`` and ``scale_step``."""
+        return scale_pyramid(self.num_scales, self.scale_step)
 
 
 def regression_loss(params: DSLTParams, responses: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -129,36 +129,6 @@ def regression_loss(params: DSLTParams, responses: torch.Tensor, labels: torch.T
     if params.loss == "ohnm":
         return losses.ohnm_l2_loss(responses, labels, threshold=params.ohnm_threshold)
     return losses.l2_loss(responses, labels)
-
-
-def load_backbone(kind: str, weights: Weights | None, layers=None) -> TwoLayerFeatures:
-    """The frozen DSLT backbone ``kind`` with ``weights`` (``None``: random): a SiamFC weights file for
-    ``siamfc`` (the bundled ``siamfc.pth`` by default), a torchvision ``vgg16`` / ``resnet50`` file otherwise."""
-    if kind == "siamfc":
-        if weights is not None and weights.model_name not in (None, "siamfc"):
-            raise ValueError(f"{weights.source}: weights are for model {weights.model_name!r}; the DSLT 'siamfc' "
-                             "backbone needs SiamFC weights")
-        config = weights.model_config if weights is not None else {}
-        model = build_model("siamfc", **config)
-        if weights is not None:
-            result = model.load_state_dict(weights.state_dict, strict=False)
-            if result.missing_keys or result.unexpected_keys:
-                hint = " (a torchvision file? pass backbone=vgg16 or resnet50)" if any(
-                    key.startswith(("classifier.", "fc.", "layer1.")) for key in weights.state_dict) else ""
-                raise ValueError(f"{weights.source}: not SiamFC weights{hint}: missing {result.missing_keys[:3]}, "
-                                 f"unexpected {result.unexpected_keys[:3]}")
-        return TwoLayerFeatures.from_backbone("siamfc", model.backbone, layers)
-    if kind == "vgg16":
-        from siamtrack.models.vgg import vgg16 as build
-    else:
-        from siamtrack.models.resnet import resnet50 as build
-    network = build(None)
-    if weights is not None:
-        from siamtrack.models.vgg import load_torchvision_state_dict
-
-        load_torchvision_state_dict(network, weights.state_dict, weights.source,
-                                    ignore_prefixes=("classifier.",) if kind == "vgg16" else ("fc.",))
-    return TwoLayerFeatures.from_backbone(kind, network, layers)
 
 
 def odd_kernel(cells: float, factor: float, largest: int) -> int:
@@ -179,18 +149,11 @@ class DSLTTracker(Tracker):
     def __init__(self, features: TwoLayerFeatures, params: DSLTParams | None = None, device=None,
                  **hyperparameters):
         super().__init__()
-        params = params if params is not None else self.Params()
-        if hyperparameters:
-            known = {f.name for f in dataclasses.fields(params)}
-            unknown = sorted(set(hyperparameters) - known)
-            if unknown:
-                raise TypeError(f"{type(self).__name__}: unknown hyper-parameter(s) {unknown}; "
-                                f"known: {', '.join(sorted(known))}")
-            if isinstance(hyperparameters.get("layers"), list):
-                hyperparameters["layers"] = tuple(hyperparameters["layers"])
-            params = dataclasses.replace(params, **hyperparameters)
-        self.params = params
-        self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        if isinstance(hyperparameters.get("layers"), list):
+            hyperparameters["layers"] = tuple(hyperparameters["layers"])
+        self.params = with_overrides(params if params is not None else self.Params(), hyperparameters,
+                                     type(self).__name__)
+        self.device = pick_device(device)
         self.features = features.to(self.device).eval()
         self.network: DSLTRegression | None = None
         self.stage_seconds: dict[str, float] = collections.defaultdict(float)
@@ -201,7 +164,8 @@ class DSLTTracker(Tracker):
         if kind not in DEFAULT_LAYERS:
             raise ValueError(f"dslt: backbone must be one of {', '.join(DEFAULT_LAYERS)}, got {kind!r}")
         layers = hyperparameters.get("layers")
-        return cls(load_backbone(kind, weights, tuple(layers) if layers else None), device=device, **hyperparameters)
+        features = load_two_layer_features(kind, weights, tuple(layers) if layers else None, cls.name)
+        return cls(features, device=device, **hyperparameters)
 
     # ---- helpers -------------------------------------------------------------------------------------------
 
@@ -262,10 +226,7 @@ class DSLTTracker(Tracker):
 
     def init(self, image: np.ndarray, box) -> None:
         image = check_image(image)
-        box = np.asarray(box, dtype=np.float64).reshape(-1)
-        if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-            raise ValueError(f"{self.name}: the initial box must be 4 finite numbers x, y, w, h with w, h > 0, "
-                             f"got {box.tolist()}")
+        box = check_initial_box(box, self.name)
         p = self.params
         self.stage_seconds.clear()
         self._center = box[:2] + box[2:] / 2.0
@@ -315,15 +276,12 @@ class DSLTTracker(Tracker):
         best = int(np.argmax(penalized_peaks(responses, p.scale_penalty)))
         response = responses[best].astype(np.float64)
         if p.window_influence > 0:
-            window = hann_window(*response.shape, dtype=torch.float64).numpy()
-            response = apply_window(response, window / window.sum(), p.window_influence)
+            response = apply_window(response, unit_sum_window(*response.shape), p.window_influence)
         stride = self.features.strides[0]
         displacement_cells = peak_displacement(response) / p.response_up
-        self._center = self._center + displacement_cells * stride * sides[best] / p.instance_size
-        height, width = image.shape[:2]
-        self._center = np.clip(self._center, [0.0, 0.0], [float(width), float(height)])
-        damped = (1.0 - p.scale_lr) + p.scale_lr * factors[best]
-        self._scale = float(np.clip(self._scale * damped, p.min_scale, p.max_scale))
+        self._center = clip_to_image(self._center + displacement_cells * stride * sides[best] / p.instance_size,
+                                     image)
+        self._scale = damped_scale(self._scale, factors[best], p.scale_lr, p.min_scale, p.max_scale)
         self.confidence = float(scores[best].max())
         start = self._timed("locate", start)
         self._frame += 1

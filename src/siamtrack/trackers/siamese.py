@@ -19,8 +19,8 @@ model-specific steps are small methods (``preprocess``, ``build_template``, ``up
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar, Sequence
 
 import cv2
@@ -29,10 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from siamtrack.models import Weights, build_model
+from siamtrack.models import Weights, model_from_weights
 from siamtrack.models.backbones import fuse_batchnorm
 from siamtrack.models.correlation import hann_window
-from siamtrack.trackers.base import Tracker
+from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,17 @@ class SiameseParams:
 
     @property
     def scale_factors(self) -> np.ndarray:
-        """``scale_step ** (-k .. k)`` for ``num_scales = 2k + 1``."""
-        k = (self.num_scales - 1) // 2
-        return self.scale_step ** np.arange(-k, k + 1, dtype=np.float64)
+        """:func:`scale_pyramid` of ``num_scales`` and ``scale_step``."""
+        return scale_pyramid(self.num_scales, self.scale_step)
 
 
 # --------------------------------------------------------------------------------------------- geometry
+
+
+def scale_pyramid(num_scales: int, scale_step: float) -> np.ndarray:
+    """``scale_step ** (-k .. k)`` for ``num_scales = 2k + 1``: the sizes of the search crops."""
+    k = (num_scales - 1) // 2
+    return scale_step ** np.arange(-k, k + 1, dtype=np.float64)
 
 
 def context_side(width: float, height: float, context: float = 0.5) -> float:
@@ -153,6 +158,16 @@ def penalized_peaks(responses: np.ndarray, scale_penalty) -> np.ndarray:
     return peaks * penalty
 
 
+@lru_cache(maxsize=32)
+def unit_sum_window(height: int, width: int) -> np.ndarray:
+    """The ``height x width`` Hann window divided by its sum (float64, read-only, cached): the window that
+    :func:`apply_window` blends in."""
+    window = hann_window(height, width, dtype=torch.float64).numpy()
+    window = window / window.sum()
+    window.setflags(write=False)
+    return window
+
+
 def apply_window(response: np.ndarray, window: np.ndarray, window_influence: float) -> np.ndarray:
     """Normalise ``response`` to a distribution (minus its minimum, divided by its sum) and blend it with
     the (sum-normalised) ``window``: ``(1 - w)·r + w·window`` (SiamFC's displacement penalty)."""
@@ -167,6 +182,19 @@ def peak_displacement(response: np.ndarray) -> np.ndarray:
     row, col = np.unravel_index(int(np.argmax(response)), response.shape)
     height, width = response.shape
     return np.array([col - (width - 1) / 2.0, row - (height - 1) / 2.0])
+
+
+def clip_to_image(center: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """``center = (cx, cy)`` moved inside ``image`` (a target that leaves the frame never raises)."""
+    height, width = image.shape[:2]
+    return np.clip(center, [0.0, 0.0], [float(width), float(height)])
+
+
+def damped_scale(scale: float, factor: float, scale_lr: float, min_scale: float, max_scale: float) -> float:
+    """SiamFC's size update: ``scale`` times the chosen scale ``factor`` damped by ``scale_lr``
+    (``(1 - lr) + lr·factor``), kept within ``[min_scale, max_scale]``."""
+    damped = (1.0 - scale_lr) + scale_lr * factor
+    return float(np.clip(scale * damped, min_scale, max_scale))
 
 
 def prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:
@@ -198,40 +226,17 @@ class SiameseTracker(Tracker):
 
     def __init__(self, model: nn.Module, params: SiameseParams | None = None, device=None, **hyperparameters):
         super().__init__()
-        params = params if params is not None else self.Params()
-        if hyperparameters:
-            known = {f.name for f in dataclasses.fields(params)}
-            unknown = sorted(set(hyperparameters) - known)
-            if unknown:
-                raise TypeError(f"{type(self).__name__}: unknown hyper-parameter(s) {unknown}; "
-                                f"known: {', '.join(sorted(known))}")
-            params = dataclasses.replace(params, **hyperparameters)
-        self.params = params
-        self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.params = with_overrides(params if params is not None else self.Params(), hyperparameters,
+                                     type(self).__name__)
+        self.device = pick_device(device)
         self.model = prepare_for_inference(model, self.device)
         self.total_stride = int(model.total_stride)
-        self._windows: dict[tuple[int, int], np.ndarray] = {}
         self.template = None
 
     @classmethod
     def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "SiameseTracker":
         """The tracker with its model built from ``weights`` (``None``: random initialisation)."""
-        if weights is None:
-            return cls(build_model(cls.model_name), device=device, **hyperparameters)
-        if weights.model_name not in (None, cls.model_name):
-            raise ValueError(f"{weights.source}: weights are for model {weights.model_name!r} but tracker "
-                             f"{cls.name!r} needs model {cls.model_name!r}")
-        model = build_model(cls.model_name, **weights.model_config)
-        try:
-            result = model.load_state_dict(weights.state_dict, strict=False)
-        except RuntimeError as error:  # shape mismatches
-            raise ValueError(f"{weights.source}: state dict does not fit model {cls.model_name!r} "
-                             f"{weights.model_config or ''}: {' '.join(str(error).split()[:40])} ...") from error
-        if result.missing_keys or result.unexpected_keys:
-            raise ValueError(f"{weights.source}: state dict does not fit model {cls.model_name!r} "
-                             f"{weights.model_config or ''}: missing {result.missing_keys[:5]}, "
-                             f"unexpected {result.unexpected_keys[:5]}")
-        return cls(model, device=device, **hyperparameters)
+        return cls(model_from_weights(cls.model_name, weights, cls.name), device=device, **hyperparameters)
 
     # ---- model-specific steps (override in subclasses) ------------------------------------------------
 
@@ -270,20 +275,17 @@ class SiameseTracker(Tracker):
             crops = crops.contiguous(memory_format=torch.channels_last)
         return crops
 
-    def _window(self, height: int, width: int) -> np.ndarray:
-        if (height, width) not in self._windows:
-            window = hann_window(height, width, dtype=torch.float64).numpy()
-            self._windows[(height, width)] = window / window.sum()
-        return self._windows[(height, width)]
+    def crop_exemplar(self, image: np.ndarray) -> torch.Tensor:
+        """Network input for the exemplar crop (``s_z·exemplar_size/context_size`` image pixels) around the
+        current centre."""
+        p = self.params
+        return self.crop_inputs(image, [self.context_region * p.exemplar_size / p.context_size], p.exemplar_size)
 
     # ---- tracker API -----------------------------------------------------------------------------------
 
     def init(self, image: np.ndarray, box) -> None:
         image = check_image(image)
-        box = np.asarray(box, dtype=np.float64).reshape(-1)
-        if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-            raise ValueError(f"{self.name}: the initial box must be 4 finite numbers x, y, w, h with w, h > 0, "
-                             f"got {box.tolist()}")
+        box = check_initial_box(box, self.name)
         p = self.params
         self._center = box[:2] + box[2:] / 2.0
         self._base_size = box[2:].copy()
@@ -291,8 +293,7 @@ class SiameseTracker(Tracker):
         self._base_side = context_side(box[2], box[3], p.context)
         self._fill = image.reshape(-1, 3).mean(axis=0)
         with torch.inference_mode():
-            exemplar = self.crop_inputs(image, [self.context_region * p.exemplar_size / p.context_size], p.exemplar_size)
-            self.template = self.build_template(exemplar)
+            self.template = self.build_template(self.crop_exemplar(image))
         self.confidence = float("nan")
 
     def update(self, image: np.ndarray) -> np.ndarray:
@@ -306,20 +307,15 @@ class SiameseTracker(Tracker):
             scores = self.score(self.template, self.crop_inputs(image, sides, p.instance_size))[:, 0]
             responses = upsample_responses(scores.float(), p.response_up).cpu().numpy()
         best = int(np.argmax(penalized_peaks(responses, p.scale_penalty)))
-        response = apply_window(responses[best].astype(np.float64), self._window(*responses.shape[1:]),
+        response = apply_window(responses[best].astype(np.float64), unit_sum_window(*responses.shape[1:]),
                                 p.window_influence)
         # response pixels -> search-crop pixels -> image pixels (SiamFC's tracker_step)
         displacement = peak_displacement(response) * self.total_stride / p.response_up
-        self._center = self._center + displacement * sides[best] / p.instance_size
-        height, width = image.shape[:2]
-        self._center = np.clip(self._center, [0.0, 0.0], [float(width), float(height)])
-        damped = (1.0 - p.scale_lr) + p.scale_lr * factors[best]
-        self._scale = float(np.clip(self._scale * damped, p.min_scale, p.max_scale))
+        self._center = clip_to_image(self._center + displacement * sides[best] / p.instance_size, image)
+        self._scale = damped_scale(self._scale, factors[best], p.scale_lr, p.min_scale, p.max_scale)
         self.confidence = float(scores[best].max())
         if p.template_lr > 0:
             with torch.inference_mode():
-                exemplar = self.crop_inputs(image, [self.context_region * p.exemplar_size / p.context_size],
-                                       p.exemplar_size)
-                self.template = self.update_template(self.template, exemplar)
+                self.template = self.update_template(self.template, self.crop_exemplar(image))
         size = self.target_size
         return np.concatenate([self._center - size / 2.0, size])

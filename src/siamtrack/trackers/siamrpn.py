@@ -14,17 +14,16 @@ Per frame (the authors' DaSiamRPN tracking step):
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from siamtrack.models import Weights, build_model
+from siamtrack.models import Weights, model_from_weights
 from siamtrack.models.correlation import hann_window
 from siamtrack.models.siamrpn import decode_boxes
-from siamtrack.trackers.base import Tracker
-from siamtrack.trackers.siamese import check_image, context_side, crop_pyramid, prepare_for_inference
+from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
+from siamtrack.trackers.siamese import check_image, clip_to_image, context_side, crop_pyramid, prepare_for_inference
 
 
 @dataclass(frozen=True)
@@ -60,16 +59,9 @@ class SiamRPNTracker(Tracker):
 
     def __init__(self, model: torch.nn.Module, params: SiamRPNParams | None = None, device=None, **hyperparameters):
         super().__init__()
-        params = params if params is not None else self.Params()
-        if hyperparameters:
-            known = {f.name for f in dataclasses.fields(params)}
-            unknown = sorted(set(hyperparameters) - known)
-            if unknown:
-                raise TypeError(f"{type(self).__name__}: unknown hyper-parameter(s) {unknown}; "
-                                f"known: {', '.join(sorted(known))}")
-            params = dataclasses.replace(params, **hyperparameters)
+        params = with_overrides(params if params is not None else self.Params(), hyperparameters, type(self).__name__)
         self.params = params
-        self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = pick_device(device)
         self.model = prepare_for_inference(model, self.device)
         self.template = None
         with torch.no_grad():
@@ -82,20 +74,8 @@ class SiamRPNTracker(Tracker):
 
     @classmethod
     def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "SiamRPNTracker":
-        if weights is None:
-            return cls(build_model(cls.model_name), device=device, **hyperparameters)
-        if weights.model_name not in (None, cls.model_name):
-            raise ValueError(f"{weights.source}: weights are for model {weights.model_name!r}, not {cls.model_name!r}")
-        model = build_model(cls.model_name, **weights.model_config)
-        try:
-            result = model.load_state_dict(weights.state_dict, strict=False)
-        except RuntimeError as error:
-            raise ValueError(f"{weights.source}: state dict does not fit model siamrpn {weights.model_config or ''}: "
-                             f"{' '.join(str(error).split()[:40])} ...") from error
-        if result.missing_keys or result.unexpected_keys:
-            raise ValueError(f"{weights.source}: state dict does not fit model siamrpn: missing "
-                             f"{result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}")
-        return cls(model, device=device, **hyperparameters)
+        """The tracker with its model built from ``weights`` (``None``: random initialisation)."""
+        return cls(model_from_weights(cls.model_name, weights, cls.name), device=device, **hyperparameters)
 
     def _crop(self, image: np.ndarray, side: float, size: int) -> torch.Tensor:
         crops = crop_pyramid(image, self._center, [side], size, self._fill).to(self.device, torch.float32)
@@ -103,10 +83,7 @@ class SiamRPNTracker(Tracker):
 
     def init(self, image: np.ndarray, box) -> None:
         image = check_image(image)
-        box = np.asarray(box, dtype=np.float64).reshape(-1)
-        if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-            raise ValueError(f"{self.name}: the initial box must be 4 finite numbers x, y, w, h with w, h > 0, "
-                             f"got {box.tolist()}")
+        box = check_initial_box(box, self.name)
         self._center = box[:2] + box[2:] / 2.0
         self._size = box[2:].copy()
         self._fill = image.reshape(-1, 3).mean(axis=0)
@@ -140,7 +117,7 @@ class SiamRPNTracker(Tracker):
         offset = (boxes[best, :2] - p.instance_size / 2.0) / scale
         rate = penalty[best] * scores[best] * p.lr
         height, width = image.shape[:2]
-        self._center = np.clip(self._center + offset, [0.0, 0.0], [float(width), float(height)])
+        self._center = clip_to_image(self._center + offset, image)
         self._size = (1.0 - rate) * self._size + rate * boxes[best, 2:] / scale
         self._size = np.clip(self._size, p.min_size, [float(width), float(height)])
         self.confidence = float(scores[best])

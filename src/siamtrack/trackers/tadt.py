@@ -22,7 +22,6 @@ paper builds on [2].
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -30,14 +29,14 @@ import numpy as np
 import torch
 
 from siamtrack.models import Weights
-from siamtrack.models.correlation import hann_window, xcorr
-from siamtrack.models.dslt import TwoLayerFeatures, alexnet_stages, align_deep
+from siamtrack.models.correlation import xcorr
 from siamtrack.models.tadt import (LAYERS, SELECTIONS, ChannelGroup, centre_crop, feature_grid, is_centred,
                                    max_channel_sum, parity_round, resample_centred, scaled_count, select_channels,
                                    stack_groups)
-from siamtrack.trackers.base import Tracker
-from siamtrack.trackers.siamese import (apply_window, check_image, crop_pyramid, peak_displacement, penalized_peaks,
-                                        upsample_responses)
+from siamtrack.models.two_layer import TwoLayerFeatures, alexnet_stages, align_deep, load_two_layer_features
+from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
+from siamtrack.trackers.siamese import (apply_window, check_image, clip_to_image, crop_pyramid, damped_scale,
+                                        peak_displacement, penalized_peaks, unit_sum_window, upsample_responses)
 
 ROLES = ("conv4_1", "conv4_3")
 
@@ -126,17 +125,6 @@ def search_geometry(features: TwoLayerFeatures, target_size: float, search_facto
                      f"{needed}-cell map for layer {features.layers[1]!r}")
 
 
-def load_backbone(kind: str, weights: Weights | None) -> TwoLayerFeatures:
-    """The frozen two-layer backbone ``kind`` (:data:`siamtrack.models.tadt.LAYERS`) with ``weights``
-    (``None``: random): SiamFC weights for ``siamfc``, a torchvision VGG-16 state dict for ``vgg16``. Shares
-    DSLT's loader, which checks the weights and names the file on a mismatch."""
-    from siamtrack.trackers.dslt import load_backbone as load_two_layers
-
-    if kind not in LAYERS:
-        raise ValueError(f"tadt: backbone must be one of {', '.join(LAYERS)}, got {kind!r}")
-    return load_two_layers(kind, weights, LAYERS[kind])
-
-
 class TADTTracker(Tracker):
     """TADT (see the module doc). ``--weights``: SiamFC weights (default: the bundled ``siamfc.pth``) or, with
     ``backbone=vgg16``, a torchvision VGG-16 file (see :func:`siamtrack.models.tadt.vgg16_state_dict_from_matconvnet`
@@ -149,21 +137,14 @@ class TADTTracker(Tracker):
     def __init__(self, features: TwoLayerFeatures, params: TADTParams | None = None, device=None,
                  **hyperparameters):
         super().__init__()
-        params = params if params is not None else self.Params()
-        if hyperparameters:
-            known = {f.name for f in dataclasses.fields(params)}
-            unknown = sorted(set(hyperparameters) - known)
-            if unknown:
-                raise TypeError(f"{type(self).__name__}: unknown hyper-parameter(s) {unknown}; "
-                                f"known: {', '.join(sorted(known))}")
-            params = dataclasses.replace(params, **hyperparameters)
+        params = with_overrides(params if params is not None else self.Params(), hyperparameters, type(self).__name__)
         if features.kind != params.backbone:
             raise ValueError(f"tadt: params.backbone is {params.backbone!r} but the features are {features.kind!r}")
         if features.strides[0] != features.strides[1]:
             raise ValueError(f"tadt stacks the two layers, which needs equal strides; got {features.strides} "
                              f"for layers {features.layers}")
         self.params = params
-        self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = pick_device(device)
         self.features = features.to(self.device).eval()
         self.stride = features.strides[1]
         self.instance_size, self.map_size = search_geometry(features, params.target_size, params.search_factor)
@@ -171,12 +152,15 @@ class TADTTracker(Tracker):
         self.template: torch.Tensor | None = None
         self.importances: dict[str, dict] = {}
         self.first_layers: tuple[torch.Tensor, torch.Tensor] | None = None
-        self._windows: dict[tuple[int, int], np.ndarray] = {}
 
     @classmethod
     def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "TADTTracker":
+        """The tracker on the frozen backbone ``backbone`` (:data:`siamtrack.models.tadt.LAYERS`) with ``weights``
+        (``None``: random): SiamFC weights for ``siamfc``, a torchvision VGG-16 state dict for ``vgg16``."""
         kind = hyperparameters.get("backbone", TADTParams.backbone)
-        return cls(load_backbone(kind, weights), device=device, **hyperparameters)
+        if kind not in LAYERS:
+            raise ValueError(f"tadt: backbone must be one of {', '.join(LAYERS)}, got {kind!r}")
+        return cls(load_two_layer_features(kind, weights, LAYERS[kind], cls.name), device=device, **hyperparameters)
 
     # ---- helpers -------------------------------------------------------------------------------------------
 
@@ -208,20 +192,11 @@ class TADTTracker(Tracker):
         cells = self._base_size[::-1] * self._zoom() / self.stride
         return tuple(min(parity_round(float(c), parity), largest) for c in cells)
 
-    def _window(self, height: int, width: int) -> np.ndarray:
-        if (height, width) not in self._windows:
-            window = hann_window(height, width, dtype=torch.float64).numpy()
-            self._windows[(height, width)] = window / window.sum()
-        return self._windows[(height, width)]
-
     # ---- tracker API ---------------------------------------------------------------------------------------
 
     def init(self, image: np.ndarray, box) -> None:
         image = check_image(image)
-        box = np.asarray(box, dtype=np.float64).reshape(-1)
-        if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-            raise ValueError(f"{self.name}: the initial box must be 4 finite numbers x, y, w, h with w, h > 0, "
-                             f"got {box.tolist()}")
+        box = check_initial_box(box, self.name)
         self._center = box[:2] + box[2:] / 2.0
         self._base_size = box[2:].copy()
         self._scale = 1.0
@@ -264,15 +239,12 @@ class TADTTracker(Tracker):
             scores = xcorr(self.template, rescaled)[:, 0]  # Eq. 8, one map per proposal size
             responses = upsample_responses(scores.float(), p.response_up).cpu().numpy()
         best = int(np.argmax(penalized_peaks(responses, p.scale_penalties)))
-        response = apply_window(responses[best].astype(np.float64), self._window(*responses.shape[1:]),
+        response = apply_window(responses[best].astype(np.float64), unit_sum_window(*responses.shape[1:]),
                                 p.window_influence)
         # response pixels -> cells of the rescaled map -> cells of the search map -> image pixels
         cells = peak_displacement(response) / p.response_up * p.scale_factors[best]
-        self._center = self._center + cells * self.stride / zoom
-        height, width = image.shape[:2]
-        self._center = np.clip(self._center, [0.0, 0.0], [float(width), float(height)])
-        damped = (1.0 - p.scale_lr) + p.scale_lr * p.scale_factors[best]
-        self._scale = float(np.clip(self._scale * damped, p.min_scale, p.max_scale))
+        self._center = clip_to_image(self._center + cells * self.stride / zoom, image)
+        self._scale = damped_scale(self._scale, p.scale_factors[best], p.scale_lr, p.min_scale, p.max_scale)
         self.confidence = float(scores[best].max())
         size = self.target_size
         return np.concatenate([self._center - size / 2.0, size])

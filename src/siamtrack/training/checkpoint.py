@@ -8,26 +8,17 @@ from __future__ import annotations
 
 import os
 import random
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from siamtrack.io import write_atomically
+
 
 def save_atomically(obj, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temporary file next to ``path``, then ``os.replace`` it: a reader (or a run killed
-    mid-write) sees either the old file or the new one, never a torn one."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    """``torch.save`` through :func:`siamtrack.io.write_atomically`: a reader (or a run killed mid-write) sees
+    either the old file or the new one, never a torn one."""
+    write_atomically(path, lambda handle: torch.save(obj, handle))
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:

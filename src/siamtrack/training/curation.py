@@ -28,6 +28,7 @@ import numpy as np
 
 from siamtrack.data.sequence import Sequence
 from siamtrack.geometry import box_to_center
+from siamtrack.io import write_text_atomically
 from siamtrack.training.augment import crop_window, window_box
 
 FORMAT_VERSION = 1
@@ -116,12 +117,6 @@ def _valid_frames(sequence: Sequence) -> tuple[list[int], dict[str, list[int]]]:
     return np.flatnonzero(valid).tolist(), skipped
 
 
-def _write_json_atomically(path: Path, data) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(data, indent=1))
-    os.replace(temporary, path)
-
-
 def curate_sequence(sequence: Sequence, directory: Path, settings: CropSettings) -> dict:
     """Curate one sequence into ``directory`` (skipped if its ``index.json`` exists); returns its index."""
     index_path = directory / "index.json"
@@ -142,7 +137,7 @@ def curate_sequence(sequence: Sequence, directory: Path, settings: CropSettings)
         boxes.append(window_box(box, center, window, settings.crop_size).tolist())
     index = {"name": sequence.name, "dataset": sequence.dataset, "source_frames": len(sequence),
              "frames": valid, "boxes": boxes, "skipped": skipped}
-    _write_json_atomically(index_path, index)
+    write_text_atomically(index_path, json.dumps(index, indent=1))
     return index
 
 
@@ -192,8 +187,8 @@ def curate(sequences: list[Sequence], settings: CropSettings, cache_dir: str | o
             {"directory": key, "name": index["name"], "dataset": index["dataset"], "frames": len(index["frames"])})
     if not entries:
         raise ValueError(f"{directory}: no training sequence has two valid frames")
-    _write_json_atomically(manifest_path, {"version": FORMAT_VERSION, "settings": asdict(settings),
-                                           "sequences": entries, "skipped_sequences": skipped})
+    write_text_atomically(manifest_path, json.dumps({"version": FORMAT_VERSION, "settings": asdict(settings),
+                                                     "sequences": entries, "skipped_sequences": skipped}, indent=1))
     return directory
 
 

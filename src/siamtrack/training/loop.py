@@ -36,6 +36,7 @@ from torch import nn
 
 from siamtrack import losses
 from siamtrack.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config
+from siamtrack.io import write_text_atomically
 from siamtrack.training.augment import BranchAugmentation
 from siamtrack.training.checkpoint import load_checkpoint, rng_state, save_atomically, set_rng_state
 from siamtrack.training.curation import CropSettings, curate, load_curated
@@ -471,7 +472,5 @@ def _check_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
             raise ConfigError(f"{config_path}: cannot resume with a different config; changed keys: "
                               f"{['.'.join(map(str, key)) for key in changed]}")
         return
-    temporary = config_path.with_name(".config.yaml.tmp")
-    temporary.write_text(dump_config(config))
-    os.replace(temporary, config_path)
+    write_text_atomically(config_path, dump_config(config))
 
