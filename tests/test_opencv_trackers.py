@@ -38,15 +38,15 @@ def fake_tracker(script, init_result=None):
     return OpenCVTracker(factory=lambda: fake), fake
 
 
-def test_init_gives_opencv_bgr_frames_and_corner_rounded_int_boxes():
+def test_init_gives_opencv_bgr_frames_and_rounded_int_boxes():
     tracker, fake = fake_tracker([])
     image = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
     tracker.init(image, [10.4, 20.6, 30.3, 40.2])
     bgr, box = fake.init_args
     np.testing.assert_array_equal(bgr, image[:, :, ::-1])
     assert bgr.flags["C_CONTIGUOUS"]
-    # corners 10.4 -> 10, 40.7 -> 41; 20.6 -> 21, 60.8 -> 61
-    assert box == (10, 21, 31, 40) and all(type(v) is int for v in box)
+    assert box == (10, 21, 30, 40) and all(type(v) is int for v in box)
+    assert opencv_box([257.53, 159.5, 55.78, 59.49]) == (258, 160, 56, 59)  # half up, not to even
     assert opencv_box([0.2, 0.2, 0.3, 0.3]) == (0, 0, 1, 1)  # never below one pixel
     with pytest.raises(ValueError, match="w, h > 0"):
         opencv_box([0, 0, 0, 5])

@@ -20,6 +20,7 @@ get their crops reversed to BGR here, which is exact because the crop acts on ea
 """
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 
 import cv2
@@ -71,11 +72,40 @@ def crop_window(image: np.ndarray, center: np.ndarray, window: np.ndarray, out_s
                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
 
 
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, glibc <malloc.h>
+_kept_freed_memory = None
+
+
+def keep_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = 32 << 20) -> bool:
+    """Let glibc's ``malloc`` keep freed memory for reuse instead of handing it back to the kernel.
+
+    A float32 DCFNet update allocates and frees ~40 MB of feature maps (each stage of the 4-crop batch is
+    4 x 32 x 125 x 125 x 4 B = 8 MB). With glibc's default thresholds most of it goes back to the kernel when
+    freed (heap trimming above ~2 x the largest block, or ``munmap``) and is page-faulted in again, zero-filled,
+    on the next frame: here ~4,000-7,000 page faults per frame, 42 instead of 31 ms of CPU (one thread). With
+    ``M_MMAP_THRESHOLD`` = 32 MB (glibc's maximum) and ``M_TRIM_THRESHOLD`` = 256 MB the blocks stay in the
+    heap and are reused. This changes no result, only where memory comes from; it is process-wide (the process
+    keeps up to ``trim_threshold`` bytes of freed heap memory) and applied once. Returns whether it applied
+    (``False`` where ``mallopt`` is missing, e.g. off glibc).
+    """
+    global _kept_freed_memory
+    if _kept_freed_memory is None:
+        try:
+            mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+            _kept_freed_memory = bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(
+                mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+        except (AttributeError, OSError):
+            _kept_freed_memory = False
+    return _kept_freed_memory
+
+
 class DCFNetTracker(Tracker):
     """DCFNet tracking with a :class:`~siamtrack.models.dcfnet.DCFNetFeatures` net, e.g. the authors' weights
     from :func:`siamtrack.weights.dcfnet.load_dcfnet_features`. ``params`` (or keyword overrides of
     :class:`DCFNetParams`' fields) set the hyper-parameters; ``device`` defaults to CUDA when available.
-    The caller's module is copied, never changed. ``confidence`` is the winning raw response peak."""
+    The caller's module is copied, never changed. ``confidence`` is the winning raw response peak.
+    On a CPU device the constructor calls :func:`keep_freed_memory` (process-wide malloc thresholds: a third
+    less CPU per frame, no change in results)."""
 
     name = "dcfnet"
 
@@ -85,6 +115,8 @@ class DCFNetTracker(Tracker):
         params = with_overrides(params if params is not None else DCFNetParams(), hyperparameters, type(self).__name__)
         self.params = params
         self.device = pick_device(device)
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.net = DCFNet(size=params.crop_size, padding=params.padding, output_sigma_factor=params.output_sigma_factor,
                           lambda_=params.lambda_, channel_order=features.channel_order, mean=features.mean)
         self.net.feature.load_state_dict(features.state_dict())
@@ -92,8 +124,7 @@ class DCFNetTracker(Tracker):
         self.net.eval().to(self.device)
         self.net.feature.to(self.feature_dtype, memory_format=torch.channels_last)
         self.reverse_channels = features.channel_order == "BGR"
-        mean = np.asarray(features.mean, dtype=np.float32)
-        self.mean = mean[::-1].copy() if self.reverse_channels else mean  # in the frames' RGB order
+        self.mean = np.asarray(features.mean, dtype=np.float32)  # in the net's channel order
         exponents = np.arange(params.num_scales) - params.num_scales // 2
         self.scale_factors = params.scale_step ** exponents
         self.scale_penalties = params.scale_penalty ** np.abs(exponents)
@@ -119,10 +150,11 @@ class DCFNetTracker(Tracker):
 
     def _features_fft(self, crops: list[np.ndarray]) -> torch.Tensor:
         """``rfft2`` of the windowed features of RGB ``uint8`` crops (``N x 32 x S x S//2+1``)."""
-        pixels = np.stack(crops).astype(np.float32) - self.mean
+        pixels = np.stack(crops)
         if self.reverse_channels:
-            pixels = pixels[..., ::-1]
-        batch = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2)  # N x 3 x S x S, channels-last
+            pixels = pixels[..., ::-1]  # a view
+        pixels = np.subtract(pixels, self.mean, dtype=np.float32)  # one pass: uint8 -> float32, minus the mean
+        batch = torch.from_numpy(pixels).permute(0, 3, 1, 2)  # N x 3 x S x S, channels-last
         return self.net.features_fft(batch.to(self.device, self.feature_dtype))
 
     def _crop(self, image: np.ndarray, window: np.ndarray) -> np.ndarray:
@@ -147,8 +179,9 @@ class DCFNetTracker(Tracker):
         """Blend the filter learned on ``new_fft`` into the model at rate ``interp_factor``."""
         rate = self.params.interp_factor
         new_alpha = dcf_solve(new_fft, self.net.label_fft, self.params.lambda_)
-        self.template_fft = (1 - rate) * self.template_fft + rate * new_fft
-        self.alpha_fft = (1 - rate) * self.alpha_fft + rate * new_alpha
+        # (1 - rate) * model + rate * new, in place: the model tensors are the tracker's own
+        self.template_fft.mul_(1 - rate).add_(new_fft, alpha=rate)
+        self.alpha_fft.mul_(1 - rate).add_(new_alpha, alpha=rate)
 
     @torch.inference_mode()
     def update(self, image: np.ndarray) -> np.ndarray:
