@@ -2,8 +2,10 @@
 
 Frames of a few real sequences are decoded up front; each run tracks all of them (``init`` + ``update``, crops
 included) and its fps is frames / tracking seconds. Reported: the median and the best of ``--runs`` runs, and
-the process CPU milliseconds per frame (steadier than wall time on a shared machine). A micro-benchmark of
-the LRN layer (PyTorch's ``nn.LocalResponseNorm`` vs siamtrack's) on a 3-crop feature batch comes first.
+the process CPU milliseconds (all threads) and page faults per frame (CPU time is steadier than wall time on a
+shared machine). First come a micro-benchmark of the LRN layer (PyTorch's ``nn.LocalResponseNorm`` vs
+siamtrack's) on a 3-crop feature batch and the CPU milliseconds of each stage of one float32 update.
+Under load, run with ``OMP_WAIT_POLICY=PASSIVE`` (spinning OpenMP threads starve each other).
 
     python benchmarks/bench_dcfnet.py [--frames 60] [--runs 5] [--threads N] [--cpus 0,1] [--record]
 
@@ -12,6 +14,7 @@ the LRN layer (PyTorch's ``nn.LocalResponseNorm`` vs siamtrack's) on a 3-crop fe
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
 
@@ -20,15 +23,16 @@ import torch
 
 from common import (add_shared_argument, append_results, command_line, first_frames, named_sequences, provenance,
                     speed_parser, timed)
-from siamtrack.models.dcfnet import LocalResponseNorm
-from siamtrack.trackers.dcfnet import DCFNetTracker
+from siamtrack.models.dcfnet import LocalResponseNorm, dcf_response
+from siamtrack.trackers.dcfnet import DCFNetTracker, keep_freed_memory
 from siamtrack.weights.dcfnet import load_dcfnet_features
 
 SEQUENCES = ("DragonBaby", "building5", "OTB-Basketball")
 
 
 def lrn_milliseconds(runs: int) -> dict[str, float]:
-    """Median ms of PyTorch's LRN and ours on a 3 x 32 x 125 x 125 channels-last feature batch."""
+    """Median CPU ms of PyTorch's LRN and ours on a 3 x 32 x 125 x 125 channels-last feature batch (ours
+    includes the transpose to the NCHW layout it returns)."""
     torch.manual_seed(0)
     x = (torch.randn(3, 32, 125, 125) * 30).contiguous(memory_format=torch.channels_last)
     layers = {"nn.LocalResponseNorm": torch.nn.LocalResponseNorm(5, 1e-4, 0.75, 1.0),
@@ -40,17 +44,58 @@ def lrn_milliseconds(runs: int) -> dict[str, float]:
         difference = ((reference - ours).abs() / reference.abs().clamp_min(1)).max()
         for _ in range(runs * 4):
             for name, layer in layers.items():
-                times[name].append(timed(layer, x)[0])
+                times[name].append(timed(layer, x)[1])
     out = {name: float(np.median(values)) * 1e3 for name, values in times.items()}
     out["max relative difference"] = float(difference)
     return out
 
 
+def stage_milliseconds(features, frames, box, runs: int) -> dict[str, float]:
+    """Median CPU ms of each stage of a float32 update (4 crops: 3 scales and the model-update crop) on a real
+    frame, and of the whole update; each stage is repeated on the same input."""
+    tracker = DCFNetTracker(features, device="cpu")
+    tracker.track(frames[:3], box)
+    image = frames[3]
+    net = tracker.net
+    conv1, relu, conv2, lrn = net.feature.feature
+    windows = [tracker.size * (factor * (1 + tracker.params.padding)) for factor in tracker.scale_factors]
+    windows.append(tracker.size * (1 + tracker.params.padding))
+    with torch.inference_mode():
+        crops = [tracker._crop(image, window) for window in windows]
+        pixels = tracker._pixels(crops)
+        conv1_out = relu(conv1(pixels))
+        conv2_out = conv2(conv1_out)
+        lrn_out = lrn(conv2_out)
+        windowed = torch.empty_like(lrn_out)
+        spectra = torch.fft.rfft2(torch.mul(lrn_out, net.window, out=windowed))
+
+        def dcf():
+            tracker._learn(spectra[:1])
+            response = dcf_response(spectra[1:], tracker.template_fft, tracker.alpha_fft, net.window.shape)
+            return torch.max(response.view(len(windows) - 1, -1), 1)
+
+        stages = {"crops (4 cv2.warpAffine)": lambda: [tracker._crop(image, window) for window in windows],
+                  "uint8 -> float32 - mean": lambda: tracker._pixels(crops),
+                  "conv1 + ReLU": lambda: relu(conv1(pixels)),
+                  "conv2": lambda: conv2(conv1_out),
+                  "LRN (with the NCHW transpose)": lambda: lrn(conv2_out),
+                  "cosine window": lambda: torch.mul(lrn_out, net.window, out=windowed),
+                  "rfft2 (4 x 32 channels)": lambda: torch.fft.rfft2(windowed),
+                  "DCF: model update, response, peaks": dcf,
+                  "whole update": lambda: tracker.update(image)}
+        out = {}
+        for name, stage in stages.items():
+            stage()  # warm-up
+            out[name] = float(np.median([timed(stage)[1] for _ in range(runs * 6)])) * 1e3
+    return out
+
+
 def tracking_runs(features, sequences, precision: str, runs: int) -> dict[str, float]:
-    fps, cpu_ms = [], []
+    fps, cpu_ms, faults = [], [], []
     frame_count = sum(len(frames) for frames, _ in sequences)
     for _ in range(runs):
         seconds, cpu = 0.0, 0.0
+        faults_start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         for frames, box in sequences:
             tracker = DCFNetTracker(features, device="cpu", precision=precision)
             cpu_start = time.process_time()
@@ -59,8 +104,10 @@ def tracking_runs(features, sequences, precision: str, runs: int) -> dict[str, f
             seconds += float(np.sum(times))
         fps.append(frame_count / seconds)
         cpu_ms.append(cpu / frame_count * 1e3)
+        faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_start) / frame_count)
     return {"median fps": float(np.median(fps)), "best fps": float(np.max(fps)),
-            "CPU ms/frame": float(np.median(cpu_ms)), "frames": frame_count}
+            "CPU ms/frame": float(np.median(cpu_ms)), "page faults/frame": float(np.median(faults)),
+            "frames": frame_count}
 
 
 def main(argv=None) -> int:
@@ -73,11 +120,14 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    keep_freed_memory()  # as every CPU DCFNetTracker does: the micro-benchmarks then time compute, not page faults
     features = load_dcfnet_features(args.shared / "weights" / "dcfnet" / "param.pth")
     sequences = [(first_frames(s, args.frames), s.init_box) for s in named_sequences(args.shared, SEQUENCES)]
 
     lrn = lrn_milliseconds(args.runs)
     print(f"LRN on 3x32x125x125: " + ", ".join(f"{k} {v:.3g}" for k, v in lrn.items()))
+    stages = stage_milliseconds(features, *sequences[0], args.runs)
+    print("float32 update, CPU ms per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()), flush=True)
     results = {}
     for precision in ("float32", "bfloat16"):
         tracking_runs(features, [(frames[:5], box) for frames, box in sequences], precision, 1)  # warm-up
@@ -85,17 +135,21 @@ def main(argv=None) -> int:
         print(precision, {k: round(v, 2) for k, v in results[precision].items()}, flush=True)
 
     if args.record:
-        rows = "\n".join(f"| {p} | {r['median fps']:.1f} | {r['best fps']:.1f} | {r['CPU ms/frame']:.1f} |"
-                         for p, r in results.items())
+        rows = "\n".join(f"| {p} | {r['median fps']:.1f} | {r['best fps']:.1f} | {r['CPU ms/frame']:.1f} | "
+                         f"{r['page faults/frame']:.0f} |" for p, r in results.items())
+        stage_rows = "\n".join(f"| {name} | {ms:.2f} |" for name, ms in stages.items())
         append_results(
             "DCFNet tracking speed (`benchmarks/bench_dcfnet.py`)",
-            f"Command: `{command_line(__file__, argv)}`. Authors' weights, {', '.join(SEQUENCES)} "
+            f"Command: `OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')} "
+            f"{command_line(__file__, argv)}`. Authors' weights, {', '.join(SEQUENCES)} "
             f"(first {args.frames} frames each, decoded beforehand; crops, features, DCF and update timed), "
             f"{args.runs} runs.\n{provenance()}.\n\n"
-            f"LRN layer, 3 x 32 x 125 x 125 (median): nn.LocalResponseNorm {lrn['nn.LocalResponseNorm']:.2f} ms, "
-            f"siamtrack {lrn['siamtrack LocalResponseNorm']:.2f} ms (max relative difference "
-            f"{lrn['max relative difference']:.1e}).\n\n"
-            f"| precision | fps (median of runs) | fps (best run) | CPU ms / frame |\n|---|---|---|---|\n{rows}")
+            f"LRN layer, 3 x 32 x 125 x 125 channels-last (median CPU): nn.LocalResponseNorm "
+            f"{lrn['nn.LocalResponseNorm']:.2f} ms, siamtrack {lrn['siamtrack LocalResponseNorm']:.2f} ms (max "
+            f"relative difference {lrn['max relative difference']:.1e}).\n\n"
+            f"| float32 update stage | CPU ms (median) |\n|---|---|\n{stage_rows}\n\n"
+            f"| precision | fps (median of runs) | fps (best run) | CPU ms / frame | page faults / frame |\n"
+            f"|---|---|---|---|---|\n{rows}")
     return 0
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from conftest import shared_path
-from siamtrack.models.dcfnet import (DCFNet, DCFNetFeatures, LocalResponseNorm, cosine_window, dcf_response,
-                                     dcf_solve, gaussian_label)
+from siamtrack.models.dcfnet import (DCFNet, DCFNetFeatures, LocalResponseNorm, channels_first, cosine_window,
+                                     dcf_response, dcf_solve, gaussian_label)
 from siamtrack.weights.dcfnet import (features_from_state_dict, load_dcfnet_features, load_dcfnet_mat,
                                       load_param_pth)
 from siamtrack.weights.matconvnet import WeightFileError, read_simplenn, simplenn_to_torch
@@ -37,6 +37,31 @@ def test_lrn_float32_matches_pytorch_within_rounding_and_has_gradients():
                                rtol=2e-6, atol=2e-6)
     x64 = torch.randn(1, 6, 3, 3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(LocalResponseNorm(3, alpha=0.5, beta=0.75, k=1.0), (x64,))
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 6])
+def test_lrn_inference_path_equals_the_autograd_path_for_any_layout(size):
+    """Without autograd the LRN runs in place (and transposes channels-last input with cv2): the same
+    arithmetic in the same order, so the very same bits, always returned as NCHW."""
+    torch.manual_seed(size)
+    x = torch.randn(3, 7, 17, 19) * 60
+    for beta in (0.75, 0.6):
+        lrn = LocalResponseNorm(size, alpha=3e-3, beta=beta, k=2.0)
+        with torch.no_grad():
+            nchw = lrn(x)
+            channels_last = lrn(x.contiguous(memory_format=torch.channels_last))
+        autograd = lrn(x.clone().requires_grad_())
+        assert nchw.is_contiguous() and channels_last.is_contiguous()
+        assert torch.equal(nchw, channels_last) and torch.equal(nchw, autograd.detach())
+
+
+def test_channels_first_moves_values_only():
+    x = torch.randn(2, 5, 4, 3)
+    assert channels_first(x) is x  # already NCHW
+    as_channels_last = x.contiguous(memory_format=torch.channels_last)
+    for tensor in (as_channels_last, as_channels_last.double(), as_channels_last.clone().requires_grad_()):
+        out = channels_first(tensor)
+        assert out.is_contiguous() and out.dtype == tensor.dtype and torch.equal(out.detach(), x.to(tensor.dtype))
 
 
 # ---- golden fixture and weight agreement -----------------------------------------------------------------

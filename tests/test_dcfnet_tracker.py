@@ -1,6 +1,8 @@
 """DCFNet tracker: crop geometry, real-sequence tracking with the authors' weights, registry and errors."""
 from __future__ import annotations
 
+import platform
+
 import cv2
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from siamtrack.geometry import box_iou
 from siamtrack.models import Weights
 from siamtrack.models.dcfnet import DCFNet, DCFNetFeatures
 from siamtrack.trackers import build_tracker
-from siamtrack.trackers.dcfnet import DCFNetParams, DCFNetTracker, crop_window
+from siamtrack.trackers.dcfnet import DCFNetParams, DCFNetTracker, crop_window, keep_freed_memory
 from siamtrack.weights.dcfnet import load_dcfnet_features
 
 
@@ -123,6 +125,13 @@ def test_matches_a_literal_port_of_the_authors_loop(dragon_baby, param_pth, trac
     theirs = _authors_tracker(torch.load(param_pth, weights_only=True), [f[:, :, ::-1].copy() for f in frames[:8]],
                               truth[0] + [1, 1, 0, 0])
     np.testing.assert_allclose(tracked[0][:8], theirs - [1, 1, 0, 0], atol=1e-3)
+
+
+def test_keep_freed_memory_applies_once_on_glibc():
+    applied = keep_freed_memory()
+    assert applied is keep_freed_memory()  # idempotent: set once per process
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert applied
 
 
 def test_rgb_mat_weights_track_like_the_bgr_pth_weights(dragon_baby, tracked):

@@ -148,14 +148,18 @@ class DCFNetTracker(Tracker):
         features.load_state_dict(loaded.state_dict())
         return cls(features, device=device, **{**from_config, **hyperparameters})
 
-    def _features_fft(self, crops: list[np.ndarray]) -> torch.Tensor:
-        """``rfft2`` of the windowed features of RGB ``uint8`` crops (``N x 32 x S x S//2+1``)."""
+    def _pixels(self, crops: list[np.ndarray]) -> torch.Tensor:
+        """The feature net's input for RGB ``uint8`` crops: ``N x 3 x S x S`` channels-last, minus the mean."""
         pixels = np.stack(crops)
         if self.reverse_channels:
             pixels = pixels[..., ::-1]  # a view
         pixels = np.subtract(pixels, self.mean, dtype=np.float32)  # one pass: uint8 -> float32, minus the mean
         batch = torch.from_numpy(pixels).permute(0, 3, 1, 2)  # N x 3 x S x S, channels-last
-        return self.net.features_fft(batch.to(self.device, self.feature_dtype))
+        return batch.to(self.device, self.feature_dtype)
+
+    def _features_fft(self, crops: list[np.ndarray]) -> torch.Tensor:
+        """``rfft2`` of the windowed features of RGB ``uint8`` crops (``N x 32 x S x S//2+1``)."""
+        return self.net.features_fft(self._pixels(crops))
 
     def _crop(self, image: np.ndarray, window: np.ndarray) -> np.ndarray:
         return crop_window(image, self.center, window, self.params.crop_size)
