@@ -119,7 +119,8 @@ def _run_track(args: argparse.Namespace) -> int:
 
 
 def _add_demo(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tracker", default="siamfc", help="registered tracker name (default: siamfc)")
+    # dcfnet: the bundled model that scores best on the dev-eval split (benchmarks/RESULTS.md) and the fastest
+    parser.add_argument("--tracker", default="dcfnet", help="registered tracker name (default: dcfnet)")
     parser.add_argument("--weights", default=None, help="weights file, or 'random' (default: bundled weights)")
     parser.add_argument("--out", default="out/demo", help="output folder: boxes.txt and track.mp4")
 
