@@ -31,8 +31,9 @@ def channels_first(x: torch.Tensor) -> torch.Tensor:
     """``x`` (``N x C x H x W``) in the contiguous NCHW layout (``x`` itself when it already is).
 
     A channels-last float32 CPU tensor without gradient (a convolution's output in the trackers) is transposed
-    image by image with ``cv2.transpose``, a cache-blocked copy about 5x faster on CPU than PyTorch's strided
-    ``contiguous()`` (0.45 vs 2.3 ms for 4 x 32 x 125 x 125 here); anything else goes through ``contiguous()``.
+    image by image with ``cv2.transpose``, a cache-blocked copy 3-5x faster on CPU than PyTorch's strided
+    ``contiguous()`` (0.5-1.0 vs 2.1-2.8 ms for 4 x 32 x 125 x 125 here); anything else goes through
+    ``contiguous()``.
     Either way the values are only moved: exact.
     """
     if x.is_contiguous():
@@ -55,13 +56,13 @@ class LocalResponseNorm(nn.Module):
     ``b_c = a_c / (k + alpha / size * sum_{c'} a_{c'}^2) ^ beta`` over the ``size`` channels
     ``c' in [c - size // 2, c + (size - 1) // 2]`` (zeros outside): exactly PyTorch's
     :class:`torch.nn.LocalResponseNorm` convention and parameters, equal to it within float rounding (the
-    same terms, summed in another order), and ~10x faster on CPU (PyTorch's goes through a 3-D average pool
+    same terms, summed in another order), and ~6x faster on CPU (PyTorch's goes through a 3-D average pool
     and ``pow``). How:
 
     - the window sum adds ``size`` shifted slices of the zero-padded squares along the channels: in the NCHW
       layout each slice is a run of whole channel planes, so each addition is one vectorised pass;
     - ``beta = 0.75``: ``d^-3/4 = 1 / sqrt(d * sqrt(d))``, a square root, a product and a reciprocal square
-      root (vectorised instructions, each correctly rounded or within an ulp) instead of ``pow``, ~3x faster;
+      root (vectorised, each within ~1.5 ulp of the exact value) instead of ``pow``, ~3x faster;
     - without autograd (inference) the steps run in place in two buffers, which saves passes and memory.
 
     The output is NCHW (a channels-last input is transposed first, see :func:`channels_first`).
