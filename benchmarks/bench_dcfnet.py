@@ -24,7 +24,8 @@ import torch
 from common import (add_shared_argument, append_results, command_line, first_frames, named_sequences, provenance,
                     speed_parser, timed)
 from siamtrack.models.dcfnet import LocalResponseNorm, dcf_response
-from siamtrack.trackers.dcfnet import DCFNetTracker, keep_freed_memory
+from siamtrack.trackers.base import keep_freed_memory
+from siamtrack.trackers.dcfnet import DCFNetTracker
 from siamtrack.weights.dcfnet import load_dcfnet_features
 
 SEQUENCES = ("DragonBaby", "building5", "OTB-Basketball")
@@ -120,7 +121,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    keep_freed_memory()  # as every CPU DCFNetTracker does: the micro-benchmarks then time compute, not page faults
+    keep_freed_memory()  # as pick_device does for every CPU tracker: the micro-benchmarks then time compute, not page faults
     features = load_dcfnet_features(args.shared / "weights" / "dcfnet" / "param.pth")
     sequences = [(first_frames(s, args.frames), s.init_box) for s in named_sequences(args.shared, SEQUENCES)]
 

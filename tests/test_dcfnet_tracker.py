@@ -14,7 +14,8 @@ from siamtrack.geometry import box_iou
 from siamtrack.models import Weights
 from siamtrack.models.dcfnet import DCFNet, DCFNetFeatures
 from siamtrack.trackers import build_tracker
-from siamtrack.trackers.dcfnet import DCFNetParams, DCFNetTracker, crop_window, keep_freed_memory
+from siamtrack.trackers.base import keep_freed_memory
+from siamtrack.trackers.dcfnet import DCFNetParams, DCFNetTracker, crop_window
 from siamtrack.weights.dcfnet import load_dcfnet_features
 
 

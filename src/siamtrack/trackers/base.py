@@ -6,6 +6,7 @@ Everything else (evaluation, the got10k adapter, the TraX server) only calls the
 """
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import time
 from typing import Iterable, TypeVar
@@ -28,9 +29,40 @@ def with_overrides(params: P, hyperparameters: dict, owner: str) -> P:
     return dataclasses.replace(params, **hyperparameters)
 
 
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, glibc <malloc.h>
+_kept_freed_memory = None
+
+
+def keep_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = 32 << 20) -> bool:
+    """Let glibc's ``malloc`` keep freed memory for reuse instead of handing it back to the kernel.
+
+    A float32 DCFNet update, for example, allocates and frees ~40 MB of feature maps (each stage of the 4-crop
+    batch is 4 x 32 x 125 x 125 x 4 B = 8 MB). With glibc's default thresholds most of it goes back to the kernel when
+    freed (heap trimming above ~2 x the largest block, or ``munmap``) and is page-faulted in again, zero-filled,
+    on the next frame: here ~4,000-7,000 page faults per frame, 42 instead of 31 ms of CPU (one thread). With
+    ``M_MMAP_THRESHOLD`` = 32 MB (glibc's maximum) and ``M_TRIM_THRESHOLD`` = 256 MB the blocks stay in the
+    heap and are reused. This changes no result, only where memory comes from; it is process-wide (the process
+    keeps up to ``trim_threshold`` bytes of freed heap memory) and applied once. Returns whether it applied
+    (``False`` where ``mallopt`` is missing, e.g. off glibc).
+    """
+    global _kept_freed_memory
+    if _kept_freed_memory is None:
+        try:
+            mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+            _kept_freed_memory = bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(
+                mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+        except (AttributeError, OSError):
+            _kept_freed_memory = False
+    return _kept_freed_memory
+
+
 def pick_device(device=None) -> torch.device:
-    """``device``, or CUDA when available, else the CPU."""
-    return torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+    """``device``, or CUDA when available, else the CPU. Picking the CPU also applies :func:`keep_freed_memory`
+    once per process: every CPU tracker frees and re-allocates megabytes of feature maps each frame."""
+    chosen = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+    if chosen.type == "cpu":
+        keep_freed_memory()
+    return chosen
 
 
 def check_initial_box(box, tracker_name: str) -> np.ndarray:

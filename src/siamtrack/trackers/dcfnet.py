@@ -20,7 +20,6 @@ get their crops reversed to BGR here, which is exact because the crop acts on ea
 """
 from __future__ import annotations
 
-import ctypes
 from dataclasses import dataclass
 
 import cv2
@@ -72,40 +71,14 @@ def crop_window(image: np.ndarray, center: np.ndarray, window: np.ndarray, out_s
                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
 
 
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, glibc <malloc.h>
-_kept_freed_memory = None
-
-
-def keep_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = 32 << 20) -> bool:
-    """Let glibc's ``malloc`` keep freed memory for reuse instead of handing it back to the kernel.
-
-    A float32 DCFNet update allocates and frees ~40 MB of feature maps (each stage of the 4-crop batch is
-    4 x 32 x 125 x 125 x 4 B = 8 MB). With glibc's default thresholds most of it goes back to the kernel when
-    freed (heap trimming above ~2 x the largest block, or ``munmap``) and is page-faulted in again, zero-filled,
-    on the next frame: here ~4,000-7,000 page faults per frame, 42 instead of 31 ms of CPU (one thread). With
-    ``M_MMAP_THRESHOLD`` = 32 MB (glibc's maximum) and ``M_TRIM_THRESHOLD`` = 256 MB the blocks stay in the
-    heap and are reused. This changes no result, only where memory comes from; it is process-wide (the process
-    keeps up to ``trim_threshold`` bytes of freed heap memory) and applied once. Returns whether it applied
-    (``False`` where ``mallopt`` is missing, e.g. off glibc).
-    """
-    global _kept_freed_memory
-    if _kept_freed_memory is None:
-        try:
-            mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
-            _kept_freed_memory = bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(
-                mallopt(_M_TRIM_THRESHOLD, trim_threshold))
-        except (AttributeError, OSError):
-            _kept_freed_memory = False
-    return _kept_freed_memory
-
-
 class DCFNetTracker(Tracker):
     """DCFNet tracking with a :class:`~siamtrack.models.dcfnet.DCFNetFeatures` net, e.g. the authors' weights
     from :func:`siamtrack.weights.dcfnet.load_dcfnet_features`. ``params`` (or keyword overrides of
     :class:`DCFNetParams`' fields) set the hyper-parameters; ``device`` defaults to CUDA when available.
     The caller's module is copied, never changed. ``confidence`` is the winning raw response peak.
-    On a CPU device the constructor calls :func:`keep_freed_memory` (process-wide malloc thresholds: up to a
-    third less CPU per frame with one torch thread, ~40 % with two; no change in results)."""
+    On a CPU device :func:`~siamtrack.trackers.base.pick_device` applies
+    :func:`~siamtrack.trackers.base.keep_freed_memory` (process-wide malloc thresholds: for DCFNet up to a third
+    less CPU per frame with one torch thread, ~40 % with two; no change in results)."""
 
     name = "dcfnet"
 
@@ -115,8 +88,6 @@ class DCFNetTracker(Tracker):
         params = with_overrides(params if params is not None else DCFNetParams(), hyperparameters, type(self).__name__)
         self.params = params
         self.device = pick_device(device)
-        if self.device.type == "cpu":
-            keep_freed_memory()
         self.net = DCFNet(size=params.crop_size, padding=params.padding, output_sigma_factor=params.output_sigma_factor,
                           lambda_=params.lambda_, channel_order=features.channel_order, mean=features.mean)
         self.net.feature.load_state_dict(features.state_dict())
