@@ -7,9 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
+from siamtrack.imaging import crop_window, window_box
 from siamtrack.training.augment import (
-    IMAGENET_EIGENVALUES, IMAGENET_EIGENVECTORS, BranchAugmentation, apply_branch, color_offset, crop_window,
-    gaussian_blur, sample_branch, shift_colors, stretch_and_shift, to_grayscale, window_box,
+    IMAGENET_EIGENVALUES, IMAGENET_EIGENVECTORS, BranchAugmentation, apply_branch, color_offset, gaussian_blur,
+    sample_branch, shift_colors, stretch_and_shift, to_grayscale,
 )
 
 

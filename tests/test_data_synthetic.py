@@ -26,6 +26,8 @@ from siamtrack.data import (
     read_vot_sequence,
 )
 from siamtrack.data.otb import OTB2013_TARGETS, OTB2015_TARGETS
+from siamtrack.evaluation import tre_start_frames
+from siamtrack.evaluation.runner import one_pass_jobs
 
 
 def _frames(directory: Path, numbers, pattern: str = "%04d.jpg") -> None:
@@ -108,6 +110,81 @@ def test_otb_tiger1_init_omit_is_opt_in(tmp_path):
     assert (len(omitted), omitted.start_frame, omitted.metadata["init_omit"]) == (7, 6, 5)
     np.testing.assert_array_equal(omitted.init_box, default.ground_truth[5])
     assert Path(omitted.frames.describe(0)).name == "0006.jpg"
+
+
+def _init_omit(root: Path, files: dict[str, str]) -> None:
+    (root / "initOmit").mkdir(exist_ok=True)
+    for name, text in files.items():
+        (root / "initOmit" / name).write_text(text)
+
+
+def test_otb_init_omit_files_fill_tre_omit(tmp_path):
+    _otb_video(tmp_path, "Walking", rows=10)
+    _otb_video(tmp_path, "Plain", rows=5)
+    _otb_video(tmp_path, "BlurCar4", rows=30, start=18)  # images 0018..0047
+    _otb_video(tmp_path, "Tiger1", rows=12)
+    _otb_video(tmp_path, "Jogging", rows=8, targets=(1, 2))
+    _init_omit(tmp_path, {"walking.txt": "3 4\n7,10\n", "BLURCAR4.TXT": "20 25\n1\t19\n45 60",
+                          "tiger1.txt": "1 5\n8 9\n", "jogging.txt": "2 3\n", "Jogging-2.txt": "5 6\n",
+                          "empty.txt": "\n"})
+    # 1-based inclusive image numbers -> 0-based inclusive indices from the sequence's first frame
+    assert read_otb_sequence(tmp_path / "Walking").metadata["tre_omit"] == [(2, 3), (6, 9)]
+    assert "tre_omit" not in read_otb_sequence(tmp_path / "Plain").metadata  # no file: nothing omitted
+    # BlurCar4 starts at image 18: numbers shift by 18, ranges are clipped to the sequence's 30 frames
+    blurcar4 = read_otb_sequence(tmp_path / "BlurCar4")
+    assert blurcar4.metadata["tre_omit"] == [(2, 7), (0, 1), (27, 29)]
+    # Tiger1 started at frame 6 (tiger1_init_omit): the range before it is dropped, the other shifted
+    assert read_otb_sequence(tmp_path / "Tiger1").metadata["tre_omit"] == [(0, 4), (7, 8)]
+    assert read_otb_sequence(tmp_path / "Tiger1", tiger1_init_omit=True).metadata["tre_omit"] == [(2, 3)]
+    # two targets: the toolkit's <video>-<target>.txt where present, else <video>.txt
+    assert read_otb_sequence(tmp_path / "Jogging", 1).metadata["tre_omit"] == [(1, 2)]
+    assert read_otb_sequence(tmp_path / "Jogging", 2).metadata["tre_omit"] == [(4, 5)]
+    # read_otb reads the same files (the folder version does not take initOmit/ for a video)
+    by_name = {s.name: s for s in read_otb(tmp_path, "folder")}
+    assert by_name["Walking"].metadata["tre_omit"] == [(2, 3), (6, 9)] and "Jogging.2" in by_name
+    _otb_video(tmp_path, "Empty", rows=3)
+    assert read_otb_sequence(tmp_path / "Empty").metadata["tre_omit"] == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ("3 4\n5 x\n", r"initOmit/walking\.txt:2: cannot read 'x' as a number \(line '5 x'\)"),
+    ("3 4\n9 7\n", r"initOmit/walking\.txt:2: expected two frame numbers 1 <= first <= last \(line '9 7'\)"),
+    ("0 3\n", r"initOmit/walking\.txt:1: expected two frame numbers .* \(line '0 3'\)"),
+    ("2.5 4\n", r"initOmit/walking\.txt:1: expected two frame numbers .* \(line '2.5 4'\)"),
+    ("1 2\n3 4 5\n", r"initOmit/walking\.txt:2: expected 2 values, found 3 \(line '3 4 5'\)"),
+])
+def test_otb_malformed_init_omit_names_file_line_and_text(tmp_path, text, message):
+    _otb_video(tmp_path, "Walking", rows=10)
+    _init_omit(tmp_path, {"walking.txt": text})
+    with pytest.raises(DatasetError, match=message):
+        read_otb_sequence(tmp_path / "Walking")
+
+
+def test_otb_init_omit_files_differing_in_case_are_an_error(tmp_path):
+    _otb_video(tmp_path, "Walking", rows=10)
+    _init_omit(tmp_path, {"walking.txt": "1 2\n", "Walking.txt": "3 4\n"})
+    if len(list((tmp_path / "initOmit").iterdir())) < 2:
+        pytest.skip("case-insensitive file system")
+    with pytest.raises(DatasetError, match=r"Walking\.txt and walking\.txt are both the initOmit file of Walking"):
+        read_otb_sequence(tmp_path / "Walking")
+
+
+def test_otb_tre_start_frames_skip_the_init_omit_range(tmp_path):
+    _otb_video(tmp_path, "Walking", rows=60)
+    plain = read_otb_sequence(tmp_path / "Walking")
+    _init_omit(tmp_path, {"walking.txt": "11 30\n"})  # 0-based frames 10..29
+    sequence = read_otb_sequence(tmp_path / "Walking")
+    starts = tre_start_frames(sequence.ground_truth, sequence.absent, omit=sequence.metadata["tre_omit"])
+    before = tre_start_frames(plain.ground_truth, plain.absent, omit=plain.metadata.get("tre_omit", ()))
+    assert any(10 <= start <= 29 for start in before)
+    assert not any(10 <= start <= 29 for start in starts)
+    # candidates 0..9 and 30..40 (at least 20 frames left): E = 21, positions floor(1 + 21k/19) and E
+    candidates = list(range(10)) + list(range(30, 41))
+    positions = [1 + (k * 21) // 19 for k in range(19)] + [21]
+    assert starts == [candidates[p - 1] for p in positions]
+    # the runner takes the same start frames from the sequence's metadata
+    jobs = one_pass_jobs([sequence], tmp_path / "results", "tracker", "tre")
+    assert [job.start for job in jobs] == starts
 
 
 def test_otb_errors_name_the_fault(tmp_path):

@@ -15,7 +15,7 @@ from siamtrack.models import Weights
 from siamtrack.models.dcfnet import DCFNet, DCFNetFeatures
 from siamtrack.trackers import build_tracker
 from siamtrack.trackers.base import keep_freed_memory
-from siamtrack.trackers.dcfnet import DCFNetParams, DCFNetTracker, crop_window
+from siamtrack.trackers.dcfnet import DCFNetParams, DCFNetTracker, crop_chw
 from siamtrack.weights.dcfnet import load_dcfnet_features
 
 
@@ -39,13 +39,13 @@ def tracked(dragon_baby, param_pth):
     return boxes, seconds, tracker
 
 
-def test_crop_window_geometry():
+def test_crop_chw_geometry():
     image = np.random.default_rng(0).integers(0, 256, size=(200, 180, 3), dtype=np.uint8)
     # a window of out_size - 1 pixels maps pixel to pixel: the crop is a plain copy
-    crop = crop_window(image, np.array([10 + 62.0, 20 + 62.0]), np.array([124.0, 124.0]), 125)
+    crop = crop_chw(image, np.array([10 + 62.0, 20 + 62.0]), np.array([124.0, 124.0]), 125)
     np.testing.assert_array_equal(crop, image[20:145, 10:135])
     # twice as large: every other pixel, and zeros where the window leaves the image
-    crop = crop_window(image, np.array([0.0, 0.0]), np.array([248.0, 248.0]), 125)
+    crop = crop_chw(image, np.array([0.0, 0.0]), np.array([248.0, 248.0]), 125)
     np.testing.assert_array_equal(crop[62:, 62:], image[0:125:2, 0:125:2])
     assert not crop[:62].any() and not crop[:, :62].any()
 
@@ -77,7 +77,7 @@ def _authors_tracker(state_dict, frames_bgr, init_rect_one_based):
                               torch.nn.Conv2d(32, 32, 3, padding=1), torch.nn.LocalResponseNorm(5, 0.0001, 0.75, 1))
     net.load_state_dict({key[len("feature."):]: value for key, value in state_dict.items()})
 
-    def crop_chw(image, bbox):
+    def authors_crop_chw(image, bbox):
         a, b = (crop_sz - 1) / (bbox[2] - bbox[0]), (crop_sz - 1) / (bbox[3] - bbox[1])
         mapping = np.array([[a, 0, -a * bbox[0]], [0, b, -b * bbox[1]]]).astype(np.float64)
         crop = cv2.warpAffine(image, mapping, (crop_sz, crop_sz), borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
@@ -99,10 +99,10 @@ def _authors_tracker(state_dict, frames_bgr, init_rect_one_based):
     min_sz = np.maximum(0.2 * target_sz, 4)
     max_sz = np.minimum(frames_bgr[0].shape[:2], 5 * target_sz)
     with torch.no_grad():
-        model_zf, model_alphaf = learn(features_fft(crop_chw(frames_bgr[0], bbox(target_pos, target_sz * 3))[None]))
+        model_zf, model_alphaf = learn(features_fft(authors_crop_chw(frames_bgr[0], bbox(target_pos, target_sz * 3))[None]))
         boxes = [rect]
         for image in frames_bgr[1:]:
-            patches = np.stack([crop_chw(image, bbox(target_pos, target_sz * (s * 3))) for s in scale_factor])
+            patches = np.stack([authors_crop_chw(image, bbox(target_pos, target_sz * (s * 3))) for s in scale_factor])
             xf = features_fft(patches)
             response = torch.fft.irfft2((xf * model_zf.conj()).sum(dim=1, keepdim=True) * model_alphaf, s=(125, 125))
             peak, idx = torch.max(response.view(3, -1), 1)
@@ -112,7 +112,7 @@ def _authors_tracker(state_dict, frames_bgr, init_rect_one_based):
             window_sz = target_sz * (scale_factor[best] * 3)
             target_pos = target_pos + np.array([c_max, r_max]) * window_sz / 125
             target_sz = np.minimum(np.maximum(window_sz / 3, min_sz), max_sz)
-            zf, alphaf = learn(features_fft(crop_chw(image, bbox(target_pos, target_sz * 3))[None]))
+            zf, alphaf = learn(features_fft(authors_crop_chw(image, bbox(target_pos, target_sz * 3))[None]))
             model_alphaf = (1 - interp) * model_alphaf + interp * alphaf
             model_zf = (1 - interp) * model_zf + interp * zf
             boxes.append(np.array([target_pos[0] - target_sz[0] / 2 + 1, target_pos[1] - target_sz[1] / 2 + 1,

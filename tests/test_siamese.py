@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-import siamtrack.trackers.siamese as siamese
+import siamtrack.imaging as imaging
+from siamtrack.imaging import crop_window
 from siamtrack.models.siamese import SiamFCNet
 from siamtrack.trackers.siamese import (
     SiameseParams,
@@ -17,7 +18,6 @@ from siamtrack.trackers.siamese import (
     apply_window,
     context_side,
     crop_pyramid,
-    crop_square,
     peak_displacement,
     penalized_peaks,
     upsample_responses,
@@ -46,7 +46,7 @@ def test_crop_without_scaling_is_an_exact_shift():
     image = np.zeros((60, 80, 3), np.uint8)
     image[20, 30] = (255, 128, 7)  # row 20, column 30
     # side 11 centred on (33.5, 22.5): the crop starts at x = 28, y = 17 -> the pixel lands at (col 2, row 3)
-    crop = crop_square(image, (33.5, 22.5), 11, 11, fill=(0, 0, 0))
+    crop = crop_window(image, (33.5, 22.5), 11, 11, border_value=(0, 0, 0))
     assert crop.shape == (11, 11, 3) and crop.dtype == np.uint8
     expected = np.zeros_like(crop)
     expected[3, 2] = (255, 128, 7)
@@ -64,7 +64,7 @@ def test_unscaled_crop_equals_a_padded_slice(x0, y0, size):
     padded[:] = fill.astype(np.uint8)
     padded[100:137, 100:153] = image
     expected = padded[100 + y0:100 + y0 + size, 100 + x0:100 + x0 + size]
-    crop = crop_square(image, (x0 + size / 2, y0 + size / 2), size, size, fill)
+    crop = crop_window(image, (x0 + size / 2, y0 + size / 2), size, size, fill)
     np.testing.assert_array_equal(crop, expected)
 
 
@@ -74,7 +74,7 @@ def test_crop_with_scaling_samples_the_closed_form_positions():
     ramp = (xs * 1.0 + ys * 0.5).astype(np.float32)
     image = np.repeat(ramp[:, :, None], 3, axis=2)
     center, side, out = (60.0, 50.0), 40.0, 20  # 2 image pixels per crop pixel
-    crop = crop_square(image, center, side, out, fill=(0, 0, 0))
+    crop = crop_window(image, center, side, out, border_value=(0, 0, 0))
     u = np.arange(out)
     source = center[0] - side / 2 + (u + 0.5) * side / out - 0.5  # OpenCV pixel index sampled by column u
     expected = source[None, :] * 1.0 + (center[1] - side / 2 + (u[:, None] + 0.5) * side / out - 0.5) * 0.5
@@ -85,10 +85,10 @@ def test_padding_colour_is_the_given_mean():
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, size=(40, 50, 3), dtype=np.uint8)
     mean = image.reshape(-1, 3).mean(axis=0)
-    outside = crop_square(image, (-500.0, -500.0), 30, 15, fill=mean)
+    outside = crop_window(image, (-500.0, -500.0), 30, 15, border_value=mean)
     np.testing.assert_array_equal(outside, np.broadcast_to(np.round(mean).astype(np.uint8), outside.shape))
     # half outside on the left: the left columns are the fill colour, the right ones image pixels
-    partial = crop_square(image, (0.0, 20.0), 20, 20, fill=mean)
+    partial = crop_window(image, (0.0, 20.0), 20, 20, border_value=mean)
     np.testing.assert_array_equal(partial[:, :9], np.broadcast_to(np.round(mean).astype(np.uint8), (20, 9, 3)))
     np.testing.assert_array_equal(partial[:, 10:], image[10:30, 0:10])
 
@@ -97,8 +97,8 @@ def test_pyramid_is_one_warp_per_scale_and_channels_last(monkeypatch):
     rng = np.random.default_rng(1)
     image = rng.integers(0, 256, size=(90, 120, 3), dtype=np.uint8)
     calls = []
-    real_warp = siamese.cv2.warpAffine
-    monkeypatch.setattr(siamese.cv2, "warpAffine", lambda *a, **k: calls.append(1) or real_warp(*a, **k))
+    real_warp = imaging.cv2.warpAffine
+    monkeypatch.setattr(imaging.cv2, "warpAffine", lambda *a, **k: calls.append(1) or real_warp(*a, **k))
     sides = [40.0, 50.0, 60.0]
     pyramid = crop_pyramid(image, (60.0, 45.0), sides, 31, fill=(1, 2, 3))
     assert len(calls) == 3
@@ -106,7 +106,7 @@ def test_pyramid_is_one_warp_per_scale_and_channels_last(monkeypatch):
     assert pyramid.is_contiguous(memory_format=torch.channels_last)
     for index, side in enumerate(sides):
         np.testing.assert_array_equal(pyramid[index].permute(1, 2, 0).numpy(),
-                                      crop_square(image, (60.0, 45.0), side, 31, (1, 2, 3)))
+                                      crop_window(image, (60.0, 45.0), side, 31, (1, 2, 3)))
 
 
 def test_upsampling_keeps_the_centre_and_scales_displacements():

@@ -12,8 +12,8 @@ from conftest import shared_path
 from training_support import synthetic_sequence
 
 from siamtrack.data.sequence import Sequence, VideoFile
-from siamtrack.imaging import read_image
-from siamtrack.training.augment import BranchAugmentation, crop_window
+from siamtrack.imaging import crop_window, read_image
+from siamtrack.training.augment import BranchAugmentation
 from siamtrack.training.curation import CropSettings, curate, fingerprint, load_curated
 from siamtrack.training.pairs import GlobalBatchSampler, PairDataset, PairSampler, PairSettings
 

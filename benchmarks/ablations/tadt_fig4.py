@@ -21,8 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
 from common import REPO, add_shared_argument  # noqa: E402
 from siamtrack.data import shared_split  # noqa: E402
+from siamtrack.imaging import crop_window  # noqa: E402
 from siamtrack.trackers import build_tracker, parse_hyperparameters  # noqa: E402
-from siamtrack.trackers.siamese import crop_square  # noqa: E402
 from siamtrack.trackers.tadt import feature_averages  # noqa: E402
 
 
@@ -49,8 +49,7 @@ def main() -> int:
         image, box = sequence.frames[0], np.asarray(sequence.ground_truth[0], dtype=np.float64)
         tracker.init(image, box)
         zoom = tracker.params.target_size / float(np.sqrt(box[2] * box[3]))
-        crop = crop_square(image, box[:2] + box[2:] / 2, tracker.instance_size / zoom, tracker.instance_size,
-                           image.reshape(-1, 3).mean(axis=0))
+        crop = crop_window(image, box[:2] + box[2:] / 2, tracker.instance_size / zoom, tracker.instance_size)
         rows.append((sequence.name, crop, box[2:] * zoom, feature_averages(tracker)))
     columns = 1 + len(rows[0][3])
     figure, axes = plt.subplots(len(rows), columns, figsize=(2.2 * columns, 2.2 * len(rows)), squeeze=False)

@@ -1,8 +1,12 @@
-"""Frame reading. Inside siamtrack an image is an RGB ``uint8`` array of shape ``H x W x 3``.
+"""Frame reading and sub-window crops. Inside siamtrack an image is an RGB ``uint8`` array of shape ``H x W x 3``.
 
 Grayscale, 16-bit, palette and 4-channel files all come back as 3-channel RGB ``uint8``.
 Trackers that need BGR or mean-subtracted floats (weights trained that way) convert in their own
 preprocessing.
+
+:func:`crop_window` is the one crop of the Siamese trackers and of training (curation and augmentation):
+an axis-aligned window resampled by one ``cv2.warpAffine``, padded with a constant colour (by default the
+image's mean colour, as SiamFC pads); :func:`window_box` says where a box lands in such a crop.
 """
 from __future__ import annotations
 
@@ -49,3 +53,40 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 def rgb_to_bgr(image: np.ndarray) -> np.ndarray:
     """RGB -> BGR (for weights trained on OpenCV-ordered input, e.g. DCFNet's ``param.pth``)."""
     return np.ascontiguousarray(image[:, :, ::-1])
+
+
+def crop_window(image: np.ndarray, center, window, out_size, border_value=None) -> np.ndarray:
+    """Resample the axis-aligned window of size ``window = (w, h)`` (source pixels; a scalar for a square)
+    centred at ``center = (cx, cy)`` to ``out_size`` (an int or ``(width, height)``) with bilinear
+    interpolation, by one ``cv2.warpAffine``; outside the image, ``border_value`` (default: the image's
+    per-channel mean colour, as SiamFC pads).
+
+    Coordinates are continuous with pixel ``i`` covering ``[i, i + 1)``: output column ``u`` samples image
+    position ``cx + (u + 0.5 - out_w/2)·w/out_w`` (rows likewise), i.e. OpenCV pixel index (OpenCV puts pixel
+    centres at integers) that minus 0.5. An unscaled crop whose corner ``center - window/2`` is integer is
+    therefore an exact slice of the image.
+    """
+    out_w, out_h = (out_size, out_size) if np.isscalar(out_size) else out_size
+    window = np.broadcast_to(np.asarray(window, dtype=np.float64), (2,))
+    if not np.all(np.isfinite(window)) or np.any(window <= 0):
+        raise ValueError(f"crop window must have a positive finite size, got {tuple(window)}")
+    if border_value is None:
+        border_value = cv2.mean(image)[:image.shape[-1]]  # per-channel mean, 50x faster than numpy's
+    scale_x, scale_y = window[0] / out_w, window[1] / out_h
+    matrix = np.array([
+        [scale_x, 0.0, center[0] - 0.5 + (0.5 - out_w / 2.0) * scale_x],
+        [0.0, scale_y, center[1] - 0.5 + (0.5 - out_h / 2.0) * scale_y],
+    ])
+    return cv2.warpAffine(image, matrix, (int(out_w), int(out_h)), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(v) for v in border_value))
+
+
+def window_box(box, center, window, out_size) -> np.ndarray:
+    """Where ``box`` (``x, y, w, h`` in source pixels) lands in the output of :func:`crop_window` with the
+    same arguments."""
+    out_w, out_h = (out_size, out_size) if np.isscalar(out_size) else out_size
+    box = np.asarray(box, dtype=np.float64)
+    window = np.broadcast_to(np.asarray(window, dtype=np.float64), (2,))
+    scale = np.array([out_w, out_h]) / window
+    top_left = (box[:2] - np.asarray(center, dtype=np.float64)) * scale + np.array([out_w, out_h]) / 2.0
+    return np.concatenate([top_left, box[2:] * scale])

@@ -15,6 +15,24 @@ Quirks handled here (from the benchmark's ``configSeqs``):
 * Tiger1: OTB's ``configSeqs`` marks its first 5 frames ``initOmit`` (the tracker is started at frame 6 in
   the original toolkit's runs). Off by default (the sequence starts at frame 1, as in got10k, pysot and
   pytracking); ``tiger1_init_omit=True`` starts it at frame 6 instead.
+
+TRE start-frame omissions: the OTB toolkit (``tracker_benchmark`` v1.0) ships ``initOmit/<name>.txt`` files
+listing frames on which a TRE run must not start (the target occluded or out of view). Where the folder
+``<root>/initOmit`` exists, the reader fills ``Sequence.metadata["tre_omit"]`` (what
+:func:`~siamtrack.evaluation.tre_sre.tre_start_frames` skips) from the sequence's file:
+
+* the file name is the sequence name matched case-insensitively (``Tiger1`` reads ``tiger1.txt``); a
+  two-target video's target reads the toolkit's own ``<video>-<target>.txt`` (``jogging-1.txt``, the
+  toolkit's name for ``Jogging.1``) where it exists, else ``<video>.txt`` (``jogging.txt``, for both targets);
+  no file means no omitted frames (``tre_omit`` is not set);
+* each line holds two 1-based inclusive frame numbers ``first last``, separated by blanks or a comma; the
+  numbers are the image files' numbers, as in the toolkit's ``splitSeqTRE.m`` (``load(file) -
+  seq.startFrame + 1``), so a sequence that starts later than frame 1 (David at 300, BlurCar1 at 247,
+  Tiger1 at 6 with ``tiger1_init_omit``) has them shifted by its ``start_frame``: ``tre_omit`` holds
+  0-based inclusive ``(first - start_frame, last - start_frame)`` tuples, clipped to the sequence's frames
+  (a range wholly outside them excludes nothing and is dropped). An empty file omits nothing;
+* a line that is not two integers ``1 <= first <= last`` raises :class:`DatasetError` naming the file, the
+  line number and the line.
 """
 from __future__ import annotations
 
@@ -25,6 +43,7 @@ from pathlib import Path
 from siamtrack.data.annotations import (
     DatasetError,
     numbered_frames,
+    parse_annotation,
     read_box_file,
     require_file,
 )
@@ -59,6 +78,7 @@ START_FRAMES = {"David": 300, "BlurCar1": 247, "BlurCar3": 3, "BlurCar4": 18}
 END_FRAMES = {"David": 770, "Football1": 74, "Freeman3": 460, "Freeman4": 283, "Diving": 215}
 FRAME_NAME_DIGITS = {"Board": 5}
 TIGER1_INIT_OMIT = 5
+INIT_OMIT_FOLDER = "initOmit"  # the toolkit's TRE start-frame omissions, in the dataset root
 
 # OTB's 11 attributes (TPAMI 2015, Table 1).
 ATTRIBUTE_NAMES = {
@@ -109,6 +129,9 @@ def read_otb_sequence(video_dir: str | os.PathLike, target: int | None = None,
     if video == "Tiger1" and tiger1_init_omit:
         paths, boxes, start = paths[TIGER1_INIT_OMIT:], boxes[TIGER1_INIT_OMIT:], start + TIGER1_INIT_OMIT
         metadata["init_omit"] = TIGER1_INIT_OMIT
+    omit_path = _init_omit_file(video_dir.parent / INIT_OMIT_FOLDER, video, target)
+    if omit_path is not None:
+        metadata["tre_omit"] = read_init_omit(omit_path, start, len(paths))
     return Sequence(
         name=name,
         frames=ImageFiles(paths),
@@ -118,6 +141,49 @@ def read_otb_sequence(video_dir: str | os.PathLike, target: int | None = None,
         dataset=dataset,
         metadata=metadata,
     )
+
+
+def read_init_omit(path: str | os.PathLike, start_frame: int, length: int) -> list[tuple[int, int]]:
+    """The frames of one ``initOmit`` file (1-based inclusive ``first last`` image numbers per line) as 0-based
+    inclusive ``(first, last)`` indices of a sequence of ``length`` frames whose first frame is image
+    number ``start_frame``, clipped to the sequence (see the module docstring)."""
+    path = os.fspath(path)
+    try:
+        content = Path(path).read_bytes()
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read initOmit file ({error.strerror})") from None
+    if not content.strip():
+        return []
+    rows = parse_annotation(content, path, columns=2)
+    lines = content.decode("utf-8").removeprefix("\ufeff").splitlines()
+    ranges = []
+    for number, (first, last) in enumerate(rows, start=1):
+        if not (first.is_integer() and last.is_integer() and 1 <= first <= last):
+            raise DatasetError(f"{path}:{number}: expected two frame numbers 1 <= first <= last "
+                               f"(line {lines[number - 1]!r})")
+        first, last = max(int(first) - start_frame, 0), min(int(last) - start_frame, length - 1)
+        if first <= last:
+            ranges.append((first, last))
+    return ranges
+
+
+def _init_omit_file(folder: Path, video: str, target: int | None) -> Path | None:
+    """The ``initOmit`` file of ``video`` (target ``target``) in ``folder``, matched case-insensitively;
+    ``None`` where the folder or the file does not exist."""
+    if not folder.is_dir():
+        return None
+    entries: dict[str, list[Path]] = {}
+    for entry in sorted(folder.iterdir()):
+        entries.setdefault(entry.name.lower(), []).append(entry)
+    names = ([f"{video}-{target}.txt"] if target is not None else []) + [f"{video}.txt"]
+    for name in names:
+        found = entries.get(name.lower(), [])
+        if len(found) > 1:
+            raise DatasetError(f"{folder}: {' and '.join(entry.name for entry in found)} are both the "
+                               f"initOmit file of {video if target is None else f'{video}.{target}'}")
+        if found:
+            return found[0]
+    return None
 
 
 def otb_targets(video_dir: str | os.PathLike) -> list[int | None]:

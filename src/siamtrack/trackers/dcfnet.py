@@ -56,7 +56,7 @@ class DCFNetParams:
             raise ValueError(f"invalid DCFNet hyper-parameters: {self}")
 
 
-def crop_window(image: np.ndarray, center: np.ndarray, window: np.ndarray, out_size: int) -> np.ndarray:
+def crop_chw(image: np.ndarray, center: np.ndarray, window: np.ndarray, out_size: int) -> np.ndarray:
     """Resample the window of size ``window = (w, h)`` centred on ``center`` (0-based pixel coordinates) to
     ``out_size x out_size`` with ``cv2.warpAffine`` (bilinear, zero outside the image).
 
@@ -133,7 +133,7 @@ class DCFNetTracker(Tracker):
         return self.net.features_fft(self._pixels(crops))
 
     def _crop(self, image: np.ndarray, window: np.ndarray) -> np.ndarray:
-        return crop_window(image, self.center, window, self.params.crop_size)
+        return crop_chw(image, self.center, window, self.params.crop_size)
 
     @torch.inference_mode()
     def init(self, image: np.ndarray, box) -> None:

@@ -5,7 +5,8 @@ The search follows SiamFC (Bertinetto et al. 2016, Sec. 2.4) and CFNet (Valmadre
 * the target ``w x h`` gets context ``p = context·(w + h)`` and the square side ``s_z = sqrt((w+p)(h+p))``;
   ``s_z`` maps onto ``context_size`` model pixels (127), so an exemplar of ``exemplar_size`` pixels covers
   ``s_z·exemplar_size/context_size`` image pixels and a search crop ``s_z·instance_size/context_size``;
-* crops are one ``cv2.warpAffine`` each, padded with the image's per-channel mean colour;
+* crops are one :func:`~siamtrack.imaging.crop_window` (``cv2.warpAffine``) each, padded with the first
+  frame's per-channel mean colour;
 * the search runs on ``num_scales`` crops ``scale_step^{-k..k}``; each score map is upsampled (bicubic)
   ``response_up`` times, off-centre scales are damped by ``scale_penalty``, the best scale's map is
   normalised and blended with a Hann window (``window_influence``), its peak gives the displacement;
@@ -23,12 +24,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar, Sequence
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from siamtrack.imaging import crop_window
 from siamtrack.models import Weights, model_from_weights
 from siamtrack.models.backbones import fuse_batchnorm
 from siamtrack.models.correlation import hann_window
@@ -105,28 +106,11 @@ def check_image(image) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def crop_square(image: np.ndarray, center, side: float, out_size: int, fill) -> np.ndarray:
-    """The square of ``side`` image pixels centred on ``center = (cx, cy)``, resampled (bilinear) to
-    ``out_size x out_size`` by one ``cv2.warpAffine``; whatever lies outside the image is ``fill``.
-
-    Coordinates are continuous with pixel ``i`` covering ``[i, i + 1)``: output pixel ``u`` samples image
-    position ``cx - side/2 + (u + 0.5)·side/out_size``, i.e. OpenCV pixel index that minus 0.5.
-    """
-    if not side > 0 or not np.isfinite(side):
-        raise ValueError(f"crop side must be a positive finite number, got {side!r}")
-    scale = side / out_size
-    cx, cy = float(center[0]), float(center[1])
-    matrix = np.array([[scale, 0.0, cx - side / 2 + 0.5 * scale - 0.5],
-                       [0.0, scale, cy - side / 2 + 0.5 * scale - 0.5]])
-    return cv2.warpAffine(image, matrix, (out_size, out_size),
-                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(v) for v in fill))
-
-
 def crop_pyramid(image: np.ndarray, center, sides: Sequence[float], out_size: int, fill) -> torch.Tensor:
-    """Crops of ``sides`` around ``center`` (one :func:`crop_square` each) as an ``N x 3 x S x S`` uint8
-    tensor (channels-last memory, which the CPU convolutions prefer)."""
-    crops = np.stack([crop_square(image, center, side, out_size, fill) for side in sides])
+    """Square crops of ``sides`` around ``center`` (one :func:`~siamtrack.imaging.crop_window` each, padded
+    with ``fill``) as an ``N x 3 x S x S`` uint8 tensor (channels-last memory, which the CPU convolutions
+    prefer)."""
+    crops = np.stack([crop_window(image, center, side, out_size, fill) for side in sides])
     return torch.from_numpy(crops).permute(0, 3, 1, 2)
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from siamtrack.imaging import crop_window, window_box
+
 # ImageNet RGB principal components (0..1 scale) used for AlexNet's "lighting" augmentation
 # (Krizhevsky et al. 2012, Sec. 4.1): columns are the eigenvectors p_i, with eigenvalues lambda_i.
 IMAGENET_EIGENVALUES = np.array([0.2175, 0.0188, 0.0045])
@@ -20,38 +22,6 @@ IMAGENET_EIGENVECTORS = np.array([
     [-0.5836, -0.6948, 0.4203],
 ])
 LUMA_WEIGHTS = np.array([0.2989, 0.5870, 0.1140])  # ITU-R BT.601, as MATLAB's rgb2gray
-
-
-def crop_window(image: np.ndarray, center, window, out_size, border_value=None) -> np.ndarray:
-    """Resample the axis-aligned window of size ``window = (w, h)`` (source pixels) centred at
-    ``center = (cx, cy)`` (continuous coordinates: pixel ``i`` spans ``[i, i + 1)``) to ``out_size``
-    (an int or ``(width, height)``) with bilinear interpolation; outside the image, ``border_value``
-    (default: the image's mean colour, as SiamFC pads)."""
-    out_w, out_h = (out_size, out_size) if np.isscalar(out_size) else out_size
-    window = np.broadcast_to(np.asarray(window, dtype=np.float64), (2,))
-    if not np.all(np.isfinite(window)) or np.any(window <= 0):
-        raise ValueError(f"crop window must have a positive finite size, got {tuple(window)}")
-    if border_value is None:
-        border_value = cv2.mean(image)[:image.shape[-1]]  # per-channel mean, 50x faster than numpy's
-    scale_x, scale_y = window[0] / out_w, window[1] / out_h
-    # output pixel j (centre j + 0.5) samples source coordinate cx + (j + 0.5 - out/2) * scale, whose pixel
-    # index (OpenCV puts pixel centres at integers) is that minus 0.5.
-    matrix = np.array([
-        [scale_x, 0.0, center[0] - 0.5 + (0.5 - out_w / 2.0) * scale_x],
-        [0.0, scale_y, center[1] - 0.5 + (0.5 - out_h / 2.0) * scale_y],
-    ])
-    return cv2.warpAffine(image, matrix, (int(out_w), int(out_h)), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(v) for v in border_value))
-
-
-def window_box(box, center, window, out_size) -> np.ndarray:
-    """Where ``box`` (source pixels) lands in the output of :func:`crop_window` with the same arguments."""
-    out_w, out_h = (out_size, out_size) if np.isscalar(out_size) else out_size
-    box = np.asarray(box, dtype=np.float64)
-    window = np.broadcast_to(np.asarray(window, dtype=np.float64), (2,))
-    scale = np.array([out_w, out_h]) / window
-    top_left = (box[:2] - np.asarray(center, dtype=np.float64)) * scale + np.array([out_w, out_h]) / 2.0
-    return np.concatenate([top_left, box[2:] * scale])
 
 
 def stretch_and_shift(image: np.ndarray, box, out_size: int, stretch=(1.0, 1.0), shift=(0.0, 0.0),
