@@ -24,7 +24,8 @@ from common import REPO, append_results, command_line, provenance
 from siamtrack.config import load_config
 from siamtrack.training.curation import load_curated
 from siamtrack.training.loop import (
-    batch_loss, build_model, build_optimizer, pair_settings, prepare_curated, probe_score_size,
+    build_model, build_optimizer, objective_function, pair_settings, prepare_curated, probe_score_size,
+    training_loss,
 )
 from siamtrack.training.pairs import GlobalBatchSampler, PairDataset
 
@@ -40,6 +41,7 @@ def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
     dataset = PairDataset(curated, pair_settings(config, probe_score_size(model, config, torch.device("cpu"))),
                           config.data.max_gap, config.train.seed)
     optimizer = build_optimizer(model, config)
+    objective = objective_function(config)
     model.train()
     loader = iter(torch.utils.data.DataLoader(
         dataset, num_workers=config.train.workers,
@@ -49,8 +51,9 @@ def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
         start_wall, start_cpu = time.perf_counter(), time.process_time()
         pairs = next(loader)
         loaded = time.perf_counter()
-        exemplar, instance = (pairs[key].contiguous(memory_format=memory_format) for key in ("exemplar", "instance"))
-        loss = batch_loss(model(exemplar, instance), pairs, config)
+        for key in ("exemplar", "instance"):
+            pairs[key] = pairs[key].contiguous(memory_format=memory_format)
+        loss = training_loss(model, pairs, config, objective)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -182,6 +182,14 @@ def batch_loss(scores: torch.Tensor, batch: dict, config: Config) -> torch.Tenso
     return per_pair.mean()
 
 
+def training_loss(model: nn.Module, batch: dict, config: Config, objective=None) -> torch.Tensor:
+    """The loss one optimisation step minimises: the model's own ``objective`` (``loss.name`` =
+    ``module:function``, see :func:`objective_function`) or :func:`batch_loss` of its score map."""
+    if objective is not None:
+        return objective(model, batch, **config.loss.args)
+    return batch_loss(model(batch["exemplar"], batch["instance"]), batch, config)
+
+
 def read_sources(sources: list) -> list:
     """The training sequences: each source ``{dataset: name, root: path, <option>: value ...}`` is read with
     ``siamtrack.data.load_dataset(name, root, **options)`` (e.g. ``{dataset: shared, root: ../shared,
@@ -407,10 +415,7 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
                 batch = {key: value.to(process.device, non_blocking=True) for key, value in batch.items()}
                 for key in ("exemplar", "instance"):
                     batch[key] = batch[key].contiguous(memory_format=memory_format)
-                if objective is not None:
-                    loss = objective(model, batch, **config.loss.args)
-                else:
-                    loss = batch_loss(model(batch["exemplar"], batch["instance"]), batch, config)
+                loss = training_loss(model, batch, config, objective)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
