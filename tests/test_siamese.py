@@ -135,6 +135,21 @@ def test_scale_penalty_applies_to_off_centre_scales_only():
     assert int(np.argmax(peaks)) == 1  # the larger raw peak at scale 0 loses to the unpenalised centre
 
 
+def test_scale_penalty_lowers_negative_peaks_too():
+    # logits of a network trained with an unbalanced logistic loss: every peak below zero
+    responses = np.stack([np.full((3, 3), -0.50), np.full((3, 3), -0.52), np.full((3, 3), -2.0)])
+    peaks = penalized_peaks(responses, 0.9)
+    np.testing.assert_allclose(peaks, [-0.50 / 0.9, -0.52, -2.0 / 0.9])
+    assert int(np.argmax(peaks)) == 1  # a plain product would give -0.45 > -0.52: the off-centre scale would win
+    # per-scale factors above 1 (TADT's 1.005) raise a scale's merit whatever the sign
+    bonus = penalized_peaks(np.stack([np.full((2, 2), v) for v in (-1.0, -1.0, 1.0)]), [0.99, 1.0, 1.005])
+    np.testing.assert_allclose(bonus, [-1.0 / 0.99, -1.0, 1.005])
+    # continuous and increasing in the peak for a fixed penalty
+    values = np.linspace(-1, 1, 201)
+    merits = [penalized_peaks(np.stack([np.full((1, 1), v)] * 3), 0.9)[0] for v in values]
+    assert np.all(np.diff(merits) > 0)
+
+
 def test_window_blend_closed_form():
     response = np.array([[1.0, 2.0], [3.0, 6.0]])
     window = np.full((2, 2), 0.25)

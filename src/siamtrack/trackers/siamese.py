@@ -129,8 +129,15 @@ def upsample_responses(responses: torch.Tensor, factor: int) -> torch.Tensor:
 
 
 def penalized_peaks(responses: np.ndarray, scale_penalty) -> np.ndarray:
-    """Peak of each scale's response times its penalty: ``scale_penalty`` is one number for every off-centre
-    scale (SiamFC; the centre scale keeps 1) or one number per scale (TADT: 0.990, 1, 1.005)."""
+    """Peak of each scale's response weighed by its penalty: ``scale_penalty`` is one number for every
+    off-centre scale (SiamFC; the centre scale keeps 1) or one number per scale (TADT: 0.990, 1, 1.005).
+
+    A positive peak is multiplied by its penalty, as SiamFC does; a negative one is divided by it. SiamFC's
+    plain product assumes positive peaks: a network trained with an unbalanced logistic loss (RASNet's Eq. 11)
+    can score even the target below zero, and there ``0.97 x peak`` would *raise* every off-centre scale above
+    the centre one, making the box grow or shrink on every frame. Dividing keeps the rule's meaning for any
+    sign (a penalty below 1 always lowers a scale's merit, above 1 always raises it), is continuous at 0, and
+    leaves positive peaks exactly as in SiamFC."""
     peaks = responses.reshape(len(responses), -1).max(axis=1).astype(np.float64)
     penalty = np.array(scale_penalty, dtype=np.float64)
     if penalty.ndim == 0:
@@ -139,7 +146,7 @@ def penalized_peaks(responses: np.ndarray, scale_penalty) -> np.ndarray:
     elif penalty.shape != (len(responses),):
         raise ValueError(f"scale_penalty must be one number or one per scale ({len(responses)}), "
                          f"got {list(scale_penalty)}")
-    return peaks * penalty
+    return np.where(peaks >= 0, peaks * penalty, peaks / penalty)
 
 
 @lru_cache(maxsize=32)
