@@ -31,11 +31,9 @@ def test_bundled_file_is_what_its_config_trains(name):
     config_path = CONFIGS / f"{name}.yaml"
     assert config_path.is_file(), f"{name}.pth is bundled without configs/bundled/{name}.yaml"
     config = load_config(config_path)
-    payload = torch.load(BUNDLED_WEIGHTS / f"{name}.pth", map_location="cpu", weights_only=True)
-    if isinstance(payload, dict) and "model_name" in payload:  # trained by siamtrack train
-        assert payload["model_name"] == config.model.name
-        assert payload["model_config"] == dict(config.model.args)
-    weights = read_weights(BUNDLED_WEIGHTS / f"{name}.pth")
+    weights = read_weights(BUNDLED_WEIGHTS / f"{name}.pth")  # torch.load(..., weights_only=True)
+    assert weights.model_name == config.model.name  # siamtrack train writes both fields into model.pth
+    assert weights.model_config == dict(config.model.args)
     assert all(torch.isfinite(value).all() for value in weights.state_dict.values()
                if torch.is_tensor(value) and value.is_floating_point())
     assert (BUNDLED_WEIGHTS / f"{name}.pth").stat().st_size < 8_000_000  # "a few MB at most"
