@@ -9,6 +9,12 @@ Under load, run with ``OMP_WAIT_POLICY=PASSIVE`` (spinning OpenMP threads starve
 
     python benchmarks/bench_dcfnet.py [--frames 60] [--runs 5] [--threads N] [--cpus 0,1] [--record]
 
+Last, a floor for one frame on this machine: the float32 convolution FLOPs of an update (conv1 and conv2 on the
+4 crops) at the machine's measured matmul rate (the median of 2048^3 float32 matmuls; oneDNN's direct
+convolution cannot beat the matmul rate) plus the wall time of the 4 x 32 feature ``rfft2`` (which no exact
+float32 path avoids), everything else (crops, LRN, DCF, Python) counted as free. ``1000 / floor`` is a ceiling on
+the float32 fps that no scheduling of the same arithmetic can pass.
+
 ``--record`` appends a section (machine, load, commit, numbers) to ``benchmarks/RESULTS.md``.
 """
 from __future__ import annotations
@@ -21,8 +27,8 @@ import time
 import numpy as np
 import torch
 
-from common import (add_shared_argument, append_results, command_line, first_frames, named_sequences, provenance,
-                    speed_parser, timed)
+from common import (add_shared_argument, append_results, command_line, counting_conv_flops, first_frames,
+                    matmul_gflops, matmul_operands, named_sequences, provenance, speed_parser, timed)
 from siamtrack.models.dcfnet import LocalResponseNorm, dcf_response
 from siamtrack.trackers.base import keep_freed_memory
 from siamtrack.trackers.dcfnet import DCFNetTracker
@@ -91,6 +97,28 @@ def stage_milliseconds(features, frames, box, runs: int) -> dict[str, float]:
     return out
 
 
+def float32_floor(features, frames, box, runs: int) -> dict[str, float]:
+    """The frame-time floor of the module docstring: conv FLOPs of one update at the median matmul rate, plus the
+    median wall ms of the update's ``rfft2``; and the fps ceiling it implies."""
+    tracker = DCFNetTracker(features, device="cpu")
+    tracker.track(frames[:3], box)
+    windows = [tracker.size * (factor * (1 + tracker.params.padding)) for factor in tracker.scale_factors]
+    windows.append(tracker.size * (1 + tracker.params.padding))
+    with torch.inference_mode():
+        pixels = tracker._pixels([tracker._crop(frames[3], window) for window in windows])
+        with counting_conv_flops(tracker.net.feature) as counted:
+            features_out = tracker.net.feature(pixels)
+        windowed = (features_out * tracker.net.window).contiguous()
+        operands = matmul_operands()
+        rates = matmul_gflops(np.array([timed(torch.matmul, *operands)[0] for _ in range(runs * 2)]))
+        torch.fft.rfft2(windowed)  # warm-up
+        fft_ms = float(np.median([timed(torch.fft.rfft2, windowed)[0] for _ in range(runs * 6)])) * 1e3
+    conv_ms = sum(counted) / (float(np.median(rates)) * 1e9) * 1e3
+    return {"conv GFLOP per update": sum(counted) / 1e9, "matmul GFLOP/s": float(np.median(rates)),
+            "conv ms at the matmul rate": conv_ms, "rfft2 wall ms": fft_ms, "floor ms": conv_ms + fft_ms,
+            "fps ceiling": 1e3 / (conv_ms + fft_ms)}
+
+
 def tracking_runs(features, sequences, precision: str, runs: int) -> dict[str, float]:
     fps, cpu_ms, faults = [], [], []
     frame_count = sum(len(frames) for frames, _ in sequences)
@@ -129,6 +157,8 @@ def main(argv=None) -> int:
     print(f"LRN on 3x32x125x125: " + ", ".join(f"{k} {v:.3g}" for k, v in lrn.items()))
     stages = stage_milliseconds(features, *sequences[0], args.runs)
     print("float32 update, CPU ms per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()), flush=True)
+    floor = float32_floor(features, *sequences[0], args.runs)
+    print("float32 floor: " + ", ".join(f"{k} {v:.2f}" for k, v in floor.items()), flush=True)
     results = {}
     for precision in ("float32", "bfloat16"):
         tracking_runs(features, [(frames[:5], box) for frames, box in sequences], precision, 1)  # warm-up
@@ -150,7 +180,12 @@ def main(argv=None) -> int:
             f"relative difference {lrn['max relative difference']:.1e}).\n\n"
             f"| float32 update stage | CPU ms (median) |\n|---|---|\n{stage_rows}\n\n"
             f"| precision | fps (median of runs) | fps (best run) | CPU ms / frame | page faults / frame |\n"
-            f"|---|---|---|---|---|\n{rows}")
+            f"|---|---|---|---|---|\n{rows}\n\n"
+            f"Float32 floor per frame ({torch.get_num_threads()} threads): conv1 + conv2 on 4 crops "
+            f"{floor['conv GFLOP per update']:.3f} GFLOP at the median matmul rate {floor['matmul GFLOP/s']:.0f} "
+            f"GFLOP/s = {floor['conv ms at the matmul rate']:.2f} ms, plus the rfft2 of 4 x 32 channels "
+            f"{floor['rfft2 wall ms']:.2f} ms (wall) = {floor['floor ms']:.2f} ms: at most "
+            f"{floor['fps ceiling']:.0f} fps for exact float32 even with crops, LRN, DCF and Python for free.")
     return 0
 
 

@@ -297,3 +297,63 @@ def report_results(report_dir: Path, experiment: str = "ope") -> dict:
     if experiment not in results:
         raise SystemExit(f"{path}: no {experiment!r} results (has {sorted(results)})")
     return results[experiment]
+
+
+# --- training curves -----------------------------------------------------------------------------------------
+
+
+def logged_losses(log: Path) -> np.ndarray:
+    """The ``loss`` column of a run's ``log.csv`` (one row per iteration)."""
+    import csv
+
+    with open(log) as handle:
+        values = np.array([float(row["loss"]) for row in csv.DictReader(handle)])
+    if len(values) == 0:
+        raise SystemExit(f"{log}: no logged iterations")
+    return values
+
+
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Means over ``window`` consecutive values (``window`` capped at ``len(values)``)."""
+    window = max(1, min(window, len(values)))
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
+def iterations_to_converge(curve: np.ndarray, within: float = 0.1) -> int:
+    """First index after which the smoothed loss stays within ``within`` (relative) of its final value."""
+    final = curve[-1]
+    outside = np.flatnonzero(np.abs(curve - final) > within * abs(final))
+    return int(outside[-1] + 1) if len(outside) else 0
+
+
+def training_curves(runs: dict[str, Path], figure_path: Path, table_path: Path, window: int = 50) -> str:
+    """Each run's training loss (``<run>/log.csv``; moving average over ``window`` iterations, divided by its first
+    value, as losses differ in scale) in one figure, and a markdown table: iterations logged, the smoothed index
+    after which the loss stays within 10 % of its final value, final / first, and the change over the last fifth
+    of the run (negative: still falling). Returns the table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    lines = ["| run | iterations | converged (within 10 % of final) after | final / first | "
+             "change over the last fifth |", "|---|---|---|---|---|"]
+    for label, run in runs.items():
+        losses = logged_losses(run / "log.csv")
+        curve = moving_average(losses, window)
+        normalised = curve / curve[0]
+        axis.plot(np.arange(len(curve)) + len(losses) - len(curve), normalised, label=label)
+        tail_start = curve[int(len(curve) * 0.8)]
+        lines.append(f"| {label} | {len(losses)} | "
+                     f"{iterations_to_converge(curve)} | {normalised[-1]:.3f} | {curve[-1] / tail_start - 1:+.1%} |")
+    axis.set_xlabel("iteration")
+    axis.set_ylabel(f"training loss / first value (moving average, {window} it)")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(figure_path, dpi=100)
+    plt.close(figure)
+    table = "\n".join(lines) + "\n"
+    Path(table_path).write_text(table)
+    print(table)
+    return table

@@ -26,56 +26,16 @@ x 53,200 pairs (weeks on this CPU: for a GPU). ``--smoke``: 2 epochs x 32 pairs 
 """
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
-from common import ablation_parser, dev_eval_options, run_siamtrack, train_row  # noqa: E402
+from common import ablation_parser, dev_eval_options, run_siamtrack, train_row, training_curves  # noqa: E402
 
 ROWS = {row: f"configs/{row}-width0.5.yaml" for row in
         ("siamfc", "siamfc_fl", "siamfc_sl", "siamrpn", "siamrpn_fl", "siamrpn_sl")}
 CPU_SCHEDULE = ["train.epochs=20", "data.pairs_per_epoch=1600", "train.progress=false"]
 SMOKE = ["train.epochs=2", "data.pairs_per_epoch=32", "train.progress=false"]
-
-
-def smoothed_losses(log: Path, window: int = 50) -> np.ndarray:
-    with open(log) as handle:
-        values = np.array([float(row["loss"]) for row in csv.DictReader(handle)])
-    window = max(1, min(window, len(values)))
-    return np.convolve(values, np.ones(window) / window, mode="valid")
-
-
-def iterations_to_converge(curve: np.ndarray, within: float = 0.1) -> int:
-    """First iteration after which the smoothed loss stays within ``within`` (relative) of its final value."""
-    final = curve[-1]
-    outside = np.flatnonzero(np.abs(curve - final) > within * abs(final))
-    return int(outside[-1] + 1) if len(outside) else 0
-
-
-def training_report(out: Path, rows: list[str]) -> None:
-    figure, axis = plt.subplots(figsize=(6, 4))
-    lines = ["# Training convergence", "", "| row | iterations | to converge (10 % of final) | final / first |",
-             "|---|---|---|---|"]
-    for row in rows:
-        curve = smoothed_losses(out / row / "log.csv")
-        normalised = curve / curve[0]
-        axis.plot(np.arange(len(curve)), normalised, label=row)
-        lines.append(f"| {row} | {len(curve)} | {iterations_to_converge(curve)} | {normalised[-1]:.3f} |")
-    axis.set_xlabel("iteration")
-    axis.set_ylabel("training loss / first value (moving average)")
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(out / "training_curves.png", dpi=120)
-    plt.close(figure)
-    (out / "training.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
 
 
 def main(argv=None) -> int:
@@ -93,7 +53,7 @@ def main(argv=None) -> int:
         weights = train_row(ROWS[row], out / row, overrides)
         run_siamtrack("eval", "--tracker", row, "--weights", str(weights), "--name", row, "--quiet", *source)
     run_siamtrack("report", "--trackers", ",".join(rows), "--out", str(report), *source)
-    training_report(out, rows)
+    training_curves({row: out / row for row in rows}, out / "training_curves.png", out / "training.md")
     print(f"report: {report / 'report.md'}, {out / 'training.md'}")
     return 0
 
