@@ -1,0 +1,61 @@
+"""The training-curve summary of benchmarks/common.py (used by training_curves.py and the DSLT classification
+ablation) on logs with known losses."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def common():
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location("benchmarks_common", REPO_ROOT / "benchmarks" / "common.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+
+
+def write_log(path, losses):
+    path.mkdir(parents=True)
+    rows = ["step,epoch,iteration,loss,lr"] + [f"{i},0,{i},{loss},0.01" for i, loss in enumerate(losses)]
+    (path / "log.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_moving_average_and_convergence_index(common):
+    np.testing.assert_allclose(common.moving_average(np.array([1.0, 2, 3, 4]), 2), [1.5, 2.5, 3.5])
+    np.testing.assert_allclose(common.moving_average(np.array([1.0, 3]), 10), [2.0])  # window capped
+    curve = np.array([10.0, 5, 1.2, 0.95, 1.05, 1.0])  # within 10 % of the final 1.0 from index 3 on
+    assert common.iterations_to_converge(curve) == 3
+    assert common.iterations_to_converge(np.ones(4)) == 0
+
+
+def test_training_curves_table(common, tmp_path):
+    falling = [2.0 - i / 100 for i in range(100)]  # 2.00 -> 1.01, linear
+    flat = [1.0] * 40
+    write_log(tmp_path / "falling", falling)
+    write_log(tmp_path / "flat", flat)
+    table = common.training_curves({"falling": tmp_path / "falling", "flat": tmp_path / "flat"},
+                                   tmp_path / "curves.png", tmp_path / "curves.md", window=10)
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+            for line in table.splitlines()[2:]}
+    smoothed = np.convolve(falling, np.ones(10) / 10, mode="valid")  # 91 values, 1.955 -> 1.055
+    tail = smoothed[-1] / smoothed[int(91 * 0.8)] - 1
+    assert rows["falling"] == ["100", str(common.iterations_to_converge(smoothed)),
+                               f"{smoothed[-1] / smoothed[0]:.3f}", f"{tail:+.1%}"]
+    assert rows["flat"] == ["40", "0", "1.000", "+0.0%"]
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    assert (tmp_path / "curves.md").read_text() == table
+
+
+def test_empty_log_names_the_file(common, tmp_path):
+    write_log(tmp_path / "empty", [])
+    with pytest.raises(SystemExit, match="empty/log.csv: no logged iterations"):
+        common.logged_losses(tmp_path / "empty" / "log.csv")
