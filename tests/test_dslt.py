@@ -142,6 +142,30 @@ def test_tracker_follows_a_translated_real_frame(siamfc_quarter, frame_and_box):
     assert set(tracker.stage_seconds) >= {"crop", "features", "regression", "update", "init_training"}
 
 
+def test_reductions_start_from_the_seed_whatever_ran_before(siamfc_quarter, frame_and_box):
+    """Each init draws the 1x1 reductions from ``seed`` (nn.Conv2d's default distribution), so a sequence's
+    result does not depend on which sequences (or other random draws) came before it in the process."""
+    image, box = frame_and_box
+    results = []
+    for global_seed in (0, 1):
+        torch.manual_seed(global_seed)
+        tracker = make_tracker(siamfc_quarter, init_iterations=2, num_scales=1)
+        tracker.init(image, box)
+        results.append((tracker.update(shifted(image, 3, 0)), tracker.network.state_dict()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    for key, value in results[0][1].items():
+        assert torch.equal(value, results[1][1][key]), key
+    other = make_tracker(siamfc_quarter, init_iterations=0, num_scales=1, seed=1)
+    other.init(image, box)
+    reference = make_tracker(siamfc_quarter, init_iterations=0, num_scales=1)
+    reference.init(image, box)
+    weight = reference.network.reduce_deep.weight
+    assert not torch.equal(other.network.reduce_deep.weight, weight)
+    bound = 1.0 / np.sqrt(weight.shape[1])  # kaiming_uniform(a=sqrt(5)) of a 1x1 conv: U(-1/sqrt(fan_in), +)
+    assert weight.abs().max() <= bound and weight.abs().max() > 0.9 * bound
+    assert reference.network.reduce_deep.bias.abs().max() <= bound
+
+
 def test_online_update_keeps_the_last_T_frames(siamfc_quarter, frame_and_box):
     image, box = frame_and_box
     tracker = make_tracker(siamfc_quarter, init_iterations=2, memory=3, num_scales=1)

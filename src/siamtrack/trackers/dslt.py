@@ -88,6 +88,7 @@ class DSLTParams:
     response_up: int = 4  # bicubic upsampling of the responses for sub-cell peaks
     min_scale: float = 0.2
     max_scale: float = 5.0
+    seed: int = 0  # initial weights of the 1x1 reductions (drawn again from this seed at every init)
 
     def __post_init__(self):
         if self.backbone not in DEFAULT_LAYERS:
@@ -245,7 +246,7 @@ class DSLTTracker(Tracker):
         target_px = box[2:] * p.instance_size / side  # target size in crop pixels
         kernel = tuple(odd_kernel(cells, p.kernel_factor, p.max_kernel) for cells in target_px[::-1] / stride)
         self.network = DSLTRegression(self.features.channels, self.features.strides[1] // stride, kernel,
-                                      p.reduced_channels).to(self.device)
+                                      p.reduced_channels, torch.Generator().manual_seed(p.seed)).to(self.device)
         start = time.perf_counter()
         with torch.no_grad():
             self._map_size = tuple(self.network(shallow, deep).shape[-2:])
