@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from siamtrack.models.correlation import (
+    FFT_MIN_AREA,
     CorrelationFilter,
     circular_gaussian,
     hann_window,
@@ -37,6 +39,24 @@ def test_xcorr_matches_direct_loop(m, n):
     result = xcorr(exemplar, instance)
     assert result.shape == (n, 1, 7, 5)
     torch.testing.assert_close(result, direct_xcorr(exemplar, instance))
+
+
+@pytest.mark.parametrize("m, n, size, big", [(1, 3, (12, 13), (20, 17)), (3, 3, (12, 12), (12, 15)),
+                                             (2, 4, (13, 12), (16, 16))])
+def test_xcorr_fft_path_matches_direct_loop_and_conv_with_gradients(m, n, size, big):
+    """Exemplars of FFT_MIN_AREA cells or more go through the FFT: same maps as the loop (float64), as the
+    convolution (float32, to rounding), and the same gradients (gradcheck)."""
+    assert size[0] * size[1] >= FFT_MIN_AREA
+    generator = torch.Generator().manual_seed(m + n)
+    exemplar = torch.randn(m, 3, *size, generator=generator, dtype=torch.float64)
+    instance = torch.randn(n, 3, *big, generator=generator, dtype=torch.float64)
+    result = xcorr(exemplar, instance)
+    torch.testing.assert_close(result, direct_xcorr(exemplar, instance))
+    k = n // m
+    by_conv = torch.cat([F.conv2d(instance[i * k:(i + 1) * k].float(), exemplar[i:i + 1].float()) for i in range(m)])
+    torch.testing.assert_close(xcorr(exemplar.float(), instance.float()), by_conv, rtol=1e-4, atol=1e-4)
+    small = (exemplar[:, :1, :, :].clone().requires_grad_(), instance[:, :1, :, :].clone().requires_grad_())
+    assert torch.autograd.gradcheck(xcorr, small)
 
 
 def test_xcorr_rejects_mismatched_inputs():
