@@ -14,7 +14,7 @@ FFT_MIN_AREA = 12 * 12  # exemplars of at least this many cells are correlated t
 
 
 def xcorr(exemplar: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
-    """Cross-correlate a batch of exemplars with a batch of instances in one (grouped) convolution.
+    """Cross-correlate a batch of exemplars with a batch of instances: one (grouped) convolution, or the FFT.
 
     ``exemplar`` is ``(M, C, h, w)``, ``instance`` is ``(N, C, H, W)`` with ``N`` a multiple of ``M``:
     exemplar ``i`` is matched with the ``k = N / M`` consecutive instances ``i*k .. i*k + k - 1``
@@ -24,7 +24,7 @@ def xcorr(exemplar: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
     Float32/64 exemplars of at least ``FFT_MIN_AREA`` cells (CFNet's 25x25 templates) are correlated in the Fourier
     domain (:func:`_xcorr_fft`), smaller ones (SiamFC's 6x6) by a (grouped) convolution: a convolution with a
     single output channel and a large kernel runs at a small fraction of the CPU's FLOP rate (CFNet-conv2's
-    3 x 32 x 57 x 57 search maps against a 25 x 25 template: ~10 ms direct, ~1.5 ms through the FFT, on 2 cores).
+    3 x 32 x 57 x 57 search maps against a 25 x 25 template: ~10 ms direct, ~2 ms through the FFT, on 2 cores).
     Both give the same maps within float rounding (tests/test_correlation.py), with the same gradients.
     """
     if exemplar.dim() != 4 or instance.dim() != 4:
