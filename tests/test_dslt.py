@@ -110,6 +110,8 @@ def test_params_are_validated():
         DSLTParams(loss="l1")
     with pytest.raises(ValueError, match="num_scales"):
         DSLTParams(num_scales=2)
+    with pytest.raises(ValueError, match="seed"):
+        DSLTParams(seed=0.5)
     with pytest.raises(TypeError, match="unknown hyper-parameter"):
         build_tracker("dslt", weights="random", learning_rate=1.0)
 

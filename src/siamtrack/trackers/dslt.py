@@ -100,6 +100,8 @@ class DSLTParams:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"DSLTParams.{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"DSLTParams.seed must be an integer >= 0, got {self.seed!r}")
         if not isinstance(self.init_iterations, (int, np.integer)) or self.init_iterations < 0:
             raise ValueError(f"DSLTParams.init_iterations must be an integer >= 0, got {self.init_iterations!r}")
         if self.num_scales % 2 == 0:
