@@ -17,8 +17,6 @@ per-layer learning rates of Sec. 5.1 ("in the Res4f and Res3d layers") as one re
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -31,13 +29,11 @@ class DSLTRegression(nn.Module):
     ``kernel_size = (kh, kw)`` is the regression kernel (odd sides; "proportional to the size of the input
     features", Sec. 3.1 -- the tracker sets it from the target's size in feature cells), applied with "same"
     padding so the response has the fused map's size and centre. The regression kernels start at zero, so
-    the first response is 0 everywhere. The 1x1 reductions start as ``nn.Conv2d``'s own default (Kaiming-uniform
-    weights with ``a = sqrt(5)``, biases uniform in ``+-1/sqrt(fan_in)``), drawn from ``generator`` when one is
-    given, so that a tracker can start every sequence from the same weights whatever ran before it.
+    the first response is 0 everywhere.
     """
 
     def __init__(self, in_channels: tuple[int, int], stride_ratio: int, kernel_size: tuple[int, int],
-                 reduced_channels: int = 128, generator: torch.Generator | None = None):
+                 reduced_channels: int = 128):
         super().__init__()
         if any(k < 1 or k % 2 == 0 for k in kernel_size):
             raise ValueError(f"regression kernel sides must be odd and positive, got {kernel_size!r}")
@@ -49,11 +45,6 @@ class DSLTRegression(nn.Module):
         self.regress_deep = nn.Conv2d(reduced_channels, 1, kernel_size, padding=padding, bias=False)
         nn.init.zeros_(self.regress_fused.weight)
         nn.init.zeros_(self.regress_deep.weight)
-        if generator is not None:
-            for conv in (self.reduce_shallow, self.reduce_deep):
-                nn.init.kaiming_uniform_(conv.weight, a=math.sqrt(5), generator=generator)
-                bound = 1.0 / math.sqrt(conv.in_channels)  # fan-in of a 1x1 convolution
-                nn.init.uniform_(conv.bias, -bound, bound, generator=generator)
 
     def branches(self) -> dict[str, list[nn.Conv2d]]:
         """The layers of each branch, for the per-layer learning rates of Sec. 5.1: ``deep`` (the Res4f branch)

@@ -247,8 +247,12 @@ class DSLTTracker(Tracker):
         stride = self.features.strides[0]
         target_px = box[2:] * p.instance_size / side  # target size in crop pixels
         kernel = tuple(odd_kernel(cells, p.kernel_factor, p.max_kernel) for cells in target_px[::-1] / stride)
-        self.network = DSLTRegression(self.features.channels, self.features.strides[1] // stride, kernel,
-                                      p.reduced_channels, torch.Generator().manual_seed(p.seed)).to(self.device)
+        # nn.Conv2d's own initialisation of the 1x1 reductions, drawn from `seed` in a forked RNG: every sequence
+        # starts from the same weights whatever ran before it, and the caller's random state is left as it was
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(p.seed)
+            self.network = DSLTRegression(self.features.channels, self.features.strides[1] // stride, kernel,
+                                          p.reduced_channels).to(self.device)
         start = time.perf_counter()
         with torch.no_grad():
             self._map_size = tuple(self.network(shallow, deep).shape[-2:])
