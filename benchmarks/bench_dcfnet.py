@@ -57,16 +57,23 @@ def lrn_milliseconds(runs: int) -> dict[str, float]:
     return out
 
 
+def tracker_after_three_frames(features, frames, box) -> tuple[DCFNetTracker, list[np.ndarray]]:
+    """A float32 tracker that has tracked ``frames[:3]``, and the windows of its next update's 4 crops (the 3
+    scales, then the model-update crop at the current size)."""
+    tracker = DCFNetTracker(features, device="cpu")
+    tracker.track(frames[:3], box)
+    windows = [tracker.size * (factor * (1 + tracker.params.padding)) for factor in tracker.scale_factors]
+    windows.append(tracker.size * (1 + tracker.params.padding))
+    return tracker, windows
+
+
 def stage_milliseconds(features, frames, box, runs: int) -> dict[str, float]:
     """Median CPU ms of each stage of a float32 update (4 crops: 3 scales and the model-update crop) on a real
     frame, and of the whole update; each stage is repeated on the same input."""
-    tracker = DCFNetTracker(features, device="cpu")
-    tracker.track(frames[:3], box)
+    tracker, windows = tracker_after_three_frames(features, frames, box)
     image = frames[3]
     net = tracker.net
     conv1, relu, conv2, lrn = net.feature.feature
-    windows = [tracker.size * (factor * (1 + tracker.params.padding)) for factor in tracker.scale_factors]
-    windows.append(tracker.size * (1 + tracker.params.padding))
     with torch.inference_mode():
         crops = [tracker._crop(image, window) for window in windows]
         pixels = tracker._pixels(crops)
@@ -100,10 +107,7 @@ def stage_milliseconds(features, frames, box, runs: int) -> dict[str, float]:
 def float32_floor(features, frames, box, runs: int) -> dict[str, float]:
     """The frame-time floor of the module docstring: conv FLOPs of one update at the median matmul rate, plus the
     median wall ms of the update's ``rfft2``; and the fps ceiling it implies."""
-    tracker = DCFNetTracker(features, device="cpu")
-    tracker.track(frames[:3], box)
-    windows = [tracker.size * (factor * (1 + tracker.params.padding)) for factor in tracker.scale_factors]
-    windows.append(tracker.size * (1 + tracker.params.padding))
+    tracker, windows = tracker_after_three_frames(features, frames, box)
     with torch.inference_mode():
         pixels = tracker._pixels([tracker._crop(frames[3], window) for window in windows])
         with counting_conv_flops(tracker.net.feature) as counted:
