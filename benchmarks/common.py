@@ -302,23 +302,6 @@ def report_results(report_dir: Path, experiment: str = "ope") -> dict:
 # --- training curves -----------------------------------------------------------------------------------------
 
 
-def logged_losses(log: Path) -> np.ndarray:
-    """The ``loss`` column of a run's ``log.csv`` (one row per iteration)."""
-    import csv
-
-    with open(log) as handle:
-        values = np.array([float(row["loss"]) for row in csv.DictReader(handle)])
-    if len(values) == 0:
-        raise SystemExit(f"{log}: no logged iterations")
-    return values
-
-
-def moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Means over ``window`` consecutive values (``window`` capped at ``len(values)``)."""
-    window = max(1, min(window, len(values)))
-    return np.convolve(values, np.ones(window) / window, mode="valid")
-
-
 def iterations_to_converge(curve: np.ndarray, within: float = 0.1) -> int:
     """First index after which the smoothed loss stays within ``within`` (relative) of its final value."""
     final = curve[-1]
@@ -327,32 +310,25 @@ def iterations_to_converge(curve: np.ndarray, within: float = 0.1) -> int:
 
 
 def training_curves(runs: dict[str, Path], figure_path: Path, table_path: Path, window: int = 50) -> str:
-    """Each run's training loss (``<run>/log.csv``; moving average over ``window`` iterations, divided by its first
-    value, as losses differ in scale) in one figure, and a markdown table: iterations logged, the smoothed index
-    after which the loss stays within 10 % of its final value, final / first, and the change over the last fifth
-    of the run (negative: still falling). Returns the table."""
-    import matplotlib
+    """Each run's training loss (``<run>/log.csv``) in one figure, relative to the first value of its moving average
+    over ``window`` iterations (losses differ in scale; drawn by :func:`siamtrack.training.plots.plot_losses`), and
+    a markdown table: iterations logged, the smoothed index after which the loss stays within 10 % of its final
+    value, final / first, and the change over the last fifth of the run (negative: still falling). Returns the
+    table."""
+    from siamtrack.training.plots import plot_losses, read_log, running_mean
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6, 4))
     lines = ["| run | iterations | converged (within 10 % of final) after | final / first | "
              "change over the last fifth |", "|---|---|---|---|---|"]
     for label, run in runs.items():
-        losses = logged_losses(run / "log.csv")
-        curve = moving_average(losses, window)
-        normalised = curve / curve[0]
-        axis.plot(np.arange(len(curve)) + len(losses) - len(curve), normalised, label=label)
+        losses = read_log(run / "log.csv")["loss"]
+        if len(losses) == 0:
+            raise SystemExit(f"{run / 'log.csv'}: no logged iterations")
+        curve = running_mean(losses, window)
         tail_start = curve[int(len(curve) * 0.8)]
-        lines.append(f"| {label} | {len(losses)} | "
-                     f"{iterations_to_converge(curve)} | {normalised[-1]:.3f} | {curve[-1] / tail_start - 1:+.1%} |")
-    axis.set_xlabel("iteration")
-    axis.set_ylabel(f"training loss / first value (moving average, {window} it)")
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(figure_path, dpi=100)
-    plt.close(figure)
+        lines.append(f"| {label} | {len(losses)} | {iterations_to_converge(curve)} | {curve[-1] / curve[0]:.3f} | "
+                     f"{curve[-1] / tail_start - 1:+.1%} |")
+    plot_losses([run / "log.csv" for run in runs.values()], figure_path, labels=list(runs), smooth=window,
+                ylabel="training loss / first value of its moving average", relative=True)
     table = "\n".join(lines) + "\n"
     Path(table_path).write_text(table)
     print(table)

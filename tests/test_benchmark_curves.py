@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT
+from siamtrack.training.plots import running_mean
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,8 @@ def write_log(path, losses):
 
 
 def test_moving_average_and_convergence_index(common):
-    np.testing.assert_allclose(common.moving_average(np.array([1.0, 2, 3, 4]), 2), [1.5, 2.5, 3.5])
-    np.testing.assert_allclose(common.moving_average(np.array([1.0, 3]), 10), [2.0])  # window capped
+    np.testing.assert_allclose(running_mean(np.array([1.0, 2, 3, 4]), 2), [1.5, 2.5, 3.5])
+    np.testing.assert_allclose(running_mean(np.array([1.0, 3]), 10), [2.0])  # window capped
     curve = np.array([10.0, 5, 1.2, 0.95, 1.05, 1.0])  # within 10 % of the final 1.0 from index 3 on
     assert common.iterations_to_converge(curve) == 3
     assert common.iterations_to_converge(np.ones(4)) == 0
@@ -58,4 +59,4 @@ def test_training_curves_table(common, tmp_path):
 def test_empty_log_names_the_file(common, tmp_path):
     write_log(tmp_path / "empty", [])
     with pytest.raises(SystemExit, match="empty/log.csv: no logged iterations"):
-        common.logged_losses(tmp_path / "empty" / "log.csv")
+        common.training_curves({"empty": tmp_path / "empty"}, tmp_path / "curves.png", tmp_path / "curves.md")

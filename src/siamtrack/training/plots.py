@@ -28,11 +28,19 @@ def read_log(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return {name: np.asarray(values) for name, values in columns.items()}
 
 
+def running_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Means over ``window`` consecutive values (``window`` capped at ``len(values)``, at least 1)."""
+    window = max(1, min(window, len(values)))
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
 def plot_losses(logs, png_path: str | os.PathLike, labels: list[str] | None = None, smooth: int = 50,
-                ylabel: str = "training loss") -> Path:
+                ylabel: str = "training loss", relative: bool = False) -> Path:
     """Plot the per-iteration loss (faint) and its running mean over ``smooth`` iterations of one or several
     runs' ``log.csv`` files into ``png_path``; epoch boundaries of the first run are marked. ``ylabel`` names
-    the quantity (e.g. ``"validation loss"`` for logs of the same format written by a validation pass)."""
+    the quantity (e.g. ``"validation loss"`` for logs of the same format written by a validation pass).
+    ``relative``: only the running means, each divided by its first value, to compare losses of other
+    scales (the raw per-iteration losses of several runs would swamp that scale)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -47,9 +55,12 @@ def plot_losses(logs, png_path: str | os.PathLike, labels: list[str] | None = No
         if len(loss) == 0:
             continue
         color = f"C{number}"
-        axes.plot(steps, loss, color=color, alpha=0.25, linewidth=0.8)
-        window = max(1, min(smooth, len(loss)))
-        running = np.convolve(loss, np.ones(window) / window, mode="valid")
+        running = running_mean(loss, smooth)
+        window = len(loss) - len(running) + 1
+        if relative:
+            running = running / running[0]
+        else:
+            axes.plot(steps, loss, color=color, alpha=0.25, linewidth=0.8)
         axes.plot(steps[window - 1:], running, color=color, linewidth=1.8, label=f"{label} (mean of {window})")
         if number == 0:
             for boundary in steps[1:][np.diff(columns["epoch"]) != 0]:
