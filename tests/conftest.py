@@ -11,16 +11,17 @@ SHARED = Path(os.environ.get("SIAMTRACK_SHARED", REPO_ROOT.parent / "shared"))
 
 
 def shared_path(*parts: str) -> Path:
-    """Path under ../shared; skips the calling test with a clear message where it is absent."""
+    """Path under ../shared; fails the calling test with a clear message where it is absent (CI has ../shared, so a
+    missing folder is an error to see, never a quiet skip)."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared data not available: {path} is absent (set SIAMTRACK_SHARED to its location)")
+        pytest.fail(f"shared data not available: {path} is absent (set SIAMTRACK_SHARED to its location)")
     return path
 
 
 @pytest.fixture
 def shared():
-    """The ../shared folder (benchmarks, videos, official weights); skips where it is absent."""
+    """The ../shared folder (benchmarks, videos, official weights); fails where it is absent."""
     return shared_path()
 
 
@@ -38,7 +39,7 @@ def siamfc_quarter():
 
 @pytest.fixture(scope="module")
 def frame_and_box():
-    """The first frame and box of the shared train sequence OTB-Human3; skips where the shared data is absent."""
+    """The first frame and box of the shared train sequence OTB-Human3; fails where the shared data is absent."""
     from siamtrack.data import shared_split
 
     shared_path("data", "index.json")

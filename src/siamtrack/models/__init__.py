@@ -113,11 +113,26 @@ def model_from_weights(name: str, weights: Weights | None, needed_by: str) -> nn
     except RuntimeError as error:  # shape mismatches
         raise ValueError(f"{weights.source}: state dict does not fit model {name!r} {weights.model_config or ''}: "
                          f"{' '.join(str(error).split()[:40])} ...") from error
-    if result.missing_keys or result.unexpected_keys:
+    from_package = set(pretrained_keys(model))  # loaded from the pretrained backbone's package by build_model
+    missing = [key for key in result.missing_keys if key not in from_package]
+    if missing or result.unexpected_keys:
         raise ValueError(f"{weights.source}: state dict does not fit model {name!r} {weights.model_config or ''}: "
-                         f"missing {result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}")
+                         f"missing {missing[:5]}, unexpected {result.unexpected_keys[:5]}")
     return model
 
 
+def pretrained_keys(model: nn.Module) -> list[str]:
+    """State-dict keys of ``model`` whose values come from an ImageNet weight file installed with a package (a
+    pretrained backbone's frozen part) rather than from training; empty for models trained from scratch."""
+    method = getattr(model, "pretrained_keys", None)
+    return list(method()) if callable(method) else []
+
+
+def trained_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``model.state_dict()`` without :func:`pretrained_keys`: what a trained weights file must hold."""
+    skip = set(pretrained_keys(model))
+    return {key: value for key, value in model.state_dict().items() if key not in skip}
+
+
 __all__ = ["MODELS", "Weights", "build_model", "check_model_name", "import_object", "model_from_weights",
-           "read_weights"]
+           "pretrained_keys", "read_weights", "trained_state_dict"]

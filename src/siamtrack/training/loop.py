@@ -454,7 +454,10 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
     model_path = run_dir / "model.pth"
     if process.is_main:
         # read_weights format: the tracker rebuilds the run's exact variant (e.g. width 0.5) from these fields
-        save_atomically({"state_dict": _unwrap(model).state_dict(), "model_name": config.model.name,
+        from siamtrack.models import trained_state_dict
+
+        # only what training changed: a pretrained backbone's frozen weights come from its package again
+        save_atomically({"state_dict": trained_state_dict(_unwrap(model)), "model_name": config.model.name,
                          "model_config": dict(config.model.args)}, model_path)
         from siamtrack.training.plots import plot_losses
 
