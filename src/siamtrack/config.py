@@ -157,11 +157,18 @@ class TrainConfig:
     progress: bool = True
     epoch_snapshots: bool = False
     channels_last: bool = False
+    feature_cache: bool = False  # train on cached maps of a frozen pretrained trunk (siamtrack.training.feature_cache)
+    feature_shift: int = 8  # with feature_cache: the search window's largest displacement, in cells
+    feature_precision: str = "float32"  # with feature_cache: the trunk's precision when caching (or bfloat16)
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.feature_shift < 0:
+            raise ValueError(f"feature_shift must be >= 0, got {self.feature_shift}")
+        if self.feature_precision not in ("float32", "bfloat16"):
+            raise ValueError(f"feature_precision must be 'float32' or 'bfloat16', got {self.feature_precision!r}")
         if self.workers < 0:
             raise ValueError(f"workers must be >= 0, got {self.workers}")
         if self.device not in ("auto", "cpu", "cuda"):

@@ -75,3 +75,12 @@ class PretrainedEmbedding(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.adjust(self.trunk.features(images, [self.stage])[self.stage])
+
+    def forward_from(self, features: torch.Tensor, stage: int) -> torch.Tensor:
+        """The embedding of crops whose trunk output at ``stage`` is ``features``: the later stages, then the
+        adjust layer (training on cached maps of the frozen stages)."""
+        if not 1 <= stage <= self.stage:
+            raise ValueError(f"stage must be in 1..{self.stage}, got {stage}")
+        for block in self.trunk._blocks[self.trunk.stage_ends[stage - 1]:self.trunk.stage_ends[self.stage - 1]]:
+            features = block(features)
+        return self.adjust(features)

@@ -99,6 +99,10 @@ class SiamFCNet(SiameseNet):
         features = self.embed(exemplar_images)
         return center_cells(features, self.template_cells) if self.pretrained_backbone else features
 
+    def template_from_features(self, trunk_features: torch.Tensor, stage: int) -> torch.Tensor:
+        """:meth:`template` of exemplars whose pretrained trunk gave ``trunk_features`` at ``stage``."""
+        return center_cells(self.backbone.forward_from(trunk_features, stage), self.template_cells)
+
     def match(self, template: torch.Tensor, instance_features: torch.Tensor) -> torch.Tensor:
         if self.pretrained_backbone:
             return self.gain * xcorr(template, instance_features) / template[0].numel() + self.bias

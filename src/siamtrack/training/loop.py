@@ -331,6 +331,10 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
     ``stop_after`` ends the run, without writing anything more, once that many iterations (counted from the
     start of training) are done, as a kill would (used by tests and for short timing runs).
     """
+    if config.train.feature_cache:
+        from siamtrack.training.feature_cache import train_with_feature_cache
+
+        return train_with_feature_cache(config, Path(run_dir), resume, stop_after)
     check_loss_and_labels(config)
     objective = objective_function(config)
     process = setup_process(config.train.device)
@@ -451,19 +455,23 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
         if log_handle:
             log_handle.close()
 
-    model_path = run_dir / "model.pth"
-    if process.is_main:
-        # read_weights format: the tracker rebuilds the run's exact variant (e.g. width 0.5) from these fields
-        from siamtrack.models import trained_state_dict
-
-        # only what training changed: a pretrained backbone's frozen weights come from its package again
-        save_atomically({"state_dict": trained_state_dict(_unwrap(model)), "model_name": config.model.name,
-                         "model_config": dict(config.model.args)}, model_path)
-        from siamtrack.training.plots import plot_losses
-
-        plot_losses(run_dir / "log.csv", run_dir / "losses.png")
+    model_path = export_model(_unwrap(model), config, run_dir) if process.is_main else run_dir / "model.pth"
     if process.world_size > 1:
         dist.barrier()
+    return model_path
+
+
+def export_model(model: nn.Module, config: Config, run_dir: Path) -> Path:
+    """Write ``run_dir/model.pth`` (the :func:`siamtrack.models.read_weights` format: the tracker rebuilds the run's
+    exact variant, e.g. width 0.5, from its fields; only what training changed, a pretrained backbone's frozen
+    weights coming from its package again) and ``losses.png``."""
+    from siamtrack.models import trained_state_dict
+    from siamtrack.training.plots import plot_losses
+
+    model_path = run_dir / "model.pth"
+    save_atomically({"state_dict": trained_state_dict(model), "model_name": config.model.name,
+                     "model_config": dict(config.model.args)}, model_path)
+    plot_losses(run_dir / "log.csv", run_dir / "losses.png")
     return model_path
 
 

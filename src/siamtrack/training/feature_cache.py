@@ -1,0 +1,223 @@
+"""Training on cached features of a frozen pretrained trunk (``train.feature_cache: true``).
+
+A network on the pretrained EfficientNet-Lite embedding (:class:`~siamtrack.models.pretrained.PretrainedEmbedding`)
+trains only what follows its frozen trunk stages. Those stages compute the same map for a crop at every epoch, so
+they run **once** per curated frame and their outputs are stored (float16, one ``.npy`` per sequence under
+``<data.curation.cache_dir>/../features/<fingerprint>/``); training then reads maps instead of images, about a
+hundred times cheaper per pair on a CPU.
+
+**What a pair is.** Each curated frame is a target-centred crop of ``data.curation.crop_size`` = ``8m + 1`` pixels
+(e.g. 385: a 49x49 map at stride 8). The exemplar is the centre window of ``data.exemplar_size`` pixels' worth of
+cells (257 px -> 33x33 cells) of frame ``i``'s map, as at tracking time; the search is a window of the same size of
+frame ``j``'s map displaced by up to ``feature_shift`` cells on each axis (drawn uniformly), which moves the target
+away from the centre as SiamFC's translation augmentation does, by whole cells. The label is centred on the target's
+exact position in that window (its box offset in the curated crop included). What this gives up against image-space
+training: stretch and colour augmentation, and sub-cell shifts; the windows' borders see real image content where a
+257-px tracking crop sees zero padding. Pairs are drawn as :class:`~siamtrack.training.pairs.PairSampler` draws them,
+from ``numpy.random.default_rng([seed, epoch, index])``, so a resumed run is the same run.
+
+Checkpoints are written at every epoch's end (``checkpoint.pth``); ``resume`` continues from the last finished epoch.
+The exported ``model.pth`` is the one :func:`siamtrack.training.loop.train` writes.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from siamtrack.config import Config, ConfigError
+from siamtrack.imaging import read_image
+from siamtrack.io import write_text_atomically
+from siamtrack.training.checkpoint import load_checkpoint, save_atomically
+from siamtrack.training.curation import CuratedSequence, load_curated
+from siamtrack.training.labels import logistic_labels, map_center
+from siamtrack.training.pairs import PairSampler
+
+CACHE_FORMAT = 1
+STRIDE = 8
+
+
+def frozen_stage(model) -> int:
+    """The last trunk stage that training leaves frozen: its output is what the cache holds."""
+    embedding = getattr(model, "backbone", None)
+    if not hasattr(embedding, "trunk") or not hasattr(embedding, "forward_from"):
+        raise ConfigError("train.feature_cache needs a model on a pretrained trunk (e.g. model.args.backbone: "
+                          "efficientnet-lite0)")
+    return embedding.stage - embedding.finetune_stages
+
+
+def cache_directory(config: Config, curated_dir: Path, crop_size: int, model) -> Path:
+    """``<cache_dir>/../features/<hash of the curated folder, the trunk, the tapped stage and the crop size>``."""
+    embedding = model.backbone
+    key = json.dumps({"format": CACHE_FORMAT, "curated": curated_dir.name, "trunk": embedding.trunk.variant,
+                      "stage": frozen_stage(model), "crop_size": crop_size,
+                      "precision": config.train.feature_precision})
+    root = Path(os.path.expanduser(config.data.curation.cache_dir)).parent / "features"
+    return root / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def build_feature_cache(config: Config, curated_dir: Path, crop_size: int, sequences: list[CuratedSequence], model,
+                        progress: bool = True) -> Path:
+    """Compute (or reuse) the frozen trunk's map of every curated frame; returns the cache folder. A sequence whose
+    file exists is not recomputed (an interrupted build resumes); files are written atomically."""
+    from tqdm import tqdm
+
+    directory = cache_directory(config, curated_dir, crop_size, model)
+    directory.mkdir(parents=True, exist_ok=True)
+    trunk, stage = model.backbone.trunk, frozen_stage(model)
+    size = crop_size
+    bfloat16 = config.train.feature_precision == "bfloat16"
+    for sequence in tqdm(sequences, desc=f"caching trunk features in {directory}", disable=not progress):
+        path = directory / f"{sequence.directory.name}.npy"
+        if path.exists():
+            continue
+        maps = []
+        for start in range(0, len(sequence.frames), 8):
+            images = []
+            for k in range(start, min(start + 8, len(sequence.frames))):
+                image = read_image(sequence.path(k))
+                if image.shape[:2] != (size, size):
+                    raise ValueError(f"{sequence.path(k)}: curated crop is {image.shape[1]}x{image.shape[0]}, "
+                                     f"expected {size}x{size} (the curated folder's crop size)")
+                images.append(torch.from_numpy(image).permute(2, 0, 1))
+            batch = torch.stack(images).float().contiguous(memory_format=torch.channels_last)
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+                maps.append(trunk.features(batch, [stage])[stage].float().numpy().astype(np.float16))
+        temporary = path.with_suffix(".tmp.npy")
+        np.save(temporary, np.concatenate(maps))
+        os.replace(temporary, path)
+    write_text_atomically(directory / "manifest.json", json.dumps(
+        {"format": CACHE_FORMAT, "curated": str(curated_dir), "stage": stage, "crop_size": size,
+         "sequences": [s.directory.name for s in sequences]}, indent=1))
+    return directory
+
+
+class CachedPairs:
+    """Training pairs as feature windows (see the module doc)."""
+
+    def __init__(self, sequences: list[CuratedSequence], maps: list[np.ndarray], config: Config, crop_size: int,
+                 score_size: int):
+        self.window = (config.data.exemplar_size - 1) // STRIDE + 1
+        self.map_size = (crop_size - 1) // STRIDE + 1
+        self.shift = config.train.feature_shift
+        if (crop_size - 1) % STRIDE or (config.data.exemplar_size - 1) % STRIDE:
+            raise ConfigError(f"train.feature_cache needs crop sizes of 8m + 1 pixels, got curated crops of "
+                              f"{crop_size} and data.exemplar_size {config.data.exemplar_size}")
+        margin = (self.map_size - self.window) // 2
+        if self.shift > margin:
+            raise ConfigError(f"train.feature_shift {self.shift} cells does not fit: the {crop_size}-px crops leave "
+                              f"{margin} cells around a {self.window}-cell window")
+        self.sequences, self.maps, self.config, self.score_size = sequences, maps, config, score_size
+        self.margin = margin
+        self.sampler = PairSampler([s.frames for s in sequences], config.data.max_gap)
+        self.crop_centre = crop_size / 2.0
+
+    def offset(self, sequence: int, k: int) -> np.ndarray:
+        """The target centre's offset (px) from the centre of its curated crop."""
+        box = self.sequences[sequence].boxes[k]
+        return box[:2] + box[2:] / 2.0 - self.crop_centre
+
+    def batch(self, epoch: int, start: int, count: int) -> dict:
+        exemplars, instances, labels = [], [], []
+        w, m = self.window, self.margin
+        for index in range(start, start + count):
+            rng = np.random.default_rng([self.config.train.seed, epoch, index])
+            pair = self.sampler.draw(rng)
+            dx, dy = rng.integers(-self.shift, self.shift + 1, size=2)
+            exemplars.append(self.maps[pair.sequence][pair.exemplar, :, m:m + w, m:m + w])
+            instances.append(self.maps[pair.sequence][pair.instance, :, m + dy:m + dy + w, m + dx:m + dx + w])
+            offset = (self.offset(pair.sequence, pair.instance) - STRIDE * np.array([dx, dy])
+                      - self.offset(pair.sequence, pair.exemplar))
+            labels.append(logistic_labels(self.score_size, map_center(self.score_size, offset, STRIDE),
+                                          self.config.labels.radius, STRIDE))
+        to_tensor = lambda arrays: torch.from_numpy(np.stack(arrays).astype(np.float32))  # noqa: E731
+        return {"exemplar": to_tensor(exemplars), "instance": to_tensor(instances),
+                "label": torch.from_numpy(np.stack(labels))[:, None]}
+
+
+def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False,
+                             stop_after: int | None = None) -> Path | None:
+    """:func:`siamtrack.training.loop.train` for ``train.feature_cache: true`` (see the module doc)."""
+    from tqdm import tqdm
+
+    from siamtrack.training.loop import (CHECKPOINT_FORMAT, History, _check_run_dir, _seed_everything,
+                                         _write_epochs, _write_logs, batch_loss, build_model, build_optimizer,
+                                         check_loss_and_labels, export_model, lr_gamma, prepare_curated)
+
+    check_loss_and_labels(config)
+    if config.loss.name.count(":") or config.loss.temporal_sigma is not None:
+        raise ConfigError("train.feature_cache trains score-map losses only (no model objective, no temporal weight)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _check_run_dir(config, run_dir, resume)
+    curated_dir = prepare_curated(config, config.train.progress)
+    settings, sequences = load_curated(curated_dir)
+
+    _seed_everything(config.train.seed)
+    model = build_model(config.model.name, dict(config.model.args))
+    stage = frozen_stage(model)
+    cache = build_feature_cache(config, curated_dir, settings.crop_size, sequences, model, config.train.progress)
+    maps = [np.load(cache / f"{s.directory.name}.npy", mmap_mode="r") for s in sequences]
+    for sequence, array in zip(sequences, maps):
+        if len(array) != len(sequence.frames):
+            raise ValueError(f"{cache / sequence.directory.name}.npy: {len(array)} maps for {len(sequence.frames)} "
+                             f"curated frames; delete the file to recompute it")
+    window = (config.data.exemplar_size - 1) // STRIDE + 1
+    score_size = window - model.template_cells + 1
+    pairs = CachedPairs(sequences, maps, config, settings.crop_size, score_size)
+
+    optimizer = build_optimizer(model, config)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_gamma(config))
+    batch_size = config.train.batch_size
+    iterations = config.data.pairs_per_epoch // batch_size
+    if iterations < 1:
+        raise ConfigError(f"data.pairs_per_epoch {config.data.pairs_per_epoch} is smaller than the batch size "
+                          f"{batch_size}")
+    checkpoint_path = run_dir / "checkpoint.pth"
+    start_epoch, history = 0, History()
+    if resume and checkpoint_path.exists():
+        checkpoint = load_checkpoint(checkpoint_path)
+        if checkpoint.get("format") != CHECKPOINT_FORMAT or checkpoint.get("feature_cache") is not True:
+            raise ValueError(f"{checkpoint_path}: not a feature-cache checkpoint of format {CHECKPOINT_FORMAT}")
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        start_epoch, history = checkpoint["epoch"], History(checkpoint["history"])
+    _write_logs(run_dir, history)
+    model.train()
+    done = len(history.loss)
+    with open(run_dir / "log.csv", "a", newline="") as handle:
+        log = csv.writer(handle)
+        for epoch in range(start_epoch, config.train.epochs):
+            lr = optimizer.param_groups[0]["lr"]
+            bar = tqdm(range(iterations), desc=f"epoch {epoch + 1}/{config.train.epochs}",
+                       disable=not config.train.progress, unit="it", dynamic_ncols=True)
+            for iteration in bar:
+                batch = pairs.batch(epoch, iteration * batch_size, batch_size)
+                template = model.template_from_features(batch["exemplar"], stage)
+                scores = model.match(template, model.backbone.forward_from(batch["instance"], stage))
+                loss = batch_loss(scores, batch, config)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    raise FloatingPointError(f"loss became {value} at epoch {epoch}, iteration {iteration}")
+                history.append(epoch, iteration, value, lr)
+                log.writerow([len(history.loss) - 1, epoch, iteration, repr(value), repr(lr)])
+                bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}")
+                done += 1
+                if stop_after is not None and done >= stop_after:
+                    return None
+            scheduler.step()
+            handle.flush()
+            save_atomically({"format": CHECKPOINT_FORMAT, "feature_cache": True, "model": model.state_dict(),
+                             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                             "epoch": epoch + 1, "history": history.state()}, checkpoint_path)
+            _write_epochs(run_dir, history)
+    return export_model(model, config, run_dir)

@@ -1,0 +1,93 @@
+"""Training on cached maps of the frozen pretrained trunk: the pair geometry in closed form, the cache is computed
+once, and an interrupted run resumes to the same weights."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from siamtrack.config import ConfigError, config_from_dict
+from siamtrack.models import build_model, read_weights
+from siamtrack.training.curation import CropSettings, curate, load_curated
+from siamtrack.training.feature_cache import STRIDE, CachedPairs
+from siamtrack.training.loop import train
+from training_support import synthetic_sequence
+
+
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory):
+    sequences = [synthetic_sequence(f"s{i}", 10, seed=i) for i in range(2)]
+    return curate(sequences, CropSettings(context_size=63, crop_size=193), tmp_path_factory.mktemp("curated"),
+                  progress=False)
+
+
+def config_dict(curated, cache_root, **train):
+    return {
+        "model": {"name": "siamfc", "args": {"backbone": "efficientnet-lite0", "channels": 16, "template_cells": 7}},
+        "data": {"curation": {"directory": str(curated), "cache_dir": str(cache_root / "curated")},
+                 "exemplar_size": 129, "instance_size": 129, "max_gap": 4, "pairs_per_epoch": 8},
+        "augment": {"exemplar": {"stretch": 0.0, "shift": 0, "color": 0.0},
+                    "instance": {"stretch": 0.0, "shift": 0, "color": 0.0}},
+        "labels": {"kind": "logistic", "total_stride": 8, "radius": 16},
+        "loss": {"name": "logistic", "balanced": True},
+        "optim": {"name": "sgd", "lr_start": 1e-2, "lr_end": 1e-3, "momentum": 0.9, "weight_decay": 5e-4},
+        "train": {"seed": 1, "epochs": 3, "batch_size": 4, "progress": False, "feature_cache": True,
+                  "feature_shift": 4, **train},
+    }
+
+
+def test_label_sits_where_the_target_is_in_the_search_window(curated, tmp_path):
+    """Maps carrying a marker on the target's cell: every pair's label centre is the marker's score position."""
+    settings, sequences = load_curated(curated)
+    size = (settings.crop_size - 1) // STRIDE + 1  # 25 cells
+    maps = []
+    for sequence in sequences:
+        marked = np.zeros((len(sequence.frames), 1, size, size), dtype=np.float16)
+        for k, box in enumerate(sequence.boxes):
+            centre = box[:2] + box[2:] / 2.0  # crop pixels; cell c is centred on pixel 8c
+            column, row = np.round((centre - 0.5) / STRIDE).astype(int)
+            marked[k, 0, row, column] = 1
+        maps.append(marked)
+    config = config_from_dict(config_dict(curated, tmp_path))
+    pairs = CachedPairs(sequences, maps, config, settings.crop_size, score_size=17 - 7 + 1)
+    batch = pairs.batch(epoch=0, start=0, count=32)
+    assert batch["exemplar"].shape == (32, 1, 17, 17) and batch["label"].shape == (32, 1, 11, 11)
+    moved = 0
+    for instance, label in zip(batch["instance"][:, 0], batch["label"][:, 0]):
+        row, column = np.unravel_index(int(instance.argmax()), instance.shape)
+        positives = np.argwhere(label.numpy() > 0)
+        centre = positives.mean(axis=0)  # the label disc is centred on the target
+        assert np.allclose(centre, [row - 3, column - 3], atol=0.6)  # score cell p looks at window cell p + 3
+        moved += (row, column) != (8, 8)
+    assert moved > 16  # the windows do move the target off the centre
+
+
+def test_shift_larger_than_the_crop_allows_is_refused(curated, tmp_path):
+    settings, sequences = load_curated(curated)
+    config = config_from_dict(config_dict(curated, tmp_path, feature_shift=5))
+    with pytest.raises(ConfigError, match="feature_shift 5"):
+        CachedPairs(sequences, [np.zeros((len(s.frames), 1, 25, 25), np.float16) for s in sequences], config,
+                    settings.crop_size, 11)
+
+
+def test_cached_training_resumes_to_the_same_weights_and_reuses_the_cache(curated, tmp_path):
+    torch.set_num_threads(1)
+    straight = train(config_from_dict(config_dict(curated, tmp_path)), tmp_path / "straight")
+    cache_files = sorted((tmp_path / "features").rglob("*.npy"))
+    assert len(cache_files) == 2
+    stamps = [os.stat(f).st_mtime_ns for f in cache_files]
+    # the same run killed after 3 of its 6 iterations (mid-epoch 2), then resumed
+    assert train(config_from_dict(config_dict(curated, tmp_path)), tmp_path / "cut", stop_after=3) is None
+    resumed = train(config_from_dict(config_dict(curated, tmp_path)), tmp_path / "cut", resume=True)
+    assert [os.stat(f).st_mtime_ns for f in cache_files] == stamps  # computed once
+    a, b = read_weights(straight), read_weights(resumed)
+    assert set(a.state_dict) == set(b.state_dict) and not any(k.startswith("backbone.trunk") for k in a.state_dict)
+    for key in a.state_dict:
+        torch.testing.assert_close(a.state_dict[key], b.state_dict[key], rtol=0, atol=0)
+    # training changed the adjust layer, and the file rebuilds a working network
+    fresh = build_model("siamfc", backbone="efficientnet-lite0", channels=16)
+    assert not torch.equal(fresh.state_dict()["backbone.adjust.0.weight"], a.state_dict["backbone.adjust.0.weight"])
+    log = (tmp_path / "straight" / "log.csv").read_text().splitlines()
+    assert len(log) == 1 + 3 * 2
