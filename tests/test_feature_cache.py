@@ -78,6 +78,16 @@ def test_cached_training_resumes_to_the_same_weights_and_reuses_the_cache(curate
     cache_files = sorted((tmp_path / "features").rglob("*.npy"))
     assert len(cache_files) == 2
     stamps = [os.stat(f).st_mtime_ns for f in cache_files]
+    # the cache holds what the frozen trunk (ImageNet BN statistics) computes on a curated crop
+    _, sequences = load_curated(curated)
+    from siamtrack.imaging import read_image
+
+    crop = torch.from_numpy(read_image(sequences[0].path(3))).permute(2, 0, 1)[None].float()
+    with torch.no_grad():
+        expected = build_model("siamfc", backbone="efficientnet-lite0").backbone.trunk.features(crop, [5])[5][0]
+    cached = torch.from_numpy(np.load(tmp_path / "features" / cache_files[0].parent.name
+                                      / f"{sequences[0].directory.name}.npy")[3].astype(np.float32))
+    torch.testing.assert_close(cached, expected, rtol=2e-2, atol=2e-2)
     # the same run killed after 3 of its 6 iterations (mid-epoch 2), then resumed
     assert train(config_from_dict(config_dict(curated, tmp_path)), tmp_path / "cut", stop_after=3) is None
     resumed = train(config_from_dict(config_dict(curated, tmp_path)), tmp_path / "cut", resume=True)

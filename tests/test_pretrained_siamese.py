@@ -37,6 +37,8 @@ def test_finetuned_stage_is_trained_and_saved():
 
 
 def test_trunk_batchnorm_stays_in_eval_mode(lite_model):
+    fresh = build_model("siamfc", backbone="efficientnet-lite0", pretrained=False)
+    assert not any(m.training for m in fresh.backbone.trunk.modules())  # from construction on
     lite_model.train()
     assert lite_model.backbone.adjust.training and not lite_model.backbone.trunk.training
     assert not any(m.training for m in lite_model.backbone.trunk.modules())

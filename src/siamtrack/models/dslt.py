@@ -2,8 +2,9 @@
 learned online on top of a fixed two-layer feature extractor (Sec. 3.1, 3.3, Fig. 2 and 5c).
 
 The backbone is a frozen :class:`~siamtrack.models.two_layer.TwoLayerFeatures` (shared with TADT): ResNet-50's
-``res3d`` / ``res4f`` in the paper (Sec. 5.1), VGG-16's ``relu4_3`` / ``relu5_3`` in its Sec. 5.4, or this project's
-SiamFC embedding (the default here: no ImageNet weights can be had).
+``res3d`` / ``res4f`` in the paper (Sec. 5.1), VGG-16's ``relu4_3`` / ``relu5_3`` in its Sec. 5.4, this project's
+SiamFC embedding (the default), or the ImageNet-pretrained EfficientNet-Lite0's ``stage4`` / ``stage5`` (both stride
+8: ``stride_ratio`` 1, the bilinear layer is then the identity; the ``dslt-lite`` tracker).
 
 :class:`DSLTRegression` is the network of Fig. 2 / Fig. 5(c): each layer reduced to 128 channels by a 1x1
 convolution (Sec. 5.1), the deeper one upsampled to the shallower one's resolution by a bilinear interpolation

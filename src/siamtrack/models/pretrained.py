@@ -60,6 +60,7 @@ class PretrainedEmbedding(nn.Module):
         self.adjust = nn.Sequential(nn.Conv2d(self.trunk.out_channels, channels, 1, bias=False),
                                     nn.BatchNorm2d(channels))
         self.out_channels = channels
+        self.trunk.eval()  # ImageNet BN statistics from the start (nn.Module starts in training mode)
 
     def train(self, mode: bool = True):
         super().train(mode)

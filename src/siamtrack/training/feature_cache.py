@@ -21,6 +21,7 @@ The exported ``model.pth`` is the one :func:`siamtrack.training.loop.train` writ
 """
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import json
@@ -70,7 +71,11 @@ def build_feature_cache(config: Config, curated_dir: Path, crop_size: int, seque
 
     directory = cache_directory(config, curated_dir, crop_size, model)
     directory.mkdir(parents=True, exist_ok=True)
-    trunk, stage = model.backbone.trunk, frozen_stage(model)
+    stage = frozen_stage(model)
+    # an inference copy of the frozen trunk: eval mode (ImageNet BN statistics), BN folded, channels-last
+    trunk = copy.deepcopy(model.backbone.trunk).eval()
+    trunk.fuse_batchnorm_()
+    trunk = trunk.to(memory_format=torch.channels_last)
     size = crop_size
     bfloat16 = config.train.feature_precision == "bfloat16"
     for sequence in tqdm(sequences, desc=f"caching trunk features in {directory}", disable=not progress):
