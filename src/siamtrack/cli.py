@@ -79,12 +79,15 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _add_track(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tracker", required=True, help="registered tracker name (siamtrack.trackers.TRACKERS)")
+    from siamtrack.trackers import DEFAULT_TRACKER
+
+    parser.add_argument("--tracker", default=DEFAULT_TRACKER,
+                        help=f"registered tracker name (siamtrack.trackers.TRACKERS; default: {DEFAULT_TRACKER})")
     parser.add_argument("--weights", default=None,
                         help="weights file, or 'random' for an untrained network (default: bundled weights)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--video", help="video file (MP4, AVI, ...)")
-    source.add_argument("--frames", help="folder of image files, tracked in name order")
+    source.add_argument("--frames", help="folder of image files, tracked in natural name order (2.jpg before 10.jpg)")
     source.add_argument("--camera", type=int, metavar="N", help="OpenCV camera index")
     parser.add_argument("--box", required=True, help="target in the first frame: x,y,w,h (0-based pixels)")
     parser.add_argument("--out", required=True, help="output folder: boxes.txt and track.mp4")
@@ -96,7 +99,8 @@ def _add_track(parser: argparse.ArgumentParser) -> None:
 def _run_track(args: argparse.Namespace) -> int:
     from siamtrack.data.sequence import VideoFile
     from siamtrack.imaging import FrameReadError
-    from siamtrack.integrations.video import camera_frames, folder_frames, parse_box, track_to_folder
+    from siamtrack.integrations.video import (TrackingStopped, camera_frames, folder_frames, parse_box,
+                                              track_to_folder)
     from siamtrack.trackers import build_tracker, parse_hyperparameters
 
     try:
@@ -111,6 +115,12 @@ def _run_track(args: argparse.Namespace) -> int:
         else:
             frames = camera_frames(args.camera, args.max_frames)
         boxes = track_to_folder(tracker, frames, box, args.out, fps=fps, max_frames=args.max_frames)
+    except TrackingStopped as error:  # a frame or the tracker failed midway: the boxes so far are saved
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as error:
+        print(str(error) or "interrupted", file=sys.stderr)
+        return 130
     except (KeyError, ImportError, TypeError, ValueError, OSError, FrameReadError) as error:
         print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
         return 2
@@ -119,8 +129,10 @@ def _run_track(args: argparse.Namespace) -> int:
 
 
 def _add_demo(parser: argparse.ArgumentParser) -> None:
-    # dcfnet: the bundled model that scores best on the dev-eval split (benchmarks/RESULTS.md) and the fastest
-    parser.add_argument("--tracker", default="dcfnet", help="registered tracker name (default: dcfnet)")
+    from siamtrack.trackers import DEFAULT_TRACKER
+
+    parser.add_argument("--tracker", default=DEFAULT_TRACKER,
+                        help=f"registered tracker name (default: {DEFAULT_TRACKER})")
     parser.add_argument("--weights", default=None, help="weights file, or 'random' (default: bundled weights)")
     parser.add_argument("--out", default="out/demo", help="output folder: boxes.txt and track.mp4")
 

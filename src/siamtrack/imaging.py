@@ -39,11 +39,36 @@ def to_rgb_uint8(image: np.ndarray, source: str = "<array>") -> np.ndarray:
     raise FrameReadError(f"{source}: unsupported image shape {image.shape}")
 
 
+_JPEG_START, _JPEG_END = b"\xff\xd8", b"\xff\xd9"
+_PNG_START, _PNG_END = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"  # the IEND chunk's type and CRC
+_PADDING = b"\x00 \t\r\n"
+
+
+def check_complete_file(path: str) -> None:
+    """A :class:`FrameReadError` naming ``path`` where a JPEG does not end with its end-of-image marker
+    ``FF D9`` or a PNG with its ``IEND`` chunk (trailing zero/whitespace padding allowed): a file cut short.
+    OpenCV decodes such a file without an error (libjpeg only warns on stderr, the missing rows come out grey),
+    and a tracker fed that frame loses the target. Other formats are not checked."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(8)
+            handle.seek(max(os.fstat(handle.fileno()).st_size - 64, 0))
+            end = handle.read().rstrip(_PADDING)
+    except OSError as error:
+        raise FrameReadError(f"{path}: cannot read frame file ({error.strerror})") from None
+    if start.startswith(_JPEG_START) and not end.endswith(_JPEG_END):
+        raise FrameReadError(f"{path}: truncated JPEG (no end-of-image marker FF D9 at the end of the file)")
+    if start.startswith(_PNG_START) and not end.endswith(_PNG_END):
+        raise FrameReadError(f"{path}: truncated PNG (no IEND chunk at the end of the file)")
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read one image file as RGB ``uint8`` (palette images are expanded by OpenCV's decoder)."""
+    """Read one image file as RGB ``uint8`` (palette images are expanded by OpenCV's decoder). A JPEG or PNG
+    cut short is an error (:func:`check_complete_file`), not a partly grey frame."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FrameReadError(f"{path}: frame file does not exist")
+    check_complete_file(path)
     image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if image is None:
         raise FrameReadError(f"{path}: not a readable image (OpenCV could not decode it)")

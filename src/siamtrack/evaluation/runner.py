@@ -88,6 +88,8 @@ class OnePassJob:
     times_path: Path
 
     def run(self, factory: Callable) -> str:
+        from siamtrack.trackers.base import release_freed_memory  # here: the evaluation modules need no torch
+
         tracker = factory()
         frames = self.sequence.frames
         boxes, times = [], []
@@ -100,6 +102,7 @@ class OnePassJob:
             else:
                 box = np.asarray(tracker.update(image), dtype=np.float64).reshape(-1)
             times.append(time.perf_counter() - began)
+            release_freed_memory()
             if box.shape != (4,):
                 raise ValueError(f"{self.sequence.name} frame {index}: tracker returned {box!r}, not x,y,w,h")
             boxes.append(box)
@@ -151,6 +154,8 @@ def supervised_run(factory: Callable, sequence: Sequence, protocol: Protocol | s
     ``protocol.failure_overlap`` (``reset_overlap`` measure) is a failure, and a new tracker is initialised
     ``protocol.skip_initialize`` frames later on the ground truth (vot-toolkit ``SupervisedExperiment``).
     With a ``clock`` the reported boxes follow the realtime simulation of :class:`RealtimeClock`."""
+    from siamtrack.trackers.base import release_freed_memory  # here: the evaluation modules need no torch
+
     protocol = get_protocol(protocol)
     count = len(sequence)
     size = image_size(sequence)
@@ -200,6 +205,7 @@ def supervised_run(factory: Callable, sequence: Sequence, protocol: Protocol | s
                     else:
                         pending = (output, free_at)
                 box = np.asarray(reported, dtype=np.float64).reshape(-1)
+            release_freed_memory()
             if box.shape != (4,):
                 raise ValueError(f"{sequence.name} frame {frame}: tracker returned {box!r}, not x,y,w,h")
             if failed(box, frame):

@@ -5,16 +5,18 @@ trackers, :mod:`siamtrack.trackers.opencv`).
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
+import torch
 
 from siamtrack.data.sequence import ImageFiles, Sequence
 from siamtrack.imaging import FrameReadError, rgb_to_bgr, to_rgb_uint8
-from siamtrack.trackers.base import Tracker
+from siamtrack.trackers.base import Tracker, release_freed_memory
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 BOX_COLOUR_BGR = (0, 255, 255)
@@ -31,12 +33,21 @@ def parse_box(text: str) -> np.ndarray:
     return np.array(values)
 
 
+def natural_key(name: str) -> tuple:
+    """Sort key comparing the digit runs of ``name`` as numbers: ``2.jpg`` before ``10.jpg``, ``img9`` before
+    ``img10`` (ties, e.g. ``01`` and ``1``, by the plain name)."""
+    parts = re.split(r"(\d+)", name)
+    return tuple(int(part) if index % 2 else part for index, part in enumerate(parts)), name
+
+
 def folder_frames(directory: str | os.PathLike) -> ImageFiles:
-    """The image files of ``directory`` in name order."""
+    """The image files of ``directory`` in natural name order (numbers compared as numbers: ``2.jpg`` before
+    ``10.jpg``)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise FrameReadError(f"{directory}: frame folder does not exist")
-    paths = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    paths = sorted((p for p in directory.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS),
+                   key=lambda p: natural_key(p.name))
     if not paths:
         raise FrameReadError(f"{directory}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
     return ImageFiles(paths)
@@ -69,37 +80,72 @@ def draw_box(image: np.ndarray, box, text: str = "") -> np.ndarray:
     return canvas
 
 
+class TrackingStopped(RuntimeError):
+    """:func:`track_to_folder` stopped before the end of its frames on an error (its ``__cause__``): the
+    ``frames_done`` first frames are tracked, their boxes are in ``boxes.txt`` and the video holds them."""
+
+    def __init__(self, message: str, frames_done: int):
+        super().__init__(message)
+        self.frames_done = frames_done
+
+
 def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], box, out_dir: str | os.PathLike,
                     fps: float = 30.0, max_frames: int | None = None) -> np.ndarray:
-    """Track ``frames`` from ``box`` and write ``out_dir/boxes.txt`` (one 0-based ``x,y,w,h`` per frame)
-    and ``out_dir/track.mp4`` (the frames with the boxes drawn, codec 'mp4v'). Returns the boxes."""
+    """Track ``frames`` from ``box`` and write ``out_dir/boxes.txt`` (one 0-based ``x,y,w,h`` per frame, written
+    and flushed as each frame is tracked) and ``out_dir/track.mp4`` (the frames with the boxes drawn, codec
+    'mp4v'). Returns the boxes.
+
+    A previous run's ``boxes.txt`` and ``track.mp4`` are removed first: the folder never holds two runs' files.
+    When a frame cannot be read or the tracker fails after the first frame, the video is closed (it plays, up to
+    that frame), ``boxes.txt`` holds the boxes so far, and :class:`TrackingStopped` says how many frames were
+    done; an error on the first frame (an unreadable frame, a box outside it) is raised as it is, with no
+    output left. Ctrl-C closes the files the same way and raises a KeyboardInterrupt saying how many frames
+    were done. Runs without autograd, with :func:`~siamtrack.trackers.base.release_freed_memory` after each frame.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    video_path = out_dir / "track.mp4"
-    writer, boxes = None, []
+    video_path, boxes_path = out_dir / "track.mp4", out_dir / "boxes.txt"
+    for old_output in (boxes_path, video_path):
+        old_output.unlink(missing_ok=True)
+    writer, boxes_file, boxes = None, None, []
+    outputs = f"boxes in {boxes_path}, video in {video_path}"
     try:
-        for index, image in enumerate(frames):
-            if max_frames is not None and index >= max_frames:
-                break
-            if index == 0:
-                tracker.init(image, box)
-                result = np.asarray(box, dtype=np.float64)
-                writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), fps or 30.0,
-                                         (image.shape[1], image.shape[0]))
-                if not writer.isOpened():
-                    raise OSError(f"{video_path}: OpenCV cannot write an 'mp4v' video here")
-            else:
-                result = np.asarray(tracker.update(image), dtype=np.float64)
-            boxes.append(result)
-            writer.write(draw_box(image, result, f"{tracker.name} #{index}"))
+        with torch.no_grad():
+            for index, image in enumerate(frames):
+                if max_frames is not None and index >= max_frames:
+                    break
+                if index == 0:
+                    tracker.init(image, box)
+                    result = np.asarray(box, dtype=np.float64)
+                    writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), fps or 30.0,
+                                             (image.shape[1], image.shape[0]))
+                    if not writer.isOpened():
+                        raise OSError(f"{video_path}: OpenCV cannot write an 'mp4v' video here")
+                    boxes_file = open(boxes_path, "w")
+                else:
+                    result = np.asarray(tracker.update(image), dtype=np.float64)
+                boxes.append(result)
+                boxes_file.write(",".join(f"{value:.4f}" for value in result) + "\n")
+                boxes_file.flush()
+                writer.write(draw_box(image, result, f"{tracker.name} #{index}"))
+                release_freed_memory()
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"interrupted after {len(boxes)} frames ({outputs})") from None
+    except Exception as error:
+        if not boxes:
+            raise
+        reason = (str(error).strip().splitlines() or [""])[0]
+        if not isinstance(error, FrameReadError):
+            reason = f"{type(error).__name__}: {reason}"
+        raise TrackingStopped(f"{reason}; stopped after {len(boxes)} frames ({outputs})", len(boxes)) from error
     finally:
         if writer is not None:
             writer.release()
+        if boxes_file is not None:
+            boxes_file.close()
     if not boxes:
         raise FrameReadError("no frames to track")
-    boxes = np.array(boxes)
-    np.savetxt(out_dir / "boxes.txt", boxes, fmt="%.4f", delimiter=",")
-    return boxes
+    return np.array(boxes)
 
 
 # ------------------------------------------------------------------------------------------------ speed

@@ -17,6 +17,16 @@ the paper's Fig. 9 ablation) and loads CFNet-conv2 weights. The SE blocks live u
 The exemplar branch applies CFNet's correlation-filter layer (Eq. 1-3) and crop; the score map is
 ``v = s · crop(w(φ(z))) ⋆ φ(x) + b`` with CFNet's learned scalars ``s, b`` (the paper follows CFNet's
 architecture, Sec. III-A).
+
+**On the pretrained embedding** (``backbone="efficientnet-lite0"``): ``φ`` is the frozen ImageNet trunk + the
+adjust layer (:class:`~siamtrack.models.pretrained.PretrainedEmbedding`), which is the only trainable convolution,
+so the paper's rule "a SE block coupled to each convolutional layer" (Sec. III-A) gives one SE block, on the adjust
+layer's output (:class:`SqueezeExcitationEmbedding`, under ``backbone.attention.0``, reduction 16: 128 -> 8 -> 128).
+The frozen trunk gets none: a block inside it would change the ImageNet features the trunk was trained to produce
+(and the cached maps). The adjust layer is conv + BN without a ReLU (as for SiamFC and CFNet on this path, so that
+``attention=False`` is exactly the ``cfnet-conv2`` pretrained network); the squeeze is the spatial mean of its
+signed output, which is still input-conditioned. The CF layer and its crop are CFNet-conv2's on this path
+(:class:`~siamtrack.models.siamese.CFNetNet`: the filter learned on the 33x33 exemplar map, cropped to 17x17).
 """
 from __future__ import annotations
 
@@ -26,7 +36,17 @@ from torch import nn
 from siamtrack.models.attention import SqueezeExcitation
 from siamtrack.models.backbones import ARCHITECTURES, AlexNet
 from siamtrack.models.correlation import CorrelationFilter, xcorr
-from siamtrack.models.siamese import SiameseNet
+from siamtrack.models.pretrained import PretrainedEmbedding, pretrained_embedding
+from siamtrack.models.siamese import SiameseNet, cf_margin
+
+
+def reset_squeeze_excitation(blocks) -> None:
+    """He-normal (fan-in) FC layers with zero biases in the SE ``blocks`` (AdaCFNet Sec. IV: "improved Xavier",
+    He et al. 2015, for all parameters)."""
+    for block in blocks:
+        for layer in (block.reduce, block.expand):
+            nn.init.kaiming_normal_(layer.weight, mode="fan_in", nonlinearity="relu")
+            nn.init.zeros_(layer.bias)
 
 
 class SqueezeExcitationAlexNet(AlexNet):
@@ -55,10 +75,7 @@ class SqueezeExcitationAlexNet(AlexNet):
         self._reset_attention()
 
     def _reset_attention(self) -> None:
-        for block in getattr(self, "attention", ()):  # absent while AlexNet.__init__ runs
-            for layer in (block.reduce, block.expand):
-                nn.init.kaiming_normal_(layer.weight, mode="fan_in", nonlinearity="relu")
-                nn.init.zeros_(layer.bias)
+        reset_squeeze_excitation(getattr(self, "attention", ()))  # absent while AlexNet.__init__ runs
 
     def forward_with_weights(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Features and ``{"se1": w1, "se2": w2, ...}`` (each ``(N, C)``; empty without attention)."""
@@ -88,6 +105,35 @@ class SqueezeExcitationAlexNet(AlexNet):
         return self.forward_with_weights(images)[0]
 
 
+class SqueezeExcitationEmbedding(PretrainedEmbedding):
+    """The pretrained embedding (trunk + adjust layer) followed by one :class:`SqueezeExcitation` block (AdaCFNet on
+    the pretrained path, see the module doc); ``attention=False`` gives the plain embedding. :meth:`forward` and
+    :meth:`forward_from` (cached trunk maps) both end with the SE block; :meth:`forward_with_weights` also returns
+    its channel weights ``{"se1": (N, channels)}`` (empty without attention), as the AlexNet backbone does."""
+
+    def __init__(self, backbone: str = "efficientnet-lite0", stage: int = 5, channels: int = 128,
+                 finetune_stages: int = 0, pretrained: bool = True, attention: bool = True, reduction: int = 16):
+        super().__init__(backbone, stage, channels, finetune_stages, pretrained)
+        self.attention = nn.ModuleList([SqueezeExcitation(channels, reduction)] if attention else [])
+        self.reduction = reduction
+        reset_squeeze_excitation(self.attention)
+
+    def _excite(self, features: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if not len(self.attention):
+            return features, {}
+        weights = self.attention[0].channel_weights(features)
+        return features * weights[:, :, None, None], {"se1": weights}
+
+    def forward_with_weights(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self._excite(super().forward(images))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_weights(images)[0]
+
+    def forward_from(self, features: torch.Tensor, stage: int) -> torch.Tensor:
+        return self._excite(super().forward_from(features, stage))[0]
+
+
 class AdaCFNetNet(SiameseNet):
     """AdaCFNet: CFNet-conv2 with SE channel attention (AdaCFNet Sec. III, Fig. 3, Table I).
 
@@ -96,15 +142,28 @@ class AdaCFNetNet(SiameseNet):
     ``margin``: the CF layer's λ (Eq. 1), Gaussian width in cells and crop (57x57 -> 25x25 cells, 33x33 score
     map); ``gain``/``bias``: the initial learned score adjustment (CFNet's 1 and -0.5).
     The loss (Eq. 4 or the focal logistic Eq. 6) is chosen in the training config, not here.
+
+    ``backbone="efficientnet-lite0"`` (with ``stage``, ``channels``, ``finetune_stages``, ``pretrained``; ``width``
+    must stay 1): the SE block on the pretrained embedding (see the module doc), 257x257 crops, the filter learned on
+    the 33x33 exemplar map and cropped by ``margin`` = 8 to 17x17, 17x17 score maps. What trains: the adjust layer,
+    the SE block's two FC layers and ``s, b``.
     """
 
     exemplar_size = 255
 
     def __init__(self, width: float = 1.0, attention: bool = True, reduction: int = 16, lam: float = 10.0,
-                 sigma: float = 2.0, margin: int = 16, gain: float = 1.0, bias: float = -0.5):
-        super().__init__(SqueezeExcitationAlexNet(ARCHITECTURES["cfnet-conv2"], width, attention, reduction))
+                 sigma: float = 2.0, margin: int | None = None, gain: float = 1.0, bias: float = -0.5,
+                 backbone: str = "alexnet", stage: int = 5, channels: int = 128, finetune_stages: int = 0,
+                 pretrained: bool = True):
+        if backbone != "alexnet":
+            super().__init__(pretrained_embedding(backbone, width, stage, channels, finetune_stages, pretrained,
+                                                  SqueezeExcitationEmbedding, attention=attention,
+                                                  reduction=reduction))
+        else:
+            super().__init__(SqueezeExcitationAlexNet(ARCHITECTURES["cfnet-conv2"], width, attention, reduction))
+        self.backbone_name = backbone
         self.width = width
-        self.filter = CorrelationFilter(lam=lam, sigma=sigma, margin=margin)
+        self.filter = CorrelationFilter(lam=lam, sigma=sigma, margin=cf_margin(margin, self.pretrained_backbone))
         self.gain = nn.Parameter(torch.tensor(float(gain)))
         self.bias = nn.Parameter(torch.tensor(float(bias)))
 
@@ -112,16 +171,13 @@ class AdaCFNetNet(SiameseNet):
         """``φ(images)`` and the SE channel weights computed from these images (see the backbone)."""
         return self.backbone.forward_with_weights(images)
 
-    def template_from_features(self, features: torch.Tensor) -> torch.Tensor:
+    def template_from_embedding(self, exemplar_features: torch.Tensor) -> torch.Tensor:
         """The cropped correlation filter learned on exemplar features (AdaCFNet Eq. 1-2 + crop layer)."""
-        return self.filter(features)
-
-    def template(self, exemplar_images: torch.Tensor) -> torch.Tensor:
-        return self.template_from_features(self.embed(exemplar_images))
+        return self.filter(exemplar_features)
 
     def match(self, template: torch.Tensor, instance_features: torch.Tensor) -> torch.Tensor:
         """Score map ``s · (template ⋆ φ(x)) + b``."""
         return self.gain * xcorr(template, instance_features) + self.bias
 
 
-__all__ = ["AdaCFNetNet", "SqueezeExcitationAlexNet"]
+__all__ = ["AdaCFNetNet", "SqueezeExcitationAlexNet", "SqueezeExcitationEmbedding"]

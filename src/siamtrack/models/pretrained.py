@@ -15,15 +15,23 @@ training changed (the adjust layer, the matching head and any fine-tuned stage).
 :mod:`~siamtrack.models.efficientnet_lite`); with "same" padding the border cells of a small exemplar crop see zeros,
 so, as SiamRPN++ does, the template is the centre ``template_cells x template_cells`` of the exemplar's map
 (:func:`center_cells`).
+
+**Heads on it.** SiamFC, CFNet-conv2, AdaCFNet and RASNet take ``backbone="efficientnet-lite0"`` (see
+:class:`~siamtrack.models.siamese.SiameseNet`): their embedding is built by :func:`pretrained_embedding`, both crops
+are :data:`PRETRAINED_CROP` pixels (33x33 maps), and each derives its template from the exemplar's 33x33 map as its
+paper does (centre cells, or a correlation filter learned on the whole map and cropped). The score of the heads
+that correlate raw features is :func:`normalized_xcorr`.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from siamtrack.models.correlation import xcorr
 from siamtrack.models.efficientnet_lite import EfficientNetLite, load_pretrained
 
 BACKBONES = {"efficientnet-lite0": "lite0", "efficientnet-lite1": "lite1", "efficientnet-lite2": "lite2"}
+PRETRAINED_CROP = 257  # exemplar and instance side on the pretrained path: 8m + 1 -> 33x33 maps centred on the crop
 
 
 def center_cells(features: torch.Tensor, cells: int) -> torch.Tensor:
@@ -85,3 +93,20 @@ class PretrainedEmbedding(nn.Module):
         for block in self.trunk._blocks[self.trunk.stage_ends[stage - 1]:self.trunk.stage_ends[self.stage - 1]]:
             features = block(features)
         return self.adjust(features)
+
+
+def pretrained_embedding(backbone: str, width: float, stage: int, channels: int, finetune_stages: int,
+                         pretrained: bool, embedding: type[PretrainedEmbedding] = PretrainedEmbedding,
+                         **extra) -> PretrainedEmbedding:
+    """The ``embedding`` (:class:`PretrainedEmbedding` or a subclass taking ``extra`` arguments) of a Siamese model
+    built with ``backbone="efficientnet-lite..."``; ``width`` scales the AlexNet backbones only and must stay 1."""
+    if width != 1.0:
+        raise ValueError(f"width scales the AlexNet backbone only; got width={width} with {backbone!r}")
+    return embedding(backbone, stage, channels, finetune_stages, pretrained, **extra)
+
+
+def normalized_xcorr(template: torch.Tensor, instance_features: torch.Tensor) -> torch.Tensor:
+    """:func:`~siamtrack.models.correlation.xcorr` divided by the template's size ``C·h·w``: the mean product of
+    batch-normed features, O(1) whatever the channel count and template size (the AlexNet heads' fixed 0.001
+    brings their unnormalised ReLU features to the same range)."""
+    return xcorr(template, instance_features) / template[0].numel()

@@ -33,6 +33,15 @@ Choices where the paper is silent:
 * Full form (``form="full"``): ``γ = γ̄ + γ̃``, a general ``d x m x n`` map initialised to ones plus the
   hourglass with ``d`` output channels. The paper decomposes ``γ`` *into* ``ρ`` and ``β`` (Sec. 3.2), so the
   full form has no separate channel attention (``channel=True`` with ``form="full"`` is refused).
+
+**On the pretrained embedding** (``backbone="efficientnet-lite0"``): ``φ`` is the frozen ImageNet trunk + adjust
+layer (:class:`~siamtrack.models.pretrained.PretrainedEmbedding`, stride 8), both crops are 257x257 (33x33 maps), and
+``φ(z)`` in Eq. 7 is the centre ``template_cells``² (7x7) of the exemplar's map, as for SiamFC on this path (its
+border cells saw the crop's zero padding). The attentions are computed from that 7x7 template exactly as above: a
+7x7 ``ρ̄``, the hourglass on 7x7 maps (7 -> 4 -> 2 and back), SE with ``r = 4`` on the ``channels`` (128) channels.
+The score is ``f = s · (γ ⊙ φ(z)) ⋆ φ(x) / (d·m·n) + b`` with a fixed ``s`` (``score_scale``, 5 there): the
+correlation normalised by the template's size, SiamFC's pretrained score (its initial gain 5), whose learned gain the
+learnable ``ρ̄`` provides here as on the AlexNet path. What trains: the adjust layer, the three attentions and ``b``.
 """
 from __future__ import annotations
 
@@ -42,6 +51,7 @@ from torch import nn
 from siamtrack.models.attention import GeneralAttention, ResidualAttention, SqueezeExcitation
 from siamtrack.models.backbones import build_backbone
 from siamtrack.models.correlation import xcorr
+from siamtrack.models.pretrained import center_cells, normalized_xcorr, pretrained_embedding
 from siamtrack.models.siamese import SiameseNet
 
 FORMS = ("joint", "full")
@@ -57,26 +67,38 @@ class RASNetNet(SiameseNet):
         general, residual, channel: which attentions are on (all on = RASNet).
         form: ``"joint"`` (Eq. 8, ``ρ_ij β_c``) or ``"full"`` (Eq. 6, ``γ_ijc``).
         reduction: ``r`` of the channel attention (Sec. 3.4: 4).
-        score_scale: fixed ``s`` of the response; bias: initial ``b``.
+        score_scale: fixed ``s`` of the response (``None``: 0.001 on the AlexNet path, 5 on the pretrained path,
+            where the correlation is divided by the template's size); bias: initial ``b``.
+        backbone: ``"alexnet"`` or ``"efficientnet-lite0"`` (see the module doc), with ``stage``, ``channels``,
+            ``finetune_stages``, ``pretrained`` and ``template_cells`` (the centre of the exemplar map) for the latter.
     """
 
     def __init__(self, width: float = 1.0, general: bool = True, residual: bool = True, channel: bool = True,
-                 form: str = "joint", reduction: int = 4, score_scale: float = 1e-3, bias: float = 0.0):
+                 form: str = "joint", reduction: int = 4, score_scale: float | None = None, bias: float = 0.0,
+                 backbone: str = "alexnet", stage: int = 5, channels: int = 128, finetune_stages: int = 0,
+                 template_cells: int = 7, pretrained: bool = True):
         if form not in FORMS:
             raise ValueError(f"RASNet attention form must be one of {FORMS}, got {form!r}")
         if form == "full" and channel:
             raise ValueError("RASNet's full attention γ (Eq. 6) already weights every channel; use form='joint' "
                              "for a separate channel attention β (Eq. 8), or channel=False")
-        super().__init__(build_backbone("siamfc", width))
+        if backbone != "alexnet":
+            super().__init__(pretrained_embedding(backbone, width, stage, channels, finetune_stages, pretrained))
+            self.template_cells = size = int(template_cells)
+            default_scale = 5.0
+        else:
+            super().__init__(build_backbone("siamfc", width))
+            size = self.backbone.output_size(self.exemplar_size)
+            default_scale = 1e-3
+        self.backbone_name = backbone
         self.width = width
         self.form = form
         channels = self.backbone.out_channels
-        size = self.backbone.output_size(self.exemplar_size)
         spatial_channels = channels if form == "full" else 1
         self.general_attention = GeneralAttention(size, size, spatial_channels) if general else None
         self.residual_attention = ResidualAttention(channels, spatial_channels) if residual else None
         self.channel_attention = SqueezeExcitation(channels, reduction) if channel else None
-        self.score_scale = float(score_scale)
+        self.score_scale = default_scale if score_scale is None else float(score_scale)
         self.bias = nn.Parameter(torch.tensor(float(bias)))
 
     def attention_maps(self, exemplar_features: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -97,14 +119,18 @@ class RASNetNet(SiameseNet):
         maps = self.attention_maps(exemplar_features)
         return maps["dual"] * maps["channel"]
 
-    def template(self, exemplar_images: torch.Tensor) -> torch.Tensor:
-        """``γ ⊙ φ(z)`` (Eq. 7): the attention folded into the exemplar features."""
-        features = self.embed(exemplar_images)
-        return self.attention(features) * features
+    def template_from_embedding(self, exemplar_features: torch.Tensor) -> torch.Tensor:
+        """``γ ⊙ φ(z)`` (Eq. 7): the attention folded into the exemplar features (on the pretrained path ``φ(z)``
+        is the centre ``template_cells``² of the exemplar's map)."""
+        if self.pretrained_backbone:
+            exemplar_features = center_cells(exemplar_features, self.template_cells)
+        return self.attention(exemplar_features) * exemplar_features
 
     def match(self, template: torch.Tensor, instance_features: torch.Tensor) -> torch.Tensor:
-        """``s · template ⋆ φ(x) + b`` (Eq. 7), one grouped convolution for the whole batch."""
-        return xcorr(template, instance_features) * self.score_scale + self.bias
+        """``s · template ⋆ φ(x) + b`` (Eq. 7), one grouped convolution for the whole batch (on the pretrained
+        path the correlation is divided by the template's size, :func:`normalized_xcorr`)."""
+        correlate = normalized_xcorr if self.pretrained_backbone else xcorr
+        return correlate(template, instance_features) * self.score_scale + self.bias
 
     def general_attention_map(self) -> torch.Tensor | None:
         """The learned general attention ``ρ̄`` as an ``m x n`` tensor (full form: averaged over channels),

@@ -32,9 +32,12 @@ TRACKERS: dict[str, str] = {
     "cfnet-conv1": "siamtrack.trackers.cfnet:CFNetConv1Tracker",
     "cfnet-conv2": "siamtrack.trackers.cfnet:CFNetTracker",
     "cfnet-conv5": "siamtrack.trackers.cfnet:CFNetConv5Tracker",
+    "cfnet-lite": "siamtrack.trackers.cfnet:CFNetLiteTracker",  # CFNet-conv2 on the ImageNet EfficientNet-Lite0
     "dcfnet": "siamtrack.trackers.dcfnet:DCFNetTracker",
     "adacfnet": "siamtrack.trackers.adacfnet:AdaCFNetTracker",
+    "adacfnet-lite": "siamtrack.trackers.adacfnet:AdaCFNetLiteTracker",
     "rasnet": "siamtrack.trackers.rasnet:RASNetTracker",
+    "rasnet-lite": "siamtrack.trackers.rasnet:RASNetLiteTracker",
     "edcf": "siamtrack.trackers.edcf:EDCFTracker",
     "edsiam": "siamtrack.trackers.edcf:EDSiamTracker",
     "cacfnet": "siamtrack.trackers.edcf:CACFNetTracker",
@@ -53,6 +56,10 @@ TRACKERS: dict[str, str] = {
     "opencv-csrt": "siamtrack.trackers.opencv:OpenCVCSRTTracker",
     "opencv-kcf": "siamtrack.trackers.opencv:OpenCVKCFTracker",
 }
+
+# the tracker `siamtrack track` and `siamtrack demo` use when none is named: the best bundled tracker on the
+# dev-eval split that also meets the speed target (README, "Trackers"; benchmarks/RESULTS.md)
+DEFAULT_TRACKER = "dcfnet"
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "bundled"
 RANDOM_WEIGHTS = "random"
@@ -119,5 +126,5 @@ def parse_hyperparameters(items: list[str]) -> dict:
     return parameters
 
 
-__all__ = ["TRACKERS", "RANDOM_WEIGHTS", "Tracker", "available_trackers", "build_tracker", "bundled_weights",
+__all__ = ["DEFAULT_TRACKER", "TRACKERS", "RANDOM_WEIGHTS", "Tracker", "available_trackers", "build_tracker", "bundled_weights",
            "parse_hyperparameters", "tracker_class"]

@@ -23,7 +23,8 @@ from typing import Mapping
 import numpy as np
 import torch
 
-from siamtrack.trackers.cfnet import CFNetParams, CFNetTracker
+from siamtrack.trackers.cfnet import CFNetLiteParams, CFNetParams, CFNetTracker
+from siamtrack.trackers.siamese import LiteTracker
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,23 @@ class AdaCFNetTracker(CFNetTracker):
     def build_template(self, exemplar: torch.Tensor) -> torch.Tensor:
         features, weights = self.model.embed_with_weights(exemplar)
         self._keep_weights("exemplar", weights)
-        return self.model.template_from_features(features)
+        return self.model.template_from_embedding(features)
 
     def score(self, template: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:
         features, weights = self.model.embed_with_weights(instances)
         self._keep_weights("search", weights)
         return self.model.match(template, features)
+
+
+class AdaCFNetLiteTracker(LiteTracker, AdaCFNetTracker):
+    """AdaCFNet's tracker on the ImageNet EfficientNet-Lite0 embedding (``AdaCFNetNet(backbone="efficientnet-lite0")``:
+    one SE block on the adjust layer, so :attr:`channel_weights` holds ``"se1"`` only). No weights: ImageNet trunk +
+    random head; AlexNet AdaCFNet weights are refused (:class:`~siamtrack.trackers.siamese.LiteTracker`). Responses
+    are upsampled x16 at stride 8 (:class:`~siamtrack.trackers.cfnet.CFNetLiteParams`; AdaCFNet's own parameters
+    are CFNet-conv2's)."""
+
+    name = "adacfnet-lite"
+    Params = CFNetLiteParams
 
 
 def plot_channel_weights(weights: Mapping[str, np.ndarray], path: str | Path, title: str = "") -> dict[str, np.ndarray]:
@@ -109,4 +121,4 @@ def plot_channel_weights(weights: Mapping[str, np.ndarray], path: str | Path, ti
     return drawn
 
 
-__all__ = ["AdaCFNetParams", "AdaCFNetTracker", "plot_channel_weights"]
+__all__ = ["AdaCFNetLiteTracker", "AdaCFNetParams", "AdaCFNetTracker", "plot_channel_weights"]

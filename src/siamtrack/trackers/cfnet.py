@@ -12,12 +12,15 @@ Scale of the crops: the context square ``s_z`` maps onto 127 pixels, as for Siam
 search crop covers ``s_z·255/127`` image pixels and the target has the same size in tracking as in
 SiamFC-style training pairs. (The authors' MATLAB tracker maps ``s_z`` onto all 255 pixels, i.e. twice
 the training scale; set ``context_size=255`` to reproduce that.)
+
+``cfnet-lite`` (:class:`CFNetLiteTracker`) is the same search around CFNet-conv2 on the ImageNet EfficientNet-Lite0
+embedding: 257x257 crops (the network's), 17x17 responses at stride 8 upsampled x16.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from siamtrack.trackers.siamese import SiameseParams, SiameseTracker
+from siamtrack.trackers.siamese import LiteTracker, SiameseParams, SiameseTracker
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,15 @@ class CFNetConv1Params(CFNetParams):
     template_lr: float = 0.0058
 
 
+@dataclass(frozen=True)
+class CFNetLiteParams(CFNetParams):
+    """CFNet-conv2's hyper-parameters for the pretrained network (stride 8, 17x17 score maps): responses upsampled
+    x16, so that an upsampled cell is half a crop pixel as with CFNet's x8 at stride 4. The crop sizes are the
+    network's (257x257, :attr:`~siamtrack.models.siamese.SiameseNet.tracking_params`)."""
+
+    response_up: int = 16
+
+
 class CFNetTracker(SiameseTracker):
     """CFNet-conv2 (two convolutional layers + correlation filter), the paper's main variant."""
 
@@ -66,3 +78,13 @@ class CFNetConv5Tracker(CFNetTracker):
 
     name = "cfnet-conv5"
     model_name = "cfnet-conv5"
+
+
+class CFNetLiteTracker(LiteTracker, CFNetTracker):
+    """CFNet-conv2's tracker on the ImageNet EfficientNet-Lite0 embedding (``CFNetNet(backbone="efficientnet-lite0")``:
+    the correlation filter learned on the 33x33 map of a 257x257 exemplar, cropped to 17x17). No weights: ImageNet
+    trunk + random adjust layer; AlexNet CFNet weights are refused
+    (:class:`~siamtrack.trackers.siamese.LiteTracker`)."""
+
+    name = "cfnet-lite"
+    Params = CFNetLiteParams

@@ -12,8 +12,9 @@ as the authors' update-then-search, batched by 4 instead of 1 + 3). The details 
   ``[cx - w/2, cx + w/2]`` onto output pixels ``0 .. crop_size - 1``; then ``pixel - mean``;
 - a peak at response index ``(r, c)`` is a displacement of ``(c, r) * window / crop_size`` (indices above
   ``crop_size / 2`` wrap to negative), the scale with the highest ``peak * penalty`` wins;
-- the size is clamped to ``[max(0.2 * size0, 4), min(image_shape, 5 * size0)]`` where, as in their code,
-  ``image_shape`` is ``(height, width)`` compared with ``(w, h)``.
+- the size is clamped to ``[max(0.2 * size0, 4), min((width, height), 5 * size0)]`` (their code compares
+  ``(w, h)`` with ``image.shape[:2] = (height, width)``, which swaps the bounds once the clamp binds: a box
+  larger than the frame came out as tall as the frame is wide; here the bounds are not swapped).
 
 Frames come in as RGB (the library convention); weights trained on BGR input (the authors' ``param.pth``)
 get their crops reversed to BGR here, which is exact because the crop acts on each channel alone.
@@ -138,13 +139,14 @@ class DCFNetTracker(Tracker):
     @torch.inference_mode()
     def init(self, image: np.ndarray, box) -> None:
         image = _check_image(image)
-        box = check_initial_box(box, self.name)
+        box = check_initial_box(box, self.name, image)
         center = box_to_center(box)
         self.center, self.size = center[:2].copy(), center[2:].copy()
         p = self.params
         self.min_size = np.maximum(p.min_scale_factor * self.size, 4.0)
-        # The authors clamp (w, h) by image.shape[:2] = (height, width); kept for faithful results.
-        self.max_size = np.minimum(np.asarray(image.shape[:2], dtype=np.float64), p.max_scale_factor * self.size)
+        # (w, h) at most the frame's (width, height) (the authors' code takes image.shape[:2]: swapped)
+        self.max_size = np.minimum(np.array([image.shape[1], image.shape[0]], dtype=np.float64),
+                                   p.max_scale_factor * self.size)
         self.template_fft = self._features_fft([self._crop(image, self.size * (1 + p.padding))])
         self.alpha_fft = dcf_solve(self.template_fft, self.net.label_fft, p.lambda_)
         self.pending_crop = None

@@ -255,7 +255,7 @@ class DSLTTracker(Tracker):
 
     def init(self, image: np.ndarray, box) -> None:
         image = check_image(image)
-        box = check_initial_box(box, self.name)
+        box = check_initial_box(box, self.name, image)
         p = self.params
         self.stage_seconds.clear()
         self._center = box[:2] + box[2:] / 2.0

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from siamtrack.imaging import rgb_to_bgr
-from siamtrack.trackers.base import Tracker
+from siamtrack.trackers.base import Tracker, check_initial_box
 
 OPENCV_TRACKERS = ("CSRT", "KCF")
 CONTRIB_HINT = ("this OpenCV build lacks it: install OpenCV's contrib build with "
@@ -109,7 +109,7 @@ class OpenCVTracker(Tracker):
         return cls(**hyperparameters)
 
     def init(self, image: np.ndarray, box) -> None:
-        self._box = np.asarray(box, dtype=np.float64).reshape(4).copy()
+        self._box = check_initial_box(box, self.name, image).copy()
         self._tracker = self._factory() if self._params is None else self._factory(self._params)
         if self._tracker.init(rgb_to_bgr(image), opencv_box(self._box)) is False:  # the legacy API's bool
             raise RuntimeError(f"{self.name}: OpenCV refused to start on box {self._box.tolist()}")

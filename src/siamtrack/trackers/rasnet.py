@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from siamtrack.trackers.siamese import SiameseParams, SiameseTracker
+from siamtrack.trackers.siamese import LiteTracker, SiameseParams, SiameseTracker
 
 
 @dataclass(frozen=True)
@@ -31,3 +31,11 @@ class RASNetTracker(SiameseTracker):
     name = "rasnet"
     model_name = "rasnet"
     Params = RASNetParams
+
+
+class RASNetLiteTracker(LiteTracker, RASNetTracker):
+    """RASNet's tracker on the ImageNet EfficientNet-Lite0 embedding (``RASNetNet(backbone="efficientnet-lite0")``:
+    the attentions on the centre 7x7 of the exemplar map, 257x257 crops). No weights: ImageNet trunk + random head;
+    AlexNet RASNet weights are refused (:class:`~siamtrack.trackers.siamese.LiteTracker`)."""
+
+    name = "rasnet-lite"

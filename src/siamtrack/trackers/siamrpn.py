@@ -83,7 +83,7 @@ class SiamRPNTracker(Tracker):
 
     def init(self, image: np.ndarray, box) -> None:
         image = check_image(image)
-        box = check_initial_box(box, self.name)
+        box = check_initial_box(box, self.name, image)
         self._center = box[:2] + box[2:] / 2.0
         self._size = box[2:].copy()
         self._fill = image.reshape(-1, 3).mean(axis=0)

@@ -207,7 +207,7 @@ class TADTTracker(Tracker):
 
     def init(self, image: np.ndarray, box) -> None:
         image = check_image(image)
-        box = check_initial_box(box, self.name)
+        box = check_initial_box(box, self.name, image)
         self._center = box[:2] + box[2:] / 2.0
         self._base_size = box[2:].copy()
         self._scale = 1.0

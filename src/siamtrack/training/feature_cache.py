@@ -1,8 +1,9 @@
 """Training on cached features of a frozen pretrained trunk (``train.feature_cache: true``).
 
-A network on the pretrained EfficientNet-Lite embedding (:class:`~siamtrack.models.pretrained.PretrainedEmbedding`)
-trains only what follows its frozen trunk stages. Those stages compute the same map for a crop at every epoch, so
-they run **once** per curated frame and their outputs are stored (float16, one ``.npy`` per sequence under
+A network on the pretrained EfficientNet-Lite embedding (:class:`~siamtrack.models.pretrained.PretrainedEmbedding`;
+SiamFC, CFNet-conv2, AdaCFNet or RASNet built with ``backbone: efficientnet-lite0``) trains only what follows its
+frozen trunk stages. Those stages compute the same map for a crop at every epoch, so they run **once** per curated
+frame and their outputs are stored (float16, one ``.npy`` per sequence under
 ``<data.curation.cache_dir>/../features/<fingerprint>/``); training then reads maps instead of images, about a
 hundred times cheaper per pair on a CPU.
 
@@ -13,8 +14,15 @@ frame ``j``'s map displaced by up to ``feature_shift`` cells on each axis (drawn
 away from the centre as SiamFC's translation augmentation does, by whole cells. The label is centred on the target's
 exact position in that window (its box offset in the curated crop included). What this gives up against image-space
 training: stretch and colour augmentation, and sub-cell shifts; the windows' borders see real image content where a
-257-px tracking crop sees zero padding. Pairs are drawn as :class:`~siamtrack.training.pairs.PairSampler` draws them,
-from ``numpy.random.default_rng([seed, epoch, index])``, so a resumed run is the same run.
+257-px tracking crop sees zero padding.
+
+**What a step is.** ``match(template_from_features(exemplar), backbone.forward_from(search))``: the model's own
+template (SiamFC's and RASNet's centre cells, CFNet's and AdaCFNet's filter learned on the whole exemplar window) and
+score. The side of the score map, for which the labels are made, is probed once by that step on zero windows
+(:func:`probe_score_size`), so no model's geometry is assumed here. Each pair carries its frame ``gap``, so RASNet's
+temporal weight (``loss.temporal_sigma``, Eq. 12-13) applies as in image training; a model's own objective
+(``loss.name: module:function``) is refused. Pairs are drawn as :class:`~siamtrack.training.pairs.PairSampler`
+draws them, from ``numpy.random.default_rng([seed, epoch, index])``, so a resumed run is the same run.
 
 Checkpoints are written at every epoch's end (``checkpoint.pth``); ``resume`` continues from the last finished epoch.
 The exported ``model.pth`` is the one :func:`siamtrack.training.loop.train` writes.
@@ -38,6 +46,7 @@ from siamtrack.io import write_text_atomically
 from siamtrack.training.checkpoint import load_checkpoint, save_atomically
 from siamtrack.training.curation import CuratedSequence, load_curated
 from siamtrack.training.labels import logistic_labels, map_center
+from siamtrack.training.loop import score_map_side
 from siamtrack.training.pairs import PairSampler
 
 CACHE_FORMAT = 1
@@ -51,6 +60,20 @@ def frozen_stage(model) -> int:
         raise ConfigError("train.feature_cache needs a model on a pretrained trunk (e.g. model.args.backbone: "
                           "efficientnet-lite0)")
     return embedding.stage - embedding.finetune_stages
+
+
+def probe_score_size(model, window: int, stage: int, model_name: str = "") -> int:
+    """Side of the model's score map for ``window x window`` cached trunk maps of ``stage``: one training step's
+    forward (:meth:`template_from_features`, ``backbone.forward_from``, ``match``) on zero windows in eval mode, the
+    cached-map counterpart of :func:`siamtrack.training.loop.probe_score_size`."""
+    channels = model.backbone.trunk.stage_channels[stage - 1]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        maps = torch.zeros(1, channels, window, window)
+        scores = model.match(model.template_from_features(maps, stage), model.backbone.forward_from(maps, stage))
+    model.train(was_training)
+    return score_map_side(scores, model_name or type(model).__name__)
 
 
 def cache_directory(config: Config, curated_dir: Path, crop_size: int, model) -> Path:
@@ -129,7 +152,7 @@ class CachedPairs:
         return box[:2] + box[2:] / 2.0 - self.crop_centre
 
     def batch(self, epoch: int, start: int, count: int) -> dict:
-        exemplars, instances, labels = [], [], []
+        exemplars, instances, labels, gaps = [], [], [], []
         w, m = self.window, self.margin
         for index in range(start, start + count):
             rng = np.random.default_rng([self.config.train.seed, epoch, index])
@@ -141,9 +164,10 @@ class CachedPairs:
                       - self.offset(pair.sequence, pair.exemplar))
             labels.append(logistic_labels(self.score_size, map_center(self.score_size, offset, STRIDE),
                                           self.config.labels.radius, STRIDE))
+            gaps.append(pair.gap)
         to_tensor = lambda arrays: torch.from_numpy(np.stack(arrays).astype(np.float32))  # noqa: E731
         return {"exemplar": to_tensor(exemplars), "instance": to_tensor(instances),
-                "label": torch.from_numpy(np.stack(labels))[:, None]}
+                "label": torch.from_numpy(np.stack(labels))[:, None], "gap": torch.tensor(gaps, dtype=torch.int64)}
 
 
 def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False,
@@ -156,8 +180,8 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
                                          check_loss_and_labels, export_model, lr_gamma, prepare_curated)
 
     check_loss_and_labels(config)
-    if config.loss.name.count(":") or config.loss.temporal_sigma is not None:
-        raise ConfigError("train.feature_cache trains score-map losses only (no model objective, no temporal weight)")
+    if config.loss.name.count(":"):
+        raise ConfigError("train.feature_cache trains score-map losses only (no model objective)")
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_run_dir(config, run_dir, resume)
     curated_dir = prepare_curated(config, config.train.progress)
@@ -173,8 +197,8 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
             raise ValueError(f"{cache / sequence.directory.name}.npy: {len(array)} maps for {len(sequence.frames)} "
                              f"curated frames; delete the file to recompute it")
     window = (config.data.exemplar_size - 1) // STRIDE + 1
-    score_size = window - model.template_cells + 1
-    pairs = CachedPairs(sequences, maps, config, settings.crop_size, score_size)
+    pairs = CachedPairs(sequences, maps, config, settings.crop_size,
+                        probe_score_size(model, window, stage, config.model.name))
 
     optimizer = build_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_gamma(config))

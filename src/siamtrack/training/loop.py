@@ -240,11 +240,16 @@ def probe_score_size(model: nn.Module, config: Config, device: torch.device) -> 
         instance = torch.zeros(1, 3, config.data.instance_size, config.data.instance_size, device=device)
         scores = model(exemplar, instance)
     model.train(was_training)
+    return score_map_side(scores, config.model.name)
+
+
+def score_map_side(scores, model_name: str) -> int:
+    """``S`` of a probed ``(B, 1, S, S)`` score map (a multi-task model's dict: its ``"scores"``), or a ValueError."""
     if isinstance(scores, dict):  # a multi-task model: its score map (what the labels are made for)
         scores = scores.get("scores")
     if not isinstance(scores, torch.Tensor) or scores.dim() != 4 or scores.shape[1] != 1 \
             or scores.shape[2] != scores.shape[3]:
-        raise ValueError(f"model {config.model.name!r} must return a (B, 1, S, S) score map, got "
+        raise ValueError(f"model {model_name!r} must return a (B, 1, S, S) score map, got "
                          f"{getattr(scores, 'shape', type(scores))}")
     return int(scores.shape[-1])
 
