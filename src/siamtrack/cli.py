@@ -167,7 +167,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _add_bench(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trackers", default="siamfc,cfnet-conv2,dcfnet",
+    parser.add_argument("--trackers", default="tadt-lite,siamfc-lite,dcfnet,siamfc,cfnet-conv2",
                         help="comma-separated registered trackers (OpenCV's CSRT and KCF are added)")
     parser.add_argument("--shared", default=None,
                         help="the shared data folder holding data/index.json (default: $SIAMTRACK_SHARED)")
