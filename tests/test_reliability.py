@@ -1,11 +1,15 @@
 """Reliability of long and damaged runs: freed memory handed back (no growth from frame to frame), no autograd
-state in trackers, natural frame order, truncated frames, initial boxes outside the image, and ``siamtrack track``
-keeping what it computed when a frame fails."""
+state in trackers, natural frame order, truncated frames, initial boxes outside the image, ``siamtrack track``
+keeping what it computed when a frame fails, ``siamtrack eval`` never reusing another run's results, frames of
+another size, and clear one-line errors (exit status 2 for usage errors, 1 at run time) for bad parameters,
+options, names and weights files."""
 from __future__ import annotations
 
 import collections
 import contextlib
 import ctypes
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -17,11 +21,15 @@ import pytest
 import torch
 
 from conftest import REPO_ROOT, shared_path
+from siamtrack.cli import main
 from siamtrack.data.otb import read_otb_sequence
 from siamtrack.imaging import FrameReadError, read_image
 from siamtrack.integrations.video import folder_frames, track_to_folder
+from siamtrack.models import read_weights
 from siamtrack.trackers import build_tracker
-from siamtrack.trackers.base import Tracker, check_initial_box, freed_heap_bytes, keep_freed_memory
+from siamtrack.trackers.base import Tracker, check_initial_box, freed_heap_bytes, keep_freed_memory, with_overrides
+from siamtrack.trackers.dcfnet import DCFNetParams
+from siamtrack.trackers.siamfc import SiamFCParams
 
 SIAMTRACK = Path(sys.executable).parent / "siamtrack"  # the installed console script
 
@@ -263,3 +271,222 @@ def test_track_to_folder_closes_its_files_on_ctrl_c(tmp_path, dragon_baby):
     capture = cv2.VideoCapture(str(tmp_path / "track.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
     capture.release()
+
+
+# ---- 1. eval never reuses another run's results ------------------------------------------------------------
+
+
+def tiny_frames(folder: Path, sizes, extension: str = ".png", names=None) -> None:
+    """Frames ``1.png, 2.png, ...`` (or ``names``) of the given ``(height, width)`` sizes: a bright 20x20 square
+    moving right by a pixel a frame on a dark background."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, (height, width) in enumerate(sizes, start=1):
+        image = np.full((height, width, 3), 40, np.uint8)
+        image[10:30, 20 + index:40 + index] = 220
+        name = names[index - 1] if names else f"{index}{extension}"
+        cv2.imwrite(str(folder / name), image)
+
+
+def tiny_otb(root: Path, frames: int = 4) -> Path:
+    """An ``otb-folder`` dataset of one 64x48 sequence ``Seq`` with exact ground truth."""
+    tiny_frames(root / "Seq" / "img", [(48, 64)] * frames, names=[f"{i:04d}.jpg" for i in range(1, frames + 1)])
+    (root / "Seq" / "groundtruth_rect.txt").write_text("".join(f"{20 + i},10,20,20\n" for i in range(1, frames + 1)))
+    return root
+
+
+def run_eval(tmp_path: Path, *arguments: str) -> int:
+    torch.set_num_threads(1)
+    return main(["eval", "--tracker", "dcfnet", "--dataset", "otb-folder", "--root", str(tmp_path / "otb"),
+                 "--results", str(tmp_path / "results"), "--quiet", *arguments])
+
+
+def test_eval_refuses_a_result_folder_of_another_run(tmp_path, capsys):
+    tiny_otb(tmp_path / "otb")
+    weights = shared_path("weights", "dcfnet", "param.pth")
+    other_weights = tmp_path / "other.pth"  # the same network, other numbers
+    torch.save({k: v * 1.01 for k, v in read_weights(weights).state_dict.items()}, other_weights)
+    assert run_eval(tmp_path, "--weights", str(weights)) == 0
+    folder = tmp_path / "results" / "dcfnet"
+    record = json.loads((folder / "run.json").read_text())
+    assert record["tracker"] == "dcfnet" and record["params"] == {} and record["siamtrack"]
+    assert record["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    boxes = (folder / "Seq.txt").read_text()
+    capsys.readouterr()
+    assert run_eval(tmp_path, "--weights", str(weights)) == 0  # the same run: its results are reused
+    assert "found 1 results, skipping them" in capsys.readouterr().err
+    for arguments, differs in ((["--param", "interp_factor=0.02"], "parameters {} there, {'interp_factor': 0.02} now"),
+                               ([], "weights sha256"),  # --weights other.pth below
+                               (["--tracker", "siamfc", "--name", "dcfnet"], "tracker 'dcfnet' there, 'siamfc' now")):
+        chosen = str(other_weights) if not arguments else str(weights)
+        assert run_eval(tmp_path, "--weights", chosen, *arguments) == 2, arguments
+        output = capsys.readouterr()
+        error = output.err.strip()
+        assert len(error.splitlines()) == 1 and differs in error, error
+        assert str(folder) in error and "--name" in error and "delete" in error, error
+        assert "auc" not in output.out  # no old score printed as if it were this run's
+    assert (folder / "Seq.txt").read_text() == boxes and json.loads((folder / "run.json").read_text()) == record
+    assert run_eval(tmp_path, "--weights", str(other_weights), "--name", "dcfnet-other") == 0
+    assert (tmp_path / "results" / "dcfnet-other" / "run.json").is_file()
+
+
+def test_eval_uses_an_older_result_folder_without_run_json_with_a_warning(tmp_path, capsys):
+    tiny_otb(tmp_path / "otb")
+    weights = str(shared_path("weights", "dcfnet", "param.pth"))
+    assert run_eval(tmp_path, "--weights", weights) == 0
+    (tmp_path / "results" / "dcfnet" / "run.json").unlink()  # as an older siamtrack left it
+    capsys.readouterr()
+    assert run_eval(tmp_path, "--weights", weights, "--param", "interp_factor=0.02") == 0
+    error = capsys.readouterr().err
+    assert "warning:" in error and "no run.json" in error and "found 1 results, skipping them" in error, error
+    assert not (tmp_path / "results" / "dcfnet" / "run.json").exists()  # nothing vouches for the old results
+
+
+# ---- 2. frames of different sizes --------------------------------------------------------------------------
+
+
+def test_track_stops_at_the_first_frame_of_another_size(tmp_path):
+    frames_dir, out = tmp_path / "frames", tmp_path / "out"
+    tiny_frames(frames_dir, [(48, 64), (48, 64), (50, 64), (48, 64)])
+    result = run_track(frames_dir, out, "21,10,20,20")
+    assert result.returncode == 1, result.stderr
+    error = result.stderr.strip()
+    assert len(error.splitlines()) == 1, error
+    assert error.startswith(f"error: {frames_dir / '3.png'}: frame is 64x50, not 64x48"), error
+    assert "after 2 frames" in error, error
+    assert np.loadtxt(out / "boxes.txt", delimiter=",", ndmin=2).shape == (2, 4)
+    capture = cv2.VideoCapture(str(out / "track.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 2
+    capture.release()
+
+
+# ---- 6. parameter validation -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("params, owner", [(DCFNetParams(), "DCFNetTracker"), (SiamFCParams(), "SiamFCTracker")])
+@pytest.mark.parametrize("value, got", [(2.5, "float"), ("abc", "str"), (True, "bool")])
+def test_a_hyperparameter_of_the_wrong_type_is_refused(params, owner, value, got):
+    with pytest.raises(TypeError) as error:
+        with_overrides(params, {"num_scales": value}, owner)
+    assert str(error.value) == f"{owner}: hyper-parameter num_scales={value!r} must be an integer (int), got {got}"
+    with pytest.raises(TypeError, match=r"scale_step='big' must be a number \(float\), got str"):
+        with_overrides(params, {"scale_step": "big"}, owner)
+    assert with_overrides(params, {"scale_step": 2}, owner).scale_step == 2  # an int is a number
+    with pytest.raises(TypeError, match=r"DCFNetParams: hyper-parameter num_scales=2.5 must be an integer"):
+        DCFNetParams(num_scales=2.5)
+
+
+def test_track_refuses_a_float_for_an_integer_parameter(tmp_path, capsys):
+    tiny_frames(tmp_path / "frames", [(48, 64)] * 2)
+    code = main(["track", "--tracker", "dcfnet", "--weights", str(shared_path("weights", "dcfnet", "param.pth")),
+                 "--frames", str(tmp_path / "frames"), "--box", "21,10,20,20", "--out", str(tmp_path / "out"),
+                 "--param", "num_scales=2.5"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == ("error: DCFNetTracker: hyper-parameter num_scales=2.5 must be an "
+                                               "integer (int), got float")
+    assert not (tmp_path / "out" / "boxes.txt").exists()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("interp_factor", 3.0, "DCFNetParams.interp_factor must be in (0, 1], got 3.0"),
+    ("num_scales", 0, "DCFNetParams.num_scales must be at least 1, got 0"),
+    ("crop_size", 4, "DCFNetParams.crop_size must be at least 8, got 4"),
+])
+def test_dcfnet_range_errors_name_the_field_only(field, value, message):
+    with pytest.raises(ValueError) as error:
+        DCFNetParams(**{field: value})
+    assert str(error.value) == message  # not the whole dataclass
+
+
+def test_eval_refuses_a_result_name_that_is_a_path(tmp_path, capsys):
+    tiny_otb(tmp_path / "otb")
+    for name in ("../x", "a/b", "..", "."):
+        assert run_eval(tmp_path, "--weights", "random", "--name", name) == 2
+        error = capsys.readouterr().err.strip()
+        assert error == f"error: --name {name!r} must be a plain folder name (no path separator, not '.' or '..')"
+    assert not (tmp_path / "x").exists() and not (tmp_path / "results").exists()
+
+
+def test_train_resume_without_a_checkpoint(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "notes.txt").write_text("not a training run")
+    arguments = ["train", "--config", str(tmp_path / "absent.yaml"), "--resume", "--run-dir"]
+    assert main(arguments + [str(run_dir)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and str(run_dir) in error and "no checkpoint.pth" in error, error
+    assert "nothing to resume" in error and "drop --resume" in error, error
+    assert sorted(p.name for p in run_dir.iterdir()) == ["notes.txt"]
+    main(arguments + [str(tmp_path / "new")])  # a new run dir: a fresh start, said so (then the config error)
+    assert "starting a fresh run" in capsys.readouterr().err
+
+
+# ---- 9/10. one-line errors and exit statuses ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["eval", "--workers", "0"], "argument --workers: must be a positive integer (1 or more), got 0"),
+    (["eval", "--workers", "-3"], "argument --workers: must be a positive integer (1 or more), got -3"),
+    (["track", "--max-frames", "0"], "argument --max-frames: must be a positive integer (1 or more), got 0"),
+    (["eval", "--option", "nosuch=1"], "error: --option nosuch: dataset 'otb-folder' takes no option 'nosuch'; "
+                                       "its options: tiger1_init_omit, all_targets"),
+])
+def test_console_script_usage_errors_exit_2_in_one_line(tmp_path, arguments, message):
+    tiny_otb(tmp_path / "otb")
+    common = {"eval": ["--tracker", "dcfnet", "--weights", "random", "--dataset", "otb-folder", "--root",
+                       str(tmp_path / "otb"), "--results", str(tmp_path / "results"), "--quiet"],
+              "track": ["--tracker", "opencv-kcf", "--frames", str(tmp_path / "otb" / "Seq" / "img"), "--box",
+                        "21,10,20,20", "--out", str(tmp_path / "out")]}[arguments[0]]
+    result = subprocess.run([str(SIAMTRACK), *arguments, *common], capture_output=True, text=True, timeout=60,
+                            cwd=REPO_ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.strip().splitlines()[-1].endswith(message), \
+        result.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("build", [
+    lambda: DCFNetParams(crop_size=100000),
+    lambda: SiamFCParams(instance_size=100000),
+    lambda: build_tracker("siamfc", weights="random", device="cpu", exemplar_size=100000),
+    lambda: build_tracker("siamfc", weights="random", device="cpu", response_up=100000),
+])
+def test_huge_crop_sizes_are_refused_before_allocating(build):
+    with pytest.raises(ValueError, match=r"is too large") as error:
+        build()
+    assert "\n" not in str(error.value) and "100000" in str(error.value)
+    assert DCFNetParams(crop_size=2048).crop_size == 2048  # the bound itself is accepted
+
+
+def test_track_refuses_a_huge_crop_size(tmp_path, capsys):
+    tiny_frames(tmp_path / "frames", [(48, 64)] * 2)
+    code = main(["track", "--tracker", "dcfnet", "--weights", str(shared_path("weights", "dcfnet", "param.pth")),
+                 "--frames", str(tmp_path / "frames"), "--box", "21,10,20,20", "--out", str(tmp_path / "out"),
+                 "--param", "crop_size=100000"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == ("error: DCFNetParams.crop_size = 100000 is too large: crops are at "
+                                               "most 2048 pixels wide")
+
+
+def test_empty_or_truncated_weights_files_are_named(tmp_path, capsys):
+    legacy = shared_path("weights", "dcfnet", "param.pth").read_bytes()  # a legacy (non-zip) torch pickle
+    (tmp_path / "empty.pth").write_bytes(b"")
+    (tmp_path / "legacy-cut.pth").write_bytes(legacy[: len(legacy) // 2])
+    (tmp_path / "legacy-head.pth").write_bytes(legacy[:100])
+    torch.save({"w": torch.zeros(1000)}, tmp_path / "zip.pth")
+    archive = (tmp_path / "zip.pth").read_bytes()
+    (tmp_path / "zip-cut.pth").write_bytes(archive[: len(archive) // 2])
+    with pytest.raises(ValueError) as error:
+        read_weights(tmp_path / "empty.pth")
+    assert str(error.value) == f"{tmp_path / 'empty.pth'}: weights file is empty (0 bytes)"
+    for name in ("legacy-cut.pth", "legacy-head.pth", "zip-cut.pth"):
+        with pytest.raises(ValueError) as error:
+            read_weights(tmp_path / name)
+        message = str(error.value)
+        assert message.startswith(f"{tmp_path / name}: weights file is truncated ("), message
+        assert "\n" not in message
+    tiny_frames(tmp_path / "frames", [(48, 64)] * 2)
+    for tracker in ("dcfnet", "siamfc"):
+        code = main(["track", "--tracker", tracker, "--weights", str(tmp_path / "empty.pth"), "--frames",
+                     str(tmp_path / "frames"), "--box", "21,10,20,20", "--out", str(tmp_path / "out")])
+        assert code == 2
+        assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'empty.pth'}: weights file is empty (0 bytes)"

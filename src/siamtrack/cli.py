@@ -9,6 +9,53 @@ import argparse
 import sys
 
 
+class UsageError(ValueError):
+    """A command-line argument that cannot work (exit status 2, as argparse's own errors)."""
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (``--workers 0``, ``--max-frames 0`` are usage errors, exit status 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (1 or more), got {value}")
+    return value
+
+
+def _dataset_options(dataset: str, items: list[str]) -> dict:
+    """``--option KEY=VALUE`` items -> reader keyword arguments; a :class:`UsageError` for an item that is not
+    KEY=VALUE or a key that the reader of ``dataset`` does not take (instead of a TypeError traceback)."""
+    import inspect
+
+    from siamtrack import data
+
+    options = {}
+    for item in items:
+        key, separator, value = item.partition("=")
+        if not separator or not key:
+            raise UsageError(f"--option {item!r} is not KEY=VALUE")
+        options[key] = {"true": True, "false": False}.get(value.lower(), value)
+    reader = data.READERS.get(dataset)
+    if reader is None or not options:
+        return options
+    try:
+        parameters = inspect.signature(reader).parameters
+    except (TypeError, ValueError):
+        return options
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return options
+    fixed = getattr(reader, "keywords", None) or {}  # a functools.partial's own settings are not options
+    known = [name for name, p in list(parameters.items())[1:] if name not in fixed
+             and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    unknown = [key for key in options if key not in known]
+    if unknown:
+        raise UsageError(f"--option {unknown[0]}: dataset {dataset!r} takes no option {unknown[0]!r}; its options: "
+                         f"{', '.join(known) or 'none'}")
+    return options
+
+
 def _add_datasets(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["list", "summary"],
                         help="list: the known dataset readers; summary: one line per sequence of NAME at ROOT")
@@ -28,13 +75,11 @@ def _run_datasets(args: argparse.Namespace) -> int:
     if not args.name or not args.root:
         print("datasets summary needs NAME and ROOT", file=sys.stderr)
         return 2
-    options = {}
-    for item in args.option:
-        key, separator, value = item.partition("=")
-        if not separator:
-            print(f"--option {item!r} is not KEY=VALUE", file=sys.stderr)
-            return 2
-        options[key] = {"true": True, "false": False}.get(value.lower(), value)
+    try:
+        options = _dataset_options(args.name, args.option)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         sequences = data.load_dataset(args.name, args.root, **options)
     except data.DatasetError as error:
@@ -64,6 +109,16 @@ def _run_train(args: argparse.Namespace) -> int:
     from siamtrack.config import ConfigError, load_config
     from siamtrack.training.loop import prepare_curated, train
 
+    from pathlib import Path
+
+    run_dir = Path(args.run_dir)
+    if args.resume and not args.curate_only and not (run_dir / "checkpoint.pth").exists():
+        if run_dir.is_dir() and any(run_dir.iterdir()):
+            print(f"error: --resume: {run_dir} holds no checkpoint.pth, so there is nothing to resume (a run killed "
+                  "before its first checkpoint, or the wrong folder): drop --resume to start it afresh, or check "
+                  "--run-dir", file=sys.stderr)
+            return 2
+        print(f"note: --resume: {run_dir} is new (no checkpoint.pth): starting a fresh run", file=sys.stderr)
     try:
         config = load_config(args.config, args.overrides)
         if args.curate_only:
@@ -91,7 +146,7 @@ def _add_track(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--camera", type=int, metavar="N", help="OpenCV camera index")
     parser.add_argument("--box", required=True, help="target in the first frame: x,y,w,h (0-based pixels)")
     parser.add_argument("--out", required=True, help="output folder: boxes.txt and track.mp4")
-    parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
+    parser.add_argument("--max-frames", type=positive_int, default=None, metavar="N", help="stop after N frames")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="tracker hyper-parameter override, e.g. --param window_influence=0.2 (repeatable)")
 
@@ -241,13 +296,7 @@ def _add_sequence_source(parser: argparse.ArgumentParser) -> None:
 def _eval_sequences(args: argparse.Namespace):
     from siamtrack import data
 
-    options = {}
-    for item in args.option:
-        key, separator, value = item.partition("=")
-        if not separator:
-            raise ValueError(f"--option {item!r} is not KEY=VALUE")
-        options[key] = {"true": True, "false": False}.get(value.lower(), value)
-    sequences = data.load_dataset(args.dataset, args.root, **options)
+    sequences = data.load_dataset(args.dataset, args.root, **_dataset_options(args.dataset, args.option))
     if args.sequences:
         wanted = [name for name in args.sequences.split(",") if name]
         known = {s.name: s for s in sequences}
@@ -263,10 +312,13 @@ def _add_eval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default=None, help="weights file, or 'random' (default: bundled weights)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="tracker hyper-parameter override (repeatable)")
-    parser.add_argument("--name", default=None, help="result folder name (default: the tracker name)")
+    parser.add_argument("--name", default=None, help="result folder name under --results (default: the tracker "
+                                                     "name); its run.json records the tracker, parameters and "
+                                                     "weights that produced it")
     _add_sequence_source(parser)
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1: in this process)")
-    parser.add_argument("--repetitions", type=int, default=1, help="runs per sequence of baseline/realtime")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="worker processes (default 1: in this process)")
+    parser.add_argument("--repetitions", type=positive_int, default=1, help="runs per sequence of baseline/realtime")
     parser.add_argument("--fps", type=float, default=20.0, help="realtime: frames per second delivered (20)")
     parser.add_argument("--frame-time", type=float, default=None, metavar="SECONDS",
                         help="realtime: simulate every tracker call as taking SECONDS (default: measured)")
@@ -275,25 +327,74 @@ def _add_eval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _result_name(text: str) -> str:
+    """``--name``: one folder name under ``--results``, never a path (``../x``, ``a/b``, ``..``)."""
+    import os
+
+    separators = [sep for sep in (os.sep, os.altsep, "/") if sep]
+    if not text or text in (".", "..") or any(sep in text for sep in separators) or "\0" in text:
+        raise UsageError(f"--name {text!r} must be a plain folder name (no path separator, not '.' or '..')")
+    return text
+
+
+def _weights_file(tracker: str, weights):
+    """The weights file that ``build_tracker(tracker, weights)`` reads (``None``: random or unknown)."""
+    if weights is not None:
+        return None if weights == "random" else weights
+    try:
+        from siamtrack.trackers import bundled_weights, tracker_class
+
+        cls = tracker_class(tracker)
+        if not getattr(cls, "needs_weights", True):
+            return None
+        return bundled_weights(getattr(cls, "bundled_weights_name", None) or tracker)
+    except Exception:  # noqa: BLE001 - an unknown tracker is reported when it is built
+        return None
+
+
 def _run_eval(args: argparse.Namespace) -> int:
     from siamtrack.evaluation import RealtimeClock, TrackerFactory, build_report, get_protocol, write_report
-    from siamtrack.evaluation.runner import run_one_pass, run_supervised
+    from siamtrack.evaluation.runner import ResultsMismatch, claim_results_folder, run_metadata, run_one_pass, \
+        run_supervised
     from siamtrack.trackers import parse_hyperparameters
 
-    try:
-        protocol = get_protocol(args.protocol)
+    try:  # the arguments: a mistake here is a usage error (2); reading the dataset can fail at run time (1)
+        name = _result_name(args.name or args.tracker)
+        try:
+            hyperparameters = parse_hyperparameters(args.param)
+            protocol = get_protocol(args.protocol)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
         sequences = _eval_sequences(args)
-        name = args.name or args.tracker
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    try:
+        metadata = run_metadata(args.tracker, args.weights, hyperparameters, _weights_file(args.tracker, args.weights))
+        for warning in claim_results_folder(args.results, name, metadata):
+            print(warning, file=sys.stderr)
+    except ResultsMismatch as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    announce = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    try:
         factory = TrackerFactory("siamtrack.trackers:build_tracker",
-                                 {"name": args.tracker, "weights": args.weights, **parse_hyperparameters(args.param)})
+                                 {"name": args.tracker, "weights": args.weights, **hyperparameters})
         experiments = args.experiment or ["ope"]
         for experiment in experiments:
             if experiment in ("ope", "tre", "sre"):
-                run_one_pass(factory, sequences, args.results, name, experiment, args.workers, not args.quiet)
+                run_one_pass(factory, sequences, args.results, name, experiment, args.workers, not args.quiet,
+                             announce=announce)
             else:
                 clock = RealtimeClock(args.fps, args.frame_time, args.grace) if experiment == "realtime" else None
                 run_supervised(factory, sequences, args.results, name, protocol, experiment, args.repetitions, clock,
-                               args.workers, not args.quiet)
+                               args.workers, not args.quiet, announce=announce)
         report = build_report(args.results, [name], sequences, protocol, tuple(experiments), dataset=args.dataset)
         if args.report:
             write_report(report, args.report)
@@ -325,7 +426,7 @@ def _run_report(args: argparse.Namespace) -> int:
         files = write_report(report, args.out)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, UsageError) else 1
     print(f"{len(files)} files written to {args.out}")
     return 0
 

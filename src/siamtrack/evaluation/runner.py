@@ -242,15 +242,19 @@ def _done_path(job) -> Path:
     return job.boxes_path if isinstance(job, OnePassJob) else job.trajectory_path
 
 
-def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, description: str = "tracking") -> list[str]:
+def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, description: str = "tracking",
+             announce: Callable[[str], object] | None = None) -> list[str]:
     """Execute the jobs whose results file does not exist yet; returns the files written.
 
     ``workers > 1`` runs them in that many ``spawn`` worker processes (the factory and the sequences must
-    be picklable). A failing job raises after the others have finished, naming the run."""
+    be picklable). A failing job raises after the others have finished, naming the run. ``announce`` (e.g.
+    ``print``) is told ``"<description>: found N results, skipping them"`` when some results exist already."""
     from tqdm import tqdm
 
     factory = as_factory(tracker)
     pending = [job for job in jobs if not _done_path(job).exists()]
+    if announce is not None and len(pending) < len(jobs):
+        announce(f"{description}: found {len(jobs) - len(pending)} results, skipping them")
     written, errors = [], []
     bar = tqdm(total=len(pending), desc=description, unit="run", disable=not progress)
     try:
@@ -280,21 +284,104 @@ def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, descr
 
 
 def run_one_pass(tracker, sequences: Iterable[Sequence], root, tracker_name: str, experiment: str = "ope",
-                 workers: int = 1, progress: bool = True) -> list[str]:
+                 workers: int = 1, progress: bool = True, announce: Callable[[str], object] | None = None) -> list[str]:
     """Run an OPE/TRE/SRE experiment; see :func:`run_jobs`."""
     return run_jobs(tracker, one_pass_jobs(sequences, root, tracker_name, experiment), workers, progress,
-                    description=f"{tracker_name} {experiment}")
+                    description=f"{tracker_name} {experiment}", announce=announce)
 
 
 def run_supervised(tracker, sequences: Iterable[Sequence], root, tracker_name: str,
                    protocol: Protocol | str = "vot", experiment: str = "baseline", repetitions: int = 1,
-                   clock: RealtimeClock | None = None, workers: int = 1, progress: bool = True) -> list[str]:
+                   clock: RealtimeClock | None = None, workers: int = 1, progress: bool = True,
+                   announce: Callable[[str], object] | None = None) -> list[str]:
     """Run a VOT reset-based experiment (``baseline``; ``realtime`` with a :class:`RealtimeClock`)."""
     return run_jobs(tracker, supervised_jobs(sequences, root, tracker_name, protocol, experiment, repetitions, clock),
-                    workers, progress, description=f"{tracker_name} {experiment}")
+                    workers, progress, description=f"{tracker_name} {experiment}", announce=announce)
+
+
+# ------------------------------------------------------------------------------ what produced a result folder
+RUN_FILE = "run.json"
+IDENTITY_KEYS = ("tracker", "params", "weights_sha256")  # results of runs differing in these are not comparable
+
+
+class ResultsMismatch(ValueError):
+    """A result folder holds results of another tracker, other parameters or other weights."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_metadata(tracker: str, weights, params: dict, weights_file: str | Path | None = None) -> dict:
+    """What produces a result folder: the tracker's registered name, its hyper-parameter overrides, its
+    weights (as given: a path, ``"random"``, or ``None`` for the bundled default; ``weights_file`` is the file
+    actually read, whose SHA-256 identifies them) and the siamtrack version."""
+    import json
+
+    import siamtrack
+
+    if weights_file is None and isinstance(weights, (str, Path)) and str(weights) != "random":
+        weights_file = weights
+    digest = file_sha256(weights_file) if weights_file is not None and Path(weights_file).is_file() else None
+    return {"tracker": tracker, "params": json.loads(json.dumps(params, sort_keys=True, default=repr)),
+            "weights": None if weights is None else str(weights), "weights_sha256": digest,
+            "siamtrack": siamtrack.__version__}
+
+
+def _describe(key: str, value) -> str:
+    if key == "weights_sha256":
+        return "none (random)" if value is None else f"sha256 {value[:12]}"
+    return repr(value)
+
+
+_LABELS = {"tracker": "tracker", "params": "parameters", "weights_sha256": "weights"}
+
+
+def claim_results_folder(root, name: str, metadata: dict) -> list[str]:
+    """Check that ``<root>/<name>`` may take the results of the run described by ``metadata``
+    (:func:`run_metadata`), and record it there as ``run.json`` (written atomically) when the folder is new.
+    Returns warnings (one line each). Raises :class:`ResultsMismatch` (one line: what differs, and what to do)
+    when the folder's ``run.json`` names another tracker, other parameters or other weights: its results
+    would otherwise be reused as this run's. A folder with results but no ``run.json`` (older siamtrack) is
+    used as it is, with a warning, and left without one (nothing vouches for its results)."""
+    import json
+
+    from siamtrack.io import write_text_atomically
+
+    folder = Path(root) / name
+    record = folder / RUN_FILE
+    if record.is_file():
+        try:
+            saved = json.loads(record.read_text())
+        except (OSError, ValueError) as error:
+            raise ResultsMismatch(f"{record}: unreadable ({error}); delete it (or the folder) or pass another "
+                                  "--name") from None
+        differences = [f"{_LABELS[key]} {_describe(key, saved.get(key))} there, "
+                       f"{_describe(key, metadata.get(key))} now"
+                       for key in IDENTITY_KEYS if saved.get(key) != metadata.get(key)]
+        if differences:
+            raise ResultsMismatch(f"{folder} holds results of another run ({'; '.join(differences)}): pass another "
+                                  f"--name, or delete {folder} to recompute them")
+        if saved.get("siamtrack") != metadata.get("siamtrack"):
+            return [f"warning: {folder}: its results were computed by siamtrack {saved.get('siamtrack')}, this is "
+                    f"{metadata.get('siamtrack')}; they are reused"]
+        return []
+    if folder.is_dir() and any(path.is_file() for path in folder.rglob("*")):
+        return [f"warning: {folder} has no {RUN_FILE} (results of an older siamtrack): cannot check that its "
+                "results come from this tracker, these parameters and weights; reusing them as they are"]
+    write_text_atomically(record, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    return []
 
 
 __all__ = [
-    "OnePassJob", "SRE_SHIFTS", "SupervisedJob", "TrackerFactory", "as_factory", "image_size", "one_pass_jobs",
-    "run_jobs", "run_one_pass", "run_supervised", "supervised_jobs", "supervised_run",
+    "OnePassJob", "RUN_FILE", "ResultsMismatch", "SRE_SHIFTS", "SupervisedJob", "TrackerFactory", "as_factory",
+    "claim_results_folder", "file_sha256", "image_size", "one_pass_jobs", "run_jobs", "run_metadata", "run_one_pass",
+    "run_supervised", "supervised_jobs", "supervised_run",
 ]

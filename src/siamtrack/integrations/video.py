@@ -89,6 +89,19 @@ class TrackingStopped(RuntimeError):
         self.frames_done = frames_done
 
 
+def frame_name(frames, index: int) -> str:
+    """The file of frame ``index`` when ``frames`` has ``paths`` (:class:`ImageFiles`), else ``frame N``."""
+    paths = getattr(frames, "paths", None)
+    if paths is not None and index < len(paths):
+        return str(paths[index])
+    return f"frame {index}"
+
+
+def _size(image) -> str:
+    height, width = np.shape(image)[:2]
+    return f"{width}x{height}"
+
+
 def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], box, out_dir: str | os.PathLike,
                     fps: float = 30.0, max_frames: int | None = None) -> np.ndarray:
     """Track ``frames`` from ``box`` and write ``out_dir/boxes.txt`` (one 0-based ``x,y,w,h`` per frame, written
@@ -98,7 +111,8 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], box, out_dir
     A previous run's ``boxes.txt`` and ``track.mp4`` are removed first: the folder never holds two runs' files.
     When a frame cannot be read or the tracker fails after the first frame, the video is closed (it plays, up to
     that frame), ``boxes.txt`` holds the boxes so far, and :class:`TrackingStopped` says how many frames were
-    done; an error on the first frame (an unreadable frame, a box outside it) is raised as it is, with no
+    done (a frame whose size differs from the first frame's is such an error: the video has one size);
+    an error on the first frame (an unreadable frame, a box outside it) is raised as it is, with no
     output left. Ctrl-C closes the files the same way and raises a KeyboardInterrupt saying how many frames
     were done. Runs without autograd, with :func:`~siamtrack.trackers.base.release_freed_memory` after each frame.
     """
@@ -122,7 +136,12 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], box, out_dir
                     if not writer.isOpened():
                         raise OSError(f"{video_path}: OpenCV cannot write an 'mp4v' video here")
                     boxes_file = open(boxes_path, "w")
+                    first_shape = np.shape(image)[:2]
                 else:
+                    if np.shape(image)[:2] != first_shape:
+                        raise FrameReadError(f"{frame_name(frames, index)}: frame is {_size(image)}, not "
+                                             f"{first_shape[1]}x{first_shape[0]} as the first frame: all frames of "
+                                             "a sequence must have one size")
                     result = np.asarray(tracker.update(image), dtype=np.float64)
                 boxes.append(result)
                 boxes_file.write(",".join(f"{value:.4f}" for value in result) + "\n")

@@ -74,10 +74,13 @@ def read_weights(source: str | os.PathLike | Mapping) -> Weights:
         name = os.fspath(source)
         if not os.path.isfile(name):
             raise FileNotFoundError(f"{name}: weights file does not exist")
+        size = os.path.getsize(name)
+        if size == 0:
+            raise ValueError(f"{name}: weights file is empty (0 bytes)")
         try:
             source = torch.load(name, map_location="cpu", weights_only=True)
         except Exception as error:  # unreadable, or a pickle that weights_only refuses
-            raise ValueError(f"{name}: not a readable weights file ({error})") from error
+            raise ValueError(_unreadable_weights_message(name, size, error)) from error
     if not isinstance(source, Mapping):
         raise ValueError(f"{name}: expected a state dict or a dict with 'state_dict', got {type(source).__name__}")
     for key in ("state_dict", "model"):
@@ -90,6 +93,24 @@ def read_weights(source: str | os.PathLike | Mapping) -> Weights:
     if bad:
         raise ValueError(f"{name}: not a state dict (entries {bad[:3]} are not tensors) and no 'state_dict' key")
     return Weights(dict(source), None, {}, name)
+
+
+def _unreadable_weights_message(name: str, size: int, error: Exception) -> str:
+    """One line saying why ``torch.load`` could not read the weights file ``name`` of ``size`` bytes: a file cut
+    short (a zip archive without its central directory, or a legacy pickle that ends early) is called truncated,
+    anything else unreadable; the loader's own message follows, with its exception type (some are empty)."""
+    import zipfile
+
+    detail = " ".join(str(error).split()) or "no message"
+    detail = f"{type(error).__name__}: {detail[:200]}"
+    with open(name, "rb") as handle:
+        head = handle.read(4)
+    zip_cut = head == b"PK\x03\x04" and not zipfile.is_zipfile(name)
+    pickle_cut = head[:1] == b"\x80" and (isinstance(error, (EOFError, IndexError)) or "EOF" in str(error))
+    if zip_cut or pickle_cut:
+        return (f"{name}: weights file is truncated ({size} bytes, cut short: copy or download it again) "
+                f"[{detail}]")
+    return f"{name}: not a readable weights file ({size} bytes) [{detail}]"
 
 
 def check_model_name(weights: Weights, name: str, needed_by: str) -> None:

@@ -20,14 +20,62 @@ P = TypeVar("P")
 
 def with_overrides(params: P, hyperparameters: dict, owner: str) -> P:
     """``params`` (a frozen dataclass) with the fields named in ``hyperparameters`` replaced; a TypeError
-    naming ``owner`` and the unknown names if some are not fields."""
+    naming ``owner`` and the unknown names if some are not fields, or naming the field, the value and the
+    expected type when a value has the wrong type (:func:`check_field_type`)."""
     if not hyperparameters:
         return params
-    known = {f.name for f in dataclasses.fields(params)}
-    unknown = sorted(set(hyperparameters) - known)
+    fields = {f.name: f for f in dataclasses.fields(params)}
+    unknown = sorted(set(hyperparameters) - set(fields))
     if unknown:
-        raise TypeError(f"{owner}: unknown hyper-parameter(s) {unknown}; known: {', '.join(sorted(known))}")
+        raise TypeError(f"{owner}: unknown hyper-parameter(s) {unknown}; known: {', '.join(sorted(fields))}")
+    for name, value in hyperparameters.items():
+        check_field_type(fields[name], value, owner)
     return dataclasses.replace(params, **hyperparameters)
+
+
+# annotation (as written, with ``from __future__ import annotations``) -> (accepted types, name in messages)
+_FIELD_TYPES = {
+    "int": ((int, np.integer), "an integer"),
+    "float": ((int, float, np.integer, np.floating), "a number"),
+    "bool": ((bool, np.bool_), "true or false"),
+    "str": ((str,), "a string"),
+}
+
+
+def check_field_type(field: dataclasses.Field, value, owner: str) -> None:
+    """A one-line TypeError naming ``owner``, the field, ``value`` and the expected type when ``value`` does not
+    fit the field's annotation (``int``, ``float``, ``bool`` or ``str``; other annotations are not checked).
+    A bool is not a number here, and an int field takes no float (``num_scales=2.5`` is refused, not
+    truncated); a float field takes an int."""
+    annotation = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    if annotation not in _FIELD_TYPES:
+        return
+    accepted, expected = _FIELD_TYPES[annotation]
+    if isinstance(value, (bool, np.bool_)) and annotation != "bool":
+        accepted = ()
+    if not isinstance(value, accepted):
+        raise TypeError(f"{owner}: hyper-parameter {field.name}={value!r} must be {expected} ({annotation}), "
+                        f"got {type(value).__name__}")
+
+
+def check_field_types(params, owner: str | None = None) -> None:
+    """:func:`check_field_type` for every field of the dataclass instance ``params`` (for ``__post_init__``)."""
+    for field in dataclasses.fields(params):
+        check_field_type(field, getattr(params, field.name), owner or type(params).__name__)
+
+
+def check_size_limit(params, names, owner: str | None = None, limit: int | None = None) -> None:
+    """A ValueError naming the field when one of the crop-size fields ``names`` of ``params`` exceeds ``limit``
+    pixels (:data:`MAX_CROP_SIZE`): such a crop would allocate gigabytes before failing."""
+    limit = MAX_CROP_SIZE if limit is None else limit
+    for name in names:
+        value = getattr(params, name)
+        if value > limit:
+            raise ValueError(f"{owner or type(params).__name__}.{name} = {value!r} is too large: crops are at most "
+                             f"{limit} pixels wide")
+
+
+MAX_CROP_SIZE = 2048  # pixels: the largest crop side a tracker accepts (a 2048 x 2048 x 3 crop is 12 MB)
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, glibc <malloc.h>

@@ -30,7 +30,8 @@ import torch
 from siamtrack.geometry import box_to_center, center_to_box
 from siamtrack.models import Weights, check_model_name
 from siamtrack.models.dcfnet import DCFNet, DCFNetFeatures, dcf_response, dcf_solve
-from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
+from siamtrack.trackers.base import (Tracker, check_field_types, check_initial_box, check_size_limit, pick_device,
+                                     with_overrides)
 from siamtrack.weights.dcfnet import features_from_state_dict
 
 
@@ -51,10 +52,18 @@ class DCFNetParams:
     precision: str = "float32"  # "float32" (exact) or "bfloat16" (feature net in bfloat16, DCF in float32)
 
     def __post_init__(self):
+        check_field_types(self)
         if self.precision not in ("float32", "bfloat16"):
-            raise ValueError(f"precision must be 'float32' or 'bfloat16', got {self.precision!r}")
-        if self.crop_size < 8 or self.num_scales < 1 or not 0.0 < self.interp_factor <= 1.0:
-            raise ValueError(f"invalid DCFNet hyper-parameters: {self}")
+            raise ValueError(f"DCFNetParams.precision must be 'float32' or 'bfloat16', got {self.precision!r}")
+        checks = {  # one message per field, naming it (not the whole dataclass)
+            "crop_size": (self.crop_size >= 8, "must be at least 8"),
+            "num_scales": (self.num_scales >= 1, "must be at least 1"),
+            "interp_factor": (0.0 < self.interp_factor <= 1.0, "must be in (0, 1]"),
+        }
+        for name, (ok, rule) in checks.items():
+            if not ok:
+                raise ValueError(f"DCFNetParams.{name} {rule}, got {getattr(self, name)!r}")
+        check_size_limit(self, ("crop_size",))
 
 
 def crop_chw(image: np.ndarray, center: np.ndarray, window: np.ndarray, out_size: int) -> np.ndarray:

@@ -52,7 +52,7 @@ from siamtrack import losses
 from siamtrack.models import Weights
 from siamtrack.models.dslt import DSLTRegression
 from siamtrack.models.two_layer import DEFAULT_LAYERS, LITE_KINDS, TwoLayerFeatures, load_two_layer_features
-from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
+from siamtrack.trackers.base import Tracker, check_initial_box, check_size_limit, pick_device, with_overrides
 from siamtrack.trackers.siamese import (apply_window, check_image, clip_to_image, context_side, crop_pyramid,
                                         damped_scale, peak_displacement, penalized_peaks, scale_pyramid,
                                         unit_sum_window, upsample_responses)
@@ -114,6 +114,7 @@ class DSLTParams:
         if self.num_scales % 2 == 0:
             raise ValueError(f"DSLTParams.num_scales must be odd, got {self.num_scales}")
         check_instance_size(self.backbone, self.instance_size, type(self).__name__)
+        check_size_limit(self, ("instance_size", "context_size"))
         positive = ("context_size", "kernel_factor", "sigma_factor", "lr_deep", "lr_shallow", "online_lr_factor")
         for name in positive:
             if not getattr(self, name) > 0:

@@ -33,7 +33,8 @@ from siamtrack.imaging import crop_window
 from siamtrack.models import Weights, model_from_weights
 from siamtrack.models.backbones import fuse_batchnorm
 from siamtrack.models.correlation import hann_window
-from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
+from siamtrack.trackers.base import (Tracker, check_field_types, check_initial_box, check_size_limit, pick_device,
+                                     with_overrides)
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,15 @@ class SiameseParams:
     precision: str = "float32"  # float32 | bfloat16 (CPU/CUDA autocast of the network; responses stay float32)
 
     def __post_init__(self):
+        check_field_types(self)
         positive_ints = ("exemplar_size", "instance_size", "context_size", "num_scales", "response_up")
         for name in positive_ints:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{type(self).__name__}.{name} must be a positive integer, got {value!r}")
+        check_size_limit(self, ("exemplar_size", "instance_size", "context_size"))
+        if self.response_up > 64:  # the upsampled maps hold (score side x response_up)^2 floats per scale
+            raise ValueError(f"{type(self).__name__}.response_up = {self.response_up!r} is too large (at most 64)")
         if self.num_scales % 2 == 0:
             raise ValueError(f"{type(self).__name__}.num_scales must be odd (a centre scale), got {self.num_scales}")
         checks = {
@@ -96,9 +101,18 @@ def scale_pyramid(num_scales: int, scale_step: float) -> np.ndarray:
 
 def context_side(width: float, height: float, context: float = 0.5) -> float:
     """SiamFC Sec. 2.4: side of the square region around a ``width x height`` target with context
-    ``p = context·(w + h)``: ``sqrt((w + p)(h + p))``."""
+    ``p = context·(w + h)``: ``sqrt((w + p)(h + p))``.
+
+    The product underflows to 0 for a box below ~1e-154 px a side and overflows to inf above ~1e154 px (both
+    accepted by ``check_initial_box``; the crop then failed with an unrelated ValueError,
+    ``tests/test_fuzz_tracking.py``): there it is ``sqrt(w + p)·sqrt(h + p)``. Elsewhere the product form stays,
+    so results are bit-identical to before."""
     pad = context * (width + height)
-    return float(np.sqrt((width + pad) * (height + pad)))
+    with np.errstate(over="ignore", under="ignore"):
+        product = (width + pad) * (height + pad)
+    if 0.0 < product < np.inf:
+        return float(np.sqrt(product))
+    return float(np.sqrt(width + pad) * np.sqrt(height + pad))
 
 
 def check_image(image) -> np.ndarray:

@@ -22,7 +22,7 @@ import torch
 from siamtrack.models import Weights, model_from_weights
 from siamtrack.models.correlation import hann_window
 from siamtrack.models.siamrpn import decode_boxes
-from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
+from siamtrack.trackers.base import Tracker, check_initial_box, check_size_limit, pick_device, with_overrides
 from siamtrack.trackers.siamese import check_image, clip_to_image, context_side, crop_pyramid, prepare_for_inference
 
 
@@ -40,7 +40,9 @@ class SiamRPNParams:
 
     def __post_init__(self):
         if self.exemplar_size < 1 or self.instance_size <= self.exemplar_size:
-            raise ValueError(f"SiamRPNParams: need 0 < exemplar_size < instance_size, got {self}")
+            raise ValueError(f"SiamRPNParams: need 0 < exemplar_size < instance_size, got exemplar_size="
+                             f"{self.exemplar_size!r}, instance_size={self.instance_size!r}")
+        check_size_limit(self, ("exemplar_size", "instance_size"))
         if not (self.penalty_k >= 0 and 0 <= self.window_influence <= 1 and 0 <= self.lr <= 1
                 and self.context >= 0 and self.min_size > 0):
             raise ValueError(f"SiamRPNParams: a parameter is out of range: {self}")

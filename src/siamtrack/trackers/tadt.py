@@ -180,8 +180,14 @@ class TADTTracker(Tracker):
         return self._base_size * self._scale
 
     def _zoom(self) -> float:
-        """Model pixels per image pixel: the target's sqrt(w h) spans ``params.target_size`` model pixels."""
-        return self.params.target_size / float(np.sqrt(np.prod(self.target_size)))
+        """Model pixels per image pixel: the target's sqrt(w h) spans ``params.target_size`` model pixels.
+        Where ``w h`` underflows to 0 (a box below ~1e-154 px a side: a ZeroDivisionError here) or overflows (above
+        ~1e154 px), ``sqrt(w)·sqrt(h)`` instead (``tests/test_fuzz_tracking.py``); elsewhere bit-identical."""
+        width, height = self.target_size
+        with np.errstate(over="ignore", under="ignore"):
+            area = width * height
+        side = np.sqrt(area) if 0.0 < area < np.inf else np.sqrt(width) * np.sqrt(height)
+        return self.params.target_size / float(side)
 
     def _layers(self, image: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """One backbone pass on the search crop around the current centre: the two layers, centre-aligned."""
