@@ -10,11 +10,13 @@ that builds a fresh tracker per run, so that runs can go to worker processes:
 Runs are independent jobs, executed in ``workers`` processes (``spawn`` start method, so trackers that
 use threads or torch are safe) or in this process when ``workers <= 1``. A run whose results file exists is
 skipped, and every file is written atomically, so an interrupted run resumes where it stopped without
-recomputing or losing anything. Frames are decoded only when the tracker is given them.
+recomputing or losing anything. Runners on the same results folder share the work: each run is claimed first
+(:func:`claim`), so two processes or two machines on a shared disk finish a benchmark together. Frames are decoded only when the tracker is given them.
 """
 from __future__ import annotations
 
 import importlib
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -235,16 +237,116 @@ def supervised_jobs(sequences: Iterable[Sequence], root, tracker_name: str, prot
 
 # ------------------------------------------------------------------------------------------------- runner
 def _execute(job, factory):
-    return job.run(factory)
+    """Run ``job`` unless another runner holds its claim (then ``None``); the claim is released when it ends."""
+    if not claim(job):
+        return None
+    try:
+        return job.run(factory)
+    finally:
+        release(job)
 
 
 def _done_path(job) -> Path:
     return job.boxes_path if isinstance(job, OnePassJob) else job.trajectory_path
 
 
+# ------------------------------------------------------------------------- sharing the work between runners
+# Several runners (processes, or machines on one shared disk) can work on the same results folder at once: a runner
+# takes a run only after creating its claim file ``<results file>.claim`` with O_CREAT | O_EXCL (atomic on local file
+# systems and NFSv3+), so every run is done once. The claim holds the runner's host, pid and start time; a claim of a
+# process that is gone (same host, pid not alive) is stale and taken over. A claim from another host is honoured for
+# CLAIM_EXPIRY seconds (a runner killed there cannot be seen from here), then taken over.
+CLAIM_EXPIRY = 12 * 3600.0
+
+
+def _claim_path(job) -> Path:
+    done = _done_path(job)
+    return done.with_name(done.name + ".claim")
+
+
+def _claim_is_stale(path: Path) -> bool:
+    import json
+    import socket
+
+    try:
+        holder = json.loads(path.read_text())
+        host, pid, started = holder["host"], int(holder["pid"]), float(holder["time"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return True  # unreadable: a runner killed while writing it
+    if host == socket.gethostname():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    return time.time() - started > CLAIM_EXPIRY
+
+
+def claim(job) -> bool:
+    """Take ``job`` for this process: ``True`` when its claim file was created here, ``False`` when another live
+    runner holds it or its result exists already (a stale claim is removed and taken over)."""
+    import json
+    import socket
+
+    path = _claim_path(job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        if _done_path(job).exists():
+            return False
+        try:
+            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if not _claim_is_stale(path):
+                return False
+            path.unlink(missing_ok=True)
+            continue
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}, handle)
+        if _done_path(job).exists():  # finished by another runner between the check and the claim
+            release(job)
+            return False
+        return True
+    return False
+
+
+def release(job) -> None:
+    """Remove this process's claim of ``job``."""
+    _claim_path(job).unlink(missing_ok=True)
+
+
+def _wait_for_others(jobs: list, factory, poll: float = 2.0) -> tuple[list, list]:
+    """Wait until the runs that other runners claimed have their results; a run whose claim disappears (or goes
+    stale) without a result is taken over and run here. Returns ``(written, errors)`` of the runs done here."""
+    written, errors, waiting = [], [], list(jobs)
+    while waiting:
+        still = []
+        for job in waiting:
+            if _done_path(job).exists():
+                continue
+            try:
+                result = _execute(job, factory)
+            except Exception as error:  # noqa: BLE001
+                errors.append((job, error))
+                continue
+            if result is None:
+                still.append(job)
+            else:
+                written.append(result)
+        waiting = still
+        if waiting:
+            time.sleep(poll)
+    return written, errors
+
+
 def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, description: str = "tracking",
              announce: Callable[[str], object] | None = None) -> list[str]:
-    """Execute the jobs whose results file does not exist yet; returns the files written.
+    """Execute the jobs whose results file does not exist yet; returns the files written here.
+
+    Runners share the work: each run is claimed before it starts (:func:`claim`), so two ``siamtrack eval`` on one
+    results folder (two processes, or two machines on a shared disk) each do part of it; a runner then waits for
+    the runs others hold, and runs any that another runner abandoned.
 
     ``workers > 1`` runs them in that many ``spawn`` worker processes (the factory and the sequences must
     be picklable). A failing job raises after the others have finished, naming the run. ``announce`` (e.g.
@@ -255,25 +357,39 @@ def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, descr
     pending = [job for job in jobs if not _done_path(job).exists()]
     if announce is not None and len(pending) < len(jobs):
         announce(f"{description}: found {len(jobs) - len(pending)} results, skipping them")
-    written, errors = [], []
+    written, errors, elsewhere = [], [], []
     bar = tqdm(total=len(pending), desc=description, unit="run", disable=not progress)
+
+    def finished(job, result) -> None:
+        if result is None:  # claimed by another runner: wait for it at the end
+            elsewhere.append(job)
+        else:
+            written.append(result)
+        bar.update(1)
+
     try:
         if workers <= 1 or len(pending) <= 1:
             for job in pending:
                 try:
-                    written.append(_execute(job, factory))
+                    finished(job, _execute(job, factory))
                 except Exception as error:  # noqa: BLE001 - reported below with the run's name
                     errors.append((job, error))
-                bar.update(1)
+                    bar.update(1)
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
                 futures = {pool.submit(_execute, job, factory): job for job in pending}
                 for future in as_completed(futures):
                     try:
-                        written.append(future.result())
+                        finished(futures[future], future.result())
                     except Exception as error:  # noqa: BLE001
                         errors.append((futures[future], error))
-                    bar.update(1)
+                        bar.update(1)
+        if elsewhere:
+            if announce is not None:
+                announce(f"{description}: {len(elsewhere)} runs are being done by another runner; waiting for them")
+            more_written, more_errors = _wait_for_others(elsewhere, factory)
+            written += more_written
+            errors += more_errors
     finally:
         bar.close()
     if errors:
