@@ -45,3 +45,19 @@ def test_a_dead_runners_claim_is_taken_over_and_a_live_one_is_not(tmp_path):
     assert not claim(job)  # held by a live process (this one): not taken twice
     release(job)
     assert not path.exists() and claim(job)
+
+
+def test_a_deleted_times_file_makes_its_run_go_again(tmp_path):
+    import sharing_support
+    from siamtrack.evaluation.runner import run_one_pass
+
+    log = tmp_path / "log"
+    factory = ("sharing_support:LoggingStillTracker", {"log": str(log), "delay": 0.0})
+    sequences = sharing_support.sequences(2, 5)
+    run_one_pass(factory, sequences, tmp_path, "still", progress=False)
+    times = tmp_path / "still" / "times" / "s1_time.txt"
+    assert times.exists() and len(list(log.iterdir())) == 2
+    times.unlink()
+    written = run_one_pass(factory, sequences, tmp_path, "still", progress=False)
+    assert times.exists() and [Path(p).name for p in written] == ["s1.txt"]
+    assert len(list(log.iterdir())) == 3  # s1 tracked again, s0 not

@@ -250,6 +250,12 @@ def _done_path(job) -> Path:
     return job.boxes_path if isinstance(job, OnePassJob) else job.trajectory_path
 
 
+def _is_done(job) -> bool:
+    """A run is done when both its results file and its times file exist: a deleted (or never written) times file
+    makes the run go again, so that no fps is ever computed from part of the runs."""
+    return _done_path(job).exists() and job.times_path.exists()
+
+
 # ------------------------------------------------------------------------- sharing the work between runners
 # Several runners (processes, or machines on one shared disk) can work on the same results folder at once: a runner
 # takes a run only after creating its claim file ``<results file>.claim`` with O_CREAT | O_EXCL (atomic on local file
@@ -293,7 +299,7 @@ def claim(job) -> bool:
     path = _claim_path(job)
     path.parent.mkdir(parents=True, exist_ok=True)
     for _ in range(2):
-        if _done_path(job).exists():
+        if _is_done(job):
             return False
         try:
             descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -304,7 +310,7 @@ def claim(job) -> bool:
             continue
         with os.fdopen(descriptor, "w") as handle:
             json.dump({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}, handle)
-        if _done_path(job).exists():  # finished by another runner between the check and the claim
+        if _is_done(job):  # finished by another runner between the check and the claim
             release(job)
             return False
         return True
@@ -323,7 +329,7 @@ def _wait_for_others(jobs: list, factory, poll: float = 2.0) -> tuple[list, list
     while waiting:
         still = []
         for job in waiting:
-            if _done_path(job).exists():
+            if _is_done(job):
                 continue
             try:
                 result = _execute(job, factory)
@@ -354,7 +360,7 @@ def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, descr
     from tqdm import tqdm
 
     factory = as_factory(tracker)
-    pending = [job for job in jobs if not _done_path(job).exists()]
+    pending = [job for job in jobs if not _is_done(job)]
     if announce is not None and len(pending) < len(jobs):
         announce(f"{description}: found {len(jobs) - len(pending)} results, skipping them")
     written, errors, elsewhere = [], [], []
