@@ -490,3 +490,40 @@ def test_empty_or_truncated_weights_files_are_named(tmp_path, capsys):
                      str(tmp_path / "frames"), "--box", "21,10,20,20", "--out", str(tmp_path / "out")])
         assert code == 2
         assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'empty.pth'}: weights file is empty (0 bytes)"
+
+
+# ---- Ctrl-C and base configs ------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_in_eval_is_one_line_and_exit_130(tmp_path):
+    """SIGINT to a running `siamtrack eval`: exit 130, one line on stderr, no traceback."""
+    import signal
+    import time
+
+    for name in ("a", "b"):
+        frames = tmp_path / "data" / name / "img"
+        frames.mkdir(parents=True)
+        for index in range(300):
+            cv2.imwrite(str(frames / f"{index:04d}.png"), np.full((48, 64, 3), index % 255, np.uint8))
+        (frames.parent / "groundtruth.txt").write_text("\n".join("10,10,20,20" for _ in range(300)))
+    process = subprocess.Popen([str(SIAMTRACK), "eval", "--tracker", "dcfnet", "--dataset", "folder", "--root",
+                                str(tmp_path / "data"), "--results", str(tmp_path / "results"), "--quiet"],
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+
+
+def test_a_missing_base_config_names_the_file_that_names_it(tmp_path):
+    from siamtrack.config import ConfigError, load_config
+
+    config = tmp_path / "child.yaml"
+    config.write_text("base: nowhere.yaml\ntrain:\n  epochs: 2\n")
+    with pytest.raises(ConfigError, match=r"child.yaml:1: base config .*nowhere.yaml .*does not exist"):
+        load_config(config)
+    (tmp_path / "broken.yaml").write_text("train: [unclosed\n")
+    config.write_text("base: broken.yaml\n")
+    with pytest.raises(ConfigError, match=r"(?s)broken.yaml.*read as the base of .*child.yaml:1"):
+        load_config(config)

@@ -452,8 +452,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 done, 1 a runtime error, 2 a usage error, 130 interrupted (Ctrl-C: one line,
+    no traceback; finished results stay on disk, so ``eval`` and ``train --resume`` continue where they stopped)."""
     args = build_parser().parse_args(argv)
-    return COMMANDS[args.command][2](args)
+    try:
+        return COMMANDS[args.command][2](args)
+    except KeyboardInterrupt as error:
+        detail = f": {error}" if str(error) else ""
+        print(f"siamtrack {args.command}: interrupted{detail}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -235,7 +235,13 @@ def _load_tree(path: Path, seen: tuple = ()) -> tuple[dict, dict]:
         return data, where
     if not isinstance(base, str):
         raise ConfigError(f"{where[('base',)]}: 'base' must be a path, got {base!r}")
-    base_data, base_where = _load_tree(path.parent / base, seen + (path,))
+    base_path = path.parent / base
+    if not base_path.is_file():
+        raise ConfigError(f"{where[('base',)]}: base config {base_path} (named by 'base: {base}') does not exist")
+    try:
+        base_data, base_where = _load_tree(base_path, seen + (path,))
+    except ConfigError as error:
+        raise ConfigError(f"{error} (read as the base of {where[('base',)]})") from None
     return _merge(base_data, data), {**base_where, **where}
 
 
