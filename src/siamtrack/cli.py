@@ -1,4 +1,4 @@
-"""Command line: ``siamtrack track | train | eval | report | bench | export | datasets``.
+"""Command line: ``siamtrack demo | track | trackers | eval | report | bench | train | datasets``.
 
 Each sub-command is one ``_add_<name>`` function (its arguments) and one ``_run_<name>`` function (what it
 does, by calling the library); heavy imports happen inside the ``_run_`` functions so ``--help`` is fast.
@@ -431,7 +431,28 @@ def _run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_trackers(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _run_trackers(args: argparse.Namespace) -> int:
+    from siamtrack.integrations.video import format_table
+    from siamtrack.trackers import DEFAULT_TRACKER, available_trackers
+    from siamtrack.trackers.catalogue import RESULTS, entry
+
+    rows = []
+    for name in available_trackers():
+        item = entry(name)
+        rows.append([name + (" (default)" if name == DEFAULT_TRACKER else ""), item.paper, item.weights_text(),
+                     "-" if item.auc is None else f"{item.auc:.3f}", "-" if item.fps is None else f"{item.fps:g}"])
+    print(format_table(rows, ["tracker", "paper", "weights", "dev-eval AUC", "fps (2 CPU cores)"]))
+    print(f"\nAUC: got10k success AUC on the dev-eval split of ../shared; fps: siamtrack bench on a quiet 2-core CPU; "
+          f"sources in {RESULTS} (siamtrack/trackers/catalogue.py). Default: {DEFAULT_TRACKER}.")
+    return 0
+
+
 COMMANDS = {
+    "trackers": ("list the registered trackers: paper, weights, measured AUC and fps", _add_trackers, _run_trackers),
     "demo": ("track the bundled demo clip with a bundled default model", _add_demo, _run_demo),
     # name: (help, add-arguments function, run function)
     "eval": ("run a tracker over a dataset and score it (results files + report)", _add_eval, _run_eval),
@@ -444,7 +465,10 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from siamtrack import __version__
+
     parser = argparse.ArgumentParser(prog="siamtrack", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, add_arguments, _) in COMMANDS.items():
         add_arguments(sub.add_parser(name, help=help_text, description=help_text))

@@ -191,3 +191,34 @@ def format_table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])
+
+
+def track_video(source: str | os.PathLike, box, tracker: str | Tracker | None = None, weights=None,
+                out: str | os.PathLike | None = None, max_frames: int | None = None, **params) -> np.ndarray:
+    """Track one target through a video file or a folder of frames; returns the ``(N, 4)`` 0-based
+    ``x, y, w, h`` boxes (row 0 is ``box``).
+
+    ``source``: a video file (read by :class:`~siamtrack.data.sequence.VideoFile`) or a folder of image files
+    (:func:`folder_frames`, natural name order). ``box``: the target in the first frame, ``(x, y, w, h)`` or the
+    string ``"x,y,w,h"``. ``tracker``: a registered name (default :data:`siamtrack.trackers.DEFAULT_TRACKER`) or a
+    built :class:`Tracker`; ``weights`` and ``**params`` go to :func:`siamtrack.trackers.build_tracker`.
+    ``out=None`` writes nothing; a folder writes ``boxes.txt`` and ``track.mp4`` there (:func:`track_to_folder`).
+    """
+    from siamtrack.data.sequence import VideoFile
+    from siamtrack.trackers import DEFAULT_TRACKER, build_tracker
+
+    box = parse_box(box) if isinstance(box, str) else parse_box(",".join(str(float(v)) for v in np.ravel(box)))
+    if isinstance(tracker, Tracker):
+        if weights is not None or params:
+            raise TypeError("track_video: weights and hyper-parameters apply to a tracker name, not a built tracker")
+    else:
+        tracker = build_tracker(tracker or DEFAULT_TRACKER, weights=weights, **params)
+    source = Path(source)
+    frames = folder_frames(source) if source.is_dir() else VideoFile(str(source))
+    if out is not None:
+        return track_to_folder(tracker, frames, box, out, fps=getattr(frames, "fps", None) or 30.0,
+                               max_frames=max_frames)
+    if max_frames is not None:
+        frames = (frame for index, frame in zip(range(max_frames), frames))
+    boxes, _ = tracker.track(frames, box)
+    return boxes
