@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     for reference in REFERENCES:
         result = scores(reference)
         if result is not None:
-            table.append(f"| {reference} (reference) | - | {result['overall']['ao']:.3f} | - | "
+            table.append(f"| {reference} (reference) | - | {result['overall']['auc']:.3f} | - | "
                          f"{result['overall'].get('sr50', float('nan')):.3f} |")
             per_sequence[reference] = {s.name: result["per_sequence"][s.name]["auc"] for s in sequences}
     header = "| row | seeds | AUC mean ± half-range | per seed | SR0.5 |\n|---|---|---|---|---|\n"
