@@ -51,6 +51,14 @@ DEFAULT_LAYERS = {"siamfc": ("conv4", "conv5"), "vgg16": ("relu4_3", "relu5_3"),
 LITE_KINDS = {"efficientnet-lite0": "lite0"}
 
 
+def check_lite_backbone(backbone: str, owner: str, other_tracker: str) -> None:
+    """A ValueError unless ``backbone`` is one of :data:`LITE_KINDS`: the ``-lite`` trackers' parameters
+    (``owner``) run on the pretrained backbones only; ``other_tracker`` takes the others."""
+    if backbone not in LITE_KINDS:
+        raise ValueError(f"{owner}.backbone must be one of {', '.join(LITE_KINDS)} (the pretrained backbones; use "
+                         f"tracker {other_tracker!r} for the others), got {backbone!r}")
+
+
 def lite_stage(name: str, last_stage: int = 5) -> int:
     """The stage number of an EfficientNet-Lite tap name ``stageN`` (``1 <= N <= last_stage``)."""
     number = name[len("stage"):] if isinstance(name, str) and name.startswith("stage") else ""

@@ -51,7 +51,8 @@ import torch
 from siamtrack import losses
 from siamtrack.models import Weights
 from siamtrack.models.dslt import DSLTRegression
-from siamtrack.models.two_layer import DEFAULT_LAYERS, LITE_KINDS, TwoLayerFeatures, load_two_layer_features
+from siamtrack.models.two_layer import (DEFAULT_LAYERS, LITE_KINDS, TwoLayerFeatures, check_lite_backbone,
+                                        load_two_layer_features)
 from siamtrack.trackers.base import Tracker, check_initial_box, check_size_limit, pick_device, with_overrides
 from siamtrack.trackers.siamese import (apply_window, check_image, clip_to_image, context_side, crop_pyramid,
                                         damped_scale, peak_displacement, penalized_peaks, scale_pyramid,
@@ -347,9 +348,7 @@ class DSLTLiteParams(DSLTParams):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.backbone not in LITE_KINDS:
-            raise ValueError(f"DSLTLiteParams.backbone must be one of {', '.join(LITE_KINDS)} (the pretrained "
-                             f"backbones; use tracker 'dslt' for the others), got {self.backbone!r}")
+        check_lite_backbone(self.backbone, "DSLTLiteParams", "dslt")
 
 
 class DSLTLiteTracker(DSLTTracker):
