@@ -375,11 +375,16 @@ def test_a_hyperparameter_of_the_wrong_type_is_refused(params, owner, value, got
         DCFNetParams(num_scales=2.5)
 
 
-def test_track_refuses_a_float_for_an_integer_parameter(tmp_path, capsys):
+def track_dcfnet_with(tmp_path, param: str) -> int:
+    """``siamtrack track`` (in process) of two tiny frames with the authors' DCFNet and ``--param param``."""
     tiny_frames(tmp_path / "frames", [(48, 64)] * 2)
-    code = main(["track", "--tracker", "dcfnet", "--weights", str(shared_path("weights", "dcfnet", "param.pth")),
+    return main(["track", "--tracker", "dcfnet", "--weights", str(shared_path("weights", "dcfnet", "param.pth")),
                  "--frames", str(tmp_path / "frames"), "--box", "21,10,20,20", "--out", str(tmp_path / "out"),
-                 "--param", "num_scales=2.5"])
+                 "--param", param])
+
+
+def test_track_refuses_a_float_for_an_integer_parameter(tmp_path, capsys):
+    code = track_dcfnet_with(tmp_path, "num_scales=2.5")
     assert code == 2
     assert capsys.readouterr().err.strip() == ("error: DCFNetTracker: hyper-parameter num_scales=2.5 must be an "
                                                "integer (int), got float")
@@ -458,10 +463,7 @@ def test_huge_crop_sizes_are_refused_before_allocating(build):
 
 
 def test_track_refuses_a_huge_crop_size(tmp_path, capsys):
-    tiny_frames(tmp_path / "frames", [(48, 64)] * 2)
-    code = main(["track", "--tracker", "dcfnet", "--weights", str(shared_path("weights", "dcfnet", "param.pth")),
-                 "--frames", str(tmp_path / "frames"), "--box", "21,10,20,20", "--out", str(tmp_path / "out"),
-                 "--param", "crop_size=100000"])
+    code = track_dcfnet_with(tmp_path, "crop_size=100000")
     assert code == 2
     assert capsys.readouterr().err.strip() == ("error: DCFNetParams.crop_size = 100000 is too large: crops are at "
                                                "most 2048 pixels wide")
