@@ -173,9 +173,6 @@ def _run_track(args: argparse.Namespace) -> int:
     except TrackingStopped as error:  # a frame or the tracker failed midway: the boxes so far are saved
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt as error:
-        print(str(error) or "interrupted", file=sys.stderr)
-        return 130
     except (KeyError, ImportError, TypeError, ValueError, OSError, FrameReadError) as error:
         print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
         return 2
@@ -342,12 +339,9 @@ def _weights_file(tracker: str, weights):
     if weights is not None:
         return None if weights == "random" else weights
     try:
-        from siamtrack.trackers import bundled_weights, tracker_class
+        from siamtrack.trackers import default_weights
 
-        cls = tracker_class(tracker)
-        if not getattr(cls, "needs_weights", True):
-            return None
-        return bundled_weights(getattr(cls, "bundled_weights_name", None) or tracker)
+        return default_weights(tracker)
     except Exception:  # noqa: BLE001 - an unknown tracker is reported when it is built
         return None
 
@@ -481,9 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command][2](args)
-    except KeyboardInterrupt as error:
-        detail = f": {error}" if str(error) else ""
-        print(f"siamtrack {args.command}: interrupted{detail}", file=sys.stderr)
+    except KeyboardInterrupt as error:  # track's says how many frames it kept
+        print(f"siamtrack {args.command}: {str(error) or 'interrupted'}", file=sys.stderr)
         return 130
 
 

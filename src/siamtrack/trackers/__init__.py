@@ -92,19 +92,26 @@ def bundled_weights(name: str) -> Path:
     return BUNDLED_WEIGHTS / f"{name}.pth"
 
 
+def default_weights(name: str) -> Path | None:
+    """The weights file tracker ``name`` reads when none is given: its bundled default (which may not exist), or
+    ``None`` for a tracker that needs no weights (``needs_weights = False``)."""
+    cls = tracker_class(name)
+    if not getattr(cls, "needs_weights", True):
+        return None
+    return bundled_weights(getattr(cls, "bundled_weights_name", None) or name)
+
+
 def build_tracker(name: str, weights: str | os.PathLike | Mapping | Weights | None = None,
                   **hyperparameters) -> Tracker:
     """Tracker ``name`` with ``weights`` (see the module doc) and hyper-parameter overrides."""
     cls = tracker_class(name)
-    if weights is None and not getattr(cls, "needs_weights", True):
-        weights = RANDOM_WEIGHTS
     if weights is None:
-        default = bundled_weights(getattr(cls, "bundled_weights_name", None) or name)
-        if not default.is_file():
+        default = default_weights(name)
+        if default is not None and not default.is_file():
             raise FileNotFoundError(
                 f"no weights for tracker {name!r}: the bundled default {default} does not exist; pass "
                 f"weights=PATH (a trained checkpoint) or weights={RANDOM_WEIGHTS!r} for an untrained network")
-        weights = default
+        weights = RANDOM_WEIGHTS if default is None else default
     if isinstance(weights, str) and weights == RANDOM_WEIGHTS:
         resolved = None
     elif isinstance(weights, Weights):
@@ -129,5 +136,5 @@ def parse_hyperparameters(items: list[str]) -> dict:
     return parameters
 
 
-__all__ = ["DEFAULT_TRACKER", "TRACKERS", "RANDOM_WEIGHTS", "Tracker", "available_trackers", "build_tracker", "bundled_weights",
+__all__ = ["DEFAULT_TRACKER", "default_weights", "TRACKERS", "RANDOM_WEIGHTS", "Tracker", "available_trackers", "build_tracker", "bundled_weights",
            "parse_hyperparameters", "tracker_class"]
