@@ -2,8 +2,8 @@
 ``--frames`` real frames (the dev-eval sequences of ../shared joined end to end and cycled, so the target jumps,
 leaves and re-enters at every junction; the tracker is initialised once, on the first frame).
 
-A flat RSS curve says nothing accumulates from frame to frame (no autograd graph, no growing lists of maps). Frames
-are decoded one at a time, as ``siamtrack track`` does.
+A flat RSS curve says nothing accumulates from frame to frame (no autograd graph, no growing lists of maps). The
+frames go through the library's own loop, ``Tracker.track``, decoded one at a time as it draws them.
 
     python benchmarks/bench_memory.py --tracker tadt-lite --frames 3000 --record
 """
@@ -60,18 +60,22 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(2)
     tracker = build_tracker(args.tracker, weights=args.weights, **parse_hyperparameters(args.param))
     frames, box = joined_frames(args.shared, args.split)
-    samples, boxes, start = [(0, rss_mb())], [], time.perf_counter()
-    for index, frame in enumerate(itertools.islice(frames, args.frames)):
-        if index == 0:
-            tracker.init(frame, box)
-        else:
-            result = np.asarray(tracker.update(frame), dtype=np.float64)
-            if not (np.all(np.isfinite(result)) and result[2] > 0 and result[3] > 0):
-                raise RuntimeError(f"frame {index}: invalid box {result.tolist()}")
-            boxes.append(result)
-        if (index + 1) % args.every == 0:
-            samples.append((index + 1, rss_mb()))
+    samples = [(0, rss_mb())]
+
+    def sampled(stream):
+        """The frames, with RSS sampled every ``--every`` frames as the tracking loop draws them."""
+        for index, frame in enumerate(itertools.islice(stream, args.frames)):
+            if index and index % args.every == 0:
+                samples.append((index, rss_mb()))
+            yield frame
+        samples.append((args.frames, rss_mb()))
+
+    start = time.perf_counter()
+    boxes, _ = tracker.track(sampled(frames), box)  # the library's own loop: no autograd, freed memory released
     seconds = time.perf_counter() - start
+    bad = np.flatnonzero(~(np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)))
+    if len(bad):
+        raise RuntimeError(f"frame {bad[0]}: invalid box {boxes[bad[0]].tolist()}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     steady = [mb for count, mb in samples if count >= 5 * args.every]
     growth = steady[-1] - steady[0] if len(steady) > 1 else float("nan")
