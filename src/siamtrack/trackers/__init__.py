@@ -50,6 +50,7 @@ TRACKERS: dict[str, str] = {
     "siamrpn": "siamtrack.trackers.siamrpn:SiamRPNTracker",
     "siamrpn_sl": "siamtrack.trackers.siamrpn:SiamRPNTracker",
     "siamrpn_fl": "siamtrack.trackers.siamrpn:SiamRPNTracker",
+    "siamrpn_sl-lite": "siamtrack.trackers.siamrpn:SiamRPNLiteTracker",  # SiamRPN++'s head on the ImageNet trunk
     "tadt": "siamtrack.trackers.tadt:TADTTracker",
     "tadt-lite": "siamtrack.trackers.tadt:TADTLiteTracker",  # ImageNet EfficientNet-Lite0, no weights file
     # reference baselines from opencv-contrib (no weights; `pip install siamtrack[bench]`)

@@ -78,6 +78,9 @@ CATALOGUE: dict[str, Entry] = {
     "cfnet-lite": Entry("CFNet (Valmadre et al., CVPR 2017)", NEEDS, _LITE_HEAD),
     "adacfnet-lite": Entry("AdaCFNet (CFNet + SE attention + focal loss)", NEEDS, _LITE_HEAD),
     "rasnet-lite": Entry("RASNet (Wang et al., CVPR 2018)", NEEDS, _LITE_HEAD),
+    "siamrpn_sl-lite": Entry("DSLT shrinkage loss on SiamRPN(++) (Lu et al., TPAMI 2020)", NEEDS,
+                             "a trained depthwise RPN head on the ImageNet trunk; none bundled, "
+                             "configs/pretrained/siamrpn_sl-lite0-cached.yaml trains one"),
     "cfnet-conv1": Entry("CFNet (Valmadre et al., CVPR 2017)", NEEDS, _NOT_SHIPPED),
     "cfnet-conv5": Entry("CFNet (Valmadre et al., CVPR 2017)", NEEDS, _NOT_SHIPPED),
     "edsiam": Entry("EDCF's EDSiam ablation (Wang et al., IJCAI 2018)", NEEDS, _NOT_SHIPPED),
