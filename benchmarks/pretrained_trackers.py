@@ -31,6 +31,7 @@ ROWS = {
     "cfnet-lite": ("cfnet-lite", "configs/pretrained/cfnet-lite0-cached.yaml", []),
     "adacfnet-lite": ("adacfnet-lite", "configs/pretrained/adacfnet-lite0-cached.yaml", []),
     "rasnet-lite": ("rasnet-lite", "configs/pretrained/rasnet-lite0-cached.yaml", []),
+    "siamrpn_sl-lite": ("siamrpn_sl-lite", "configs/pretrained/siamrpn_sl-lite0-cached.yaml", []),
 }
 REFERENCES = ["opencv-csrt", "dcfnet-authors", "dcfnet-ours", "siamfc-bundled", "edcf-bundled"]
 
