@@ -39,6 +39,7 @@ TRACKERS: dict[str, str] = {
     "rasnet": "siamtrack.trackers.rasnet:RASNetTracker",
     "rasnet-lite": "siamtrack.trackers.rasnet:RASNetLiteTracker",
     "edcf": "siamtrack.trackers.edcf:EDCFTracker",
+    "edcf-lite": "siamtrack.trackers.edcf:EDCFLiteTracker",  # the bundled siamfc-lite head + CF on the ImageNet trunk
     "edsiam": "siamtrack.trackers.edcf:EDSiamTracker",
     "cacfnet": "siamtrack.trackers.edcf:CACFNetTracker",
     "cacfnet-plus": "siamtrack.trackers.edcf:CACFNetPlusTracker",

