@@ -21,7 +21,8 @@ from conftest import REPO_ROOT, shared_path
 def reproduce():
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))  # dcfnet_reproduce imports benchmarks/common.py
     try:
-        spec = importlib.util.spec_from_file_location("dcfnet_reproduce", REPO_ROOT / "benchmarks" / "dcfnet_reproduce.py")
+        spec = importlib.util.spec_from_file_location("dcfnet_reproduce",
+                                                      REPO_ROOT / "benchmarks" / "dcfnet_reproduce.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         yield module
