@@ -1,0 +1,808 @@
+"""Seed tables: the five papers' ablations (and the pretrained trackers) on the pretrained backbone, on the
+``dev-eval`` split, with the spread over seeds and a paired comparison of every row against its baseline.
+
+One driver for every table (issue 14). Rows are defined once, in ``ROWS``: a row name means the same computation in
+every table that lists it (the same tracker, weights and parameters; its result folders are shared). A table
+(``TABLES``) picks rows, gives each the paper's name and number, and states the paper's claims: row against baseline
+row, with the direction the paper reports.
+
+What runs, per row and seed (seed-major: every row of seed 0, then seed 1 ...):
+
+* a **trained row** (a training config): ``siamtrack train --config C --run-dir <runs>/<run dir> --set
+  train.seed=S --set train.progress=false [--set OVERRIDE ...] [--resume]``, skipped once ``model.pth`` exists
+  (a killed run resumes from its checkpoint). The run dir is ``<config stem>-s<seed>`` without overrides and
+  ``<config stem>-<8 hex digits of the overrides' SHA-1>-s<seed>`` with them, so rows that train the same thing share
+  one run (``edcf-lite`` tracks with each seed's ``siamfc-lite`` file) and a changed override never reuses a stale run;
+* a **random row** (no training, ``param_seed``: TADT's random channel selections, DSLT's random 1x1 reductions):
+  ``--param seed=S``;
+* a **deterministic row** (no training, no randomness: TADT's regression / ranking selections, CACF, the CF-only EDCF
+  on the frozen trunk): one run, whatever the seeds;
+
+then ``siamtrack eval --tracker T [--weights W] --name <result> --dataset shared --root <shared> --option
+split=dev-eval --protocol got10k --results <results> --quiet [--param P ...]`` (one-pass results do not depend on the
+protocol; each table scores them under its own), and for tables with EAO the VOT baseline experiment on the split's
+VOT sequences (``--protocol vot --experiment baseline``, same result name). A result that scores on every sequence is
+not run again; an unfinished one resumes (finished sequences are kept). Result names: the row with spaces as ``-``,
+plus ``-s<seed>`` for seeded rows. The wall time of every training / tracking job is added to
+``<results>/seed_tables_wall.json``, so a table's cost is the sum over the calls that built it.
+
+Statistics (``--score-only`` scores what exists, without running anything):
+
+* per row and seed, the table's metric (``auc``: success AUC; ``precision``: DP at 20 px; ``sr50``: OP) as the mean
+  over sequences (what the ``otb`` / ``got10k`` protocols average); per row, the mean over seeds ± the half-range
+  ``(max - min) / 2`` over seeds (0 for a deterministic row);
+* per claim (row R against baseline B), the **paired** differences: for each seed S, ``d_S`` = mean over sequences of
+  ``R_S(seq) - B_S(seq)`` (a deterministic row pairs with every seed of the other; two deterministic rows make one
+  pair); the mean ``D`` of the ``d_S``; and per sequence, the mean over the pairs of ``R - B``: sequences better
+  (> 0) and worse (< 0);
+* the **noise** of a claim: the larger half-range of R and B; when both are deterministic (no spread of their own),
+  the largest half-range of the table's seeded rows (none: no noise estimate).
+
+The statement rule (:func:`statement`), with ``s = +1`` when the paper has R above B and ``-1`` when below:
+
+* **reproduced** when every ``s * d_S > 0`` and ``s * D`` exceeds the noise;
+* **not reproduced** when every ``s * d_S < 0`` and ``-s * D`` exceeds the noise;
+* else **not distinguishable from noise at this scale** (also when there is no noise estimate);
+* a claim without a direction (the paper gives no number) reads "no claim in the paper"; a claim that the row on the
+  frozen trunk cannot test (e.g. EDSiam's decoder) reads "not testable here", its numbers still shown.
+
+The paper's numbers (OTB / VOT, full training) are shown beside ours for the direction only: the split (10 dev-eval
+sequences), the backbone (frozen ImageNet EfficientNet-Lite0) and the training (28.8k cached pairs) differ.
+
+    python benchmarks/seed_tables.py --table adacfnet --seeds 0 1 2           # train + track, resumable
+    python benchmarks/seed_tables.py --table adacfnet --score-only --record --plot
+    python benchmarks/seed_tables.py --table rasnet --dry-run                  # the commands it would run
+
+``--record`` writes (or replaces in place) the table's section ``## Seed table `NAME` ...`` of
+``benchmarks/RESULTS.md``; ``--plot`` draws ``benchmarks/figures/<table>.png`` (per row: the seeds, their mean and a
+min..max bar; CSRT as a reference line where its result exists).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from common import REPO, RESULTS, add_shared_argument, command_line, provenance
+
+SIAMTRACK = str(Path(sys.executable).parent / "siamtrack")
+FIGURES = REPO / "benchmarks" / "figures"
+WALL_LEDGER = "seed_tables_wall.json"
+SECTION_PREFIX = "## Seed table `{}`"
+METRICS = {"auc": "AUC", "precision": "DP@20", "sr50": "OP (SR0.5)"}
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not reproduced"
+NOISE = "not distinguishable from noise at this scale"
+NO_CLAIM = "no claim in the paper"
+UNTESTABLE = "not testable here"
+TIE = 1e-9  # a per-sequence mean difference this close to 0 is a tie (neither better nor worse)
+
+
+# --- rows: defined once, shared by every table -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One computation: ``tracker`` with ``params`` (``siamtrack eval --param``), on the ``model.pth`` of a training
+    run of ``config`` with ``overrides`` (``siamtrack train --set``) when ``config`` is given, else on ``weights``
+    (``None``: the tracker's default). Seeded when trained (``train.seed``) or ``param_seed`` (``--param seed=S``:
+    the tracker's own random draws); otherwise deterministic (one run)."""
+
+    tracker: str
+    config: str | None = None
+    overrides: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
+    param_seed: bool = False
+    weights: str | None = None
+
+    def __post_init__(self):
+        if self.config is not None and (self.param_seed or self.weights is not None):
+            raise ValueError(f"{self}: a trained row takes its weights and seed from the training run")
+        if self.overrides and self.config is None:
+            raise ValueError(f"{self}: training overrides without a training config")
+
+    @property
+    def seeded(self) -> bool:
+        return self.config is not None or self.param_seed
+
+
+_SIAMFC = "configs/pretrained/siamfc-lite0-cached.yaml"
+_CFNET = "configs/pretrained/cfnet-lite0-cached.yaml"
+_ADACFNET = "configs/pretrained/adacfnet-lite0-cached.yaml"
+_RASNET = "configs/pretrained/rasnet-lite0-cached.yaml"
+_SIAMRPN = "configs/pretrained/siamrpn_sl-lite0-cached.yaml"
+
+
+def _rasnet(general: bool, residual: bool, channel: bool, form: str = "joint") -> tuple[str, ...]:
+    """The --set overrides of one RASNet attention variant (as configs/rasnet-ablation-*.yaml)."""
+    flag = lambda value: "true" if value else "false"  # noqa: E731
+    return (f"model.args.general={flag(general)}", f"model.args.residual={flag(residual)}",
+            f"model.args.channel={flag(channel)}", f"model.args.form={form}")
+
+
+ROWS: dict[str, Row] = {
+    # --- the pretrained trackers (the former benchmarks/pretrained_trackers.py) ---
+    "siamfc-lite": Row("siamfc-lite", _SIAMFC),
+    "siamfc-lite bf16": Row("siamfc-lite", _SIAMFC, params=("precision=bfloat16",)),
+    "tadt-lite": Row("tadt-lite"),  # Regress+Rank / Regress: deterministic
+    "dslt-lite": Row("dslt-lite", param_seed=True),  # shrinkage a = 10, c = 0.2, exp(Y); random 1x1 reductions
+    "cfnet-lite": Row("cfnet-lite", _CFNET),
+    "adacfnet-lite": Row("adacfnet-lite", _ADACFNET),  # SE + focal logistic (a = 2, b = 1)
+    "rasnet-lite": Row("rasnet-lite", _RASNET),  # general + residual + channel, joint form (Eq. 8)
+    "siamrpn_sl-lite": Row("siamrpn_sl-lite", _SIAMRPN),  # shrinkage classification (a = 10, c = 0.6)
+    # EDCF's high-level branch is SiamFC's (Eq. 3): each seed's siamfc-lite file, with the CF on stage 2
+    "edcf-lite": Row("edcf-lite", _SIAMFC),
+    # --- AdaCFNet Fig. 9: CFNet + SE, logistic loss class-balanced as CFNet's ---
+    "adacfnet-lite se": Row("adacfnet-lite", _ADACFNET, overrides=("loss.name=logistic", "loss.balanced=true")),
+    # --- RASNet Fig. 7: the attention variants of rasnet-lite0-cached (as configs/rasnet-ablation-*.yaml) ---
+    "rasnet-lite none": Row("rasnet-lite", _RASNET, overrides=_rasnet(False, False, False)),
+    "rasnet-lite general": Row("rasnet-lite", _RASNET, overrides=_rasnet(True, False, False)),
+    "rasnet-lite dual": Row("rasnet-lite", _RASNET, overrides=_rasnet(True, True, False)),
+    "rasnet-lite channel": Row("rasnet-lite", _RASNET, overrides=_rasnet(False, False, True)),
+    "rasnet-lite full": Row("rasnet-lite", _RASNET, overrides=_rasnet(True, True, False, "full")),
+    # --- EDCF Table 1 on the frozen trunk (no decoder: see the table's notes) ---
+    "edcf-lite high": Row("edcf-lite", _SIAMFC, params=(  # EDSiam-like: conv5 map only, EDSiam's search
+        "response=high", "dynamic_rate=False", "template_lr=0.0", "scale_step=1.0375", "scale_penalty=0.9745",
+        "response_up=16")),
+    "edcf-lite low": Row("edcf-lite", params=("response=low", "dynamic_rate=False")),  # CACFNet-like: CF only
+    "cacf": Row("cacf", weights="random"),  # CACF on grayscale pixels, nothing learned
+    # --- DSLT* regression losses (Fig. 15, Table 3): dslt-lite with each loss, same random reductions per seed ---
+    "dslt-lite l2": Row("dslt-lite", params=("loss=l2",), param_seed=True),
+    "dslt-lite l3": Row("dslt-lite", params=("loss=l3",), param_seed=True),
+    "dslt-lite ohnm": Row("dslt-lite", params=("loss=ohnm", "ohnm_threshold=0.01"), param_seed=True),
+    "dslt-lite noexp": Row("dslt-lite", params=("importance=False",), param_seed=True),
+    # --- DSLT classification losses (Fig. 11, Table 2) on siamfc-lite and SiamRPN(++)-lite ---
+    "siamfc-lite focal": Row("siamfc-lite", _SIAMFC, overrides=("loss.name=focal_bce", "loss.args={gamma: 2.0}")),
+    "siamfc-lite shrinkage": Row("siamfc-lite", _SIAMFC, overrides=(
+        "loss.name=shrinkage_bce", "loss.args={a: 10.0, c: 0.6, importance: true}")),
+    "siamrpn-lite bce": Row("siamrpn_sl-lite", _SIAMRPN, overrides=(
+        "loss.args.classification=bce", "loss.args.classification_args={}")),
+    "siamrpn-lite focal": Row("siamrpn_sl-lite", _SIAMRPN, overrides=(
+        "loss.args.classification=focal_bce", "loss.args.classification_args={gamma: 2.0}")),
+    # --- TADT Table 5: conv4_1 / conv4_3 selections (Rand rows drawn from --param seed) ---
+    "tadt-lite rand-none": Row("tadt-lite", params=("select_conv4_1=rand", "select_conv4_3=none"), param_seed=True),
+    "tadt-lite none-rand": Row("tadt-lite", params=("select_conv4_1=none", "select_conv4_3=rand"), param_seed=True),
+    "tadt-lite regress-none": Row("tadt-lite", params=("select_conv4_1=regress", "select_conv4_3=none")),
+    "tadt-lite none-regress": Row("tadt-lite", params=("select_conv4_1=none", "select_conv4_3=regress")),
+    "tadt-lite regress-regress": Row("tadt-lite", params=("select_conv4_1=regress", "select_conv4_3=regress")),
+}
+
+
+# --- tables: which rows, the paper's names and numbers, the claims -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The paper's claim that ``row`` scores above (``direction`` +1) or below (-1) ``baseline``, on ``metric``
+    (the table's when None); ``paper``: the paper's numbers and where they are; ``untestable``: why the lite rows
+    cannot test it (the paired numbers are still given). ``direction`` None: the paper states no number."""
+
+    row: str
+    baseline: str
+    direction: int | None
+    paper: str
+    metric: str | None = None
+    untestable: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """``rows``: row -> (the paper's name, the paper's number for it); ``protocol``: how the one-pass results are
+    scored; ``metric``: the claims' metric; ``columns``: metrics shown; ``vot``: also the VOT baseline (EAO) on the
+    split's VOT sequences; ``references``: result folders drawn as reference lines (scored when present)."""
+
+    title: str
+    source: str
+    rows: dict[str, tuple[str, str]]
+    claims: tuple[Claim, ...] = ()
+    protocol: str = "otb"
+    metric: str = "auc"
+    columns: tuple[str, ...] = ("auc", "precision", "sr50")
+    vot: bool = False
+    references: tuple[str, ...] = ("opencv-csrt",)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+TABLES: dict[str, Table] = {
+    "pretrained": Table(
+        "the pretrained-backbone trackers", "no paper: the -lite trackers against each other and CSRT",
+        {row: (row, "-") for row in ("siamfc-lite", "siamfc-lite bf16", "tadt-lite", "dslt-lite", "cfnet-lite",
+                                     "adacfnet-lite", "rasnet-lite", "siamrpn_sl-lite", "edcf-lite")},
+        tuple(Claim(row, "siamfc-lite", None, "-") for row in (
+            "siamfc-lite bf16", "tadt-lite", "dslt-lite", "cfnet-lite", "adacfnet-lite", "rasnet-lite",
+            "siamrpn_sl-lite", "edcf-lite")),
+        protocol="got10k", columns=("auc", "sr50"),
+        references=("opencv-csrt", "dcfnet-authors", "dcfnet-ours", "siamfc-bundled", "edcf-bundled")),
+    "adacfnet": Table(
+        "AdaCFNet Fig. 9 (CFNet / +SE / +SE+focal)",
+        "Li et al., AdaCFNet, Sec. IV-A.1 and Fig. 9 (OTB-2013 OPE; the text gives the gains, not the scores)",
+        {"cfnet-lite": ("CFNet", "-"),
+         "adacfnet-lite se": ("CFNet+SE", "+3.5 DP, +3.0 AUC over CFNet"),
+         "adacfnet-lite": ("CFNet+SE+Focal (a = 2, b = 1)", "+2.1 DP, +1.5 AUC over CFNet+SE")},
+        (Claim("adacfnet-lite se", "cfnet-lite", +1, "+3.0 AUC points (Sec. IV-A.1, Fig. 9, OTB-2013)"),
+         Claim("adacfnet-lite", "adacfnet-lite se", +1, "+1.5 AUC points (Sec. IV-A.1, Fig. 9, OTB-2013)"),
+         Claim("adacfnet-lite", "cfnet-lite", +1, "+4.5 AUC points (the two gains of Sec. IV-A.1 together)")),
+        notes=("SE sits on the adjust layer's output (the only trained convolution; the frozen trunk gets none), "
+               "see configs/pretrained/adacfnet-lite0-cached.yaml. CFNet+SE is that config with the logistic loss, "
+               "class-balanced as CFNet's (`--set loss.name=logistic --set loss.balanced=true`).",)),
+    "rasnet": Table(
+        "RASNet Fig. 7 (attention variants)",
+        "Wang et al., RASNet, Sec. 4.2 and Fig. 7 (OTB-2013 OPE AUC; RASNet 67.0 on OTB-2013, Fig. 8)",
+        {"rasnet-lite none": ("SiamFC (no attention)", "-"),
+         "rasnet-lite general": ("GenAtt", "+0.4 AUC over SiamFC"),
+         "rasnet-lite dual": ("DualAtt", "+4.9 AUC over GenAtt"),
+         "rasnet-lite channel": ("ChanAtt", "about +4 AUC over SiamFC"),
+         "rasnet-lite": ("RASNet (joint form, Eq. 8)", "+6.3 AUC over SiamFC; 67.0 AUC (Fig. 8)"),
+         "rasnet-lite full": ("full attention (Eq. 6-7)", "no number (Sec. 3.2 prefers the joint form)")},
+        (Claim("rasnet-lite general", "rasnet-lite none", +1, "+0.4 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
+         Claim("rasnet-lite dual", "rasnet-lite general", +1, "+4.9 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
+         Claim("rasnet-lite channel", "rasnet-lite none", +1, "almost +4 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
+         Claim("rasnet-lite", "rasnet-lite none", +1, "+6.3 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
+         Claim("rasnet-lite full", "rasnet-lite", None, "no number (Sec. 3.2: the joint form has m n + d "
+                                                         "parameters against the full form's m n d)")),
+        notes=("Every variant is configs/pretrained/rasnet-lite0-cached.yaml with model.args general / residual / "
+               "channel / form set as configs/rasnet-ablation-*.yaml; the SiamFC row is the RASNet network with no "
+               "attention (same loss and Ω weights), not the siamfc-lite row.",)),
+    "edcf": Table(
+        "EDCF Table 1 (components)",
+        "Wang et al., EDCF, Table 1 (OTB-2015 OP / DP in %, VOT2015 EAO) and Sec. 4.2",
+        {"siamfc-lite": ("SiamFC", "OP 73.0, DP 77.0, EAO 0.289"),
+         "edcf-lite high": ("EDSiam-like (no decoder)", "EDSiam: OP 75.4, DP 80.7, EAO 0.293"),
+         "cfnet-lite": ("CFNet", "OP 70.3, DP 76.0, EAO 0.217"),
+         "cacf": ("CACF (grayscale pixels)", "CACF (HOG): OP 68.9, DP 79.1, EAO 0.199"),
+         "edcf-lite low": ("CACFNet-like = CACFNet+-like (CF on frozen stage 2)",
+                           "CACFNet: OP 77.7, DP 82.7, EAO 0.271; CACFNet+: OP 78.0, DP 83.1, EAO 0.277"),
+         "edcf-lite": ("EDCF (fused, Eq. 16-18)", "OP 78.5, DP 83.6, EAO 0.315")},
+        (Claim("edcf-lite high", "siamfc-lite", +1, "EDSiam over SiamFC: +3.7 DP (Table 1, OTB-2015: 80.7 vs 77.0)",
+               metric="precision", untestable="no decoder on the frozen trunk: this row is SiamFC's head in "
+                                              "EDCF's tracker (conv5 map, EDSiam's search), not EDSiam"),
+         Claim("edcf-lite low", "cacf", +1, "CACFNet over CACF: more than +8 OP (Table 1, OTB-2015: 77.7 vs 68.9)"),
+         Claim("edcf-lite low", "cfnet-lite", +1, "CACFNet over CFNet: +7.4 OP on OTB-2015 (77.7 vs 70.3), "
+                                                  "+12.1 on OTB-2013 (Table 1; text: more than 10)"),
+         Claim("edcf-lite", "edcf-lite low", +1, "EDCF over CACFNet+: +0.5 OP (Table 1, OTB-2015: 78.5 vs 78.0)"),
+         Claim("edcf-lite", "siamfc-lite", +1, "EDCF over SiamFC: +5.5 OP (Table 1, OTB-2015: 78.5 vs 73.0)")),
+        metric="sr50", vot=True,
+        notes=("No faithful lite counterpart of EDSiam or CACFNet+: both depend on the decoder (L_recon) and on "
+               "training the low-level branch with the high-level losses, and the trunk is frozen here. The "
+               "CACFNet-like row is the context-aware CF on the ImageNet stage-2 maps, nothing trained (so it is "
+               "CACFNet+-like too; the CACFNet+ over CACFNet claim, +0.3 OP, cannot be tested). The EDSiam-like row "
+               "is each seed's siamfc-lite head tracked by EDCF's tracker on its conv5 map alone.",
+               "EAO: VOT baseline experiment on the split's VOT sequences only (two): far too few for a stable "
+               "EAO; shown, not used in the claims.")),
+    "dslt-regression": Table(
+        "DSLT* regression losses (Fig. 15, Table 3)",
+        "Lu et al., DSLT (TPAMI 2020), Sec. 5.4 and Fig. 15 (OTB-2015), Table 3 (OTB-2015 + UAV-123 DP / AUC)",
+        {"dslt-lite": ("shrinkage (a = 10, c = 0.2, exp(Y))", "DP 84.3, AUC 59.9 (Table 3)"),
+         "dslt-lite l2": ("L2", "DP 87.0, OS 64.2 on OTB-2015 (Sec. 5.4 text; shrinkage's not given)"),
+         "dslt-lite l3": ("L3", "no number in the text (Fig. 15)"),
+         "dslt-lite ohnm": ("OHNM (threshold 0.01)", "no number in the text (Fig. 15)"),
+         "dslt-lite noexp": ("shrinkage w/o exp(Y)", "DP 84.0, AUC 59.7 (Table 3)")},
+        (Claim("dslt-lite l2", "dslt-lite", -1, "shrinkage \"significantly advances\" L2 (Sec. 5.4, Fig. 15)"),
+         Claim("dslt-lite l3", "dslt-lite", -1, "shrinkage \"significantly advances\" L3 (Sec. 5.4, Fig. 15)"),
+         Claim("dslt-lite ohnm", "dslt-lite", -1, "DSLT* \"outperforms the OHNM method significantly\" (Sec. 5.4)"),
+         Claim("dslt-lite noexp", "dslt-lite", -1, "-0.2 AUC without exp(Y) (Table 3: 59.7 vs 59.9)")),
+        notes=("Nothing trained: DSLT* learns online. Every row is seeded through the tracker's `seed` (the random "
+               "1x1 reductions), the same draw for every loss at a given seed.",)),
+    "dslt-classification": Table(
+        "DSLT classification losses on SiamFC and SiamRPN (Fig. 11, Table 2)",
+        "Lu et al., DSLT (TPAMI 2020), Sec. 5.3: Fig. 11 (OTB-2015 DP / AUC) and Table 2 (VOT-2018 EAO)",
+        {"siamfc-lite": ("SiamFC (balanced BCE)", "-"),
+         "siamfc-lite focal": ("SiamFC_fl (γ = 2)", "-0.6 DP, -0.8 AUC against SiamFC (Fig. 11 text)"),
+         "siamfc-lite shrinkage": ("SiamFC_sl (a = 10, c = 0.6)", "+2.5 DP, +0.7 AUC against SiamFC (Fig. 11 text)"),
+         "siamrpn-lite bce": ("SiamRPN (BCE)", "EAO 0.352 (Table 2)"),
+         "siamrpn-lite focal": ("SiamRPN_fl (γ = 2)", "EAO 0.358 (Table 2)"),
+         "siamrpn_sl-lite": ("SiamRPN_sl (a = 10, c = 0.6)", "EAO 0.361 (Table 2)")},
+        (Claim("siamfc-lite shrinkage", "siamfc-lite", +1, "+0.7 AUC (Sec. 5.3, Fig. 11, OTB-2015)"),
+         Claim("siamfc-lite focal", "siamfc-lite", -1, "-0.8 AUC (Sec. 5.3, Fig. 11, OTB-2015)"),
+         Claim("siamrpn_sl-lite", "siamrpn-lite bce", +1, "+0.009 EAO (Table 2, VOT-2018: 0.361 vs 0.352); "
+                                                          "compared here on AUC"),
+         Claim("siamrpn-lite focal", "siamrpn-lite bce", +1, "+0.006 EAO (Table 2, VOT-2018: 0.358 vs 0.352); "
+                                                             "compared here on AUC"),
+         Claim("siamrpn_sl-lite", "siamrpn-lite focal", +1, "+0.003 EAO (Table 2); +0.6 AUC on OTB-2015 + UAV-123 "
+                                                            "(Table 3: 61.1 vs 60.5)")),
+        notes=("The SiamRPN rows are SiamRPN++'s depthwise head on the frozen trunk "
+               "(configs/pretrained/siamrpn_sl-lite0-cached.yaml), all tracked by the `siamrpn_sl-lite` tracker "
+               "with each run's weights (the tracker is the same; only the training loss differs).",)),
+    "tadt": Table(
+        "TADT Table 5 (channel selection)",
+        "Li et al., TADT (CVPR 2019), Sec. 5.3 and Table 5 (OTB-2015 AUC; OTB-2013 in brackets)",
+        {"tadt-lite rand-none": ("Rand / -", "0.597 (0.602)"),
+         "tadt-lite none-rand": ("- / Rand", "0.610 (0.618)"),
+         "tadt-lite regress-none": ("Regress / -", "0.646 (0.645)"),
+         "tadt-lite none-regress": ("- / Regress", "0.644 (0.662)"),
+         "tadt-lite regress-regress": ("Regress / Regress", "0.651 (0.669)"),
+         "tadt-lite": ("Regress+Rank / Regress (TADT)", "0.660 (0.680)")},
+        (Claim("tadt-lite regress-none", "tadt-lite rand-none", +1, "+4.9 AUC points on conv4_1 (Table 5, OTB-2015; "
+                                                                   "text: +4.3 / +4.4)"),
+         Claim("tadt-lite none-regress", "tadt-lite none-rand", +1, "+3.4 AUC points on conv4_3 (Table 5, OTB-2015)"),
+         Claim("tadt-lite regress-regress", "tadt-lite none-regress", +1, "+0.7 AUC points (Table 5, OTB-2015)"),
+         Claim("tadt-lite", "tadt-lite regress-regress", +1, "+0.9 AUC points: the ranking loss (Table 5, OTB-2015; "
+                                                             "text: +1.6 against - / Regress)")),
+        notes=("Nothing trained. The Rand rows draw their channels from the tracker's `seed` (3 seeds); the "
+               "Regress and Regress+Rank rows are deterministic (one run each): their claims' noise is the table's "
+               "largest Rand half-range when both sides are deterministic.",)),
+}
+
+
+# --- names, commands ---------------------------------------------------------------------------------------------
+
+
+def result_name(row: str, seed: int | None) -> str:
+    """The result folder of ``row`` at ``seed`` (``None``: a deterministic row): spaces as ``-``, ``-s<seed>``."""
+    base = row.replace(" ", "-")
+    return base if seed is None else f"{base}-s{seed}"
+
+
+def overrides_digest(overrides) -> str:
+    """8 hex digits of the SHA-1 of the overrides, in order, one per line (stable across Python runs)."""
+    return hashlib.sha1("\n".join(overrides).encode()).hexdigest()[:8]
+
+
+def run_dir_name(row: Row, seed: int) -> str:
+    """``<config stem>-s<seed>``, or ``<config stem>-<digest of the overrides>-s<seed>`` with overrides."""
+    stem = Path(row.config).stem
+    return f"{stem}-{overrides_digest(row.overrides)}-s{seed}" if row.overrides else f"{stem}-s{seed}"
+
+
+@dataclass
+class Job:
+    """One command: ``kind`` train / eval / vot; ``key``: its entry in the wall-time ledger."""
+
+    kind: str
+    key: str
+    command: list[str]
+
+
+def row_seeds(row: Row, seeds) -> list[int | None]:
+    """The seeds ``row`` runs with: all of them when seeded, else ``[None]`` (one deterministic run)."""
+    return list(seeds) if row.seeded else [None]
+
+
+def plan(rows, seeds, runs: Path, results: Path, shared: Path, vot_sequences=(),
+         sequences=None) -> list[tuple[str, int | None, list[Job]]]:
+    """``(row, seed, jobs)`` seed-major: every row of the first seed (one training serves all rows on it), then the
+    next; a deterministic row comes once, with the first seed. Jobs are all that the row needs, done or not.
+    ``sequences``: track only these (a smoke check), else the whole split."""
+    planned = []
+    for index, seed in enumerate(seeds):
+        for name in rows:
+            row = ROWS[name]
+            if not row.seeded and index:
+                continue
+            run_seed = seed if row.seeded else None
+            jobs, weights = [], ([] if row.weights is None else ["--weights", row.weights])
+            if row.config is not None:
+                run_dir = runs / run_dir_name(row, seed)
+                jobs.append(Job("train", f"train {run_dir.name}", [
+                    SIAMTRACK, "train", "--config", row.config, "--run-dir", str(run_dir),
+                    "--set", f"train.seed={seed}", "--set", "train.progress=false",
+                    *[item for o in row.overrides for item in ("--set", o)]]))
+                weights = ["--weights", str(run_dir / "model.pth")]
+            params = list(row.params) + ([f"seed={seed}"] if row.param_seed else [])
+            name_ = result_name(name, run_seed)
+            common = [SIAMTRACK, "eval", "--tracker", row.tracker, *weights, "--name", name_, "--dataset", "shared",
+                      "--root", str(shared), "--option", "split=dev-eval"]
+            subset = ["--sequences", ",".join(sequences)] if sequences else []
+            tail = ["--results", str(results), "--quiet", *[item for p in params for item in ("--param", p)]]
+            jobs.append(Job("eval", f"eval {name_}", common + ["--protocol", "got10k"] + subset + tail))
+            if vot_sequences:
+                jobs.append(Job("vot", f"vot {name_}", common + ["--protocol", "vot", "--experiment", "baseline",
+                                                                 "--sequences", ",".join(vot_sequences)] + tail))
+            planned.append((name, run_seed, jobs))
+    return planned
+
+
+def job_done(job: Job, runs: Path, results: Path, sequences, vot_sequences) -> bool:
+    """Whether ``job`` has nothing left to do: a trained ``model.pth``; results that score on every sequence."""
+    from siamtrack.evaluation.evaluate import evaluate_one_pass, evaluate_supervised
+
+    name = job.key.split(" ", 1)[1]
+    if job.kind == "train":
+        return (runs / name / "model.pth").exists()
+    try:
+        if job.kind == "eval":
+            evaluate_one_pass(results, name, sequences, "otb")
+        else:
+            evaluate_supervised(results, name, vot_sequences, "vot", "baseline")
+    except Exception:  # noqa: BLE001 - missing or unfinished results: the job has work left
+        return False
+    return True
+
+
+def read_ledger(results: Path) -> dict[str, float]:
+    path = results / WALL_LEDGER
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def add_to_ledger(results: Path, key: str, seconds: float) -> None:
+    """Add ``seconds`` of wall time to ``key`` (a resumed job adds to its earlier calls)."""
+    ledger = read_ledger(results)
+    ledger[key] = ledger.get(key, 0.0) + seconds
+    results.mkdir(parents=True, exist_ok=True)
+    (results / WALL_LEDGER).write_text(json.dumps(ledger, indent=1, sort_keys=True) + "\n")
+
+
+def run_job(job: Job, runs: Path, results: Path) -> None:
+    command = list(job.command)
+    if job.kind == "train" and (Path(command[command.index("--run-dir") + 1]) / "checkpoint.pth").exists():
+        command.append("--resume")
+    print("+", shlex.join(command), flush=True)
+    started = time.time()
+    try:
+        subprocess.run(command, check=True, cwd=REPO)
+    finally:
+        add_to_ledger(results, job.key, time.time() - started)
+
+
+# --- statistics --------------------------------------------------------------------------------------------------
+
+
+def half_range(values) -> float:
+    """``(max - min) / 2`` of ``values`` (0 for one value)."""
+    values = np.asarray(list(values), dtype=float)
+    return float((values.max() - values.min()) / 2) if len(values) else float("nan")
+
+
+def row_means(per_seed: dict) -> dict:
+    """Seed -> mean over sequences of ``per_seed[seed]`` (sequence -> value)."""
+    return {seed: float(np.mean(list(values.values()))) for seed, values in per_seed.items()}
+
+
+def seed_pairs(row_seeds_: list, base_seeds: list) -> list[tuple]:
+    """``(row seed, baseline seed)`` pairs: common seeds of two seeded rows; a deterministic side (``[None]``) pairs
+    with every seed of the other."""
+    if row_seeds_ == [None] or base_seeds == [None]:
+        return [(r, b) for r in row_seeds_ for b in base_seeds]
+    return [(s, s) for s in sorted(set(row_seeds_) & set(base_seeds))]
+
+
+def paired_comparison(row: dict, base: dict) -> dict:
+    """Paired per-sequence comparison of ``row`` against ``base`` (each: seed -> sequence -> value; ``None`` for a
+    deterministic row's one run): per pair, the mean over sequences of ``row - base`` (``differences``), their mean,
+    and per sequence the mean difference over the pairs, with the counts of sequences better (> 0) and worse (< 0;
+    within ``TIE`` of 0: neither)."""
+    order = lambda seed: -1 if seed is None else seed  # noqa: E731
+    pairs = seed_pairs(sorted(row, key=order), sorted(base, key=order))
+    if not pairs:
+        raise ValueError(f"no seed in common: row seeds {sorted(row, key=order)}, baseline seeds "
+                         f"{sorted(base, key=order)}")
+    sequences = list(next(iter(row.values())))
+    missing = [s for s in sequences if any(s not in base[b] for _, b in pairs)]
+    if missing:
+        raise ValueError(f"baseline lacks sequences {missing}")
+    table = np.array([[row[r][s] - base[b][s] for s in sequences] for r, b in pairs])
+    per_sequence = dict(zip(sequences, table.mean(axis=0).tolist()))
+    return {"pairs": pairs, "differences": table.mean(axis=1).tolist(), "mean": float(table.mean()),
+            "per_sequence": per_sequence, "better": int(sum(v > TIE for v in per_sequence.values())),
+            "worse": int(sum(v < -TIE for v in per_sequence.values()))}
+
+
+def statement(differences, direction: int | None, noise: float | None) -> str:
+    """The module doc's rule: ``reproduced`` / ``not reproduced`` / ``not distinguishable from noise at this scale``
+    from the paired per-seed ``differences`` (row - baseline), the paper's ``direction`` (+1 / -1; None: no claim)
+    and the ``noise`` (the larger half-range; None: not measured)."""
+    if direction is None:
+        return NO_CLAIM
+    if direction not in (1, -1):
+        raise ValueError(f"direction must be +1, -1 or None, got {direction!r}")
+    signed = direction * np.asarray(differences, dtype=float)
+    if noise is None or not len(signed) or not np.isfinite(noise):
+        return NOISE
+    mean = float(signed.mean())
+    if (signed > 0).all() and mean > noise:
+        return REPRODUCED
+    if (signed < 0).all() and -mean > noise:
+        return NOT_REPRODUCED
+    return NOISE
+
+
+def claim_noise(row: dict, base: dict, table_noise: float | None) -> float | None:
+    """The larger half-range of the two rows' per-seed means; both deterministic: ``table_noise``."""
+    if list(row) == [None] and list(base) == [None]:
+        return table_noise
+    return max(half_range(row_means(row).values()), half_range(row_means(base).values()))
+
+
+def evaluate_claim(claim: Claim, scores: dict, table_noise: dict) -> dict:
+    """The paired comparison and statement of ``claim``; ``scores``: row -> metric -> seed -> sequence -> value;
+    ``table_noise``: metric -> the table's largest seeded half-range (or None)."""
+    metric = claim.metric
+    row, base = scores[claim.row][metric], scores[claim.baseline][metric]
+    comparison = paired_comparison(row, base)
+    noise = claim_noise(row, base, table_noise.get(metric))
+    said = UNTESTABLE if claim.untestable else statement(comparison["differences"], claim.direction, noise)
+    return {**comparison, "noise": noise, "statement": said}
+
+
+def largest_seeded_half_range(scores: dict, metric: str) -> float | None:
+    """The largest half-range over the seeded rows (more than one seed) of ``scores`` on ``metric``."""
+    spreads = [half_range(row_means(rows[metric]).values()) for rows in scores.values()
+               if None not in rows[metric] and len(rows[metric]) > 1]
+    return max(spreads) if spreads else None
+
+
+# --- RESULTS.md --------------------------------------------------------------------------------------------------
+
+
+def replace_section(text: str, heading_prefix: str, section: str) -> str:
+    """``text`` with its ``## `` section whose heading line starts with ``heading_prefix`` replaced by ``section``
+    (which starts with its own heading), in place; appended at the end when there is none. Refuses a text with
+    more than one such section."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.startswith(heading_prefix)]
+    if len(starts) > 1:
+        raise ValueError(f"{len(starts)} sections start with {heading_prefix!r} (lines "
+                         f"{', '.join(str(i + 1) for i in starts)}); merge them by hand first")
+    section = section.rstrip("\n") + "\n"
+    if not starts:
+        return text.rstrip("\n") + "\n\n" + section
+    start = starts[0]
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    after = lines[end:]
+    return "".join(lines[:start]) + section + ("\n" if after else "") + "".join(after)
+
+
+def record_section(name: str, section: str, path: Path = RESULTS) -> Path:
+    """Write ``section`` (starting ``## Seed table `name` ...``) into ``path``, replacing the table's old one."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.write_text(replace_section(text, SECTION_PREFIX.format(name), section), encoding="utf-8")
+    return path
+
+
+# --- the report --------------------------------------------------------------------------------------------------
+
+
+def _score(results: Path, name: str, sequences, protocol: str) -> dict | None:
+    from siamtrack.evaluation.evaluate import evaluate_one_pass
+
+    try:
+        return evaluate_one_pass(results, name, sequences, protocol)
+    except Exception as error:  # noqa: BLE001 - a row or reference not (fully) run
+        print(f"note: {name}: {error}", file=sys.stderr)
+        return None
+
+
+def collect(table: Table, rows, seeds, results: Path, sequences, vot_sequences) -> tuple[dict, dict, list]:
+    """``(scores, eao, missing)``: row -> metric -> seed -> sequence -> value for every row whose every seed scores;
+    row -> seed -> EAO (``vot`` tables); the result names that do not score yet."""
+    from siamtrack.evaluation.evaluate import evaluate_supervised
+
+    metrics = sorted(set(table.columns) | {table.metric} | {c.metric for c in table.claims if c.metric})
+    scores, eao, missing = {}, {}, []
+    for row in rows:
+        per_metric = {metric: {} for metric in metrics}
+        for seed in row_seeds(ROWS[row], seeds):
+            result = _score(results, result_name(row, seed), sequences, table.protocol)
+            if result is None:
+                missing.append(result_name(row, seed))
+                continue
+            for metric in metrics:
+                per_metric[metric][seed] = {s.name: result["per_sequence"][s.name][metric] for s in sequences}
+            if vot_sequences:
+                try:
+                    eao.setdefault(row, {})[seed] = evaluate_supervised(
+                        results, result_name(row, seed), vot_sequences, "vot", "baseline")["overall"]["eao"]
+                except Exception as error:  # noqa: BLE001
+                    print(f"note: {result_name(row, seed)} (VOT baseline): {error}", file=sys.stderr)
+        if all(len(values) == len(row_seeds(ROWS[row], seeds)) for values in per_metric.values()):
+            scores[row] = per_metric
+    return scores, eao, missing
+
+
+def _mean_spread(values) -> str:
+    """``mean ± half-range``; one value (a deterministic row) alone."""
+    values = list(values)
+    return f"{values[0]:.3f}" if len(values) == 1 else f"{np.mean(values):.3f} ± {half_range(values):.3f}"
+
+
+def build_section(name: str, table: Table, rows, seeds, scores: dict, eao: dict, references: dict, missing: list,
+                  command: str, machine: str, wall: str, figure: str | None, sequences) -> str:
+    """The RESULTS.md section of table ``name`` (see the module doc for what each column means)."""
+    metric = table.metric
+    claims = [dataclasses.replace(c, metric=c.metric or metric) for c in table.claims
+              if c.row in rows and c.baseline in rows]
+    table_noise = {m: largest_seeded_half_range(scores, m) for m in {metric, *(c.metric for c in claims)}}
+    out = [f"{SECTION_PREFIX.format(name)}: {table.title}", "",
+           f"Paper: {table.source}. Ours: {len(sequences)} `dev-eval` sequences, `{table.protocol}` protocol (mean "
+           f"over sequences), seeds {', '.join(map(str, seeds))}"
+           + (f"; EAO: VOT baseline on {', '.join(sorted({s.name for s in sequences if s.dataset == 'VOT'}))}"
+              if table.vot else "") + ".", "",
+           f"Command: `{command}` ({machine}). Wall time: {wall}.", ""]
+    columns = [c for c in table.columns if c != metric]
+    out += ["| row | paper's name | seeds | " + f"{METRICS[metric]} mean ± half-range | per seed | "
+            + "".join(f"{METRICS[c]} | " for c in columns) + ("EAO | " if table.vot else "") + "paper |",
+            "|---|---|---|---|---|" + "---|" * len(columns) + ("---|" if table.vot else "") + "---|"]
+    for row in rows:
+        label, paper = table.rows[row]
+        if row not in scores:
+            out.append(f"| {row} | {label} | not run | - | - |" + " - |" * len(columns)
+                       + (" - |" if table.vot else "") + f" {paper} |")
+            continue
+        means = row_means(scores[row][metric])
+        seeds_text = "deterministic" if list(means) == [None] else str(len(means))
+        per_seed = " / ".join(f"{v:.3f}" for v in means.values())
+        cells = "".join(f" {_mean_spread(row_means(scores[row][c]).values())} |" for c in columns)
+        vot = ""
+        if table.vot:
+            vot = f" {_mean_spread(eao[row].values())} |" if eao.get(row) else " - |"
+        out.append(f"| {row} | {label} | {seeds_text} | **{_mean_spread(means.values())}** | {per_seed} |{cells}"
+                   f"{vot} {paper} |")
+    for reference, result in references.items():
+        cells = "".join(f" {result['overall'][c]:.3f} |" for c in columns)
+        out.append(f"| {reference} (reference) | - | - | {result['overall'][metric]:.3f} | - |{cells}"
+                   + (" - |" if table.vot else "") + " - |")
+    if missing:
+        out += ["", "Not scored yet (no complete results): " + ", ".join(f"`{m}`" for m in missing) + "."]
+    if claims:
+        out += ["", "Paired comparison of each row against its baseline (same seed; a deterministic row pairs with "
+                "every seed), on the claim's metric: mean difference over the pairs, each pair's mean over "
+                "sequences, sequences better / worse (mean over the pairs), the noise (the larger half-range of the "
+                "two rows; two deterministic rows: the table's largest seeded half-range), and the statement (rule in "
+                "`benchmarks/seed_tables.py`).", "",
+                "| row | baseline | metric | paper | ours: mean difference | per pair | better / worse | noise | "
+                "statement |", "|---|---|---|---|---|---|---|---|---|"]
+        for claim in claims:
+            if claim.row not in scores or claim.baseline not in scores:
+                out.append(f"| {claim.row} | {claim.baseline} | {METRICS[claim.metric]} | {claim.paper} | - | - | - "
+                           f"| - | not run |")
+                continue
+            result = evaluate_claim(claim, scores, table_noise)
+            noise = "-" if result["noise"] is None else f"{result['noise']:.3f}"
+            said = result["statement"] + (f" ({claim.untestable})" if claim.untestable else "")
+            per_pair = " / ".join(f"{d:+.3f}" for d in result["differences"])
+            out.append(f"| {claim.row} | {claim.baseline} | {METRICS[claim.metric]} | {claim.paper} | "
+                       f"**{result['mean']:+.3f}** ({100 * result['mean']:+.1f} points) | {per_pair} | "
+                       f"{result['better']} / {result['worse']} | {noise} | **{said}** |")
+    scored = [row for row in rows if row in scores]
+    if scored:
+        out += ["", f"Per sequence ({METRICS[metric]}, mean over seeds):", "",
+                "| sequence | " + " | ".join(scored) + " |", "|---|" + "---|" * len(scored)]
+        for sequence in sequences:
+            out.append(f"| {sequence.name} | " + " | ".join(
+                f"{np.mean([v[sequence.name] for v in scores[row][metric].values()]):.3f}" for row in scored) + " |")
+    if table.notes:
+        out += [""] + [f"- {note}" for note in table.notes]
+    if figure:
+        out += ["", f"Figure: `{figure}` (per row: each seed, the mean, a min..max bar)."]
+    return "\n".join(out) + "\n"
+
+
+def plot_table(name: str, table: Table, rows, scores: dict, references: dict, path: Path) -> Path:
+    """Per row: each seed's value, the mean (bar) and a min..max error bar; references as horizontal lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metric = table.metric
+    scored = [row for row in rows if row in scores]
+    figure, axis = plt.subplots(figsize=(1.2 * len(scored) + 3, 4.2))
+    for x, row in enumerate(scored):
+        values = np.array(list(row_means(scores[row][metric]).values()))
+        mean = values.mean()
+        axis.errorbar([x], [mean], yerr=[[mean - values.min()], [values.max() - mean]], fmt="o", color="C0",
+                      capsize=6, markersize=7)
+        axis.scatter(np.full(len(values), x + 0.12), values, s=12, color="C1", zorder=3)
+    for index, (reference, result) in enumerate(references.items()):
+        axis.axhline(result["overall"][metric], linestyle="--", color=f"C{index + 2}", linewidth=1,
+                     label=f"{reference} (reference)")
+    axis.set_xlim(-0.6, len(scored) - 0.4)
+    axis.set_xticks(range(len(scored)))
+    axis.set_xticklabels([table.rows[row][0] for row in scored], rotation=25, ha="right", fontsize=8)
+    axis.set_ylabel(f"{METRICS[metric]} on dev-eval ({table.protocol})")
+    axis.set_title(f"{table.title}: mean, min..max over seeds (dots: seeds)", fontsize=9)
+    if references:
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def wall_text(planned, ledger: dict, call_seconds: float) -> str:
+    keys = sorted({job.key for _, _, jobs in planned for job in jobs})
+    timed = [ledger[key] for key in keys if key in ledger]
+    untimed = len(keys) - len(timed)
+    text = f"{sum(timed) / 60:.1f} min of training and tracking over the calls that built it"
+    if untimed:
+        text += f" ({untimed} of {len(keys)} jobs not timed: run before the ledger, or not run)"
+    return text + f"; this call {call_seconds / 60:.1f} min"
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository where it lies inside it."""
+    path = path.resolve()
+    return path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else str(path)
+
+
+# --- main --------------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", required=True, choices=list(TABLES))
+    parser.add_argument("--rows", default=None, help="comma-separated subset of the table's rows (default: all)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--results", type=Path, default=REPO / "results")
+    parser.add_argument("--runs", type=Path, default=REPO / "runs")
+    parser.add_argument("--score-only", action="store_true", help="train and track nothing; score what exists")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands that would run, run none")
+    parser.add_argument("--record", action="store_true", help="write the table's section of benchmarks/RESULTS.md")
+    parser.add_argument("--plot", action="store_true", help="draw benchmarks/figures/<table>.png")
+    parser.add_argument("--sequences", default=None,
+                        help="comma-separated dev-eval sequences (a smoke check; a table is all of them)")
+    parser.add_argument("--results-md", type=Path, default=RESULTS, help=f"--record's file (default {RESULTS})")
+    parser.add_argument("--figures", type=Path, default=FIGURES, help=f"--plot's folder (default {FIGURES})")
+    add_shared_argument(parser)
+    args = parser.parse_args(argv)
+
+    table = TABLES[args.table]
+    rows = list(table.rows) if args.rows is None else [row for row in args.rows.split(",") if row]
+    unknown = [row for row in rows if row not in table.rows]
+    if unknown:
+        parser.error(f"rows {unknown} are not in table {args.table!r}; its rows: {list(table.rows)}")
+    if len(set(args.seeds)) != len(args.seeds):
+        parser.error(f"--seeds repeats a seed: {args.seeds}")
+    runs, results = args.runs.resolve(), args.results.resolve()
+
+    from siamtrack.data import shared_split
+
+    sequences = shared_split(args.shared, "dev-eval")
+    if args.sequences:
+        wanted = [name for name in args.sequences.split(",") if name]
+        unknown = sorted(set(wanted) - {s.name for s in sequences})
+        if unknown:
+            parser.error(f"--sequences: {unknown} are not dev-eval sequences")
+        sequences = [s for s in sequences if s.name in wanted]
+    vot_sequences = [s for s in sequences if s.dataset == "VOT"] if table.vot else []
+    planned = plan(rows, args.seeds, runs, results, args.shared, [s.name for s in vot_sequences],
+                   [s.name for s in sequences] if args.sequences else None)
+    started = time.time()
+    if not args.score_only:
+        seen = set()  # rows sharing a training run list its job each: once is enough
+        for _, _, jobs in planned:
+            for job in jobs:
+                if job.key in seen or job_done(job, runs, results, sequences, vot_sequences):
+                    continue
+                seen.add(job.key)
+                if args.dry_run:
+                    print("+", shlex.join(job.command))
+                else:
+                    run_job(job, runs, results)
+    if args.dry_run:
+        return 0
+    call_seconds = time.time() - started
+
+    scores, eao, missing = collect(table, rows, args.seeds, results, sequences, vot_sequences)
+    references = {}
+    for reference in table.references:
+        if (results / reference).is_dir():
+            result = _score(results, reference, sequences, table.protocol)
+            if result is not None:
+                references[reference] = result
+    figure = None
+    if args.plot and scores:
+        figure = plot_table(args.table, table, rows, scores, references, args.figures / f"{args.table}.png")
+        print(f"figure: {figure}")
+    section = build_section(args.table, table, rows, args.seeds, scores, eao, references, missing,
+                            command_line(__file__, argv), provenance(),
+                            wall_text(planned, read_ledger(results), call_seconds),
+                            None if figure is None else _shown(figure), sequences)
+    print(section)
+    if args.record:
+        print(f"recorded: {record_section(args.table, section, args.results_md)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""benchmarks/seed_tables.py: the statement rule, the paired comparison, the RESULTS.md section replacement, and
+each table's --dry-run (every command's config loads with its overrides, every tracker is registered)."""
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from siamtrack.config import load_config
+from siamtrack.trackers import TRACKERS
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+import seed_tables as st  # noqa: E402
+from seed_tables import (NO_CLAIM, NOISE, NOT_REPRODUCED, REPRODUCED, paired_comparison,  # noqa: E402
+                         replace_section, statement)
+
+
+# --- the statement rule ------------------------------------------------------------------------------------------
+
+
+def test_statement_reproduced_when_every_seed_agrees_and_the_mean_beats_the_noise():
+    assert statement([0.03, 0.02, 0.04], +1, noise=0.02) == REPRODUCED
+    assert statement([-0.03, -0.02, -0.04], -1, noise=0.02) == REPRODUCED  # the paper has the row below
+
+
+def test_statement_not_reproduced_when_every_seed_goes_the_other_way_beyond_the_noise():
+    assert statement([-0.03, -0.02, -0.04], +1, noise=0.02) == NOT_REPRODUCED
+    assert statement([0.05, 0.04, 0.06], -1, noise=0.01) == NOT_REPRODUCED
+
+
+def test_statement_noise_when_seeds_disagree_or_the_mean_is_within_the_spread():
+    assert statement([0.05, -0.01, 0.04], +1, noise=0.0) == NOISE  # one seed disagrees
+    assert statement([0.01, 0.02, 0.015], +1, noise=0.015) == NOISE  # mean 0.015 does not exceed the noise
+    assert statement([0.01, 0.02, 0.015], +1, noise=0.0149) == REPRODUCED  # ... and just does here
+    assert statement([-0.01, -0.02], +1, noise=0.02) == NOISE
+    assert statement([0.05, 0.05], +1, noise=None) == NOISE  # no spread measured: no verdict
+    assert statement([0.05], None, noise=0.0) == NO_CLAIM
+    with pytest.raises(ValueError, match="direction"):
+        statement([0.05], 2, noise=0.0)
+
+
+# --- the paired comparison ---------------------------------------------------------------------------------------
+
+
+def test_paired_comparison_pairs_same_seeds_and_counts_sequences():
+    row = {0: {"a": 0.60, "b": 0.50, "c": 0.40}, 1: {"a": 0.62, "b": 0.48, "c": 0.40}, 2: {"a": 0.9, "b": 0.9,
+                                                                                           "c": 0.9}}
+    base = {0: {"a": 0.50, "b": 0.50, "c": 0.30}, 1: {"a": 0.52, "b": 0.50, "c": 0.43}}
+    result = paired_comparison(row, base)
+    assert result["pairs"] == [(0, 0), (1, 1)]  # seed 2 has no baseline: not paired
+    np.testing.assert_allclose(result["differences"], [(0.10 + 0.0 + 0.10) / 3, (0.10 - 0.02 - 0.03) / 3])
+    assert result["mean"] == pytest.approx(np.mean(result["differences"]))
+    np.testing.assert_allclose([result["per_sequence"][s] for s in "abc"], [0.10, -0.01, 0.035])
+    assert (result["better"], result["worse"]) == (2, 1)
+
+
+def test_paired_comparison_deterministic_baseline_pairs_with_every_seed():
+    row = {0: {"a": 0.5, "b": 0.7}, 1: {"a": 0.3, "b": 0.5}}
+    base = {None: {"a": 0.4, "b": 0.6}}
+    result = paired_comparison(row, base)
+    assert result["pairs"] == [(0, None), (1, None)]
+    np.testing.assert_allclose(result["differences"], [0.1, -0.1])
+    assert (result["better"], result["worse"]) == (0, 0)  # the per-sequence means are 0: neither
+    # spread: the seeded row's half-range (0.2 / 2); the deterministic side has none
+    assert st.claim_noise(row, base, table_noise=None) == pytest.approx(0.1)
+    assert st.claim_noise({None: {"a": 1.0}}, {None: {"a": 0.5}}, table_noise=0.03) == 0.03
+
+
+def test_evaluate_claim_on_hand_made_scores():
+    """Row above its baseline on every seed by more than either spread: reproduced; reversed direction: not."""
+    def seeds(offset):
+        return {s: {"a": 0.5 + offset + 0.01 * s, "b": 0.4 + offset} for s in range(3)}
+
+    scores = {"r": {"auc": seeds(0.05)}, "b": {"auc": seeds(0.0)}}
+    noise = {"auc": st.largest_seeded_half_range(scores, "auc")}
+    assert noise["auc"] == pytest.approx(0.005)  # (0.02 / 2 over sequences a, b) / 2
+    up = st.evaluate_claim(st.Claim("r", "b", +1, "-", metric="auc"), scores, noise)
+    assert up["statement"] == REPRODUCED and up["mean"] == pytest.approx(0.05)
+    down = st.evaluate_claim(st.Claim("r", "b", -1, "-", metric="auc"), scores, noise)
+    assert down["statement"] == NOT_REPRODUCED
+    untestable = st.evaluate_claim(st.Claim("r", "b", +1, "-", metric="auc", untestable="no decoder"), scores, noise)
+    assert untestable["statement"] == st.UNTESTABLE and untestable["mean"] == pytest.approx(0.05)
+
+
+# --- RESULTS.md --------------------------------------------------------------------------------------------------
+
+
+def test_replace_section_in_place_in_a_copy_of_results_md(tmp_path):
+    copy = tmp_path / "RESULTS.md"
+    original = (REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    copy.write_text(original, encoding="utf-8")
+    first = "## Seed table `tadt`: TADT\n\nfirst version\n"
+    st.record_section("tadt", first, copy)
+    once = copy.read_text(encoding="utf-8")
+    assert once.startswith(original.rstrip("\n")) and once.count("## Seed table `tadt`") == 1
+    st.record_section("tadt", "## Seed table `tadt`: TADT again\n\nsecond version\n| a |\n", copy)
+    twice = copy.read_text(encoding="utf-8")
+    assert twice.count("## Seed table `tadt`") == 1 and "first version" not in twice and "second version" in twice
+    assert twice.replace("## Seed table `tadt`: TADT again\n\nsecond version\n| a |\n", "") == \
+        once.replace(first, "")  # nothing else moved
+    # a section in the middle is replaced in place: the sections around it stay where they were
+    text = "intro\n\n## A\n\na\n\n## Seed table `edcf`: old\n\nold body\n\n## C\n\nc\n"
+    replaced = replace_section(text, "## Seed table `edcf`", "## Seed table `edcf`: new\n\nnew body\n")
+    assert replaced == "intro\n\n## A\n\na\n\n## Seed table `edcf`: new\n\nnew body\n\n## C\n\nc\n"
+    with pytest.raises(ValueError, match="2 sections"):
+        replace_section(first + "\n" + first, "## Seed table `tadt`", first)
+
+
+# --- tables and --dry-run ----------------------------------------------------------------------------------------
+
+
+def test_every_table_row_and_claim_is_defined():
+    for name, table in st.TABLES.items():
+        for row in table.rows:
+            assert row in st.ROWS, f"table {name}: row {row!r} is not in ROWS"
+        for claim in table.claims:
+            assert claim.row in table.rows and claim.baseline in table.rows, f"table {name}: {claim}"
+            assert claim.direction in (1, -1, None)
+            assert (claim.metric or table.metric) in st.METRICS
+    assert st.ROWS["edcf-lite"].config == st.ROWS["siamfc-lite"].config  # EDCF tracks each seed's siamfc-lite
+
+
+def test_run_dirs_and_result_names_keep_the_former_names():
+    assert st.run_dir_name(st.ROWS["siamfc-lite"], 2) == "siamfc-lite0-cached-s2"
+    assert st.result_name("siamfc-lite bf16", 1) == "siamfc-lite-bf16-s1"
+    assert st.result_name("tadt-lite", None) == "tadt-lite"
+    rpn = st.run_dir_name(st.ROWS["siamrpn-lite bce"], 0)
+    assert rpn.startswith("siamrpn_sl-lite0-cached-") and rpn.endswith("-s0") and rpn != "siamrpn_sl-lite0-cached-s0"
+    assert rpn == st.run_dir_name(st.ROWS["siamrpn-lite bce"], 0)  # stable
+    distinct = {st.run_dir_name(row, 0) for row in st.ROWS.values() if row.config}
+    trained = {(row.config, row.overrides) for row in st.ROWS.values() if row.config}
+    assert len(distinct) == len(trained)  # one run dir per distinct training
+
+
+@pytest.mark.parametrize("table", sorted(st.TABLES))
+def test_dry_run_lists_every_command(table, tmp_path, shared):
+    seeds = [0, 1, 2]
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "seed_tables.py"), "--table", table, "--dry-run",
+                          "--seeds", *map(str, seeds), "--runs", str(tmp_path / "runs"), "--results",
+                          str(tmp_path / "results"), "--shared", str(shared)],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    commands = [shlex.split(line[2:]) for line in out.stdout.splitlines() if line.startswith("+ ")]
+    assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()  # nothing ran
+    spec = st.TABLES[table]
+    trains = [c for c in commands if c[1] == "train"]
+    evals = [c for c in commands if c[1] == "eval" and "vot" not in c]
+    vots = [c for c in commands if c[1] == "eval" and "vot" in c]
+    expected_names = {st.result_name(row, seed) for row in spec.rows for seed in st.row_seeds(st.ROWS[row], seeds)}
+    assert sorted(c[c.index("--name") + 1] for c in evals) == sorted(expected_names)
+    expected_runs = {st.run_dir_name(st.ROWS[row], seed) for row in spec.rows if st.ROWS[row].config for seed in seeds}
+    assert sorted(Path(c[c.index("--run-dir") + 1]).name for c in trains) == sorted(expected_runs)  # each once
+    assert len(vots) == (len(evals) if spec.vot else 0)
+    for command in trains:
+        config = REPO / command[command.index("--config") + 1]
+        assert config.is_file(), config
+        overrides = [command[i + 1] for i, item in enumerate(command) if item == "--set"]
+        seed = int(Path(command[command.index("--run-dir") + 1]).name.rsplit("-s", 1)[1])
+        loaded = load_config(config, overrides)
+        assert loaded.train.seed == seed and loaded.train.progress is False
+    for command in evals + vots:
+        assert command[command.index("--tracker") + 1] in TRACKERS
+        name = command[command.index("--name") + 1]
+        if "--weights" in command and command[command.index("--weights") + 1] != "random":
+            run_dir = Path(command[command.index("--weights") + 1]).parent.name
+            assert run_dir in expected_runs, (name, run_dir)
+        row = next(row for row in spec.rows if name in {st.result_name(row, s) for s in seeds + [None]})
+        params = [command[i + 1] for i, item in enumerate(command) if item == "--param"]
+        assert params[:len(st.ROWS[row].params)] == list(st.ROWS[row].params)
+        assert ("seed=" in " ".join(params)) == st.ROWS[row].param_seed
