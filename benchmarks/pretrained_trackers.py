@@ -24,8 +24,8 @@ from common import REPO, add_shared_argument, append_results, command_line, prov
 SIAMTRACK = str(Path(sys.executable).parent / "siamtrack")
 # row name: (tracker, training config or None, tracker params)
 ROWS = {
-    "siamfc-lite": ("siamfc-lite", "configs/pretrained/siamfc-lite0-cached.yaml", []),
-    "siamfc-lite bf16": ("siamfc-lite", "configs/pretrained/siamfc-lite0-cached.yaml", ["precision=bfloat16"]),
+    "siamfc-lite": ("siamfc-lite", "bundled/pretrained/siamfc-lite0-cached", []),
+    "siamfc-lite bf16": ("siamfc-lite", "bundled/pretrained/siamfc-lite0-cached", ["precision=bfloat16"]),
     "tadt-lite": ("tadt-lite", None, []),
     "dslt-lite": ("dslt-lite", None, []),
 }

@@ -43,8 +43,8 @@ _SPEED = f"{RESULTS}, 'Pretrained backbone' speed table (siamtrack bench, quiet 
 _LITE_MAIN = f"{RESULTS}, 'Pretrained backbone (EfficientNet-Lite0)' table"
 _BUNDLED_ALL = f"{RESULTS}, bundled-models table (siamtrack report, reports/bundled-all)"
 _LITE_HEAD = ("a trained adjust layer on the ImageNet trunk; none bundled, "
-              "configs/pretrained/*-lite0-cached.yaml trains one")
-_NOT_SHIPPED = "no trained file bundled; train one with its configs/ entry"
+              "--config bundled/pretrained/<name>-lite0-cached trains one")
+_NOT_SHIPPED = "no trained file bundled; train one with its bundled/<name> config"
 
 CATALOGUE: dict[str, Entry] = {
     "tadt-lite": Entry("TADT (Li et al., CVPR 2019)", IMAGENET, auc=0.559, fps=47.3,

@@ -1,0 +1,102 @@
+"""Packaging: the training configs ship in the package and are found by name (``--config bundled/<name>``), the
+environment holds one OpenCV distribution, and the wheel holds what an installed siamtrack needs (weights, demo
+clip, configs, ``py.typed``, the licence) and runs ``siamtrack demo`` from a clean virtual environment."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from importlib.metadata import distributions
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from conftest import REPO_ROOT
+from siamtrack.config import ConfigError, bundled_config_root, bundled_configs, load_config, resolve_config
+
+SCRIPT = Path(sys.executable).with_name("siamtrack")  # the installed console script of this venv
+PACKAGE = REPO_ROOT / "src" / "siamtrack"
+
+
+def run(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+# --- configs shipped in the package, found by name ---------------------------------------------------------------
+
+def test_bundled_names_are_every_yaml_of_the_package_folder_and_no_other_copy_exists():
+    root = bundled_config_root()
+    assert root == PACKAGE / "configs"  # the editable install reads the checkout's one copy
+    files = sorted(root.rglob("*.yaml"))
+    assert len(files) >= 60
+    names = bundled_configs()
+    assert names == sorted(f"bundled/{path.relative_to(root).with_suffix('').as_posix()}" for path in files)
+    assert {"bundled/siamfc", "bundled/siamfc-width0.5", "bundled/pretrained/siamfc-lite0-cached",
+            "bundled/weights/siamfc", "bundled/weights/siamfc-lite"} <= set(names)
+    assert resolve_config("bundled/siamfc-width0.5") == root / "siamfc-width0.5.yaml"  # not with_suffix's ".5"
+    assert resolve_config("bundled/pretrained/siamfc-lite0-cached.yaml") == root / "pretrained" / "siamfc-lite0-cached.yaml"
+    assert resolve_config("somewhere/siamfc.yaml") == Path("somewhere/siamfc.yaml")  # a path stays a path
+    assert not (REPO_ROOT / "configs").exists()  # one copy: the package's
+
+
+def tiny_folder_dataset(root: Path, frames: int = 6) -> None:
+    """One sequence ``root/clip`` (96x128 PNGs of a textured square moving over noise, 1-based ground truth)."""
+    rng = np.random.default_rng(0)
+    background = cv2.resize(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (128, 96),
+                            interpolation=cv2.INTER_NEAREST)
+    square = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    (root / "clip" / "img").mkdir(parents=True)
+    lines = []
+    for index in range(frames):
+        image, x, y = background.copy(), 30 + 3 * index, 30 + 2 * index
+        image[y:y + 20, x:x + 24] = square
+        cv2.imwrite(str(root / "clip" / "img" / f"{index + 1:04d}.png"), image)
+        lines.append(f"{x + 1},{y + 1},24,20")
+    (root / "clip" / "groundtruth.txt").write_text("\n".join(lines) + "\n")
+
+
+def test_train_takes_a_bundled_config_by_name_outside_a_checkout(tmp_path):
+    """``siamtrack train --config bundled/weights/siamfc`` from a folder that is not a checkout: one short real run
+    (the data and cache pointed at a tiny folder dataset by --set) whose saved config is the bundled one."""
+    tiny_folder_dataset(tmp_path / "data")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    overrides = [f"data.sources=[{{dataset: folder, root: {tmp_path / 'data'}}}]",
+                 f"data.curation.cache_dir={tmp_path / 'cache'}", "data.pairs_per_epoch=2", "train.batch_size=2",
+                 "train.epochs=1", "train.progress=false", "train.device=cpu", "train.checkpoint_every=1"]
+    result = run("train", "--config", "bundled/weights/siamfc", "--run-dir", "run",
+                 *[item for value in overrides for item in ("--set", value)], cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert (work / "run" / "model.pth").is_file()
+    saved = yaml.safe_load((work / "run" / "config.yaml").read_text())
+    bundled = load_config(PACKAGE / "configs" / "weights" / "siamfc.yaml")
+    assert saved["model"] == {"name": "siamfc", "args": {"width": 0.5}} == {"name": bundled.model.name,
+                                                                            "args": dict(bundled.model.args)}
+    assert saved["optim"]["lr_start"] == bundled.optim.lr_start and saved["train"]["epochs"] == 1
+
+    # a plain path still works, and a file of one's own can start from a bundled config
+    own = work / "mine.yaml"
+    own.write_text("base: bundled/weights/siamfc\nmodel:\n  args: {width: 0.25}\n")
+    result = run("train", "--config", "mine.yaml", "--run-dir", "run-own",
+                 *[item for value in overrides for item in ("--set", value)], cwd=work)
+    assert result.returncode == 0, result.stderr
+    saved = yaml.safe_load((work / "run-own" / "config.yaml").read_text())
+    assert saved["model"]["args"] == {"width": 0.25} and saved["optim"]["lr_start"] == bundled.optim.lr_start
+
+
+def test_an_unknown_bundled_name_lists_the_bundled_configs(tmp_path):
+    result = run("train", "--config", "bundled/siamfcc", "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
+    assert result.returncode == 2
+    error = result.stderr.strip()
+    assert len(error.splitlines()) == 1, error
+    assert error.startswith("error: bundled/siamfcc: no such bundled config"), error
+    listed = error.split("the bundled configs are: ")[1].split(", ")
+    assert listed == bundled_configs()
+    assert not (tmp_path / "run").exists()
+    for name in ("bundled/../config", "bundled/", "bundled//siamfc", "bundled/weights"):
+        with pytest.raises(ConfigError, match=f"^{name}: no such bundled config"):
+            resolve_config(name)
