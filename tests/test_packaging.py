@@ -100,3 +100,55 @@ def test_an_unknown_bundled_name_lists_the_bundled_configs(tmp_path):
     for name in ("bundled/../config", "bundled/", "bundled//siamfc", "bundled/weights"):
         with pytest.raises(ConfigError, match=f"^{name}: no such bundled config"):
             resolve_config(name)
+
+
+# --- one OpenCV distribution ---------------------------------------------------------------------------------------
+
+OPENCV = {"opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"}
+
+
+def requirement_name(text: str) -> str:
+    from packaging.requirements import Requirement
+
+    return Requirement(text).name.lower().replace("_", "-")
+
+
+def test_the_environment_holds_exactly_one_opencv_distribution():
+    """All four OpenCV wheels install the same ``cv2`` package; two of them overwrite each other's files."""
+    installed = sorted({(d.metadata["Name"] or "").lower() for d in distributions()} & OPENCV)
+    assert installed == ["opencv-contrib-python-headless"], (
+        f"OpenCV distributions installed: {installed}; run scripts/setup.sh (it leaves only "
+        "opencv-contrib-python-headless)")
+    assert hasattr(cv2, "TrackerCSRT") and hasattr(cv2, "TrackerKCF")  # the contrib build's cv2, whole
+
+
+def test_no_extra_asks_for_a_second_opencv_distribution():
+    """The base and every extra name the same OpenCV distribution, so that no ``pip install siamtrack[...]``
+    brings a second ``cv2``; the extras that pull one in through a dependency (the vot-toolkit) leave it out."""
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    named = {requirement_name(text) for text in project["dependencies"]}
+    for extra, requirements in project["optional-dependencies"].items():
+        named |= {requirement_name(text) for text in requirements}
+    assert named & OPENCV == {"opencv-contrib-python-headless"}
+    assert "vot-toolkit" not in named  # installed with --no-deps (scripts/setup.sh): it requires opencv-python
+
+
+def test_vot_toolkit_has_every_requirement_but_opencv_python():
+    """The vot-toolkit is installed without its requirements; the ``eval`` extra lists them, less opencv-python."""
+    from importlib.metadata import PackageNotFoundError, requires, version
+
+    missing = []
+    for text in requires("vot-toolkit"):
+        if "extra ==" in text:
+            continue
+        name = requirement_name(text)
+        if name == "opencv-python":
+            continue
+        try:
+            version(name)
+        except PackageNotFoundError:
+            missing.append(name)
+    assert not missing, f"vot-toolkit requirements not installed: {missing}"
+    import vot.region.raster  # noqa: F401  (what tests/test_eval_vot_agreement.py uses; it imports cv2)
