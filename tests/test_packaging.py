@@ -152,3 +152,97 @@ def test_vot_toolkit_has_every_requirement_but_opencv_python():
             missing.append(name)
     assert not missing, f"vot-toolkit requirements not installed: {missing}"
     import vot.region.raster  # noqa: F401  (what tests/test_eval_vot_agreement.py uses; it imports cv2)
+
+
+# --- the wheel ---------------------------------------------------------------------------------------------------
+
+def build_wheel(tmp_path: Path) -> Path:
+    """The wheel of this checkout, built offline (no build isolation, no index) from a copy of the sources, so the
+    build's ``build/`` and ``*.egg-info`` never land in the checkout."""
+    import shutil
+
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(REPO_ROOT / name, source / name)
+    shutil.copytree(REPO_ROOT / "src", source / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                             "--wheel-dir", str(tmp_path / "dist"), str(source)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    wheels = list((tmp_path / "dist").glob("siamtrack-*.whl"))
+    assert len(wheels) == 1, wheels
+    return wheels[0]
+
+
+def test_the_wheel_holds_weights_demo_configs_types_and_licence(tmp_path):
+    wheel = build_wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    package_files = {f"siamtrack/{path.relative_to(PACKAGE).as_posix()}"
+                     for folder in ("weights/bundled", "assets", "configs")
+                     for path in (PACKAGE / folder).rglob("*") if path.is_file()}
+    assert len([n for n in package_files if n.startswith("siamtrack/configs/")]) >= 60
+    assert {"siamtrack/weights/bundled/siamfc.pth", "siamtrack/assets/demo.mp4", "siamtrack/assets/demo.txt",
+            "siamtrack/configs/siamfc.yaml", "siamtrack/configs/weights/siamfc.yaml",
+            "siamtrack/configs/pretrained/siamfc-lite0-cached.yaml"} <= package_files
+    missing = package_files - names
+    assert not missing, f"not in the wheel: {sorted(missing)}"
+    for name in ("siamtrack/py.typed", "siamtrack/integrations/trackers.ini", "siamtrack/cli.py",
+                 "siamtrack/models/__init__.py"):
+        assert name in names, name
+    assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names), names
+    assert not any(n.startswith(("tests/", "benchmarks/", "configs/", "scripts/")) for n in names)
+    requires = [line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Requires-Dist: ")]
+    assert any(r.startswith("av") for r in requires) and any(r.startswith("opencv-contrib-python-headless")
+                                                             for r in requires)
+    assert {"eval", "bench", "test"} <= {line.split(": ", 1)[1] for line in metadata.splitlines()
+                                         if line.startswith("Provides-Extra: ")}
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_into_a_clean_venv_and_runs_the_demo(tmp_path):
+    """Build the wheel, install it into a new virtual environment (its requirements from the package index, torch
+    first as scripts/setup.sh installs it), and run ``siamtrack demo`` and a bundled-config lookup there, outside
+    the checkout. Minutes: it installs torch, OpenCV and PyAV."""
+    import torch
+
+    wheel = build_wheel(tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    torch_version = torch.__version__.split("+")[0]
+    if subprocess.run(pip + [f"torch=={torch_version}"], timeout=1200).returncode != 0:
+        subprocess.run(pip + [f"torch=={torch_version}", "--index-url", "https://download.pytorch.org/whl/cpu"],
+                       check=True, timeout=1200)
+    subprocess.run(pip + [str(wheel)], check=True, timeout=1200)
+
+    work = tmp_path / "work"
+    work.mkdir()
+    environment = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    result = subprocess.run([str(venv / "bin" / "siamtrack"), "demo", "--out", "out"], capture_output=True,
+                            text=True, timeout=900, cwd=work, env=environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("tadt-lite: 150 frames"), result.stdout
+    auc = float(result.stdout.split("success AUC ")[1].split(",")[0])
+    assert auc > 0.7
+    assert np.loadtxt(work / "out" / "boxes.txt", delimiter=",").shape == (150, 4)
+    import av
+
+    with av.open(str(work / "out" / "track.mp4")) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+        assert sum(1 for _ in container.decode(video=0)) == 150
+
+    code = ("import siamtrack, siamtrack.config as c; from importlib.metadata import distributions; "
+            "p = c.resolve_config('bundled/weights/siamfc'); assert 'site-packages' in str(p), p; "
+            "print(len(c.bundled_configs()), c.load_config('bundled/weights/siamfc').model.name, "
+            "sorted({(d.metadata['Name'] or '').lower() for d in distributions()} & "
+            f"set({sorted(OPENCV)!r})), siamtrack.__file__)")
+    result = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                            timeout=300, cwd=work, env=environment)
+    assert result.returncode == 0, result.stderr
+    count, model, *rest = result.stdout.split(" ", 2)
+    assert int(count) == len(bundled_configs()) and model == "siamfc"
+    assert "['opencv-contrib-python-headless']" in result.stdout and str(venv) in result.stdout, result.stdout
