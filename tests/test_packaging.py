@@ -38,7 +38,8 @@ def test_bundled_names_are_every_yaml_of_the_package_folder_and_no_other_copy_ex
     assert {"bundled/siamfc", "bundled/siamfc-width0.5", "bundled/pretrained/siamfc-lite0-cached",
             "bundled/weights/siamfc", "bundled/weights/siamfc-lite"} <= set(names)
     assert resolve_config("bundled/siamfc-width0.5") == root / "siamfc-width0.5.yaml"  # not with_suffix's ".5"
-    assert resolve_config("bundled/pretrained/siamfc-lite0-cached.yaml") == root / "pretrained" / "siamfc-lite0-cached.yaml"
+    pretrained = root / "pretrained" / "siamfc-lite0-cached.yaml"
+    assert resolve_config("bundled/pretrained/siamfc-lite0-cached.yaml") == pretrained
     assert resolve_config("somewhere/siamfc.yaml") == Path("somewhere/siamfc.yaml")  # a path stays a path
     assert not (REPO_ROOT / "configs").exists()  # one copy: the package's
 

@@ -66,9 +66,9 @@ CATALOGUE: dict[str, Entry] = {
                       source=_BUNDLED_ALL),
     "siamrpn_sl": Entry("DSLT shrinkage loss on SiamRPN (Lu et al., TPAMI 2020)", BUNDLED, "siamrpn_sl.pth",
                         auc=0.169, source=_BUNDLED_ALL),
-    "opencv-csrt": Entry("CSRT (Lukezic et al., CVPR 2017; OpenCV contrib)", NONE, "pip install siamtrack[bench]",
+    "opencv-csrt": Entry("CSRT (Lukezic et al., CVPR 2017; OpenCV contrib)", NONE, "in OpenCV contrib (a dependency)",
                          auc=0.485, fps=43.8, source=f"{_BUNDLED_ALL}; fps: {_SPEED}"),
-    "opencv-kcf": Entry("KCF (Henriques et al., TPAMI 2015; OpenCV contrib)", NONE, "pip install siamtrack[bench]",
+    "opencv-kcf": Entry("KCF (Henriques et al., TPAMI 2015; OpenCV contrib)", NONE, "in OpenCV contrib (a dependency)",
                         auc=0.243, fps=214.0,
                         source=f"AUC: {_BUNDLED_ALL}; fps: the practitioner's-path issue (siamtrack bench; "
                                f"not yet recorded in {RESULTS})"),
