@@ -20,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-from common import REPO, append_results, command_line, provenance
+from common import append_results, command_line, provenance
 from siamtrack.config import load_config
 from siamtrack.training.curation import load_curated
 from siamtrack.training.loop import (
@@ -31,7 +31,7 @@ from siamtrack.training.pairs import GlobalBatchSampler, PairDataset
 
 
 def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
-    config = load_config(REPO / "configs" / f"{name}.yaml",
+    config = load_config(f"bundled/{name}",
                          [f"train.batch_size={batch}", "train.progress=false",
                           f"data.pairs_per_epoch={batch * (iterations * runs + 2)}"])
     _, curated = load_curated(prepare_curated(config, progress=True))

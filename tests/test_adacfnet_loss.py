@@ -15,7 +15,7 @@ from siamtrack import losses
 from siamtrack.config import ConfigError, config_to_dict, load_config
 from siamtrack.training.loop import batch_loss, check_loss_and_labels
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[1] / "src" / "siamtrack" / "configs"
 
 
 def focal(y: float, v: float, a: float = 2.0, b: float = 1.0) -> torch.Tensor:

@@ -1,23 +1,22 @@
 """The bundled default models (``siamtrack/weights/bundled/*.pth``): each one is what its documented config trains,
 loads with ``weights_only`` through the tracker registry, and tracks the bundled demo clip.
 
-Every bundled file must have a ``configs/bundled/<name>.yaml`` whose model (registry name and arguments) is the
-file's: that is the provenance the RESULTS.md tables rely on.
+Every bundled file must have a config ``bundled/weights/<name>`` (``siamtrack/configs/weights/<name>.yaml``) whose
+model (registry name and arguments) is the file's: that is the provenance the RESULTS.md tables rely on.
 """
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from siamtrack.config import load_config
+from siamtrack.config import bundled_config_root, load_config
 from siamtrack.data.sequence import VideoFile
 from siamtrack.demo import DEMO_GROUND_TRUTH, DEMO_VIDEO
 from siamtrack.evaluation import frame_scores, scores_from_frames
 from siamtrack.models import read_weights
 from siamtrack.trackers import BUNDLED_WEIGHTS, build_tracker
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "bundled"
+CONFIGS = bundled_config_root() / "weights"
 BUNDLED = sorted(path.stem for path in BUNDLED_WEIGHTS.glob("*.pth"))
 
 
@@ -29,8 +28,8 @@ def test_the_expected_models_are_bundled():
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_file_is_what_its_config_trains(name):
     config_path = CONFIGS / f"{name}.yaml"
-    assert config_path.is_file(), f"{name}.pth is bundled without configs/bundled/{name}.yaml"
-    config = load_config(config_path)
+    assert config_path.is_file(), f"{name}.pth is bundled without a config bundled/weights/{name}"
+    config = load_config(f"bundled/weights/{name}")
     weights = read_weights(BUNDLED_WEIGHTS / f"{name}.pth")  # torch.load(..., weights_only=True)
     assert weights.model_name == config.model.name  # siamtrack train writes both fields into model.pth
     assert weights.model_config == dict(config.model.args)

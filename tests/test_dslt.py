@@ -217,7 +217,7 @@ def test_torchvision_backbones_track_a_translated_frame(backbone, size, frame_an
 def test_dslt_configs_are_valid_tracker_parameters():
     import yaml
 
-    configs = sorted((Path(__file__).resolve().parents[1] / "configs").glob("dslt*.yaml"))
+    configs = sorted((Path(__file__).resolve().parents[1] / "src" / "siamtrack" / "configs").glob("dslt*.yaml"))
     assert len(configs) >= 9
     names = set()
     for path in configs:

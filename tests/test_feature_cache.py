@@ -72,7 +72,7 @@ def test_label_sits_where_the_target_is_in_the_search_window(curated, tmp_path):
 
 
 def test_siamrpn_trains_on_cached_maps_and_tracks(curated, tmp_path):
-    """SiamRPN_sl on the pretrained trunk (configs/pretrained/siamrpn_sl-lite0-cached.yaml's objective): Eq. 16 on the
+    """SiamRPN_sl on the pretrained trunk (bundled/pretrained/siamrpn_sl-lite0-cached objective): Eq. 16 on the
     cached windows' boxes lowers the loss, and the exported file runs as ``siamrpn_sl-lite`` on a moving target."""
     torch.set_num_threads(1)
     config = config_dict(curated, tmp_path, epochs=4)

@@ -115,8 +115,8 @@ def test_missing_contrib_names_the_package(monkeypatch):
 CONTRIB = opencv_tracker_factory("CSRT") is not None and opencv_tracker_factory("KCF") is not None
 
 
-@pytest.mark.skipif(not CONTRIB, reason="this cv2 has no CSRT/KCF trackers: install opencv-contrib-python-headless "
-                                        "(pip install -e '.[bench]') after any other opencv wheel")
+@pytest.mark.skipif(not CONTRIB, reason="this cv2 has no CSRT/KCF trackers: another OpenCV wheel replaced "
+                                        "opencv-contrib-python-headless (scripts/setup.sh repairs it)")
 @pytest.mark.parametrize("name", ["opencv-csrt", "opencv-kcf"])
 def test_real_opencv_trackers_follow_the_thermal_horse(name):
     from siamtrack.data import shared_split

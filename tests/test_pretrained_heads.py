@@ -20,6 +20,7 @@ from siamtrack.training.loop import train
 from training_support import synthetic_sequence
 
 REPO = Path(__file__).resolve().parents[1]
+PRETRAINED_CONFIGS = REPO / "src" / "siamtrack" / "configs" / "pretrained"
 LITE = {"backbone": "efficientnet-lite0"}
 HEADS = ["cfnet-conv2", "adacfnet", "rasnet"]
 ADJUST = {"backbone.adjust.0.weight", "backbone.adjust.1.weight", "backbone.adjust.1.bias"}
@@ -235,7 +236,7 @@ def cached_config(name: str, curated, cache_root):
                  "train.progress=false", "train.feature_shift=4", "train.feature_precision=float32"]
     if name != "rasnet":
         overrides.append("model.args.margin=4")
-    return load_config(REPO / "configs" / "pretrained" / CONFIGS[name], overrides)
+    return load_config(PRETRAINED_CONFIGS / CONFIGS[name], overrides)
 
 
 @pytest.mark.parametrize("name", HEADS)
@@ -263,11 +264,11 @@ def test_feature_cache_trains_each_head_with_its_papers_loss(name, curated, cach
 def test_lite_configs_share_the_siamfc_lite_data_and_schedule():
     """Same data, crops, labels, optimiser and schedule as siamfc-lite0-cached.yaml; only model and loss differ,
     each the paper's (CFNet: balanced logistic; AdaCFNet: focal logistic, plain mean; RASNet: bundled RASNet's)."""
-    reference = config_to_dict(load_config(REPO / "configs" / "pretrained" / "siamfc-lite0-cached.yaml"))
+    reference = config_to_dict(load_config("bundled/pretrained/siamfc-lite0-cached"))
     losses = {"cfnet-conv2": ("logistic", True, None), "adacfnet": ("focal_logistic", False, None),
               "rasnet": ("logistic", True, 100.0)}
     for name, file in CONFIGS.items():
-        config = config_to_dict(load_config(REPO / "configs" / "pretrained" / file))
+        config = config_to_dict(load_config(PRETRAINED_CONFIGS / file))
         for section in ("data", "augment", "labels", "optim", "train"):
             assert config[section] == reference[section], (file, section)
         assert config["model"]["name"] == name and config["model"]["args"]["backbone"] == "efficientnet-lite0"

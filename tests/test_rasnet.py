@@ -209,7 +209,7 @@ def test_ablation_switches():
 def test_training_loss_weights_each_pair_by_omega():
     """The loop's batch loss with ``loss.temporal_sigma: 100`` is Σ_pairs L(Z^i, X^j) Ω(i, j) / B (Eq. 11-13),
     Ω(i, j) = exp(-|i - j| / 100), and its gradient is the logistic gradient scaled by Ω."""
-    config = load_config(REPO_ROOT / "configs" / "rasnet.yaml")
+    config = load_config("bundled/rasnet")
     assert config.loss.temporal_sigma == 100 and not config.loss.balanced
     torch.manual_seed(7)
     scores = torch.randn(3, 1, 17, 17, dtype=torch.float64, requires_grad=True)
@@ -228,7 +228,7 @@ def test_training_loss_weights_each_pair_by_omega():
 
 
 def test_configs_follow_the_paper_and_ablation_rows_differ_only_in_attention():
-    config = load_config(REPO_ROOT / "configs" / "rasnet.yaml")
+    config = load_config("bundled/rasnet")
     optim = config.optim
     assert (optim.name, optim.momentum, optim.weight_decay, optim.lr_start, optim.lr_end) == \
         ("sgd", 0.9, 5e-4, 1e-2, 1e-5)
@@ -236,8 +236,8 @@ def test_configs_follow_the_paper_and_ablation_rows_differ_only_in_attention():
     assert config.data.pairs_per_epoch * config.train.epochs == 3_000_000
     assert config.model.args == {"width": 1.0, "general": True, "residual": True, "channel": True,
                                  "form": "joint", "reduction": 4}
-    base = load_config(REPO_ROOT / "configs" / "rasnet-ablation.yaml")
-    rows = {name: load_config(REPO_ROOT / "configs" / f"rasnet-ablation-{name}.yaml")
+    base = load_config("bundled/rasnet-ablation")
+    rows = {name: load_config(f"bundled/rasnet-ablation-{name}")
             for name in ("siamfc", "genatt", "dualatt", "chanatt", "full")}
     switches = {name: tuple(row.model.args[k] for k in ("general", "residual", "channel", "form"))
                 for name, row in rows.items()}

@@ -77,7 +77,7 @@ def test_validation_log_scores_every_snapshot_with_the_runs_objective(tiny_run):
 
 
 def test_validation_log_needs_snapshots(tmp_path):
-    (tmp_path / "config.yaml").write_text(dump_config(load_config(REPO / "configs" / "rasnet-ablation.yaml")))
+    (tmp_path / "config.yaml").write_text(dump_config(load_config("bundled/rasnet-ablation")))
     with pytest.raises(FileNotFoundError, match="epoch_snapshots"):
         validation_log(tmp_path, batches=[])
 

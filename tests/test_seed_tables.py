@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siamtrack.config import load_config
+from siamtrack.config import load_config, resolve_config
 from siamtrack.trackers import TRACKERS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,7 +157,7 @@ def test_dry_run_lists_every_command(table, tmp_path, shared):
     assert sorted(Path(c[c.index("--run-dir") + 1]).name for c in trains) == sorted(expected_runs)  # each once
     assert len(vots) == (len(evals) if spec.vot else 0)
     for command in trains:
-        config = REPO / command[command.index("--config") + 1]
+        config = resolve_config(command[command.index("--config") + 1])
         assert config.is_file(), config
         overrides = [command[i + 1] for i, item in enumerate(command) if item == "--set"]
         seed = int(Path(command[command.index("--run-dir") + 1]).name.rsplit("-s", 1)[1])

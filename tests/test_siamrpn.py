@@ -21,7 +21,7 @@ from siamtrack.training.loop import check_loss_and_labels, train
 from tracking_support import TRANSLATED_BOX, centre_errors, translated_frames
 from training_support import synthetic_sequence
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[1] / "src" / "siamtrack" / "configs"
 
 
 def test_anchor_shapes_are_siamrpns():

@@ -355,7 +355,7 @@ def test_rand_rows_are_reproducible_and_none_drops_a_layer(siamfc_quarter, frame
 
 def test_ablation_configs_are_the_rows_of_table5():
     rows = {}
-    for path in sorted((REPO / "configs").glob("tadt*.yaml")):
+    for path in sorted((REPO / "src" / "siamtrack" / "configs").glob("tadt*.yaml")):
         content = yaml.safe_load(path.read_text())
         assert content["tracker"] == "tadt"
         params = TADTParams(**content["params"])

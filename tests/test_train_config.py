@@ -1,5 +1,5 @@
 """Training configs: YAML loading (base chains, overrides, errors naming file and line) and the bundled
-configs/ files, whose models must build and whose crops must fit them."""
+``siamtrack/configs/`` files (the ``bundled/<name>`` configs), whose models must build and whose crops must fit them."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +12,7 @@ import yaml
 from siamtrack.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config, load_config
 from siamtrack.training.loop import build_model, lr_gamma, probe_score_size
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[1] / "src" / "siamtrack" / "configs"
 OURS = ["siamfc", "siamfc-width0.5", "cfnet-conv2", "dcfnet"]
 
 

@@ -1,7 +1,7 @@
 """AdaCFNet ablation (Li et al., Sec. IV-A.1, Fig. 9) on the project's data: CFNet, CFNet+SE and CFNet+SE+Focal
 trained on the same data with the same schedule and seed, tracked on the ``dev-eval`` split and compared.
 
-Rows (``configs/adacfnet-ablation-{cfnet,se,se-focal}.yaml``, which differ only in ``model.args.attention`` and
+Rows (``bundled/adacfnet-ablation-{cfnet,se,se-focal}``, which differ only in ``model.args.attention`` and
 ``loss.name``). For each row: ``siamtrack train`` (resumable: rerunning the script continues where it stopped)
 -> ``<row>/adacfnet.pth`` (the state dict with its model config, so the tracker rebuilds the row's variant)
 -> ``siamtrack eval --tracker adacfnet`` (OPE, ``otb`` protocol: precision at 20 px and success AUC, as Fig. 9)
@@ -30,9 +30,9 @@ from siamtrack.config import load_config  # noqa: E402
 from siamtrack.data import shared_split  # noqa: E402
 
 ROWS = {  # row -> (the paper's name in Fig. 9, config)
-    "cfnet": ("CFNet", "configs/adacfnet-ablation-cfnet.yaml"),
-    "se": ("CFNet+SE", "configs/adacfnet-ablation-se.yaml"),
-    "se-focal": ("CFNet+SE+Focal", "configs/adacfnet-ablation-se-focal.yaml"),
+    "cfnet": ("CFNet", "bundled/adacfnet-ablation-cfnet"),
+    "se": ("CFNet+SE", "bundled/adacfnet-ablation-se"),
+    "se-focal": ("CFNet+SE+Focal", "bundled/adacfnet-ablation-se-focal"),
 }
 SMOKE = ["train.epochs=2", "data.pairs_per_epoch=64", "train.progress=false"]
 

@@ -4,12 +4,12 @@ the same schedule and seed, tracked on ``dev-eval`` and compared; plus their tra
 
 Rows (half-width CPU configs; the full-width ones drop ``-width0.5``):
 
-    siamfc      configs/siamfc-width0.5.yaml      tracker siamfc      (BCE, balanced)
-    siamfc_fl   configs/siamfc_fl-width0.5.yaml   tracker siamfc_fl   (Eq. 11, γ = 2)
-    siamfc_sl   configs/siamfc_sl-width0.5.yaml   tracker siamfc_sl   (Eq. 14, a = 10, c = 0.6)
-    siamrpn     configs/siamrpn-width0.5.yaml     tracker siamrpn     (Eq. 16 with BCE)
-    siamrpn_fl  configs/siamrpn_fl-width0.5.yaml  tracker siamrpn_fl
-    siamrpn_sl  configs/siamrpn_sl-width0.5.yaml  tracker siamrpn_sl
+    siamfc      bundled/siamfc-width0.5      tracker siamfc      (BCE, balanced)
+    siamfc_fl   bundled/siamfc_fl-width0.5   tracker siamfc_fl   (Eq. 11, γ = 2)
+    siamfc_sl   bundled/siamfc_sl-width0.5   tracker siamfc_sl   (Eq. 14, a = 10, c = 0.6)
+    siamrpn     bundled/siamrpn-width0.5     tracker siamrpn     (Eq. 16 with BCE)
+    siamrpn_fl  bundled/siamrpn_fl-width0.5  tracker siamrpn_fl
+    siamrpn_sl  bundled/siamrpn_sl-width0.5  tracker siamrpn_sl
 
 For each row: ``siamtrack train`` (resumable; rerunning continues) -> ``<row>/model.pth`` -> ``siamtrack eval`` (OPE, ``otb`` protocol: DP at 20 px and AUC) on ``dev-eval``; then
 ``siamtrack report`` (``<out>/report``) and ``<out>/training_curves.png`` / ``training.md``: each row's training
@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
 from common import ablation_parser, dev_eval_options, run_siamtrack, train_row, training_curves  # noqa: E402
 
-ROWS = {row: f"configs/{row}-width0.5.yaml" for row in
+ROWS = {row: f"bundled/{row}-width0.5" for row in
         ("siamfc", "siamfc_fl", "siamfc_sl", "siamrpn", "siamrpn_fl", "siamrpn_sl")}
 CPU_SCHEDULE = ["train.epochs=20", "data.pairs_per_epoch=1600", "train.progress=false"]
 SMOKE = ["train.epochs=2", "data.pairs_per_epoch=32", "train.progress=false"]

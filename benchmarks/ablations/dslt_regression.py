@@ -1,15 +1,15 @@
 """DSLT* regression ablations (Lu et al., TPAMI 2020, Fig. 15 and Table 3, regression case) on the project's data:
 the same tracker and backbone, only the first-frame/online training loss changes; evaluated on ``dev-eval``.
 
-Rows (``configs/dslt*.yaml``: ``tracker``, result ``name`` and tracker ``params``):
+Rows (``bundled/dslt*``: ``tracker``, result ``name`` and tracker ``params``):
 
-    shrinkage        configs/dslt.yaml                      Eq. 7, a = 10, c = 0.2 (the full loss)
-    l2               configs/dslt-ablation-l2.yaml          Eq. 3
-    l3               configs/dslt-ablation-l3.yaml          Eq. 4, γ = 1
-    ohnm             configs/dslt-ablation-ohnm.yaml        square loss, online hard negative mining (0.01)
-    shrinkage-noexp  configs/dslt-ablation-shrinkage-noexp.yaml   Table 3 "w/o exp(Y)"
-    exp-only         configs/dslt-ablation-exp-only.yaml    Table 3 "only exp(Y)"
-    a6-c0.2, a10-c0.6, a6-c0.6  configs/dslt-ablation-a*-c*.yaml   Table 3's a/c grid
+    shrinkage        bundled/dslt                      Eq. 7, a = 10, c = 0.2 (the full loss)
+    l2               bundled/dslt-ablation-l2          Eq. 3
+    l3               bundled/dslt-ablation-l3          Eq. 4, γ = 1
+    ohnm             bundled/dslt-ablation-ohnm        square loss, online hard negative mining (0.01)
+    shrinkage-noexp  bundled/dslt-ablation-shrinkage-noexp   Table 3 "w/o exp(Y)"
+    exp-only         bundled/dslt-ablation-exp-only    Table 3 "only exp(Y)"
+    a6-c0.2, a10-c0.6, a6-c0.6  bundled/dslt-ablation-a*-c*   Table 3's a/c grid
 
 For each row: ``siamtrack eval --tracker dslt --param ...`` (OPE, ``otb`` protocol: precision at 20 px and
 success AUC, the paper's DP/AUC) on ``dev-eval``, then ``siamtrack report`` over the rows (``<out>/report``).
@@ -33,25 +33,26 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
-from common import REPO, ablation_parser, dev_eval_options, repeated, run_siamtrack  # noqa: E402
+from common import ablation_parser, dev_eval_options, repeated, run_siamtrack  # noqa: E402
+from siamtrack.config import resolve_config  # noqa: E402
 
 ROWS = {
-    "shrinkage": "configs/dslt.yaml",
-    "l2": "configs/dslt-ablation-l2.yaml",
-    "l3": "configs/dslt-ablation-l3.yaml",
-    "ohnm": "configs/dslt-ablation-ohnm.yaml",
-    "shrinkage-noexp": "configs/dslt-ablation-shrinkage-noexp.yaml",
-    "exp-only": "configs/dslt-ablation-exp-only.yaml",
-    "a6-c0.2": "configs/dslt-ablation-a6-c0.2.yaml",
-    "a10-c0.6": "configs/dslt-ablation-a10-c0.6.yaml",
-    "a6-c0.6": "configs/dslt-ablation-a6-c0.6.yaml",
+    "shrinkage": "bundled/dslt",
+    "l2": "bundled/dslt-ablation-l2",
+    "l3": "bundled/dslt-ablation-l3",
+    "ohnm": "bundled/dslt-ablation-ohnm",
+    "shrinkage-noexp": "bundled/dslt-ablation-shrinkage-noexp",
+    "exp-only": "bundled/dslt-ablation-exp-only",
+    "a6-c0.2": "bundled/dslt-ablation-a6-c0.2",
+    "a10-c0.6": "bundled/dslt-ablation-a10-c0.6",
+    "a6-c0.6": "bundled/dslt-ablation-a6-c0.6",
 }
 SMOKE_PARAMS = ["init_iterations=10"]
 SMOKE_SEQUENCES = "DragonBaby,ball1"
 
 
 def read_row(path: Path) -> tuple[str, str, dict]:
-    """``(tracker, name, params)`` of a ``configs/dslt*.yaml`` file, its params checked against DSLTParams."""
+    """``(tracker, name, params)`` of a ``bundled/dslt*`` file, its params checked against DSLTParams."""
     from siamtrack.trackers.dslt import DSLTParams
 
     data = yaml.safe_load(path.read_text())
@@ -75,7 +76,7 @@ def main(argv=None) -> int:
     weights = ["--weights", args.weights] if args.weights else []
     names = []
     for row in args.rows:
-        tracker, name, params = read_row(REPO / ROWS[row])
+        tracker, name, params = read_row(resolve_config(ROWS[row]))
         overrides = [f"{key}={value!r}" for key, value in params.items()] + extra
         run_siamtrack("eval", "--tracker", tracker, *weights, "--name", name, "--quiet",
                       *repeated("--param", overrides), *source)

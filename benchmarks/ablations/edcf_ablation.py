@@ -3,7 +3,7 @@ CACFNet+ and EDCF, every trained row on the same data with the same schedule, tr
 split, reported as OP (success rate at IoU 0.5), DP (precision at 20 pixels), EAO (VOT baseline on the split's
 VOT sequences) and fps.
 
-Rows and what they train (``configs/edcf-ablation*.yaml``, width 0.25, 50 epochs x 640 pairs, batch 8):
+Rows and what they train (``bundled/edcf-ablation*``, width 0.25, 50 epochs x 640 pairs, batch 8):
 
 ========  ===============================  ============================================  ==============
 row       config                           losses (Eq. 15)                               tracker
@@ -43,13 +43,13 @@ from common import ablation_parser, dev_eval_options, report_results, run_siamtr
 from siamtrack.data import shared_split  # noqa: E402
 
 ROWS = {  # Table 1 row -> (training config or None, registered tracker)
-    "SiamFC": ("configs/edcf-ablation-siamfc.yaml", "siamfc"),
-    "EDSiam": ("configs/edcf-ablation-edsiam.yaml", "edsiam"),
-    "CFNet": ("configs/edcf-ablation-cfnet.yaml", "cfnet-conv2"),
+    "SiamFC": ("bundled/edcf-ablation-siamfc", "siamfc"),
+    "EDSiam": ("bundled/edcf-ablation-edsiam", "edsiam"),
+    "CFNet": ("bundled/edcf-ablation-cfnet", "cfnet-conv2"),
     "CACF": (None, "cacf"),
-    "CACFNet": ("configs/edcf-ablation-cacfnet.yaml", "cacfnet"),
-    "CACFNet+": ("configs/edcf-ablation.yaml", "cacfnet-plus"),
-    "EDCF": ("configs/edcf-ablation.yaml", "edcf"),
+    "CACFNet": ("bundled/edcf-ablation-cacfnet", "cacfnet"),
+    "CACFNet+": ("bundled/edcf-ablation", "cacfnet-plus"),
+    "EDCF": ("bundled/edcf-ablation", "edcf"),
 }
 SMOKE = ["train.epochs=1", "data.pairs_per_epoch=16", "train.progress=false"]
 SMOKE_SEQUENCES = ("DragonBaby", "ball1")

@@ -1,7 +1,7 @@
 """RASNet ablation (Wang et al. 2018, Sec. 4.2, Fig. 5, 6a and 7) on the project's data: every row trained on
 the same data with the same schedule, then tracked on the ``dev-eval`` split and compared.
 
-Rows (``configs/rasnet-ablation*.yaml``): SiamFC (no attention), GenAtt (general attention), DualAtt (general +
+Rows (``bundled/rasnet-ablation*``): SiamFC (no attention), GenAtt (general attention), DualAtt (general +
 residual), ChanAtt (channel), RASNet (all three, joint form Eq. 8) and RASNet-full (full form Eq. 6).
 
 For each row: ``siamtrack train`` (resumable: rerunning the script continues where it stopped) -> a weights
@@ -31,12 +31,12 @@ from siamtrack.config import load_config  # noqa: E402
 from siamtrack.training.plots import plot_losses  # noqa: E402
 
 ROWS = {  # row name -> config (the paper's names, Fig. 5 and 7)
-    "SiamFC": "configs/rasnet-ablation-siamfc.yaml",
-    "GenAtt": "configs/rasnet-ablation-genatt.yaml",
-    "DualAtt": "configs/rasnet-ablation-dualatt.yaml",
-    "ChanAtt": "configs/rasnet-ablation-chanatt.yaml",
-    "RASNet": "configs/rasnet-ablation.yaml",
-    "RASNet-full": "configs/rasnet-ablation-full.yaml",
+    "SiamFC": "bundled/rasnet-ablation-siamfc",
+    "GenAtt": "bundled/rasnet-ablation-genatt",
+    "DualAtt": "bundled/rasnet-ablation-dualatt",
+    "ChanAtt": "bundled/rasnet-ablation-chanatt",
+    "RASNet": "bundled/rasnet-ablation",
+    "RASNet-full": "bundled/rasnet-ablation-full",
 }
 SMOKE = ["train.epochs=2", "data.pairs_per_epoch=64", "train.progress=false"]
 

@@ -1,7 +1,7 @@
 """TADT ablation (Li et al. 2019, Sec. 5.3, Table 5) on the project's ``dev-eval`` split: which channels of the
 conv4_1 / conv4_3 layers (SiamFC conv4 / conv5 by default, see ``siamtrack.models.tadt``) are selected, and how.
 
-Rows (``configs/tadt*.yaml``, Table 5's order; the paper's OTB-2013 / OTB-2015 AUC for reference):
+Rows (``bundled/tadt*``, Table 5's order; the paper's OTB-2013 / OTB-2015 AUC for reference):
 
 ======  ======================  ==============================  =====================
 row     conv4_1 / conv4_3       config                          paper AUC (2013/2015)
@@ -38,15 +38,16 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
-from common import REPO, ablation_parser, dev_eval_options, repeated, report_results, run_siamtrack  # noqa: E402
+from common import ablation_parser, dev_eval_options, repeated, report_results, run_siamtrack  # noqa: E402
+from siamtrack.config import resolve_config  # noqa: E402
 
 ROWS = {  # Table 5 row -> config
-    "1": "configs/tadt-ablation-conv41-rand.yaml",
-    "2": "configs/tadt-ablation-conv43-rand.yaml",
-    "3": "configs/tadt-ablation-conv41-regress.yaml",
-    "4": "configs/tadt-ablation-conv43-regress.yaml",
-    "5": "configs/tadt-ablation-regress-regress.yaml",
-    "6": "configs/tadt.yaml",
+    "1": "bundled/tadt-ablation-conv41-rand",
+    "2": "bundled/tadt-ablation-conv43-rand",
+    "3": "bundled/tadt-ablation-conv41-regress",
+    "4": "bundled/tadt-ablation-conv43-regress",
+    "5": "bundled/tadt-ablation-regress-regress",
+    "6": "bundled/tadt",
 }
 PAPER_AUC = {"1": (0.602, 0.597), "2": (0.618, 0.610), "3": (0.645, 0.646), "4": (0.662, 0.644),
              "5": (0.669, 0.651), "6": (0.680, 0.660)}
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
     data = dev_eval_options(args.shared, out / "results", names)
     labels = {}
     for row in rows:
-        tracker, labels[row], params = read_row(REPO / ROWS[row])
+        tracker, labels[row], params = read_row(resolve_config(ROWS[row]))
         overrides = [f"{key}={value!r}" for key, value in params.items()] + args.param
         run_siamtrack("eval", "--tracker", tracker, *weights, *repeated("--param", overrides), "--name",
                       f"tadt-row{row}", "--quiet", "--workers", str(args.workers), *data)

@@ -94,7 +94,9 @@ def _run_datasets(args: argparse.Namespace) -> int:
 
 
 def _add_train(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="YAML training config (see configs/)")
+    parser.add_argument("--config", required=True,
+                        help="YAML training config: a path, or bundled/NAME for one shipped with siamtrack "
+                             "(src/siamtrack/configs/NAME.yaml, e.g. bundled/siamfc, bundled/weights/siamfc)")
     parser.add_argument("--run-dir", required=True, help="folder for config.yaml, checkpoint.pth, logs, model.pth")
     parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",

@@ -1,13 +1,21 @@
-"""Training configuration: YAML files in ``configs/`` read into frozen dataclasses.
+"""Training configuration: YAML files read into frozen dataclasses.
 
-A config file may start from another with ``base: other.yaml`` (a path relative to the file); its keys are
-merged over the base's, section by section. Command-line overrides ``section.key=value`` (value in YAML
-syntax) are applied last. Unknown keys and values of the wrong type raise :class:`ConfigError` naming the
-file, line and key. :func:`dump_config` writes the resolved config (what a run saves as ``config.yaml``).
+The package ships one config per tracker variant and paper ablation row (``siamtrack/configs/``, package data);
+``bundled/<name>`` names ``configs/<name>.yaml`` there (e.g. ``bundled/siamfc``,
+``bundled/pretrained/siamfc-lite0-cached``, ``bundled/weights/siamfc`` for the recipe of the bundled SiamFC
+weights), so ``siamtrack train --config bundled/siamfc`` works from an installed wheel, without a checkout;
+anything else is a path (:func:`resolve_config`).
+
+A config file may start from another with ``base: other.yaml`` (a path relative to the file, or a bundled name such
+as ``base: bundled/siamfc``); its keys are merged over the base's, section by section. Command-line overrides
+``section.key=value`` (value in YAML syntax) are applied last. Unknown keys and values of the wrong type raise
+:class:`ConfigError` naming the file, line and key. :func:`dump_config` writes the resolved config (what a run saves
+as ``config.yaml``).
 """
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import os
 import types
 import typing
@@ -235,7 +243,10 @@ def _load_tree(path: Path, seen: tuple = ()) -> tuple[dict, dict]:
         return data, where
     if not isinstance(base, str):
         raise ConfigError(f"{where[('base',)]}: 'base' must be a path, got {base!r}")
-    base_path = path.parent / base
+    try:
+        base_path = resolve_config(base) if base.startswith(BUNDLED_PREFIX) else path.parent / base
+    except ConfigError as error:
+        raise ConfigError(f"{where[('base',)]}: {error}") from None
     if not base_path.is_file():
         raise ConfigError(f"{where[('base',)]}: base config {base_path} (named by 'base: {base}') does not exist")
     try:
@@ -331,9 +342,44 @@ def config_from_dict(data: dict, source: str = "<dict>", overrides=()) -> Config
     return _build_section(Config, _apply_overrides(data, overrides, locations), "", source, locations)
 
 
+BUNDLED_PREFIX = "bundled/"
+
+
+def bundled_config_root() -> Path:
+    """The folder of the configs shipped in the package (``siamtrack/configs``)."""
+    root = importlib.resources.files("siamtrack") / "configs"
+    if not isinstance(root, Path):  # a zip import; pip's installs (wheel, editable) are folders
+        raise ConfigError(f"the bundled configs are not a folder on disk here ({root!r}): install siamtrack with pip")
+    return root
+
+
+def bundled_configs() -> list[str]:
+    """The names of the bundled configs, ``bundled/<path under siamtrack/configs, without .yaml>``, sorted."""
+    root = bundled_config_root()
+    return sorted(BUNDLED_PREFIX + path.relative_to(root).with_suffix("").as_posix() for path in root.rglob("*.yaml"))
+
+
+def resolve_config(path: str | os.PathLike) -> Path:
+    """The file of a config: ``bundled/<name>`` (``.yaml`` optional) is ``siamtrack/configs/<name>.yaml`` of the
+    installed package (:class:`ConfigError` listing the bundled names when there is none such); anything else is a
+    path, returned as it is."""
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.startswith(BUNDLED_PREFIX):
+        return Path(path)
+    name = text[len(BUNDLED_PREFIX):].removesuffix(".yaml")
+    root = bundled_config_root()
+    parts = name.split("/")
+    candidate = root.joinpath(*parts[:-1], parts[-1] + ".yaml")  # not with_suffix: siamfc-width0.5
+    if "" in parts or ".." in parts or "\\" in name or not candidate.is_file():
+        raise ConfigError(f"{text}: no such bundled config (bundled/<name> names siamtrack/configs/<name>.yaml); "
+                          f"the bundled configs are: {', '.join(bundled_configs())}")
+    return candidate
+
+
 def load_config(path: str | os.PathLike, overrides=()) -> Config:
-    """Read a YAML config (following its ``base`` chain) and apply ``overrides`` (``section.key=value``)."""
-    data, locations = _load_tree(Path(path))
+    """Read a YAML config (following its ``base`` chain) and apply ``overrides`` (``section.key=value``).
+    ``path``: a file, or ``bundled/<name>`` for one shipped with the package (:func:`resolve_config`)."""
+    data, locations = _load_tree(resolve_config(path))
     return _build_section(Config, _apply_overrides(data, overrides, locations), "", str(path), locations)
 
 

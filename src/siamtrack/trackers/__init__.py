@@ -54,7 +54,7 @@ TRACKERS: dict[str, str] = {
     "siamrpn_sl-lite": "siamtrack.trackers.siamrpn:SiamRPNLiteTracker",  # SiamRPN++'s head on the ImageNet trunk
     "tadt": "siamtrack.trackers.tadt:TADTTracker",
     "tadt-lite": "siamtrack.trackers.tadt:TADTLiteTracker",  # ImageNet EfficientNet-Lite0, no weights file
-    # reference baselines from opencv-contrib (no weights; `pip install siamtrack[bench]`)
+    # reference baselines from opencv-contrib (no weights; OpenCV's contrib build is a dependency)
     "opencv-csrt": "siamtrack.trackers.opencv:OpenCVCSRTTracker",
     "opencv-kcf": "siamtrack.trackers.opencv:OpenCVKCFTracker",
 }

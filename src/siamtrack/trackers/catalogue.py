@@ -43,8 +43,8 @@ _SPEED = f"{RESULTS}, 'Pretrained backbone' speed table (siamtrack bench, quiet 
 _LITE_MAIN = f"{RESULTS}, 'Pretrained backbone (EfficientNet-Lite0)' table"
 _BUNDLED_ALL = f"{RESULTS}, bundled-models table (siamtrack report, reports/bundled-all)"
 _LITE_HEAD = ("a trained adjust layer on the ImageNet trunk; none bundled, "
-              "configs/pretrained/*-lite0-cached.yaml trains one")
-_NOT_SHIPPED = "no trained file bundled; train one with its configs/ entry"
+              "--config bundled/pretrained/<name>-lite0-cached trains one")
+_NOT_SHIPPED = "no trained file bundled; train one with its bundled/<name> config"
 
 CATALOGUE: dict[str, Entry] = {
     "tadt-lite": Entry("TADT (Li et al., CVPR 2019)", IMAGENET, auc=0.559, fps=47.3,
@@ -66,9 +66,9 @@ CATALOGUE: dict[str, Entry] = {
                       source=_BUNDLED_ALL),
     "siamrpn_sl": Entry("DSLT shrinkage loss on SiamRPN (Lu et al., TPAMI 2020)", BUNDLED, "siamrpn_sl.pth",
                         auc=0.169, source=_BUNDLED_ALL),
-    "opencv-csrt": Entry("CSRT (Lukezic et al., CVPR 2017; OpenCV contrib)", NONE, "pip install siamtrack[bench]",
+    "opencv-csrt": Entry("CSRT (Lukezic et al., CVPR 2017; OpenCV contrib)", NONE, "in OpenCV contrib (a dependency)",
                          auc=0.485, fps=43.8, source=f"{_BUNDLED_ALL}; fps: {_SPEED}"),
-    "opencv-kcf": Entry("KCF (Henriques et al., TPAMI 2015; OpenCV contrib)", NONE, "pip install siamtrack[bench]",
+    "opencv-kcf": Entry("KCF (Henriques et al., TPAMI 2015; OpenCV contrib)", NONE, "in OpenCV contrib (a dependency)",
                         auc=0.243, fps=214.0,
                         source=f"AUC: {_BUNDLED_ALL}; fps: the practitioner's-path issue (siamtrack bench; "
                                f"not yet recorded in {RESULTS})"),
@@ -82,7 +82,7 @@ CATALOGUE: dict[str, Entry] = {
     "rasnet-lite": Entry("RASNet (Wang et al., CVPR 2018)", NEEDS, _LITE_HEAD),
     "siamrpn_sl-lite": Entry("DSLT shrinkage loss on SiamRPN(++) (Lu et al., TPAMI 2020)", NEEDS,
                              "a trained depthwise RPN head on the ImageNet trunk; none bundled, "
-                             "configs/pretrained/siamrpn_sl-lite0-cached.yaml trains one"),
+                             "bundled/pretrained/siamrpn_sl-lite0-cached trains one"),
     "cfnet-conv1": Entry("CFNet (Valmadre et al., CVPR 2017)", NEEDS, _NOT_SHIPPED),
     "cfnet-conv5": Entry("CFNet (Valmadre et al., CVPR 2017)", NEEDS, _NOT_SHIPPED),
     "edsiam": Entry("EDCF's EDSiam ablation (Wang et al., IJCAI 2018)", NEEDS, _NOT_SHIPPED),

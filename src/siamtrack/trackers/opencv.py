@@ -1,10 +1,11 @@
 """OpenCV's CSRT and KCF trackers behind the siamtrack :class:`Tracker` API: reference baselines for
 accuracy (``siamtrack eval --tracker opencv-csrt --weights random``) and speed (``siamtrack bench``).
 
-They live in OpenCV's contrib build (``pip install siamtrack[bench]``, i.e. ``opencv-contrib-python-headless``);
-the plain ``opencv-python(-headless)`` wheels lack them. Several OpenCV wheels install the same ``cv2``
-package and the one installed last wins, so reinstalling ``opencv-python`` (got10k depends on it) removes
-them again. :func:`opencv_tracker_factories` finds the constructors in either layout:
+They live in OpenCV's contrib build, ``opencv-contrib-python-headless``, the OpenCV that siamtrack depends on
+(``siamtrack[bench]`` pins the version the RESULTS.md rows used); the plain ``opencv-python(-headless)`` wheels lack
+them. Every OpenCV wheel installs the same ``cv2`` package and the one installed last wins, so installing another
+one next to it (the vot-toolkit requires ``opencv-python``: install it with ``--no-deps``, see pyproject.toml)
+removes them. :func:`opencv_tracker_factories` finds the constructors in either layout:
 
 * OpenCV >= 4.5.1 and 5.x: ``cv2.TrackerCSRT_create`` / ``cv2.TrackerKCF_create`` (integer boxes);
 * OpenCV 3.x-4.5.0 builds and the ``legacy`` API: ``cv2.legacy.Tracker*_create`` (float boxes).
@@ -30,9 +31,9 @@ from siamtrack.imaging import rgb_to_bgr
 from siamtrack.trackers.base import Tracker, check_initial_box
 
 OPENCV_TRACKERS = ("CSRT", "KCF")
-CONTRIB_HINT = ("this OpenCV build lacks it: install OpenCV's contrib build with "
-                "`pip install opencv-contrib-python-headless` (or `pip install siamtrack[bench]`), "
-                "after any other opencv wheel")
+CONTRIB_HINT = ("this OpenCV build lacks it: another OpenCV wheel has replaced siamtrack's contrib build; "
+                "`pip uninstall` the other opencv-* wheels, then "
+                "`pip install --force-reinstall opencv-contrib-python-headless`")
 
 
 def opencv_tracker_factory(kind: str, cv2_module=None) -> Callable[..., object] | None:

@@ -147,7 +147,7 @@ class SiamRPNTracker(Tracker):
 class SiamRPNLiteTracker(LiteTracker, SiamRPNTracker):
     """SiamRPN_sl on the ImageNet EfficientNet-Lite0 embedding (``siamrpn_sl-lite``): SiamRPN++'s depthwise head
     (:class:`~siamtrack.models.siamrpn.SiamRPNNet` with ``backbone="efficientnet-lite0"``), trained with the shrinkage
-    classification loss (DSLT Eq. 14 in Eq. 16) by ``configs/pretrained/siamrpn_sl-lite0-cached.yaml``; 257x257
+    classification loss (DSLT Eq. 14 in Eq. 16) by ``bundled/pretrained/siamrpn_sl-lite0-cached``; 257x257
     crops, ``s_z`` on 127 px of them, the tracking step above."""
 
     name = "siamrpn_sl-lite"
