@@ -31,12 +31,12 @@ def _dataset_options(dataset: str, items: list[str]) -> dict:
 
     from siamtrack import data
 
-    options = {}
-    for item in items:
-        key, separator, value = item.partition("=")
-        if not separator or not key:
-            raise UsageError(f"--option {item!r} is not KEY=VALUE")
-        options[key] = {"true": True, "false": False}.get(value.lower(), value)
+    from siamtrack.keyvalue import KeyValueError, parse_items
+
+    try:  # the one KEY=VALUE grammar of --option, --param and --set
+        options = parse_items(items, "--option")
+    except KeyValueError as error:
+        raise UsageError(str(error)) from None
     reader = data.READERS.get(dataset)
     if reader is None or not options:
         return options
