@@ -59,19 +59,30 @@ def progress_bar(iterable: Iterable | None = None, *, disable: bool = False, fil
                 **kwargs)
 
 
-def counted(frames: Iterable, bar, limit: int | None = None) -> Iterator:
+class counted:
     """``frames`` (at most ``limit``), advancing ``bar`` by one as each frame is done: when the next one is asked
-    for, and for the last when the frames end."""
-    index = -1
-    for index, frame in enumerate(frames):
-        if limit is not None and index >= limit:
-            index -= 1
-            break
-        if index:
-            bar.update(1)
-        yield frame
-    if index >= 0:
-        bar.update(1)
+    for, and for the last when the frames end. Other attributes are the frames' own (``paths`` of
+    :class:`~siamtrack.data.sequence.ImageFiles`, which name a frame in errors; ``fps`` of a video)."""
+
+    def __init__(self, frames: Iterable, bar, limit: int | None = None):
+        self.frames, self.bar, self.limit = frames, bar, limit
+
+    def __iter__(self) -> Iterator:
+        index = -1
+        for index, frame in enumerate(self.frames):
+            if self.limit is not None and index >= self.limit:
+                index -= 1
+                break
+            if index:
+                self.bar.update(1)
+            yield frame
+        if index >= 0:
+            self.bar.update(1)
+
+    def __getattr__(self, name: str):
+        if name in ("frames", "bar", "limit"):  # not set yet (copy, pickle)
+            raise AttributeError(name)
+        return getattr(self.frames, name)
 
 
 def summary_line(command: str, seconds: float, count: int, unit: str = "frames", rate: str = "fps",
