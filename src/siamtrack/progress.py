@@ -14,7 +14,8 @@ from typing import Iterable, Iterator
 
 # seconds between two plain progress lines when stderr is not a terminal (SIAMTRACK_PROGRESS_INTERVAL overrides)
 PLAIN_INTERVAL = 10.0
-PLAIN_FORMAT = "{desc}: {n_fmt}/{total_fmt} ({percentage:.0f}%), {rate_fmt}, elapsed {elapsed}, ETA {remaining}{postfix}"
+PLAIN_FORMAT = ("{desc}: {n_fmt}/{total_fmt} ({percentage:.0f}%), {rate_fmt}, elapsed {elapsed}, ETA {remaining}"
+                "{postfix}")
 PLAIN_FORMAT_OPEN = "{desc}: {n_fmt}, {rate_fmt}, elapsed {elapsed}{postfix}"  # no total known (a camera)
 
 
