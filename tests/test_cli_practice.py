@@ -179,13 +179,14 @@ def test_every_registered_tracker_builds_or_raises_the_reason_siamtrack_trackers
 
 
 def test_track_with_a_tracker_that_needs_weights_says_why_in_one_line(tmp_path):
-    from siamtrack.trackers import weights_required_message
+    from siamtrack.trackers import bundled_weights, weights_required_message
     from siamtrack.trackers.catalogue import entry
 
     result = run(SCRIPT, "track", "--tracker", "siamrpn", "--frames", tmp_path, "--box", "1,2,3,4", "--out",
                  tmp_path / "out")
     assert result.returncode == 2
-    assert result.stderr.strip() == f"error: {weights_required_message('siamrpn', entry('siamrpn').detail)}"
+    reason = f"{entry('siamrpn').detail} ({bundled_weights('siamrpn')} does not exist)"
+    assert result.stderr.strip() == f"error: {weights_required_message('siamrpn', reason)}"
 
 
 # --- C. one vocabulary: counts --max-*, names --sequences, folders --frames; one KEY=VALUE grammar ------------

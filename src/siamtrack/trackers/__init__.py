@@ -125,7 +125,9 @@ def build_tracker(name: str, weights: str | os.PathLike | Mapping | Weights | No
             from siamtrack.trackers.catalogue import NEEDS, entry
 
             item = entry(name)
-            reason = item.detail if item.weights == NEEDS else f"its bundled default {default} is missing"
+            reason = f"the bundled default {default} does not exist"
+            if item.weights == NEEDS:  # none is shipped, and why (the reason `siamtrack trackers` lists)
+                reason = f"{item.detail} ({default} does not exist)"
             raise WeightsRequired(weights_required_message(name, reason))
         weights = RANDOM_WEIGHTS if default is None else default
     if isinstance(weights, str) and weights == RANDOM_WEIGHTS:
