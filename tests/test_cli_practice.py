@@ -250,8 +250,14 @@ def test_one_key_value_grammar_for_param_option_and_set():
     with pytest.raises(ConfigError, match=r"^--set 'train.epochs': expected SECTION.KEY=VALUE, e.g. --set "
                                           r"train.batch_size=16$"):
         load_config(REPO_ROOT / "configs" / "siamfc.yaml", ["train.epochs"])
-    config = load_config(REPO_ROOT / "configs" / "siamfc.yaml", ["optim.lr_start=1e-3", "train.progress=false"])
-    assert config.optim.lr_start == 1e-3 and config.train.progress is False  # 1e-3: a number (YAML read a string)
+    config = load_config(REPO_ROOT / "configs" / "siamfc.yaml", ["optim.lr_start=1e-3", "train.progress=false",
+                                                                 "model.args.a=1e-3", "model.args.b=yes",
+                                                                 "model.args.c=[a, b]"])
+    assert config.optim.lr_start == 1e-3 and config.train.progress is False
+    # model.args is free-form, so the values are the grammar's own: 1e-3 a number (YAML: a string), yes a string
+    # (YAML: True), the same as --param and --option read them
+    assert {key: config.model.args[key] for key in "abc"} == parse_items(["a=1e-3", "b=yes", "c=[a, b]"], "--set") \
+        == {"a": 1e-3, "b": "yes", "c": ["a", "b"]}
 
 
 @pytest.mark.parametrize("command, item, message", [
