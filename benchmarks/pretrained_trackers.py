@@ -28,6 +28,12 @@ ROWS = {
     "siamfc-lite bf16": ("siamfc-lite", "configs/pretrained/siamfc-lite0-cached.yaml", ["precision=bfloat16"]),
     "tadt-lite": ("tadt-lite", None, []),
     "dslt-lite": ("dslt-lite", None, []),
+    "cfnet-lite": ("cfnet-lite", "configs/pretrained/cfnet-lite0-cached.yaml", []),
+    "adacfnet-lite": ("adacfnet-lite", "configs/pretrained/adacfnet-lite0-cached.yaml", []),
+    "rasnet-lite": ("rasnet-lite", "configs/pretrained/rasnet-lite0-cached.yaml", []),
+    "siamrpn_sl-lite": ("siamrpn_sl-lite", "configs/pretrained/siamrpn_sl-lite0-cached.yaml", []),
+    # EDCF's high-level branch is SiamFC's (Eq. 3): each seed's siamfc-lite file, with the CF on stage 2
+    "edcf-lite": ("edcf-lite", "configs/pretrained/siamfc-lite0-cached.yaml", []),
 }
 REFERENCES = ["opencv-csrt", "dcfnet-authors", "dcfnet-ours", "siamfc-bundled", "edcf-bundled"]
 

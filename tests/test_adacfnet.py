@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from conftest import shared_path
+from tracking_support import TRANSLATED_BOX, centre_errors, translated_frames
 from siamtrack import losses
 from siamtrack.cli import main as cli_main
 from siamtrack.data import ImageFiles
@@ -211,3 +212,20 @@ def test_track_command_runs_with_random_weights(tmp_path):
     boxes = np.loadtxt(out / "boxes.txt", delimiter=",")
     assert boxes.shape == (4, 4) and np.all(np.isfinite(boxes))
     np.testing.assert_allclose(boxes[0], BALL_BOX)
+
+
+def test_bundled_adacfnet_follows_a_translated_real_image(tmp_path):
+    """``siamtrack track`` with the bundled AdaCFNet on a folder of frames of a real image translated by (3, 2) px per
+    frame: every box within 2 px of the content's closed-form position (measured: at most 1.0 px)."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index, frame in enumerate(translated_frames()):
+        cv2.imwrite(str(folder / f"{index:04d}.png"), frame[:, :, ::-1])
+    out = tmp_path / "track"
+    code = cli_main(["track", "--tracker", "adacfnet", "--frames", str(folder),
+                     "--box", ",".join(str(v) for v in TRANSLATED_BOX), "--out", str(out)])
+    assert code == 0
+    boxes = np.loadtxt(out / "boxes.txt", delimiter=",")
+    assert boxes.shape == (10, 4)
+    errors = centre_errors(boxes)
+    assert errors.max() < 2.0, np.round(errors, 1)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -114,6 +115,52 @@ class _HoldStill:
         return self.box
 
 
+def _held_box_scores_on_ball1() -> dict:
+    """What the ``vot`` protocol gives a tracker that reports its initial box on ball1, computed here from the
+    ground-truth polygons with the vot-toolkit's own overlap (``calculate_overlap``, bounded by the 1280x720 image)
+    and supervised analysis functions, not with siamtrack's metrics: OPE success AUC (mean over the 21 thresholds
+    0, 0.05 .. 1 of the fraction of frames with overlap ``> t``), AO, precision at 20 px (centres of the polygons'
+    min/max boxes), and the reset run (re-initialised on the ground truth 5 frames after a frame with no overlap)
+    scored by ``count_failures`` and ``compute_accuracy`` (burn-in 10). ball1 (105 frames) is shorter than the EAO
+    interval [100, 356]'s segments need, so the EAO is NaN."""
+    from vot.analysis.supervised import compute_accuracy, count_failures
+    from vot.region import Special, calculate_overlap
+    from vot.region.io import read_trajectory
+    from vot.region.shapes import Rectangle
+
+    polygons = read_trajectory(str(shared_path("data", "benchmarks", "VOT", "ball1", "groundtruth.txt")))
+    size = (1280, 720)
+    points = [np.array([polygon[i] for i in range(polygon.size)]) for polygon in polygons]
+    boxes = np.array([[p[:, 0].min(), p[:, 1].min(), np.ptp(p[:, 0]), np.ptp(p[:, 1])] for p in points])
+    held = Rectangle(*boxes[0])
+    overlaps = np.array([calculate_overlap(held, polygon, size) for polygon in polygons])
+    errors = np.hypot(*((boxes[:, :2] + boxes[:, 2:] / 2) - (boxes[0, :2] + boxes[0, 2:] / 2)).T)
+    trajectory, frame = [Special(0)] * len(polygons), 0
+    while frame < len(polygons):
+        held, trajectory[frame] = Rectangle(*boxes[frame]), Special(1)
+        frame += 1
+        while frame < len(polygons):
+            if calculate_overlap(held, polygons[frame], size) <= 0:
+                trajectory[frame] = Special(2)
+                frame += 5
+                break
+            trajectory[frame] = held
+            frame += 1
+
+    class Ball1:
+        def groundtruth(self):
+            return polygons
+
+        def __len__(self):
+            return len(polygons)
+
+    Ball1.size = size
+    return {"auc": float(np.mean([(overlaps > t).mean() for t in np.linspace(0, 1, 21)])),
+            "ao": float(overlaps.mean()), "precision": float((errors <= 20).mean()), "eao": float("nan"),
+            "accuracy": float(compute_accuracy(trajectory, Ball1(), burnin=10)[0]),
+            "total_failures": float(count_failures(trajectory)[0])}
+
+
 def test_eval_command_runs_and_scores(tmp_path, monkeypatch, capsys):
     shared_path("data", "benchmarks", "VOT", "ball1")
     calls = []
@@ -132,7 +179,17 @@ def test_eval_command_runs_and_scores(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "results" / "still" / "ball1.txt").is_file()
     assert (tmp_path / "results" / "still" / "baseline" / "ball1" / "ball1_001.txt").read_text().count("\n2\n") >= 1
     out = capsys.readouterr().out
-    assert "still ope: auc" in out and "still baseline: eao" in out
+    ope = re.search(r"still ope: auc ([\d.]+), precision ([\d.]+), ao ([\d.]+), fps ([\d.]+)", out)
+    baseline = re.search(r"still baseline: eao (\S+), accuracy ([\d.]+), total_failures ([\d.]+), fps", out)
+    assert ope and baseline, out
+    expected = _held_box_scores_on_ball1()
+    printed = {"auc": ope[1], "precision": ope[2], "ao": ope[3], "eao": baseline[1], "accuracy": baseline[2],
+               "total_failures": baseline[3]}
+    for key, value in printed.items():  # printed with 3 decimals
+        assert float(value) == pytest.approx(expected[key], abs=5e-4 + 1e-9, nan_ok=True), (key, value, expected)
+    assert expected["total_failures"] >= 5 and 0 < expected["auc"] < 0.2  # the held box is lost again and again
+    times = np.loadtxt(tmp_path / "results" / "still" / "times" / "ball1_time.txt")
+    assert float(ope[4]) == pytest.approx(len(times) / times.sum(), rel=1e-3)  # "total_time": frames / seconds
     assert (tmp_path / "report" / "report.md").is_file()
     before = len(calls)
     assert main(arguments) == 0  # everything is done: nothing is recomputed

@@ -9,6 +9,7 @@ the written trajectories with ``vot.region.io.read_trajectory`` and scores them 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -147,3 +148,98 @@ def test_pysot_interval_is_one_based(vot_results):
     curve = np.asarray(vot["eao_curve"])
     assert vot["eao"] == pytest.approx(np.mean(curve[108:372]), abs=1e-12)
     assert pysot["eao"] == pytest.approx(np.mean(curve[99:356]), abs=1e-12)  # pysot keeps VOT2018's [100, 356]
+
+
+# ------------------------------------------------- the reset protocol itself, against the vot-toolkit's runner
+
+
+def _vot_sequence_with_forced_failures(folder):
+    """ball1's first 40 frames (linked in place) with its ground truth moved 400 px right on frames 10-19: any tracker
+    fails on frame 10 (and again when the moved target is lost), so the re-initialisations are exercised."""
+    ball1 = shared_path("data", "benchmarks", "VOT", "ball1")
+    (folder / "color").mkdir(parents=True)
+    rows = []
+    for index, line in enumerate((ball1 / "groundtruth.txt").read_text().splitlines()[:40]):
+        values = np.array([float(v) for v in line.split(",")])
+        if 10 <= index < 20:
+            values[0::2] += 400
+        rows.append(",".join(f"{v:g}" for v in values))
+        name = f"{index + 1:08d}.jpg"
+        (folder / "color" / name).symlink_to(ball1 / "color" / name)
+    (folder / "groundtruth.txt").write_text("\n".join(rows) + "\n")
+    (folder / "sequence").write_text("channels.color=color/%08d.jpg\nformat=default\nfps=30\nname=forced\n")
+    return folder
+
+
+def test_reset_protocol_equals_the_vot_toolkit_runner(tmp_path):
+    """The toolkit's own ``SupervisedExperiment.execute`` (failure test, ``skip_initialize`` taken from its VOT2016
+    stack file, trajectory codes) drives siamtrack's TraX server (bundled DCFNet) on a real sequence; siamtrack's
+    ``supervised_run`` with the same tracker in process must give the same trajectory frame by frame. (The agreement
+    test above only re-scores siamtrack's own trajectories, so it cannot see a wrong reset rule.)
+
+    vot-toolkit 0.9.0's ``SupervisedExperiment.execute`` hands ``runtime.initialize`` one ``ObjectStatus`` and reads
+    ``.region`` from ``runtime.update``'s result, while its TraX runtime takes and returns lists of objects (it raises
+    "Tracker does not support multiple objects"); ``_SingleObjectRuntime`` below only wraps one object in a list and
+    unwraps the reply. The loop, the failure test and the frame skipping are the toolkit's."""
+    import sys
+
+    import vot
+    import yaml
+    from vot.dataset import load_sequence
+    from vot.experiment.multirun import SupervisedExperiment
+    from vot.tracker import OnlineTrackerRuntime, Registry
+    from vot.tracker.results import Trajectory
+    from vot.workspace.storage import LocalStorage
+
+    from siamtrack.data.vot import read_vot_sequence
+    from siamtrack.evaluation.runner import supervised_run
+    from siamtrack.evaluation.supervised import FrameState
+    from siamtrack.trackers import build_tracker
+
+    class _SingleObjectRuntime(OnlineTrackerRuntime):
+        def __init__(self, runtime):
+            super().__init__(runtime.tracker)
+            self._runtime = runtime
+
+        def stop(self):
+            self._runtime.stop()
+
+        def restart(self):
+            self._runtime.restart()
+
+        def initialize(self, frame, new=None):
+            objects, elapsed = self._runtime.initialize(frame, [new])
+            return objects[0], elapsed
+
+        def update(self, frame, new=None):
+            objects, elapsed = self._runtime.update(frame, [])
+            return objects[0], elapsed
+
+    class _Experiment(SupervisedExperiment):
+        def _get_runtime(self, tracker, sequence, multiobject=False):
+            return _SingleObjectRuntime(super()._get_runtime(tracker, sequence, multiobject))
+
+    folder = _vot_sequence_with_forced_failures(tmp_path / "forced")
+    stack = yaml.safe_load((Path(vot.__file__).parent / "stack" / "vot2016" / "rgb.yaml").read_text())
+    skip_initialize = stack["experiments"]["baseline"]["skip_initialize"]
+    assert skip_initialize == get_protocol("vot").skip_initialize == 5
+    (tmp_path / "trackers.ini").write_text(
+        "[siamtrack_dcfnet]\nlabel = siamtrack dcfnet\nprotocol = trax\ntimeout = 60\n"
+        f"command = {sys.executable} -m siamtrack.integrations.trax_server --tracker dcfnet --param device='cpu'\n")
+    tracker = Registry([str(tmp_path)])["siamtrack_dcfnet"]
+    experiment = _Experiment("baseline", LocalStorage(str(tmp_path / "results")), skip_initialize=skip_initialize,
+                             repetitions=1)
+    toolkit_sequence = load_sequence(str(folder))
+    experiment.execute(tracker, toolkit_sequence, force=True)
+    theirs = Trajectory.read(experiment.results(tracker, toolkit_sequence), "forced_001").regions()
+
+    ours = supervised_run(lambda: build_tracker("dcfnet", device="cpu"), read_vot_sequence(folder), "vot")
+    assert len(theirs) == len(ours.states) == 40
+    codes = [int(r.code) if isinstance(r, Special) else int(FrameState.TRACKED) for r in theirs]
+    assert codes == [int(s) for s in ours.states]
+    assert codes.count(FrameState.FAILED) >= 2 and codes[10] == FrameState.FAILED
+    assert codes[15] == FrameState.INITIALIZED  # 5 frames after the failure, as the VOT stacks say
+    tracked = [k for k, code in enumerate(codes) if code == FrameState.TRACKED]
+    assert len(tracked) > 20
+    rectangles = np.array([[theirs[k].x, theirs[k].y, theirs[k].width, theirs[k].height] for k in tracked])
+    np.testing.assert_allclose(rectangles, ours.boxes[tracked], rtol=0, atol=1e-3)  # TraX sends float32

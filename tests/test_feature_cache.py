@@ -62,6 +62,43 @@ def test_label_sits_where_the_target_is_in_the_search_window(curated, tmp_path):
         assert np.allclose(centre, [row - 3, column - 3], atol=0.6)  # score cell p looks at window cell p + 3
         moved += (row, column) != (8, 8)
     assert moved > 16  # the windows do move the target off the centre
+    # the RPN's box: centred on the marker's window cell (cell c is centred on pixel 8c + 0.5), the curated size
+    for instance, box in zip(batch["instance"][:, 0], batch["instance_box"].numpy()):
+        row, column = np.unravel_index(int(instance.argmax()), instance.shape)
+        assert np.all(np.abs(box[:2] + box[2:] / 2.0 - (STRIDE * np.array([column, row]) + 0.5)) <= STRIDE / 2)
+    sizes = np.concatenate([s.boxes[:, 2:] for s in sequences])
+    for size in batch["instance_box"].numpy()[:, 2:]:
+        assert np.abs(sizes - size).max(axis=1).min() < 1e-3
+
+
+def test_siamrpn_trains_on_cached_maps_and_tracks(curated, tmp_path):
+    """SiamRPN_sl on the pretrained trunk (configs/pretrained/siamrpn_sl-lite0-cached.yaml's objective): Eq. 16 on the
+    cached windows' boxes lowers the loss, and the exported file runs as ``siamrpn_sl-lite`` on a moving target."""
+    torch.set_num_threads(1)
+    config = config_dict(curated, tmp_path, epochs=4)
+    config["model"] = {"name": "siamrpn", "args": {"backbone": "efficientnet-lite0", "channels": 16,
+                                                   "template_cells": 7}}
+    config["loss"] = {"name": "siamtrack.models.siamrpn:rpn_objective",
+                      "args": {"classification": "shrinkage_bce", "classification_args": {"a": 10.0, "c": 0.6}}}
+    config["data"]["pairs_per_epoch"] = 16
+    weights = train(config_from_dict(config), tmp_path / "rpn")
+    losses = [float(line.split(",")[3]) for line in (tmp_path / "rpn" / "log.csv").read_text().splitlines()[1:]]
+    assert len(losses) == 16 and np.isfinite(losses).all() and np.mean(losses[-4:]) < np.mean(losses[:4])
+    from siamtrack.trackers import build_tracker
+    from training_support import synthetic_sequence
+
+    tracker = build_tracker("siamrpn_sl-lite", weights=weights)
+    assert (tracker.params.exemplar_size, tracker.params.instance_size, tracker.context_size) == (257, 257, 127)
+    sequence = synthetic_sequence("track", 6, seed=7, size=(160, 200))
+    boxes, _ = tracker.track(sequence.frames, sequence.ground_truth[0])
+    assert boxes.shape == (6, 4) and np.isfinite(boxes).all()  # the tracking geometry: tests/test_siamrpn.py
+
+
+def test_objective_that_runs_the_network_on_images_is_refused(curated, tmp_path):
+    config = config_dict(curated, tmp_path)
+    config["loss"] = {"name": "siamtrack.models.edcf:edcf_objective", "args": {}}
+    with pytest.raises(ConfigError, match="runs the network on images"):
+        train(config_from_dict(config), tmp_path / "refused")
 
 
 def test_shift_larger_than_the_crop_allows_is_refused(curated, tmp_path):

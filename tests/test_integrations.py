@@ -74,6 +74,54 @@ def test_got10k_runs_a_siamese_tracker():
     assert np.all(np.isfinite(boxes))
 
 
+# ------------------------------------------------------- the adapters track exactly as the in-process tracker
+
+BALL1_FRAMES = 30  # ball1's first 30 frames: the ball goes up and down; the tracker's centre moves ~50 px
+BALL1_BOX = [496.0, 419.0, 40.0, 42.0]
+
+
+@pytest.fixture(scope="module")
+def in_process_dcfnet():
+    """Boxes of the in-process DCFNet tracker (bundled weights) on ball1's first frames, decoded by siamtrack's
+    reader (OpenCV; PIL decodes these JPEGs to the same pixels, checked below)."""
+    from siamtrack.imaging import read_image
+    from siamtrack.trackers import build_tracker
+
+    frames = [read_image(path) for path in ball1_paths(BALL1_FRAMES)]
+    boxes, _ = build_tracker("dcfnet", device="cpu").track(frames, BALL1_BOX)
+    centres = boxes[:, :2] + boxes[:, 2:] / 2
+    assert np.hypot(*(centres - centres[0]).T).max() > 40  # the tracker moves: an echoed first box is far off
+    return boxes
+
+
+def test_got10k_adapter_tracks_as_the_in_process_tracker(in_process_dcfnet):
+    from siamtrack.imaging import read_image
+    from siamtrack.trackers import build_tracker
+
+    paths = ball1_paths(BALL1_FRAMES)
+    assert all(np.array_equal(np.asarray(Image.open(p).convert("RGB")), read_image(p)) for p in paths[:3])
+    boxes, _ = GOT10kTracker(build_tracker("dcfnet", device="cpu")).track(paths, BALL1_BOX)
+    np.testing.assert_allclose(boxes, in_process_dcfnet, rtol=0, atol=1e-9)
+    one_based, _ = GOT10kTracker(build_tracker("dcfnet", device="cpu"), one_based=True).track(
+        paths[:5], np.add(BALL1_BOX, [1, 1, 0, 0]))
+    np.testing.assert_allclose(one_based - [1, 1, 0, 0], in_process_dcfnet[:5], rtol=0, atol=1e-9)
+
+
+def test_trax_server_tracks_as_the_in_process_tracker(tmp_path, in_process_dcfnet):
+    """The TraX server (bundled DCFNet) driven by the vot-toolkit's runtime gives the in-process boxes, up to the
+    precision TraX writes numbers with."""
+    from vot.region import Rectangle
+    from vot.tracker import Registry
+
+    (tmp_path / "trackers.ini").write_text(
+        "[siamtrack_dcfnet]\nlabel = siamtrack dcfnet\nprotocol = trax\ntimeout = 60\n"
+        f"command = {sys.executable} -m siamtrack.integrations.trax_server --tracker dcfnet --param device='cpu'\n")
+    tracker = Registry([str(tmp_path)])["siamtrack_dcfnet"]
+    _, states = run_vot_session(tracker, Rectangle(*BALL1_BOX), frames=BALL1_FRAMES)
+    boxes = np.array([rectangle_of(s) for s in states])
+    np.testing.assert_allclose(boxes, in_process_dcfnet, rtol=0, atol=1e-3)
+
+
 def test_example_trackers_ini_names_registered_trackers():
     config = configparser.ConfigParser()
     assert config.read(INTEGRATIONS / "trackers.ini")

@@ -18,6 +18,7 @@ from siamtrack.trackers import build_tracker
 from siamtrack.trackers.siamrpn import SiamRPNTracker
 from siamtrack.training.curation import CropSettings, curate
 from siamtrack.training.loop import check_loss_and_labels, train
+from tracking_support import TRANSLATED_BOX, centre_errors, translated_frames
 from training_support import synthetic_sequence
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -189,3 +190,53 @@ def test_registered_trackers_build(tiny_rpn):
         assert isinstance(build_tracker(name, weights=weights, device="cpu"), SiamRPNTracker)
     with pytest.raises(ValueError, match="does not fit model 'siamrpn'"):
         build_tracker("siamrpn_sl", weights=tiny_rpn.state_dict(), device="cpu")  # width 1 model, 0.125 weights
+
+
+@pytest.fixture(scope="module")
+def lite_rpn():
+    torch.manual_seed(0)
+    return build_model("siamrpn", backbone="efficientnet-lite0", channels=16).eval()
+
+
+def test_depthwise_head_on_the_pretrained_trunk_matches_a_loop(lite_rpn):
+    """SiamRPN++'s depthwise correlation: channel c of a pair's map is its kernel's channel c correlated with the
+    search's channel c, the mean product over the 5x5 kernel; 257-px crops give 27x27 maps of 2k / 4k channels."""
+    exemplar, instance = torch.rand(2, 3, 257, 257) * 255, torch.rand(2, 3, 257, 257) * 255
+    with torch.no_grad():
+        out = lite_rpn(exemplar, instance)
+        assert out["cls"].shape == (2, 10, 27, 27) and out["reg"].shape == (2, 20, 27, 27)
+        z = lite_rpn.embed(exemplar)[..., 13:20, 13:20]  # the centre 7x7 of the 33x33 exemplar map
+        x = lite_rpn.embed(instance)
+        branch = lite_rpn.cls_branch
+        kernel, search = branch.kernel(z), branch.search(x)
+        for pair in range(2):
+            correlated = torch.stack([F.conv2d(search[pair:pair + 1, c:c + 1], kernel[pair:pair + 1, c:c + 1])[0, 0]
+                                      for c in range(16)])[None] / 25
+            torch.testing.assert_close(out["cls"][pair:pair + 1], branch.head(correlated), rtol=1e-4, atol=1e-5)
+    assert lite_rpn.tracking_params == {"exemplar_size": 257, "instance_size": 257}
+    assert all(key.startswith("backbone.trunk.") for key in lite_rpn.pretrained_keys())
+
+
+def test_lite_tracking_step_maps_crop_cells_through_the_127_px_context(lite_rpn):
+    """siamrpn_sl-lite: 257-px crops on which the context square s_z spans 127 px; a confident anchor 2 cells right
+    and 7 up of the centre cell (13, 13) moves the box by (16, -56) crop px = (16, -56) · s_z / 127 image px."""
+    tracker = SiamRPNTracker(lite_rpn, device="cpu", window_influence=0.0, penalty_k=0.0, lr=1.0)
+    assert (tracker.params.exemplar_size, tracker.params.instance_size, tracker.context_size) == (257, 257, 127)
+    image = np.random.default_rng(0).integers(0, 255, (400, 500, 3), dtype=np.uint8)
+    box = np.array([200.0, 160.0, 64.0, 64.0])
+    tracker.init(image, box)
+    cls = torch.full((1, 10, 27, 27), -5.0)
+    cls[0, 5 + 2, 6, 15] = 5.0
+    tracker.model = FixedOutputs(lite_rpn, cls, torch.zeros(1, 20, 27, 27))
+    result = tracker.update(image)
+    scale = 127 / 128  # s_z = sqrt((64 + 64) * (64 + 64)) = 128 image px onto 127 crop px
+    expected_centre = box[:2] + box[2:] / 2 + np.array([(15 - 13) * 8, (6 - 13) * 8]) / scale
+    np.testing.assert_allclose(result[:2] + result[2:] / 2, expected_centre, atol=1e-6)
+
+
+def test_bundled_siamfc_sl_follows_a_translated_real_image():
+    """The bundled siamfc_sl (SiamFC trained with the shrinkage loss) on a real image translated by (3, 2) px per
+    frame: every box within 2 px of the content's closed-form position (measured: at most 0.8 px)."""
+    boxes, _ = build_tracker("siamfc_sl", device="cpu").track(translated_frames(), TRANSLATED_BOX)
+    errors = centre_errors(boxes)
+    assert errors.max() < 2.0, np.round(errors, 1)

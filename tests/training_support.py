@@ -58,9 +58,10 @@ class TinySiamese(nn.Module):
     one process and a DDP job over the same global batch compute the same gradients.
     """
 
-    def __init__(self, channels: int = 8, dropout: float = 0.1, delay: float = 0.0):
+    def __init__(self, channels: int = 8, dropout: float = 0.1, delay: float = 0.0, calls: str | None = None):
         super().__init__()
         self.delay = delay  # seconds slept per forward pass (lets a test kill a run mid-way)
+        self.calls = calls  # a file that gets one line per training-mode forward pass (counts the work done)
         self.features = nn.Sequential(
             nn.Conv2d(3, channels, 3, stride=2), nn.ReLU(),
             nn.Dropout2d(dropout),
@@ -72,6 +73,9 @@ class TinySiamese(nn.Module):
     def forward(self, exemplar: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
         if self.delay:
             time.sleep(self.delay)
+        if self.calls and self.training:
+            with open(self.calls, "a") as handle:
+                handle.write("forward\n")
         z = self.features(exemplar / 255.0)
         x = self.features(instance / 255.0)
         batch = z.shape[0]

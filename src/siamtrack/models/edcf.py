@@ -190,6 +190,15 @@ class EDCFNet(nn.Module):
         """Side ``m = n`` of the exemplar's conv5 window correlated in Eq. 3 (6 for a 127 context square)."""
         return self.encoder.output_size(self.context_size)
 
+    @property
+    def high_stride(self) -> int:
+        """Crop pixels per cell of the high-level (Eq. 3) score map."""
+        return self.encoder.total_stride
+
+    def high_score_size(self, instance_size: int) -> int:
+        """Side of the Eq. 3 score map of an ``instance_size`` search crop (17 for 255)."""
+        return self.encoder.output_size(instance_size) - self.template_cells + 1
+
     # ---- branches ------------------------------------------------------------------------------------------
 
     def encode(self, images: torch.Tensor, need_high: bool = True) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -249,6 +258,86 @@ class EDCFNet(nn.Module):
 
     def extra_repr(self) -> str:
         return f"width={self.width}, high={self.high}, low={self.low!r}, decoder={self.use_decoder}"
+
+
+class EDCFLiteNet(nn.Module):
+    """EDCF on the ImageNet EfficientNet-Lite0 trunk (``edcf-lite``): the trunk plays the encoder ``φ``, and the two
+    correlation branches of Fig. 2 read two of its depths in one pass.
+
+    * **high-level branch** (Eq. 3): the trained SiamFC head of ``siamfc`` (a
+      :class:`~siamtrack.models.siamese.SiamFCNet` built with ``backbone="efficientnet-lite0"``, e.g. the bundled
+      ``siamfc-lite.pth``): stage 5 + adjust layer, the centre 7x7 of the 257-px exemplar's map, its calibrated
+      normalised correlation; 27x27 score maps at stride 8.
+    * **low-level branch** (Eq. 6-14): the context-aware CF layer on the trunk's stage 2 (24 channels at stride 4:
+      a 65x65 map of a 257-px crop), the trunk's finest stage after the stem that keeps a stride of its own, which
+      plays "fine-grained conv2 features without max-pooling". ``sigma`` keeps the AlexNet path's rule (0.1 x the
+      63.5-px side of a square target, 6.35 px = 1.5875 cells at stride 4).
+
+    What is not EDCF's, and why: there is **no decoder** and **no learned 8-channel projection** of the fine
+    features. Both exist in the paper to shape the encoder (the reconstruction loss keeps details that the
+    tracking loss would discard, Sec. 3.1); here the encoder is the frozen ImageNet trunk, which already keeps
+    them, so the reconstruction loss could only reach the adjust layer, and the projection would be the only
+    thing the CF loss trains, on stride-4 maps that the feature cache does not hold. The fine branch therefore
+    uses the 24 ImageNet channels as they are and has no parameters; the network's only trained numbers are the
+    SiamFC head's. :class:`~siamtrack.trackers.edcf.EDCFTracker` runs it with Eq. 16-18 unchanged.
+    """
+
+    exemplar_size = 257
+    instance_size = 257
+    context_size = 127
+    low_stride = 4
+    high = True
+    low = "trunk"
+    decoder = None
+
+    def __init__(self, siamfc: nn.Module, low_stage: int = 2, lam1: float = 1e-4, lam2: float = 0.1,
+                 sigma: float = 6.35 / 4):
+        super().__init__()
+        if not getattr(siamfc, "pretrained_backbone", False):
+            raise ValueError("EDCFLiteNet needs a SiamFC network on the pretrained backbone "
+                             "(build_model('siamfc', backbone='efficientnet-lite0'))")
+        trunk = siamfc.backbone.trunk
+        if low_stage != 2:  # the low branch's geometry (low_stride 4, sigma in its cells) is stage 2's
+            raise ValueError(f"low_stage must be 2 (the stride-4 stage), got {low_stage!r}")
+        self.siamfc = siamfc
+        self.low_stage = low_stage
+        self.correlation_filter = ContextAwareCorrelationFilter(lam1, lam2, sigma)
+        self.low_channels = trunk.stage_channels[low_stage - 1]
+
+    @property
+    def tracking_params(self) -> dict:
+        return {"exemplar_size": self.exemplar_size, "instance_size": self.instance_size}
+
+    @property
+    def total_stride(self) -> int:
+        return self.high_stride
+
+    @property
+    def high_stride(self) -> int:
+        return self.siamfc.total_stride
+
+    @property
+    def template_cells(self) -> int:
+        return self.siamfc.template_cells
+
+    def high_score_size(self, instance_size: int) -> int:
+        return (instance_size - 1) // self.high_stride + 1 - self.template_cells + 1
+
+    def encode(self, images: torch.Tensor, need_high: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(low, high)``: the trunk's stage-2 map and (when ``need_high``) the SiamFC embedding, one trunk pass."""
+        embedding = self.siamfc.backbone
+        taps = [self.low_stage, embedding.stage] if need_high else [self.low_stage]
+        maps = embedding.trunk.features(images, taps)
+        return maps[self.low_stage], embedding.adjust(maps[embedding.stage]) if need_high else None
+
+    def high_template(self, exemplar_high: torch.Tensor) -> torch.Tensor:
+        return self.siamfc.template_from_embedding(exemplar_high)
+
+    def match(self, template: torch.Tensor, instance_high: torch.Tensor) -> torch.Tensor:
+        return self.siamfc.match(template, instance_high)
+
+    def extra_repr(self) -> str:
+        return f"low_stage={self.low_stage}, high=siamfc-lite head, decoder=None"
 
 
 def grayscale_cells(images: torch.Tensor) -> torch.Tensor:

@@ -31,6 +31,8 @@ from torch import nn
 from siamtrack import losses
 from siamtrack.models.backbones import build_backbone
 from siamtrack.models.correlation import xcorr
+from siamtrack.models.pretrained import center_cells, pretrained_embedding
+from siamtrack.models.siamese import SiameseNet
 
 ANCHOR_RATIOS = (0.33, 0.5, 1.0, 2.0, 3.0)
 ANCHOR_SCALES = (8.0,)
@@ -129,37 +131,83 @@ def assign_targets(gt_boxes: torch.Tensor, anchors: torch.Tensor, pos_iou: float
     return labels, offsets
 
 
-class SiamRPNNet(nn.Module):
+def depthwise_xcorr(kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
+    """Channel-by-channel correlation (SiamRPN++, Li et al. 2019, Sec. 3.4): kernels ``(B, C, h, w)`` against search
+    features ``(B, C, H, W)`` -> ``(B, C, H-h+1, W-w+1)``, each channel of a pair correlated with the same channel of
+    its kernel only (one grouped convolution), divided by ``h·w`` (the mean product, O(1) for batch-normed inputs)."""
+    batch, channels = search.shape[:2]
+    if kernels.shape[:2] != (batch, channels):
+        raise ValueError(f"depthwise correlation needs kernels (B, C, h, w) matching the search's (B, C, ...), got "
+                         f"{tuple(kernels.shape)} and {tuple(search.shape)}")
+    scores = F.conv2d(search.reshape(1, batch * channels, *search.shape[-2:]),
+                      kernels.reshape(batch * channels, 1, *kernels.shape[-2:]), groups=batch * channels)
+    return scores.reshape(batch, channels, *scores.shape[-2:]) / (kernels.shape[-2] * kernels.shape[-1])
+
+
+def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel, bias=False), nn.BatchNorm2d(out_channels),
+                         nn.ReLU(inplace=True))
+
+
+class DepthwiseRPNBranch(nn.Module):
+    """One branch (classification or regression) of SiamRPN++'s depthwise head: a 3x3 conv + BN + ReLU on each side,
+    :func:`depthwise_xcorr`, then 1x1 conv + BN + ReLU and a 1x1 conv to ``outputs`` channels."""
+
+    def __init__(self, channels: int, outputs: int):
+        super().__init__()
+        self.kernel = _conv_bn_relu(channels, channels, 3)
+        self.search = _conv_bn_relu(channels, channels, 3)
+        self.head = nn.Sequential(nn.Conv2d(channels, channels, 1, bias=False), nn.BatchNorm2d(channels),
+                                  nn.ReLU(inplace=True), nn.Conv2d(channels, outputs, 1))
+
+    def forward(self, kernel: torch.Tensor, search_features: torch.Tensor) -> torch.Tensor:
+        return self.head(depthwise_xcorr(kernel, self.search(search_features)))
+
+
+class SiamRPNNet(SiameseNet):
     """SiamRPN on the SiamFC AlexNet (``width`` scales every channel count). ``forward(exemplar, instance)``
     returns ``{"cls": (B, 2k, S, S), "reg": (B, 4k, S, S), "scores": (B, 1, S, S)}``, ``scores`` being each
-    position's best anchor logit (what a single-map consumer, such as the training loop's label maker, reads)."""
+    position's best anchor logit (what a single-map consumer, such as the training loop's label maker, reads).
 
-    exemplar_size = 127
-    instance_size = 255
+    ``backbone="efficientnet-lite0"`` (``stage``, ``channels``, ``finetune_stages``, ``template_cells``,
+    ``pretrained`` as for :class:`~siamtrack.models.siamese.SiamFCNet`; ``width`` must stay 1) puts the head on the
+    ImageNet :class:`~siamtrack.models.pretrained.PretrainedEmbedding`: 257x257 crops, the template is the centre
+    7x7 of the exemplar's 33x33 map, and the head is SiamRPN++'s depthwise one (:class:`DepthwiseRPNBranch`, Li et
+    al. 2019, Sec. 3.4) instead of SiamRPN's up-channel one. Why: the up-channel kernels of Eq. 15 at 128 channels
+    are 128 x 128 x 2k and 128 x 128 x 4k 3x3 convolutions (4.4M numbers, a 18 MB file, trained on 13.8k frames),
+    which is the parameter imbalance SiamRPN++ removed with the depthwise correlation (0.6M numbers here). 7x7
+    templates -> 5x5 kernels, 33x33 search maps -> 31x31, 27x27 score maps at stride 8. The anchors, targets and
+    Eq. 16 objective are unchanged.
+    """
 
-    def __init__(self, width: float = 1.0, ratios=ANCHOR_RATIOS, scales=ANCHOR_SCALES):
-        super().__init__()
-        self.backbone = build_backbone("siamfc", width)
-        self.width = width
+    def __init__(self, width: float = 1.0, ratios=ANCHOR_RATIOS, scales=ANCHOR_SCALES, backbone: str = "alexnet",
+                 stage: int = 5, channels: int = 128, finetune_stages: int = 0, template_cells: int = 7,
+                 pretrained: bool = True):
         self.ratios, self.scales = tuple(ratios), tuple(scales)
-        self.anchor_count = k = len(self.ratios) * len(self.scales)
-        channels = self.backbone.out_channels
-        self.template_cls = nn.Conv2d(channels, channels * 2 * k, 3)
-        self.template_reg = nn.Conv2d(channels, channels * 4 * k, 3)
-        self.search_cls = nn.Conv2d(channels, channels, 3)
-        self.search_reg = nn.Conv2d(channels, channels, 3)
-        self.reg_adjust = nn.Conv2d(4 * k, 4 * k, 1)
+        k = len(self.ratios) * len(self.scales)
+        if backbone != "alexnet":
+            super().__init__(pretrained_embedding(backbone, width, stage, channels, finetune_stages, pretrained))
+            self.template_cells = int(template_cells)
+            self.cls_branch = DepthwiseRPNBranch(channels, 2 * k)
+            self.reg_branch = DepthwiseRPNBranch(channels, 4 * k)
+        else:
+            super().__init__(build_backbone("siamfc", width))
+            channels = self.backbone.out_channels
+            self.template_cls = nn.Conv2d(channels, channels * 2 * k, 3)
+            self.template_reg = nn.Conv2d(channels, channels * 4 * k, 3)
+            self.search_cls = nn.Conv2d(channels, channels, 3)
+            self.search_reg = nn.Conv2d(channels, channels, 3)
+            self.reg_adjust = nn.Conv2d(4 * k, 4 * k, 1)
+        self.backbone_name = backbone
+        self.width = width
+        self.anchor_count = k
 
-    @property
-    def total_stride(self) -> int:
-        return self.backbone.total_stride
-
-    def embed(self, images: torch.Tensor) -> torch.Tensor:
-        return self.backbone(images)
-
-    def template(self, exemplar_images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The ``(B·2k, C, 4, 4)`` classification and ``(B·4k, C, 4, 4)`` regression kernels."""
-        features = self.embed(exemplar_images)
+    def template_from_embedding(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """AlexNet path: the ``(B·2k, C, 4, 4)`` classification and ``(B·4k, C, 4, 4)`` regression kernels (Eq. 15);
+        pretrained path: the ``(B, C, 5, 5)`` depthwise kernels of each branch from the centre cells."""
+        if self.pretrained_backbone:
+            features = center_cells(features, self.template_cells)
+            return self.cls_branch.kernel(features), self.reg_branch.kernel(features)
         batch, channels = features.shape[:2]
         cls = self.template_cls(features)
         reg = self.template_reg(features)
@@ -179,14 +227,15 @@ class SiamRPNNet(nn.Module):
 
     def match(self, template: tuple[torch.Tensor, torch.Tensor], instance_features: torch.Tensor) -> dict:
         cls_kernels, reg_kernels = template
-        cls = self._correlate(cls_kernels, self.search_cls(instance_features))
-        reg = self.reg_adjust(self._correlate(reg_kernels, self.search_reg(instance_features)))
+        if self.pretrained_backbone:
+            cls = self.cls_branch(cls_kernels, instance_features)
+            reg = self.reg_branch(reg_kernels, instance_features)
+        else:
+            cls = self._correlate(cls_kernels, self.search_cls(instance_features))
+            reg = self.reg_adjust(self._correlate(reg_kernels, self.search_reg(instance_features)))
         k = self.anchor_count
         scores = (cls[:, k:] - cls[:, :k]).amax(dim=1, keepdim=True)
         return {"cls": cls, "reg": reg, "scores": scores}
-
-    def forward(self, exemplar: torch.Tensor, instance: torch.Tensor) -> dict:
-        return self.match(self.template(exemplar), self.embed(instance))
 
     def target_logits(self, cls: torch.Tensor) -> torch.Tensor:
         """``(B, 2k, S, S)`` -> ``(B, k·S·S)`` logits ``target - background``, anchor-major."""
@@ -207,21 +256,32 @@ def rpn_objective(model: nn.Module, batch: dict, classification: str = "bce", cl
                   eta: float = 1.0, pos_iou: float = 0.6, neg_iou: float = 0.3, max_samples: int | None = 64,
                   max_positives: int = 16, smooth_l1_beta: float = 1.0 / 9.0) -> torch.Tensor:
     """DSLT Eq. 16 for a training batch, ``L_cls + η L_reg`` averaged over the pairs (the training loop's
-    ``loss.name: siamtrack.models.siamrpn:rpn_objective`` with these keyword arguments as ``loss.args``).
+    ``loss.name: siamtrack.models.siamrpn:rpn_objective`` with these keyword arguments as ``loss.args``): the
+    network on the batch's images, then :func:`rpn_loss`.
 
     ``classification``: ``bce`` (SiamRPN), ``focal_bce`` (SiamRPN_fl, Eq. 11) or ``shrinkage_bce`` (SiamRPN_sl,
     Eq. 14), with ``classification_args`` (e.g. ``{a: 10, c: 0.6}``); the classes are weighted by
     :func:`siamtrack.losses.balanced_weights` over the sampled anchors. ``L_reg``: smooth L1 (``beta = 1/9``:
     Faster R-CNN's RPN, σ = 3) of the four offsets, summed over them and averaged over the positives.
     """
+    net = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+    return rpn_loss(net, model(batch["exemplar"], batch["instance"]), batch["instance_box"],
+                    batch["instance"].shape[-1], classification, classification_args, eta, pos_iou, neg_iou,
+                    max_samples, max_positives, smooth_l1_beta)
+
+
+def rpn_loss(net: nn.Module, outputs: dict, instance_boxes: torch.Tensor, instance_size: int,
+             classification: str = "bce", classification_args: dict | None = None, eta: float = 1.0,
+             pos_iou: float = 0.6, neg_iou: float = 0.3, max_samples: int | None = 64, max_positives: int = 16,
+             smooth_l1_beta: float = 1.0 / 9.0) -> torch.Tensor:
+    """Eq. 16 of the network's ``outputs`` (``cls``, ``reg``) for ground-truth ``instance_boxes`` ``(B, 4)``
+    (``x, y, w, h`` in pixels of the ``instance_size`` search crop); see :func:`rpn_objective`. The training on
+    cached trunk maps (:mod:`siamtrack.training.feature_cache`) calls it with the outputs of its feature windows."""
     if classification not in CLASSIFICATION_LOSSES:
         raise ValueError(f"classification must be one of {', '.join(CLASSIFICATION_LOSSES)}, got {classification!r}")
-    outputs = model(batch["exemplar"], batch["instance"])
-    net = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
     cls, reg = outputs["cls"], outputs["reg"]
-    anchors = net.anchors(cls.shape[-1], batch["instance"].shape[-1]).to(cls.device)
-    labels, targets = assign_targets(batch["instance_box"].float(), anchors, pos_iou, neg_iou, max_samples,
-                                     max_positives)
+    anchors = net.anchors(cls.shape[-1], instance_size).to(cls.device)
+    labels, targets = assign_targets(instance_boxes.float(), anchors, pos_iou, neg_iou, max_samples, max_positives)
     logits = net.target_logits(cls)
     weights = losses.balanced_weights(labels)
     classification_loss = CLASSIFICATION_LOSSES[classification](
@@ -233,5 +293,9 @@ def rpn_objective(model: nn.Module, batch: dict, classification: str = "bce", cl
     return (classification_loss + eta * regression_loss).mean()
 
 
+rpn_objective.loss_from_outputs = rpn_loss  # what training on cached trunk maps calls (feature_cache.py)
+
+
 __all__ = ["ANCHOR_RATIOS", "ANCHOR_SCALES", "SiamRPNNet", "anchor_shapes", "assign_targets", "center_box_iou",
-           "decode_boxes", "encode_boxes", "generate_anchors", "rpn_objective"]
+           "decode_boxes", "depthwise_xcorr", "encode_boxes", "generate_anchors", "rpn_loss",
+           "rpn_objective"]

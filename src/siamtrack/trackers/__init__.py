@@ -43,6 +43,7 @@ TRACKERS: dict[str, str] = {
     "rasnet": "siamtrack.trackers.rasnet:RASNetTracker",
     "rasnet-lite": "siamtrack.trackers.rasnet:RASNetLiteTracker",
     "edcf": "siamtrack.trackers.edcf:EDCFTracker",
+    "edcf-lite": "siamtrack.trackers.edcf:EDCFLiteTracker",  # the bundled siamfc-lite head + CF on the ImageNet trunk
     "edsiam": "siamtrack.trackers.edcf:EDSiamTracker",
     "cacfnet": "siamtrack.trackers.edcf:CACFNetTracker",
     "cacfnet-plus": "siamtrack.trackers.edcf:CACFNetPlusTracker",
@@ -54,6 +55,7 @@ TRACKERS: dict[str, str] = {
     "siamrpn": "siamtrack.trackers.siamrpn:SiamRPNTracker",
     "siamrpn_sl": "siamtrack.trackers.siamrpn:SiamRPNTracker",
     "siamrpn_fl": "siamtrack.trackers.siamrpn:SiamRPNTracker",
+    "siamrpn_sl-lite": "siamtrack.trackers.siamrpn:SiamRPNLiteTracker",  # SiamRPN++'s head on the ImageNet trunk
     "tadt": "siamtrack.trackers.tadt:TADTTracker",
     "tadt-lite": "siamtrack.trackers.tadt:TADTLiteTracker",  # ImageNet EfficientNet-Lite0, no weights file
     # reference baselines from opencv-contrib (no weights; `pip install siamtrack[bench]`)

@@ -112,14 +112,17 @@ class EDCFTracker(SiameseTracker):
             raise ValueError(f"{self.name}: dynamic_rate (Eq. 18) needs the conv5 branch; the network has none")
         self.use_high = p.response in ("fused", "high") or p.dynamic_rate
         self.use_low = p.response in ("fused", "low")
-        # the CF map is cut to the displacements the conv5 map covers: ±(instance - context)/2 crop pixels
-        self.search_cells = (p.instance_size - net.context_size) // (2 * net.low_stride)
+        # the CF map is cut to the displacements the conv5 map covers: ±(instance - context)/2 crop pixels on
+        # the AlexNet path (17x17 at stride 8 = ±64 px), ±104 px on the pretrained one (27x27 at stride 8)
         if self.use_high:
-            score_size = net.encoder.output_size(p.instance_size) - net.template_cells + 1
-            if (score_size - 1) * net.encoder.total_stride != 2 * self.search_cells * net.low_stride:
-                raise ValueError(f"{self.name}: the conv5 map ({score_size} cells) and the CF search "
-                                 f"(±{self.search_cells} cells) cover different displacements")
-        self.total_stride = net.encoder.total_stride if p.response == "high" else net.low_stride
+            score_size = net.high_score_size(p.instance_size)
+            self.search_cells, remainder = divmod((score_size - 1) * net.high_stride, 2 * net.low_stride)
+            if remainder:
+                raise ValueError(f"{self.name}: the conv5 map ({score_size} cells at stride {net.high_stride}) does "
+                                 f"not span a whole number of CF cells (stride {net.low_stride})")
+        else:
+            self.search_cells = (p.instance_size - net.context_size) // (2 * net.low_stride)
+        self.total_stride = net.high_stride if p.response == "high" else net.low_stride
         self._frame_peak = float("nan")
 
     # ---- geometry --------------------------------------------------------------------------------------
@@ -212,5 +215,33 @@ class CACFTracker(EDCFTracker):
     Params = CACFParams
 
 
+class EDCFLiteTracker(EDCFTracker):
+    """EDCF on the ImageNet EfficientNet-Lite0 trunk (``edcf-lite``, :class:`~siamtrack.models.edcf.EDCFLiteNet`):
+    the SiamFC head of a ``siamfc-lite`` weights file (the bundled one by default) as the high-level branch, the
+    context-aware CF on the trunk's stage 2 as the low-level branch, Eq. 16-18 as for ``edcf``, 257-px crops."""
+
+    name = "edcf-lite"
+    model_name = "siamfc"
+    bundled_weights_name = "siamfc-lite"
+
+    def __init__(self, model, params: EDCFParams | None = None, device=None, **hyperparameters):
+        from siamtrack.models.edcf import EDCFLiteNet
+
+        super().__init__(model if isinstance(model, EDCFLiteNet) else EDCFLiteNet(model), params, device,
+                         **hyperparameters)
+
+    @classmethod
+    def from_weights(cls, weights, device=None, **hyperparameters) -> "EDCFLiteTracker":
+        """The tracker on a ``siamfc-lite`` file's SiamFC network (``None``: its head drawn at random)."""
+        from siamtrack.models import build_model, model_from_weights
+
+        if weights is None:
+            return cls(build_model("siamfc", backbone="efficientnet-lite0"), device=device, **hyperparameters)
+        if weights.model_config.get("backbone", "alexnet") == "alexnet":
+            raise ValueError(f"{weights.source}: edcf-lite takes a siamfc-lite file (a SiamFC network trained on the "
+                             f"pretrained backbone), these are for the AlexNet network")
+        return cls(model_from_weights("siamfc", weights, cls.name), device=device, **hyperparameters)
+
+
 __all__ = ["CACFNetPlusTracker", "CACFNetTracker", "CACFParams", "CACFTracker", "EDCFParams", "EDCFTemplate",
-           "EDCFTracker", "EDSiamParams", "EDSiamTracker"]
+           "EDCFLiteTracker", "EDCFTracker", "EDSiamParams", "EDSiamTracker"]

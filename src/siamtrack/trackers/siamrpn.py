@@ -4,8 +4,10 @@ The registry names ``siamrpn``, ``siamrpn_fl`` and ``siamrpn_sl`` are this one t
 
 Per frame (the authors' DaSiamRPN tracking step):
 
-* one search crop of side ``s_x = s_z · instance_size / exemplar_size`` around the last centre (``s_z`` SiamFC's
-  context square of the current size);
+* one search crop of side ``s_x = s_z · instance_size / context_size`` around the last centre (``s_z`` SiamFC's
+  context square of the current size, which maps onto ``context_size`` crop pixels: the exemplar's side, 127, on the
+  AlexNet path; on the pretrained path, ``siamrpn_sl-lite``, both crops are 257 px and ``s_z`` maps onto 127 of them,
+  as in :class:`~siamtrack.trackers.siamese.SiameseParams`);
 * every anchor's target probability ``p = sigmoid(target - background)`` and its decoded box;
 * a penalty on changes of size and aspect ratio, ``exp(-(max(r, 1/r) · max(s, 1/s) - 1) · penalty_k)`` with
   ``r`` the aspect-ratio change and ``s`` the change of the context size ``sqrt((w + p)(h + p))``;
@@ -23,7 +25,8 @@ from siamtrack.models import Weights, model_from_weights
 from siamtrack.models.correlation import hann_window
 from siamtrack.models.siamrpn import decode_boxes
 from siamtrack.trackers.base import Tracker, check_initial_box, check_size_limit, pick_device, with_overrides
-from siamtrack.trackers.siamese import check_image, clip_to_image, context_side, crop_pyramid, prepare_for_inference
+from siamtrack.trackers.siamese import (LiteTracker, check_image, clip_to_image, context_side, crop_pyramid,
+                                        prepare_for_inference)
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class SiamRPNParams:
 
     exemplar_size: int = 127
     instance_size: int = 255
+    context_size: int | None = None  # crop pixels onto which s_z maps; None: exemplar_size (SiamRPN's geometry)
     context: float = 0.5
     penalty_k: float = 0.055
     window_influence: float = 0.42
@@ -39,9 +43,12 @@ class SiamRPNParams:
     min_size: float = 10.0  # pixels
 
     def __post_init__(self):
-        if self.exemplar_size < 1 or self.instance_size <= self.exemplar_size:
-            raise ValueError(f"SiamRPNParams: need 0 < exemplar_size < instance_size, got exemplar_size="
+        if self.exemplar_size < 1 or self.instance_size < self.exemplar_size:
+            raise ValueError(f"SiamRPNParams: need 0 < exemplar_size <= instance_size, got exemplar_size="
                              f"{self.exemplar_size!r}, instance_size={self.instance_size!r}")
+        if self.context_size is not None and not 0 < self.context_size <= self.exemplar_size:
+            raise ValueError(f"SiamRPNParams: need 0 < context_size <= exemplar_size, got context_size="
+                             f"{self.context_size!r}")
         check_size_limit(self, ("exemplar_size", "instance_size"))
         if not (self.penalty_k >= 0 and 0 <= self.window_influence <= 1 and 0 <= self.lr <= 1
                 and self.context >= 0 and self.min_size > 0):
@@ -61,7 +68,13 @@ class SiamRPNTracker(Tracker):
 
     def __init__(self, model: torch.nn.Module, params: SiamRPNParams | None = None, device=None, **hyperparameters):
         super().__init__()
-        params = with_overrides(params if params is not None else self.Params(), hyperparameters, type(self).__name__)
+        # the pretrained network fixes its 257x257 crops (SiameseNet.tracking_params); s_z still maps onto 127 px
+        model_sizes = {key: value for key, value in getattr(model, "tracking_params", {}).items()
+                       if params is None and key not in hyperparameters}
+        if model_sizes and "context_size" not in hyperparameters and params is None:
+            model_sizes["context_size"] = 127
+        params = with_overrides(params if params is not None else self.Params(), {**model_sizes, **hyperparameters},
+                                type(self).__name__)
         self.params = params
         self.device = pick_device(device)
         self.model = prepare_for_inference(model, self.device)
@@ -79,6 +92,11 @@ class SiamRPNTracker(Tracker):
         """The tracker with its model built from ``weights`` (``None``: random initialisation)."""
         return cls(model_from_weights(cls.model_name, weights, cls.name), device=device, **hyperparameters)
 
+    @property
+    def context_size(self) -> int:
+        """Crop pixels onto which the context square ``s_z`` maps."""
+        return self.params.context_size or self.params.exemplar_size
+
     def _crop(self, image: np.ndarray, side: float, size: int) -> torch.Tensor:
         crops = crop_pyramid(image, self._center, [side], size, self._fill).to(self.device, torch.float32)
         return crops.contiguous(memory_format=torch.channels_last) if self.device.type == "cpu" else crops
@@ -91,8 +109,8 @@ class SiamRPNTracker(Tracker):
         self._fill = image.reshape(-1, 3).mean(axis=0)
         p = self.params
         with torch.inference_mode():
-            self.template = self.model.template(self._crop(image, context_side(*self._size, p.context),
-                                                           p.exemplar_size))
+            self.template = self.model.template(self._crop(image, context_side(*self._size, p.context)
+                                                           * p.exemplar_size / self.context_size, p.exemplar_size))
         self.confidence = float("nan")
 
     def update(self, image: np.ndarray) -> np.ndarray:
@@ -101,8 +119,8 @@ class SiamRPNTracker(Tracker):
         image = check_image(image)
         p = self.params
         side_z = context_side(*self._size, p.context)
-        scale = p.exemplar_size / side_z  # crop pixels per image pixel
-        side_x = side_z * p.instance_size / p.exemplar_size
+        scale = self.context_size / side_z  # crop pixels per image pixel
+        side_x = side_z * p.instance_size / self.context_size
         with torch.inference_mode():
             out = self.model.match(self.template, self.model.embed(self._crop(image, side_x, p.instance_size)))
             scores = torch.sigmoid(self.model.target_logits(out["cls"].float()))[0].cpu().numpy().astype(np.float64)
@@ -124,3 +142,12 @@ class SiamRPNTracker(Tracker):
         self._size = np.clip(self._size, p.min_size, [float(width), float(height)])
         self.confidence = float(scores[best])
         return np.concatenate([self._center - self._size / 2.0, self._size])
+
+
+class SiamRPNLiteTracker(LiteTracker, SiamRPNTracker):
+    """SiamRPN_sl on the ImageNet EfficientNet-Lite0 embedding (``siamrpn_sl-lite``): SiamRPN++'s depthwise head
+    (:class:`~siamtrack.models.siamrpn.SiamRPNNet` with ``backbone="efficientnet-lite0"``), trained with the shrinkage
+    classification loss (DSLT Eq. 14 in Eq. 16) by ``configs/pretrained/siamrpn_sl-lite0-cached.yaml``; 257x257
+    crops, ``s_z`` on 127 px of them, the tracking step above."""
+
+    name = "siamrpn_sl-lite"

@@ -20,8 +20,11 @@ training: stretch and colour augmentation, and sub-cell shifts; the windows' bor
 template (SiamFC's and RASNet's centre cells, CFNet's and AdaCFNet's filter learned on the whole exemplar window) and
 score. The side of the score map, for which the labels are made, is probed once by that step on zero windows
 (:func:`probe_score_size`), so no model's geometry is assumed here. Each pair carries its frame ``gap``, so RASNet's
-temporal weight (``loss.temporal_sigma``, Eq. 12-13) applies as in image training; a model's own objective
-(``loss.name: module:function``) is refused. Pairs are drawn as :class:`~siamtrack.training.pairs.PairSampler`
+temporal weight (``loss.temporal_sigma``, Eq. 12-13) applies as in image training, and the target's box in the
+search window's pixels (``instance_box``: the curated box moved by the window's shift, relative to the exemplar's
+target as the label is), which a model's own objective takes when it can score the network's outputs
+(``loss_from_outputs``, e.g. SiamRPN's Eq. 16: :func:`siamtrack.models.siamrpn.rpn_loss`); an objective that runs
+the network on images itself is refused. Pairs are drawn as :class:`~siamtrack.training.pairs.PairSampler`
 draws them, from ``numpy.random.default_rng([seed, epoch, index])``, so a resumed run is the same run.
 
 Checkpoints are written at every epoch's end (``checkpoint.pth``); ``resume`` continues from the last finished epoch.
@@ -132,6 +135,7 @@ class CachedPairs:
     def __init__(self, sequences: list[CuratedSequence], maps: list[np.ndarray], config: Config, crop_size: int,
                  score_size: int):
         self.window = (config.data.exemplar_size - 1) // STRIDE + 1
+        self.window_pixels = config.data.exemplar_size  # the crop a window stands for (257 px: 33x33 cells)
         self.map_size = (crop_size - 1) // STRIDE + 1
         self.shift = config.train.feature_shift
         if (crop_size - 1) % STRIDE or (config.data.exemplar_size - 1) % STRIDE:
@@ -152,7 +156,7 @@ class CachedPairs:
         return box[:2] + box[2:] / 2.0 - self.crop_centre
 
     def batch(self, epoch: int, start: int, count: int) -> dict:
-        exemplars, instances, labels, gaps = [], [], [], []
+        exemplars, instances, labels, boxes, gaps = [], [], [], [], []
         w, m = self.window, self.margin
         for index in range(start, start + count):
             rng = np.random.default_rng([self.config.train.seed, epoch, index])
@@ -164,10 +168,14 @@ class CachedPairs:
                       - self.offset(pair.sequence, pair.exemplar))
             labels.append(logistic_labels(self.score_size, map_center(self.score_size, offset, STRIDE),
                                           self.config.labels.radius, STRIDE))
+            size = self.sequences[pair.sequence].boxes[pair.instance][2:]
+            centre = self.window_pixels / 2.0 + offset  # the target's centre in the search window's pixels
+            boxes.append(np.concatenate([centre - size / 2.0, size]))
             gaps.append(pair.gap)
         to_tensor = lambda arrays: torch.from_numpy(np.stack(arrays).astype(np.float32))  # noqa: E731
         return {"exemplar": to_tensor(exemplars), "instance": to_tensor(instances),
-                "label": torch.from_numpy(np.stack(labels))[:, None], "gap": torch.tensor(gaps, dtype=torch.int64)}
+                "label": torch.from_numpy(np.stack(labels))[:, None], "gap": torch.tensor(gaps, dtype=torch.int64),
+                "instance_box": torch.from_numpy(np.stack(boxes).astype(np.float32))}
 
 
 def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False,
@@ -177,11 +185,16 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
 
     from siamtrack.training.loop import (CHECKPOINT_FORMAT, History, _check_run_dir, _seed_everything,
                                          _write_epochs, _write_logs, batch_loss, build_model, build_optimizer,
-                                         check_loss_and_labels, export_model, lr_gamma, prepare_curated)
+                                         check_loss_and_labels, export_model, lr_gamma, objective_function,
+                                         prepare_curated)
 
     check_loss_and_labels(config)
-    if config.loss.name.count(":"):
-        raise ConfigError("train.feature_cache trains score-map losses only (no model objective)")
+    objective = objective_function(config)
+    from_outputs = getattr(objective, "loss_from_outputs", None)
+    if objective is not None and from_outputs is None:
+        raise ConfigError(f"train.feature_cache: the objective {config.loss.name} runs the network on images; only "
+                          f"score-map losses and objectives with a loss_from_outputs (e.g. "
+                          f"siamtrack.models.siamrpn:rpn_objective) train on cached maps")
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_run_dir(config, run_dir, resume)
     curated_dir = prepare_curated(config, config.train.progress)
@@ -230,7 +243,11 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
                 batch = pairs.batch(epoch, iteration * batch_size, batch_size)
                 template = model.template_from_features(batch["exemplar"], stage)
                 scores = model.match(template, model.backbone.forward_from(batch["instance"], stage))
-                loss = batch_loss(scores, batch, config)
+                if from_outputs is not None:  # e.g. SiamRPN's Eq. 16 on its cls/reg outputs
+                    loss = from_outputs(model, scores, batch["instance_box"], config.data.exemplar_size,
+                                        **config.loss.args)
+                else:
+                    loss = batch_loss(scores, batch, config)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
