@@ -187,14 +187,14 @@ def _add_track(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_track(args: argparse.Namespace) -> int:
+    import time
+
     from siamtrack.data.sequence import VideoFile
     from siamtrack.imaging import FrameReadError
     from siamtrack.integrations.video import (TrackingStopped, camera_frames, folder_frames, parse_box,
                                               track_to_folder)
     from siamtrack.progress import counted, progress_bar, summary_line
     from siamtrack.trackers import build_tracker, parse_hyperparameters
-
-    import time
 
     try:
         box = parse_box(args.box)
@@ -306,9 +306,9 @@ def _bench_sequences(args: argparse.Namespace, sequences: list) -> list:
     if names is not None and names.strip().isdigit():  # the old meaning: a count
         if args.max_sequences is not None:
             raise UsageError("bench: give --max-sequences N only (--sequences N is its deprecated spelling)")
-        _deprecated("bench", f"--sequences {names} (a count)", f"--max-sequences {names}")
         if int(names) < 1:
             raise UsageError(f"bench: --sequences {names}: a count must be 1 or more (use --max-sequences N)")
+        _deprecated("bench", f"--sequences {names} (a count)", f"--max-sequences {names}")
         args.max_sequences, names = int(names), None
     if names is not None:
         wanted = [name for name in names.split(",") if name]
