@@ -85,6 +85,16 @@ def test_track_max_frames_counts_in_the_summary(tmp_path, dragon_baby_frames):
     assert summary(result.stdout)[2] == 5 and len((tmp_path / "boxes.txt").read_text().splitlines()) == 5
 
 
+def test_demo_quiet_prints_only_the_results_and_the_summary(tmp_path):
+    from siamtrack.data.sequence import VideoFile
+    from siamtrack.demo import DEMO_VIDEO
+
+    result = run(SCRIPT, "demo", "--out", tmp_path, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert summary(result.stdout)[2] == len(VideoFile(str(DEMO_VIDEO))) == 150
+    assert "demo:" not in result.stderr and "frame/s" not in result.stderr, result.stderr
+
+
 def test_eval_progress_is_per_frame_and_the_summary_counts_sequences_and_frames(tmp_path):
     root = shared_path("data", "benchmarks", "OTB")
     arguments = ["eval", "--tracker", "opencv-kcf", "--weights", "random", "--dataset", "otb-folder", "--root", root,
