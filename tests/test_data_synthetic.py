@@ -498,9 +498,10 @@ def test_registry_errors_and_cli(tmp_path, capsys):
 
     sequence_dir = tmp_path / "otb" / "Walker"
     _otb_video(tmp_path / "otb", "Walker", rows=2)
-    assert cli.main(["datasets", "summary", "otb-folder", str(tmp_path / "otb"), "--option", "all_targets=false"]) == 0
+    assert cli.main(["datasets", "summary", "--dataset", "otb-folder", "--root", str(tmp_path / "otb"), "--option",
+                     "all_targets=false"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == ["Walker\tOTB\t2 frames from 1\t0 absent\tfirst box 0,9,20,30", "1 sequences, 2 frames"]
     (sequence_dir / "groundtruth_rect.txt").write_text("1,2,3\n")
-    assert cli.main(["datasets", "summary", "otb-folder", str(tmp_path / "otb")]) == 1
+    assert cli.main(["datasets", "summary", "--dataset", "otb-folder", "--root", str(tmp_path / "otb")]) == 1
     assert "groundtruth_rect.txt:1: expected 4 values, found 3" in capsys.readouterr().err

@@ -215,7 +215,7 @@ def test_dcfnet_keeps_a_box_larger_than_the_frame_within_the_frame(dragon_baby, 
 def run_track(frames_dir: Path, out: Path, box: str) -> subprocess.CompletedProcess:
     weights = shared_path("weights", "dcfnet", "param.pth")
     command = [str(SIAMTRACK), "track", "--tracker", "dcfnet", "--weights", str(weights), "--frames",
-               str(frames_dir), "--box", box, "--out", str(out)]
+               str(frames_dir), "--box", box, "--out", str(out), "--quiet"]  # stderr: the error alone
     return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
 

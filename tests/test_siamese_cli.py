@@ -84,7 +84,7 @@ def test_parse_box():
 
 def test_bench_prints_a_table_with_opencv_rows(capsys):
     shared = shared_path()
-    assert main(["bench", "--shared", str(shared), "--trackers", "siamfc", "--sequences", "1", "--frames", "3",
+    assert main(["bench", "--shared", str(shared), "--trackers", "siamfc", "--max-sequences", "1", "--max-frames", "3",
                  "--runs", "1"]) == 0
     output = capsys.readouterr().out
     lines = {line.split("|")[1].strip(): line for line in output.splitlines() if line.startswith("| ")}

@@ -24,6 +24,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _deprecated(command: str, old: str, new: str) -> None:
+    """One line on stderr for an old spelling that still works in this release (removed in the next)."""
+    print(f"siamtrack {command}: warning: {old} is deprecated and will be removed after siamtrack 0.1; use {new}",
+          file=sys.stderr)
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress on stderr (the one-line summary at the end is still printed)")
+
+
 def _dataset_options(dataset: str, items: list[str]) -> dict:
     """``--option KEY=VALUE`` items -> reader keyword arguments; a :class:`UsageError` for an item that is not
     KEY=VALUE or a key that the reader of ``dataset`` does not take (instead of a TypeError traceback)."""
@@ -31,12 +42,12 @@ def _dataset_options(dataset: str, items: list[str]) -> dict:
 
     from siamtrack import data
 
-    options = {}
-    for item in items:
-        key, separator, value = item.partition("=")
-        if not separator or not key:
-            raise UsageError(f"--option {item!r} is not KEY=VALUE")
-        options[key] = {"true": True, "false": False}.get(value.lower(), value)
+    from siamtrack.keyvalue import KeyValueError, parse_items
+
+    try:  # the one KEY=VALUE grammar of --option, --param and --set
+        options = parse_items(items, "--option")
+    except KeyValueError as error:
+        raise UsageError(str(error)) from None
     reader = data.READERS.get(dataset)
     if reader is None or not options:
         return options
@@ -58,9 +69,11 @@ def _dataset_options(dataset: str, items: list[str]) -> dict:
 
 def _add_datasets(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["list", "summary"],
-                        help="list: the known dataset readers; summary: one line per sequence of NAME at ROOT")
-    parser.add_argument("name", nargs="?", help="reader name (see 'datasets list'), for summary")
-    parser.add_argument("root", nargs="?", help="dataset root folder, for summary")
+                        help="list: the known dataset readers; summary: one line per sequence of --dataset at --root")
+    parser.add_argument("--dataset", default=None, help="reader name (see 'datasets list'), for summary")
+    parser.add_argument("--root", default=None, help="dataset root folder, for summary")
+    parser.add_argument("name", nargs="?", help=argparse.SUPPRESS)  # deprecated: summary NAME ROOT
+    parser.add_argument("root_positional", nargs="?", metavar="root", help=argparse.SUPPRESS)
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="reader option, e.g. --option split=dev-eval (repeatable)")
 
@@ -72,16 +85,23 @@ def _run_datasets(args: argparse.Namespace) -> int:
         for name in sorted(data.READERS):
             print(name)
         return 0
-    if not args.name or not args.root:
-        print("datasets summary needs NAME and ROOT", file=sys.stderr)
+    if args.name is not None:  # the old positional spelling: summary NAME ROOT
+        if args.dataset is not None or args.root is not None:
+            print("error: datasets summary takes --dataset NAME --root DIR (not positional NAME ROOT as well)",
+                  file=sys.stderr)
+            return 2
+        _deprecated("datasets", "'datasets summary NAME ROOT'", "'datasets summary --dataset NAME --root ROOT'")
+        args.dataset, args.root = args.name, args.root_positional
+    if not args.dataset or not args.root:
+        print("error: datasets summary needs --dataset NAME and --root DIR", file=sys.stderr)
         return 2
     try:
-        options = _dataset_options(args.name, args.option)
+        options = _dataset_options(args.dataset, args.option)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
-        sequences = data.load_dataset(args.name, args.root, **options)
+        sequences = data.load_dataset(args.dataset, args.root, **options)
     except data.DatasetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -105,6 +125,7 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
                         help="stop after N iterations without exporting (timing runs)")
     parser.add_argument("--curate-only", action="store_true",
                         help="only curate the training data (print its folder) and exit")
+    _add_quiet(parser)  # = --set train.progress=false
 
 
 def _run_train(args: argparse.Namespace) -> int:
@@ -121,15 +142,28 @@ def _run_train(args: argparse.Namespace) -> int:
                   "--run-dir", file=sys.stderr)
             return 2
         print(f"note: --resume: {run_dir} is new (no checkpoint.pth): starting a fresh run", file=sys.stderr)
+    import time
+
+    from siamtrack.progress import summary_line
+
+    def iterations_logged() -> int:  # log.csv: a header and one row per iteration, appended by every (resumed) run
+        try:
+            with open(run_dir / "log.csv") as handle:
+                return max(sum(1 for _ in handle) - 1, 0)
+        except OSError:
+            return 0
+
     try:
-        config = load_config(args.config, args.overrides)
+        config = load_config(args.config, args.overrides + (["train.progress=false"] if args.quiet else []))
         if args.curate_only:
             print(prepare_curated(config, config.train.progress))
             return 0
+        logged, start = iterations_logged(), time.perf_counter()
         model_path = train(config, args.run_dir, resume=args.resume, stop_after=args.stop_after)
     except (ConfigError, FileExistsError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    print(summary_line("train", time.perf_counter() - start, iterations_logged() - logged, "iterations", "it/s"))
     if model_path is not None:
         print(f"trained weights: {model_path}")
     return 0
@@ -151,13 +185,17 @@ def _add_track(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=positive_int, default=None, metavar="N", help="stop after N frames")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="tracker hyper-parameter override, e.g. --param window_influence=0.2 (repeatable)")
+    _add_quiet(parser)
 
 
 def _run_track(args: argparse.Namespace) -> int:
+    import time
+
     from siamtrack.data.sequence import VideoFile
     from siamtrack.imaging import FrameReadError
     from siamtrack.integrations.video import (TrackingStopped, camera_frames, folder_frames, parse_box,
                                               track_to_folder)
+    from siamtrack.progress import counted, progress_bar, summary_line
     from siamtrack.trackers import build_tracker, parse_hyperparameters
 
     try:
@@ -171,13 +209,24 @@ def _run_track(args: argparse.Namespace) -> int:
             frames = folder_frames(args.frames)
         else:
             frames = camera_frames(args.camera, args.max_frames)
-        boxes = track_to_folder(tracker, frames, box, args.out, fps=fps, max_frames=args.max_frames)
+        total = len(frames) if hasattr(frames, "__len__") else None
+        if total is not None and args.max_frames is not None:
+            total = min(total, args.max_frames)
+        bar = progress_bar(total=total, desc="track", unit="frame", disable=args.quiet)
+        start = time.perf_counter()
+        try:
+            boxes = track_to_folder(tracker, counted(frames, bar, args.max_frames), box, args.out, fps=fps,
+                                    max_frames=args.max_frames)
+        finally:
+            bar.close()
+        seconds = time.perf_counter() - start
     except TrackingStopped as error:  # a frame or the tracker failed midway: the boxes so far are saved
         print(f"error: {error}", file=sys.stderr)
         return 1
     except (KeyError, ImportError, TypeError, ValueError, OSError, FrameReadError) as error:
         print(f"error: {error.args[0] if isinstance(error, KeyError) else error}", file=sys.stderr)
         return 2
+    print(summary_line("track", seconds, len(boxes)))
     print(f"{len(boxes)} frames tracked: {args.out}/boxes.txt, {args.out}/track.mp4")
     return 0
 
@@ -189,6 +238,7 @@ def _add_demo(parser: argparse.ArgumentParser) -> None:
                         help=f"registered tracker name (default: {DEFAULT_TRACKER})")
     parser.add_argument("--weights", default=None, help="weights file, or 'random' (default: bundled weights)")
     parser.add_argument("--out", default="out/demo", help="output folder: boxes.txt and track.mp4")
+    _add_quiet(parser)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -200,6 +250,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     from siamtrack.demo import DEMO_GROUND_TRUTH, DEMO_VIDEO
     from siamtrack.evaluation import frame_scores, scores_from_frames
     from siamtrack.integrations.video import track_to_folder
+    from siamtrack.progress import counted, progress_bar, summary_line
     from siamtrack.trackers import build_tracker
 
     try:
@@ -209,14 +260,19 @@ def _run_demo(args: argparse.Namespace) -> int:
         return 2
     frames = VideoFile(str(DEMO_VIDEO))
     ground_truth = np.loadtxt(DEMO_GROUND_TRUTH, delimiter=",", ndmin=2)
+    bar = progress_bar(total=len(frames), desc="demo", unit="frame", disable=args.quiet)
     start = time.perf_counter()
-    boxes = track_to_folder(tracker, frames, ground_truth[0], args.out, fps=frames.fps or 25.0)
+    try:
+        boxes = track_to_folder(tracker, counted(frames, bar), ground_truth[0], args.out, fps=frames.fps or 25.0)
+    finally:
+        bar.close()
     seconds = time.perf_counter() - start
     scores = scores_from_frames(frame_scores(boxes, ground_truth, "got10k"), "got10k")
     print(f"{args.tracker}: {len(boxes)} frames of the bundled demo clip in {seconds:.1f} s "
           f"(tracking + video writing); against its exact ground truth: success AUC {scores.auc:.3f}, "
           f"precision@20px {scores.precision:.3f}")
     print(f"wrote {args.out}/boxes.txt and {args.out}/track.mp4")
+    print(summary_line("demo", seconds, len(boxes)))
     return 0
 
 
@@ -226,10 +282,44 @@ def _add_bench(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shared", default=None,
                         help="the shared data folder holding data/index.json (default: $SIAMTRACK_SHARED)")
     parser.add_argument("--split", default="dev-eval", help="split of index.json to run on")
-    parser.add_argument("--sequences", type=int, default=3, metavar="N", help="first N sequences of the split")
-    parser.add_argument("--frames", type=int, default=60, metavar="N", help="frames per sequence")
-    parser.add_argument("--runs", type=int, default=3, metavar="N", help="runs per sequence (median reported)")
+    parser.add_argument("--sequences", default=None, metavar="NAMES",
+                        help="comma-separated sequence names of the split, as in eval (default: the first "
+                             "--max-sequences)")
+    parser.add_argument("--max-sequences", type=positive_int, default=None, metavar="N",
+                        help="the first N sequences of the split (default 3)")
+    parser.add_argument("--max-frames", type=positive_int, default=None, metavar="N",
+                        help="frames per sequence (default 60)")
+    # deprecated: bench --frames N (a count; --frames is a folder in track)
+    parser.add_argument("--frames", dest="frames_count", type=positive_int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=positive_int, default=3, metavar="N", help="runs per sequence (median reported)")
     parser.add_argument("--no-opencv", action="store_true", help="leave OpenCV's trackers out")
+
+
+def _bench_sequences(args: argparse.Namespace, sequences: list) -> list:
+    """The sequences ``bench`` times, after the deprecated count spellings (``--sequences N``, ``--frames N``) are
+    turned into ``--max-sequences`` / ``--max-frames`` with a warning; sets ``args.max_frames``."""
+    if args.frames_count is not None:
+        if args.max_frames is not None:
+            raise UsageError("bench: give --max-frames N only (--frames N is its deprecated spelling)")
+        _deprecated("bench", f"--frames {args.frames_count} (a count)", f"--max-frames {args.frames_count}")
+        args.max_frames = args.frames_count
+    args.max_frames = args.max_frames or 60
+    names = args.sequences
+    if names is not None and names.strip().isdigit():  # the old meaning: a count
+        if args.max_sequences is not None:
+            raise UsageError("bench: give --max-sequences N only (--sequences N is its deprecated spelling)")
+        if int(names) < 1:
+            raise UsageError(f"bench: --sequences {names}: a count must be 1 or more (use --max-sequences N)")
+        _deprecated("bench", f"--sequences {names} (a count)", f"--max-sequences {names}")
+        args.max_sequences, names = int(names), None
+    if names is not None:
+        wanted = [name for name in names.split(",") if name]
+        known = {s.name: s for s in sequences}
+        missing = [name for name in wanted if name not in known]
+        if missing:
+            raise UsageError(f"unknown sequence(s) {missing} in split {args.split!r}")
+        sequences = [known[name] for name in wanted]
+    return sequences[: args.max_sequences or (None if names is not None else 3)]
 
 
 def _run_bench(args: argparse.Namespace) -> int:
@@ -248,7 +338,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         print("error: pass --shared DIR (the folder holding data/index.json) or set SIAMTRACK_SHARED", file=sys.stderr)
         return 2
     try:
-        sequences = shared_split(shared, args.split)[: args.sequences]
+        sequences = _bench_sequences(args, shared_split(shared, args.split))
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -264,13 +354,13 @@ def _run_bench(args: argparse.Namespace) -> int:
             continue
         try:
             tracker = build()
-            rates = [time_tracker(tracker, sequence, args.frames, args.runs) for sequence in sequences]
+            rates = [time_tracker(tracker, sequence, args.max_frames, args.runs) for sequence in sequences]
         except Exception as error:  # one broken tracker must not hide the others' numbers
             rows.append([name] + ["-"] * len(sequences) + ["-", f"error: {type(error).__name__}: {error}"])
             continue
         rows.append([name] + [f"{r:.1f}" for r in rates] + [f"{np.median(rates):.1f}", ""])
     header = ["tracker"] + [s.name for s in sequences] + ["median fps", "note"]
-    print(f"fps (median of {args.runs} runs, {args.frames} frames, init and decoding excluded; random weights; "
+    print(f"fps (median of {args.runs} runs, {args.max_frames} frames, init and decoding excluded; random weights; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads)")
     print(format_table(rows, header))
     return 0
@@ -323,7 +413,7 @@ def _add_eval(parser: argparse.ArgumentParser) -> None:
                         help="realtime: simulate every tracker call as taking SECONDS (default: measured)")
     parser.add_argument("--grace", type=int, default=0, help="realtime: slow calls forgiven after each init")
     parser.add_argument("--report", default=None, metavar="DIR", help="also write this tracker's report to DIR")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_quiet(parser)
 
 
 def _result_name(text: str) -> str:
@@ -378,7 +468,12 @@ def _run_eval(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    import time
+
+    from siamtrack.progress import summary_line
+
     announce = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    counts, start = {}, time.perf_counter()
     try:
         factory = TrackerFactory("siamtrack.trackers:build_tracker",
                                  {"name": args.tracker, "weights": args.weights, **hyperparameters})
@@ -386,11 +481,12 @@ def _run_eval(args: argparse.Namespace) -> int:
         for experiment in experiments:
             if experiment in ("ope", "tre", "sre"):
                 run_one_pass(factory, sequences, args.results, name, experiment, args.workers, not args.quiet,
-                             announce=announce)
+                             announce=announce, counts=counts)
             else:
                 clock = RealtimeClock(args.fps, args.frame_time, args.grace) if experiment == "realtime" else None
                 run_supervised(factory, sequences, args.results, name, protocol, experiment, args.repetitions, clock,
-                               args.workers, not args.quiet, announce=announce)
+                               args.workers, not args.quiet, announce=announce, counts=counts)
+        seconds = time.perf_counter() - start
         report = build_report(args.results, [name], sequences, protocol, tuple(experiments), dataset=args.dataset)
         if args.report:
             write_report(report, args.report)
@@ -403,6 +499,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         keys = ("auc", "precision", "ao") if one_pass else ("eao", "accuracy", "total_failures")
         scores = ", ".join(f"{key} {overall[key]:.3f}" for key in keys)
         print(f"{name} {experiment}: {scores}, fps {overall['fps']:.1f}")
+    print(summary_line("eval", seconds, counts.get("frames", 0), sequences=len(sequences)))
     return 0
 
 

@@ -8,7 +8,7 @@ anything else is a path (:func:`resolve_config`).
 
 A config file may start from another with ``base: other.yaml`` (a path relative to the file, or a bundled name such
 as ``base: bundled/siamfc``); its keys are merged over the base's, section by section. Command-line overrides
-``section.key=value`` (value in YAML syntax) are applied last. Unknown keys and values of the wrong type raise
+``section.key=value`` (``--set``; the one KEY=VALUE grammar of :mod:`siamtrack.keyvalue`) are applied last. Unknown keys and values of the wrong type raise
 :class:`ConfigError` naming the file, line and key. :func:`dump_config` writes the resolved config (what a run saves
 as ``config.yaml``).
 """
@@ -317,15 +317,15 @@ def _build_section(cls, data: dict, prefix: str, where: str, locations: dict):
 
 def _apply_overrides(data: dict, overrides, locations: dict) -> dict:
     data = _merge({}, data)
-    for text in overrides:
-        if "=" not in text:
-            raise ConfigError(f"override {text!r}: expected section.key=value")
-        key, raw = text.split("=", 1)
-        keys = key.strip().split(".")
+    from siamtrack.keyvalue import KeyValueError, parse_value, split_item
+
+    for text in overrides:  # the one KEY=VALUE grammar of --set, --param and --option (siamtrack.keyvalue)
         try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError as error:
-            raise ConfigError(f"override {text!r}: invalid value ({error})") from None
+            key, raw = split_item(text, "--set", dotted=True)
+        except KeyValueError as error:
+            raise ConfigError(str(error)) from None
+        keys = key.split(".")
+        value = parse_value(raw)
         node = data
         for part in keys[:-1]:
             node = node.setdefault(part, {})

@@ -89,7 +89,13 @@ class OnePassJob:
     boxes_path: Path
     times_path: Path
 
-    def run(self, factory: Callable) -> str:
+    @property
+    def frames(self) -> int:
+        """The frames this run tracks (the progress unit of :func:`run_jobs`)."""
+        return len(self.sequence) - self.start
+
+    def run(self, factory: Callable, on_frame: Callable[[], object] | None = None) -> str:
+        """Track and write the files; ``on_frame()`` is called after each frame (progress)."""
         from siamtrack.trackers.base import release_freed_memory  # here: the evaluation modules need no torch
 
         tracker = factory()
@@ -108,6 +114,8 @@ class OnePassJob:
             if box.shape != (4,):
                 raise ValueError(f"{self.sequence.name} frame {index}: tracker returned {box!r}, not x,y,w,h")
             boxes.append(box)
+            if on_frame is not None:
+                on_frame()
         write_one_pass(self.boxes_path, self.times_path, np.array(boxes), np.array(times))
         return str(self.boxes_path)
 
@@ -144,14 +152,20 @@ class SupervisedJob:
     times_path: Path
     clock: RealtimeClock | None = None
 
-    def run(self, factory: Callable) -> str:
+    @property
+    def frames(self) -> int:
+        """The frames of the sequence (the progress unit of :func:`run_jobs`; frames skipped after a failure
+        count as done when the run ends)."""
+        return len(self.sequence)
+
+    def run(self, factory: Callable, on_frame: Callable[[], object] | None = None) -> str:
         write_supervised(self.trajectory_path, self.times_path, supervised_run(factory, self.sequence,
-                                                                                self.protocol, self.clock))
+                                                                                self.protocol, self.clock, on_frame))
         return str(self.trajectory_path)
 
 
 def supervised_run(factory: Callable, sequence: Sequence, protocol: Protocol | str,
-                   clock: RealtimeClock | None = None) -> SupervisedRun:
+                   clock: RealtimeClock | None = None, on_frame: Callable[[], object] | None = None) -> SupervisedRun:
     """Track ``sequence`` with resets: a frame whose reported box overlaps the ground truth by at most
     ``protocol.failure_overlap`` (``reset_overlap`` measure) is a failure, and a new tracker is initialised
     ``protocol.skip_initialize`` frames later on the ground truth (vot-toolkit ``SupervisedExperiment``).
@@ -180,6 +194,8 @@ def supervised_run(factory: Callable, sequence: Sequence, protocol: Protocol | s
         tracker.init(sequence.frames[frame], init_box)
         times[frame] = time.perf_counter() - began
         states[frame] = FrameState.INITIALIZED
+        if on_frame is not None:
+            on_frame()
         if clock is not None:
             grace = clock.grace
             seconds, grace = clock.duration(times[frame], grace)
@@ -217,6 +233,8 @@ def supervised_run(factory: Callable, sequence: Sequence, protocol: Protocol | s
             states[frame] = FrameState.TRACKED
             boxes[frame] = box
             frame += 1
+            if on_frame is not None:
+                on_frame()
     return SupervisedRun(states, boxes, times)
 
 
@@ -236,12 +254,12 @@ def supervised_jobs(sequences: Iterable[Sequence], root, tracker_name: str, prot
 
 
 # ------------------------------------------------------------------------------------------------- runner
-def _execute(job, factory):
+def _execute(job, factory, on_frame: Callable[[], object] | None = None):
     """Run ``job`` unless another runner holds its claim (then ``None``); the claim is released when it ends."""
     if not claim(job):
         return None
     try:
-        return job.run(factory)
+        return job.run(factory) if on_frame is None else job.run(factory, on_frame)
     finally:
         release(job)
 
@@ -347,7 +365,7 @@ def _wait_for_others(jobs: list, factory, poll: float = 2.0) -> tuple[list, list
 
 
 def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, description: str = "tracking",
-             announce: Callable[[str], object] | None = None) -> list[str]:
+             announce: Callable[[str], object] | None = None, counts: dict | None = None) -> list[str]:
     """Execute the jobs whose results file does not exist yet; returns the files written here.
 
     Runners share the work: each run is claimed before it starts (:func:`claim`), so two ``siamtrack eval`` on one
@@ -356,31 +374,49 @@ def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, descr
 
     ``workers > 1`` runs them in that many ``spawn`` worker processes (the factory and the sequences must
     be picklable). A failing job raises after the others have finished, naming the run. ``announce`` (e.g.
-    ``print``) is told ``"<description>: found N results, skipping them"`` when some results exist already."""
-    from tqdm import tqdm
+    ``print``) is told ``"<description>: found N results, skipping them"`` when some results exist already.
+
+    ``progress`` shows frames done, rate and ETA on stderr (:func:`siamtrack.progress.progress_bar`): frame by
+    frame in this process, a run's frames at once when it ends in a worker process. ``counts`` (a dict), when
+    given, gets ``"runs"`` and ``"frames"`` added: the runs done here and their frames (the summary line)."""
+    from siamtrack.progress import progress_bar
 
     factory = as_factory(tracker)
     pending = [job for job in jobs if not _is_done(job)]
     if announce is not None and len(pending) < len(jobs):
         announce(f"{description}: found {len(jobs) - len(pending)} results, skipping them")
     written, errors, elsewhere = [], [], []
-    bar = tqdm(total=len(pending), desc=description, unit="run", disable=not progress)
+    frames_of = lambda job: getattr(job, "frames", 1)  # noqa: E731 - a job type without frames counts as 1
+    bar = progress_bar(total=sum(frames_of(job) for job in pending), desc=description, unit="frame",
+                       disable=not progress)
+    done_here = {"runs": 0, "frames": 0}
 
-    def finished(job, result) -> None:
+    class FrameCounter:  # the in-process per-frame progress of one run
+        def __init__(self):
+            self.count = 0
+
+        def __call__(self) -> None:
+            self.count += 1
+            bar.update(1)
+
+    def finished(job, result, counted: int = 0) -> None:
         if result is None:  # claimed by another runner: wait for it at the end
             elsewhere.append(job)
         else:
             written.append(result)
-        bar.update(1)
+            done_here["runs"] += 1
+            done_here["frames"] += frames_of(job)
+        bar.update(max(frames_of(job) - counted, 0))
 
     try:
         if workers <= 1 or len(pending) <= 1:
             for job in pending:
+                counter = FrameCounter() if progress and hasattr(job, "frames") else None
                 try:
-                    finished(job, _execute(job, factory))
+                    finished(job, _execute(job, factory, counter), counter.count if counter else 0)
                 except Exception as error:  # noqa: BLE001 - reported below with the run's name
                     errors.append((job, error))
-                    bar.update(1)
+                    bar.update(max(frames_of(job) - (counter.count if counter else 0), 0))
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
                 futures = {pool.submit(_execute, job, factory): job for job in pending}
@@ -389,7 +425,7 @@ def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, descr
                         finished(futures[future], future.result())
                     except Exception as error:  # noqa: BLE001
                         errors.append((futures[future], error))
-                        bar.update(1)
+                        bar.update(frames_of(futures[future]))
         if elsewhere:
             if announce is not None:
                 announce(f"{description}: {len(elsewhere)} runs are being done by another runner; waiting for them")
@@ -398,6 +434,9 @@ def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, descr
             errors += more_errors
     finally:
         bar.close()
+        if counts is not None:
+            for key, value in done_here.items():
+                counts[key] = counts.get(key, 0) + value
     if errors:
         job, error = errors[0]
         raise RuntimeError(f"{len(errors)} of {len(pending)} runs failed; first: {_done_path(job)}: "
@@ -406,19 +445,20 @@ def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, descr
 
 
 def run_one_pass(tracker, sequences: Iterable[Sequence], root, tracker_name: str, experiment: str = "ope",
-                 workers: int = 1, progress: bool = True, announce: Callable[[str], object] | None = None) -> list[str]:
+                 workers: int = 1, progress: bool = True, announce: Callable[[str], object] | None = None,
+                 counts: dict | None = None) -> list[str]:
     """Run an OPE/TRE/SRE experiment; see :func:`run_jobs`."""
     return run_jobs(tracker, one_pass_jobs(sequences, root, tracker_name, experiment), workers, progress,
-                    description=f"{tracker_name} {experiment}", announce=announce)
+                    description=f"{tracker_name} {experiment}", announce=announce, counts=counts)
 
 
 def run_supervised(tracker, sequences: Iterable[Sequence], root, tracker_name: str,
                    protocol: Protocol | str = "vot", experiment: str = "baseline", repetitions: int = 1,
                    clock: RealtimeClock | None = None, workers: int = 1, progress: bool = True,
-                   announce: Callable[[str], object] | None = None) -> list[str]:
+                   announce: Callable[[str], object] | None = None, counts: dict | None = None) -> list[str]:
     """Run a VOT reset-based experiment (``baseline``; ``realtime`` with a :class:`RealtimeClock`)."""
     return run_jobs(tracker, supervised_jobs(sequences, root, tracker_name, protocol, experiment, repetitions, clock),
-                    workers, progress, description=f"{tracker_name} {experiment}", announce=announce)
+                    workers, progress, description=f"{tracker_name} {experiment}", announce=announce, counts=counts)
 
 
 # ------------------------------------------------------------------------------ what produced a result folder

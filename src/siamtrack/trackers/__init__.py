@@ -13,12 +13,16 @@ Adding a tracker = one line in :data:`TRACKERS`.
 :class:`~siamtrack.models.Weights`), the string ``"random"`` for an untrained network (tests, speed
 measurements), or ``None`` for the bundled default ``siamtrack/weights/bundled/<name>.pth`` (a tracker class
 may name other default weights with a ``bundled_weights_name`` attribute, e.g. DSLT's ``"siamfc"`` backbone).
-A tracker without weights (OpenCV's CSRT/KCF) sets the class attribute ``needs_weights = False``: then ``None``
-means no weights, like ``"random"``, and its ``from_weights`` rejects any real weights.
+A tracker without learned weights (OpenCV's CSRT/KCF, the hand-crafted CACF) sets the class attribute
+``needs_weights = False``: then ``None`` means no weights, like ``"random"``.
+
+Every registered name either builds with ``build_tracker(name)`` alone or raises :class:`WeightsRequired`, whose
+message says why it has no default weights (the ``detail`` of its :mod:`~siamtrack.trackers.catalogue` entry,
+the ``needs --weights (...)`` column of ``siamtrack trackers``) and what to pass. The built tracker's ``name`` is
+the registered name (``siamfc_sl`` is a SiamFC tracker whose ``name`` is ``"siamfc_sl"``).
 """
 from __future__ import annotations
 
-import ast
 import os
 from pathlib import Path
 from typing import Mapping
@@ -70,6 +74,16 @@ BUNDLED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "bundled"
 RANDOM_WEIGHTS = "random"
 
 
+class WeightsRequired(FileNotFoundError):
+    """``build_tracker(name)`` without weights, for a tracker that has no default weights in this install."""
+
+
+def weights_required_message(name: str, reason: str) -> str:
+    """The one-line error of :class:`WeightsRequired` (also what ``siamtrack trackers`` says, via ``reason``)."""
+    return (f"no weights for tracker {name!r}: {reason}; pass --weights PATH (Python: weights=PATH) with a trained "
+            f"checkpoint, or --weights {RANDOM_WEIGHTS} (weights={RANDOM_WEIGHTS!r}) for an untrained network")
+
+
 def available_trackers() -> list[str]:
     """Registered tracker names, sorted."""
     return sorted(TRACKERS)
@@ -110,9 +124,13 @@ def build_tracker(name: str, weights: str | os.PathLike | Mapping | Weights | No
     if weights is None:
         default = default_weights(name)
         if default is not None and not default.is_file():
-            raise FileNotFoundError(
-                f"no weights for tracker {name!r}: the bundled default {default} does not exist; pass "
-                f"weights=PATH (a trained checkpoint) or weights={RANDOM_WEIGHTS!r} for an untrained network")
+            from siamtrack.trackers.catalogue import NEEDS, entry
+
+            item = entry(name)
+            reason = f"the bundled default {default} does not exist"
+            if item.weights == NEEDS:  # none is shipped, and why (the reason `siamtrack trackers` lists)
+                reason = f"{item.detail} ({default} does not exist)"
+            raise WeightsRequired(weights_required_message(name, reason))
         weights = RANDOM_WEIGHTS if default is None else default
     if isinstance(weights, str) and weights == RANDOM_WEIGHTS:
         resolved = None
@@ -120,23 +138,20 @@ def build_tracker(name: str, weights: str | os.PathLike | Mapping | Weights | No
         resolved = weights
     else:
         resolved = read_weights(weights)
-    return cls.from_weights(resolved, **hyperparameters)
+    tracker = cls.from_weights(resolved, **hyperparameters)
+    if getattr(tracker, "name", None) != name:  # one class under several names (siamfc_sl is a SiamFC tracker)
+        tracker.name = name
+    return tracker
 
 
 def parse_hyperparameters(items: list[str]) -> dict:
-    """Command-line overrides ``["window_influence=0.2", "device='cpu'"]`` -> keyword arguments; values are
-    Python literals where they parse as one, else strings."""
-    parameters = {}
-    for item in items:
-        key, separator, text = item.partition("=")
-        if not separator or not key.isidentifier():
-            raise ValueError(f"hyper-parameter override must be KEY=VALUE, got {item!r}")
-        try:
-            parameters[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            parameters[key] = text
-    return parameters
+    """Command-line overrides ``["window_influence=0.2", "device='cpu'"]`` -> keyword arguments, in the one
+    ``KEY=VALUE`` grammar of ``--param``, ``--option`` and ``--set`` (:mod:`siamtrack.keyvalue`: Python literals,
+    true/false/null, YAML flow collections, else strings); a ValueError for an item that is not KEY=VALUE."""
+    from siamtrack.keyvalue import parse_items
+
+    return parse_items(items, "--param")
 
 
-__all__ = ["DEFAULT_TRACKER", "default_weights", "TRACKERS", "RANDOM_WEIGHTS", "Tracker", "available_trackers", "build_tracker", "bundled_weights",
-           "parse_hyperparameters", "tracker_class"]
+__all__ = ["DEFAULT_TRACKER", "default_weights", "TRACKERS", "RANDOM_WEIGHTS", "Tracker", "WeightsRequired",
+           "available_trackers", "build_tracker", "bundled_weights", "parse_hyperparameters", "tracker_class"]

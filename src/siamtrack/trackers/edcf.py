@@ -207,10 +207,11 @@ class CACFNetPlusTracker(EDCFTracker):
 
 class CACFTracker(EDCFTracker):
     """CACF (Mueller et al. 2017) as Table 1's hand-crafted baseline: the same context-aware CF on grayscale
-    pixels (no HOG, no learned weights; build it with ``weights="random"``)."""
+    pixels (no HOG, no learned weights: ``build_tracker("cacf")`` needs no weights file)."""
 
     name = "cacf"
     model_name = "cacf"
+    needs_weights = False  # the model has no parameters
     Params = CACFParams
 
 

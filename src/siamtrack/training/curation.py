@@ -166,9 +166,9 @@ def curate(sequences: list[Sequence], settings: CropSettings, cache_dir: str | o
         raise ValueError(f"training sequences with the same dataset and name: {duplicates}")
     directory.mkdir(parents=True, exist_ok=True)
     tasks = [(sequence, directory / key, settings) for sequence, key in zip(sequences, keys)]
-    from tqdm import tqdm
+    from siamtrack.progress import progress_bar  # tqdm: a line on a terminal, plain lines in a log
 
-    bar = tqdm(total=len(tasks), desc=f"curating into {directory}", unit="seq", disable=not progress)
+    bar = progress_bar(total=len(tasks), desc=f"curating into {directory}", unit="seq", disable=not progress)
     if workers > 0:
         import multiprocessing
 

@@ -93,7 +93,7 @@ def build_feature_cache(config: Config, curated_dir: Path, crop_size: int, seque
                         progress: bool = True) -> Path:
     """Compute (or reuse) the frozen trunk's map of every curated frame; returns the cache folder. A sequence whose
     file exists is not recomputed (an interrupted build resumes); files are written atomically."""
-    from tqdm import tqdm
+    from siamtrack.progress import progress_bar  # tqdm: a line on a terminal, plain lines in a log
 
     directory = cache_directory(config, curated_dir, crop_size, model)
     directory.mkdir(parents=True, exist_ok=True)
@@ -104,7 +104,7 @@ def build_feature_cache(config: Config, curated_dir: Path, crop_size: int, seque
     trunk = trunk.to(memory_format=torch.channels_last)
     size = crop_size
     bfloat16 = config.train.feature_precision == "bfloat16"
-    for sequence in tqdm(sequences, desc=f"caching trunk features in {directory}", disable=not progress):
+    for sequence in progress_bar(sequences, desc=f"caching trunk features in {directory}", disable=not progress):
         path = directory / f"{sequence.directory.name}.npy"
         if path.exists():
             continue
@@ -181,7 +181,7 @@ class CachedPairs:
 def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False,
                              stop_after: int | None = None) -> Path | None:
     """:func:`siamtrack.training.loop.train` for ``train.feature_cache: true`` (see the module doc)."""
-    from tqdm import tqdm
+    from siamtrack.progress import progress_bar  # tqdm: a line on a terminal, plain lines in a log
 
     from siamtrack.training.loop import (CHECKPOINT_FORMAT, History, _check_run_dir, _seed_everything,
                                          _write_epochs, _write_logs, batch_loss, build_model, build_optimizer,
@@ -237,7 +237,7 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
         log = csv.writer(handle)
         for epoch in range(start_epoch, config.train.epochs):
             lr = optimizer.param_groups[0]["lr"]
-            bar = tqdm(range(iterations), desc=f"epoch {epoch + 1}/{config.train.epochs}",
+            bar = progress_bar(range(iterations), desc=f"epoch {epoch + 1}/{config.train.epochs}",
                        disable=not config.train.progress, unit="it", dynamic_ncols=True)
             for iteration in bar:
                 batch = pairs.batch(epoch, iteration * batch_size, batch_size)

@@ -403,7 +403,7 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
             "history": history.state(), "config": config_to_dict(config),
         }, checkpoint_path)
 
-    from tqdm import tqdm
+    from siamtrack.progress import progress_bar  # tqdm: a line on a terminal, plain lines in a log
 
     done = len(history.loss)
     log_handle = open(run_dir / "log.csv", "a", newline="") if process.is_main else None
@@ -417,7 +417,7 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
                 pin_memory=process.device.type == "cuda",
                 generator=torch.Generator().manual_seed(config.train.seed + epoch))  # leaves the global RNG alone
             lr = optimizer.param_groups[0]["lr"]
-            bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.train.epochs}", disable=not show_progress,
+            bar = progress_bar(loader, desc=f"epoch {epoch + 1}/{config.train.epochs}", disable=not show_progress,
                        initial=sampler.start, total=iterations, unit="it", dynamic_ncols=True)
             iteration = sampler.start
             for batch in bar:
