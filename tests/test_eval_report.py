@@ -74,6 +74,53 @@ def test_report_json_markdown_and_plots(two_trackers, tmp_path):
     assert "| tracker | IV | OCC | SV |" in text
 
 
+def test_report_titles_per_sequence_table_colours_and_counts(two_trackers, tmp_path, monkeypatch):
+    """The practitioner's report: dataset and sequence count in every title, the per-sequence table in report.md,
+    one colour per tracker across plots whose rankings differ, and the counts on the attribute / tag groups."""
+    from matplotlib.colors import to_rgb
+
+    from siamtrack.evaluation import plots
+
+    sequences, root = two_trackers
+    figures = {}
+
+    def keep(plt, fig, path):  # read each figure back before it is closed
+        ax = fig.axes[0]
+        figures[path.name] = {
+            "title": ax.get_title(),
+            "lines": {line.get_label().split(" [")[0]: line.get_color() for line in ax.get_lines()},
+            "bars": {container.get_label(): tuple(container.patches[0].get_facecolor()[:3])
+                     for container in ax.containers},
+            "ticks": [tick.get_text() for tick in ax.get_xticklabels()]}
+        plt.close(fig)
+        return path
+
+    monkeypatch.setattr(plots, "_save_and_close", keep)
+    report = build_report(root, ["poor", "good"], sequences, "vot", ("ope", "baseline"), dataset="synthetic")
+    write_report(report, tmp_path)
+    assert figures["ope_success.png"]["title"] == "Success plots of OPE - synthetic, 3 sequences"
+    assert all(f["title"].endswith("synthetic, 3 sequences") for f in figures.values())
+    # "good" ranks first in the success plot: the colours follow the names, not the ranks
+    assert list(figures["ope_success.png"]["lines"])[:2] == ["good", "poor"]
+    colours = [figures["ope_success.png"]["lines"], figures["ope_precision.png"]["lines"],
+               figures["baseline_eao.png"]["lines"]]
+    for name in ("good", "poor"):
+        assert len({tuple(np.round(to_rgb(c[name]), 6)) for c in colours}) == 1
+        bar = figures["ope_attributes.png"]["bars"][name]
+        assert np.allclose(bar, to_rgb(colours[0][name]))
+    assert figures["ope_attributes.png"]["ticks"] == ["IV (1)", "OCC (2)", "SV (1)"]  # s0: IV, OCC; s1: OCC; s2: SV
+    tagged = sum(int(s.tags["occlusion"].sum()) for s in sequences)
+    assert figures["baseline_tags.png"]["ticks"][0].startswith("occlusion (") and tagged > 0
+    # per-sequence table: the sequences' own AUCs, in the report's tracker order
+    text = markdown(report)
+    assert "### ope: auc per sequence" in text and "| sequence | poor | good |" in text
+    for sequence in sequences:
+        poor = report["results"]["ope"]["poor"]["per_sequence"][sequence.name]["auc"]
+        good = report["results"]["ope"]["good"]["per_sequence"][sequence.name]["auc"]
+        assert f"| {sequence.name} | {poor:.3f} | {good:.3f} |" in text
+    assert "### baseline: accuracy / failures per sequence" in text
+
+
 def test_per_tag_one_pass_scores_use_only_tagged_frames(two_trackers):
     sequences, root = two_trackers
     result = evaluate_one_pass(root, "good", sequences, "otb")

@@ -1,9 +1,11 @@
 """Compare several trackers from their result folders: one JSON, one Markdown table, PNG plots.
 
 ``build_report`` evaluates every (tracker, experiment) pair from files only; ``write_report`` writes
-``report.json`` (overall, per sequence, per attribute/tag, and the protocol), ``report.md`` and the plots
-(``<experiment>_success.png``, ``_precision.png``, ``_norm_precision.png``, ``_attributes.png``,
-``<experiment>_eao.png``, ``_tags.png``).
+``report.json`` (overall, per sequence, per attribute/tag, and the protocol), ``report.md`` (overall, per sequence,
+per attribute/tag) and the plots (``<experiment>_success.png``, ``_precision.png``, ``_norm_precision.png``,
+``_attributes.png``, ``<experiment>_eao.png``, ``_tags.png``): as the OTB / got10k toolkits draw them, plus the
+dataset and the sequence count in every title, one colour per tracker in all plots (:func:`plots.tracker_colors`)
+and each attribute's sequence count (each tag's frame count) on its bar group.
 """
 from __future__ import annotations
 
@@ -83,6 +85,7 @@ def markdown(report: dict) -> str:
             row = [tracker] + [_fmt(result["overall"].get(k), 1 if k in ("fps", "total_failures") else 3) for k in keys]
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
+        lines += per_sequence_table(experiment, by_tracker, report["sequences"])
         groups = "per_attribute" if experiment in ONE_PASS else "per_tag"
         score = "auc" if experiment in ONE_PASS else "accuracy"
         names = sorted({g for result in by_tracker.values() for g in result.get(groups, {})})
@@ -97,6 +100,40 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def per_sequence_table(experiment: str, by_tracker: dict, sequences: list[str]) -> list[str]:
+    """Markdown lines: one row per sequence, one column per tracker (AUC for one-pass experiments, accuracy /
+    failures for the reset-based ones)."""
+    keys = ("auc",) if experiment in ONE_PASS else ("accuracy", "failures")
+    trackers = list(by_tracker)
+    lines = [f"### {experiment}: {' / '.join(keys)} per sequence", "",
+             "| sequence | " + " | ".join(trackers) + " |", "|" + "---|" * (len(trackers) + 1)]
+    for name in sequences:
+        cells = []
+        for tracker in trackers:
+            scores = by_tracker[tracker].get("per_sequence", {}).get(name, {})
+            cells.append(" / ".join(_fmt(scores.get(k), 1 if k == "failures" else 3) for k in keys))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _title(text: str, report: dict) -> str:
+    """``text`` with the dataset and the sequence count (``Success plots of OPE - shared, 10 sequences``)."""
+    count = len(report["sequences"])
+    where = f"{report['dataset']}, " if report.get("dataset") else ""
+    return f"{text} - {where}{count} sequence{'s' if count != 1 else ''}"
+
+
+def _group_labels(names: list[str], by_tracker: dict, groups: str) -> list[str]:
+    """Attribute names with their sequence counts (``OCC (2)``), tags with their frame counts."""
+    key, unit = ("num_sequences", "") if groups == "per_attribute" else ("num_frames", " fr")
+    labels = []
+    for name in names:
+        counts = {r[groups][name].get(key) for r in by_tracker.values() if name in r.get(groups, {})}
+        counts.discard(None)
+        labels.append(f"{name} ({'/'.join(str(c) for c in sorted(counts))}{unit})" if counts else name)
+    return labels
+
+
 def write_report(report: dict, out_dir) -> list[Path]:
     """Write ``report.json``, ``report.md`` and the PNG plots into ``out_dir``; returns the files."""
     out_dir = Path(out_dir)
@@ -106,6 +143,7 @@ def write_report(report: dict, out_dir) -> list[Path]:
         write_text_atomically(out_dir / name, text + "\n")
         written.append(out_dir / name)
     protocol = Protocol(**{**report["protocol"], "eao_interval": tuple(report["protocol"]["eao_interval"])})
+    colors = plots.tracker_colors(t for by_tracker in report["results"].values() for t in by_tracker)
     for experiment, by_tracker in report["results"].items():
         overall = {t: r["overall"] for t, r in by_tracker.items()}
         if experiment in ONE_PASS:
@@ -113,27 +151,30 @@ def write_report(report: dict, out_dir) -> list[Path]:
             written.append(plots.curve_plot(
                 out_dir / f"{experiment}_success.png", protocol.success_threshold_values,
                 {t: (np.array(o["success_curve"]), o["auc"]) for t, o in overall.items()},
-                f"Success plots of {label}", "overlap threshold", "success rate"))
+                _title(f"Success plots of {label}", report), "overlap threshold", "success rate", colors=colors))
             written.append(plots.curve_plot(
                 out_dir / f"{experiment}_precision.png", protocol.precision_thresholds,
                 {t: (np.array(o["precision_curve"]), o["precision"]) for t, o in overall.items()},
-                f"Precision plots of {label}", "location error threshold (pixels)", "precision"))
+                _title(f"Precision plots of {label}", report), "location error threshold (pixels)", "precision",
+                colors=colors))
             written.append(plots.curve_plot(
                 out_dir / f"{experiment}_norm_precision.png", protocol.normalized_precision_thresholds,
                 {t: (np.array(o["normalized_precision_curve"]), o["normalized_precision"]) for t, o in overall.items()},
-                f"Normalized precision plots of {label}", "normalized location error threshold",
-                "normalized precision"))
+                _title(f"Normalized precision plots of {label}", report), "normalized location error threshold",
+                "normalized precision", colors=colors))
             groups, score = "per_attribute", "auc"
         else:
             written.append(plots.eao_plot(
                 out_dir / f"{experiment}_eao.png",
                 {t: (np.array(o["eao_curve"], dtype=np.float64), o["eao"]) for t, o in overall.items()},
-                protocol.eao_interval, f"Expected average overlap ({experiment})"))
+                protocol.eao_interval, _title(f"Expected average overlap ({experiment})", report), colors=colors))
             groups, score = "per_tag", "accuracy"
         names = sorted({g for r in by_tracker.values() for g in r.get(groups, {})})
         if names:
             values = {t: [r[groups].get(n, {}).get(score, float("nan")) for n in names] for t, r in by_tracker.items()}
             suffix = "attributes" if groups == "per_attribute" else "tags"
-            written.append(plots.bar_plot(out_dir / f"{experiment}_{suffix}.png", names, values,
-                                          f"{experiment}: {score} per {suffix[:-1]}", score))
+            written.append(plots.bar_plot(out_dir / f"{experiment}_{suffix}.png",
+                                          _group_labels(names, by_tracker, groups), values,
+                                          _title(f"{experiment}: {score} per {suffix[:-1]}", report), score,
+                                          colors=colors))
     return written
