@@ -357,7 +357,7 @@ def low_level_labels(net: EDCFNet, exemplar_boxes: torch.Tensor, instance_boxes:
                      size: int) -> torch.Tensor:
     """The CF branch's desired responses ``(B, 1, size, size)``: the circular Gaussian ``y`` of Eq. 7 (same
     ``sigma``) moved to the target's displacement between the exemplar and search crops (Eq. 8)."""
-    from siamtrack.training.labels import gaussian_labels
+    from siamtrack.labels import gaussian_labels
 
     exemplar = exemplar_boxes.detach().cpu().double().numpy()
     instance = instance_boxes.detach().cpu().double().numpy()

@@ -11,7 +11,7 @@ code). Channels: ``cls[:, :k]`` background and ``cls[:, k:]`` target logits of t
 
 Anchors: ``k = 5`` ratios ``r = h / w`` (0.33, 0.5, 1, 2, 3) at one scale (8) on the stride-8 grid, SiamRPN's
 shapes (``w = int(sqrt(64 / r))``, ``h = int(w r)``, both times the scale), centred at crop pixel
-``N/2 + (u - (S-1)/2) * 8`` as every score map of this project (:mod:`siamtrack.training.labels`).
+``N/2 + (u - (S-1)/2) * 8`` as every score map of this project (:mod:`siamtrack.labels`).
 
 Targets (:func:`assign_targets`): IoU with the ground truth ``> 0.6`` positive, ``< 0.3`` negative, others
 ignored; then at most ``max_positives`` (16) positives and ``max_samples`` (64) samples in all, drawn at random

@@ -65,7 +65,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from siamtrack.models.efficientnet_lite import MBConv, SameConv2d, same_padding
-from siamtrack.training.labels import gaussian_labels, map_center
+from siamtrack.labels import gaussian_labels, map_center
 
 REFERENCE_CHANNELS = 512  # channels of VGG-16 conv4_1 and conv4_3, which the paper's counts refer to
 LAYERS = {"siamfc": ("conv4", "conv5"), "vgg16": ("relu4_1", "relu4_3"),  # (conv4_1 role, conv4_3 role)

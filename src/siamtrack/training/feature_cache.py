@@ -48,7 +48,7 @@ from siamtrack.imaging import read_image
 from siamtrack.io import write_text_atomically
 from siamtrack.training.checkpoint import load_checkpoint, save_atomically
 from siamtrack.training.curation import CuratedSequence, load_curated
-from siamtrack.training.labels import logistic_labels, map_center
+from siamtrack.labels import logistic_labels, map_center
 from siamtrack.training.loop import score_map_side
 from siamtrack.training.pairs import PairSampler
 
