@@ -23,8 +23,8 @@ score. The side of the score map, for which the labels are made, is probed once 
 temporal weight (``loss.temporal_sigma``, Eq. 12-13) applies as in image training, and the target's box in the
 search window's pixels (``instance_box``: the curated box moved by the window's shift, relative to the exemplar's
 target as the label is), which a model's own objective takes when it can score the network's outputs
-(``loss_from_outputs``, e.g. SiamRPN's Eq. 16: :func:`siamtrack.models.siamrpn.rpn_loss`); an objective that runs
-the network on images itself is refused. Pairs are drawn as :class:`~siamtrack.training.pairs.PairSampler`
+(``loss_from_outputs``, e.g. SiamRPN's Eq. 16: :func:`siamtrack.training.objectives.rpn_loss`); an objective that
+runs the network on images itself is refused. Pairs are drawn as :class:`~siamtrack.training.pairs.PairSampler`
 draws them, from ``numpy.random.default_rng([seed, epoch, index])``, so a resumed run is the same run.
 
 Checkpoints are written at every epoch's end (``checkpoint.pth``); ``resume`` continues from the last finished epoch.
@@ -194,7 +194,7 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
     if objective is not None and from_outputs is None:
         raise ConfigError(f"train.feature_cache: the objective {config.loss.name} runs the network on images; only "
                           f"score-map losses and objectives with a loss_from_outputs (e.g. "
-                          f"siamtrack.models.siamrpn:rpn_objective) train on cached maps")
+                          f"siamtrack.training.objectives:rpn_objective) train on cached maps")
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_run_dir(config, run_dir, resume)
     curated_dir = prepare_curated(config, config.train.progress)

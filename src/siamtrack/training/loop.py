@@ -129,10 +129,14 @@ BINARY_LOSSES = ("bce", "focal_bce", "shrinkage_bce")
 
 
 def objective_function(config: Config):
-    """The model's own objective when ``loss.name`` is ``package.module:function`` (else None)."""
+    """The model's own objective when ``loss.name`` is ``package.module:function`` (else None). The objectives'
+    former paths in the models (``siamtrack.models.edcf:edcf_objective``, ``siamtrack.models.siamrpn:rpn_objective``)
+    name the same functions, in :mod:`siamtrack.training.objectives` (:data:`~siamtrack.training.objectives.MOVED`)."""
     if ":" not in config.loss.name:
         return None
-    module_name, attribute = config.loss.name.split(":", 1)
+    from siamtrack.training.objectives import MOVED
+
+    module_name, attribute = MOVED.get(config.loss.name, config.loss.name).split(":", 1)
     try:
         return getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
