@@ -136,8 +136,8 @@ def search_geometry(features: TwoLayerFeatures, target_size: float, search_facto
 
 class TADTTracker(Tracker):
     """TADT (see the module doc). ``--weights``: SiamFC weights (default: the bundled ``siamfc.pth``) or, with
-    ``backbone=vgg16``, a torchvision VGG-16 file (see :func:`siamtrack.models.tadt.vgg16_state_dict_from_matconvnet`
-    for MatConvNet's)."""
+    ``backbone=vgg16``, a torchvision VGG-16 file (see
+    :func:`siamtrack.weights.vgg16.vgg16_state_dict_from_matconvnet` for MatConvNet's)."""
 
     name = "tadt"
     bundled_weights_name = "siamfc"  # default backbone: the project's SiamFC embedding
