@@ -26,12 +26,12 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from siamtrack.data.sequence import Sequence
+from siamtrack.data.sequence import Sequence, image_size
 from siamtrack.evaluation.overlap import overlaps
 from siamtrack.evaluation.protocol import Protocol, get_protocol
 from siamtrack.evaluation.results import ope_paths, supervised_paths, write_one_pass, write_supervised
 from siamtrack.evaluation.supervised import FrameState, RealtimeClock, SupervisedRun
-from siamtrack.evaluation.tre_sre import SRE_SHIFTS, sre_initial_boxes, tre_start_frames
+from siamtrack.evaluation.tre_sre import SRE_SHIFTS, one_pass_runs, sre_initial_boxes
 
 
 @dataclass(frozen=True)
@@ -65,17 +65,6 @@ def as_factory(tracker) -> Callable:
     if not callable(tracker):
         raise ValueError(f"tracker factory {tracker!r} is not callable")
     return tracker
-
-
-def image_size(sequence: Sequence) -> tuple[int, int]:
-    """``(width, height)`` of a sequence's frames: ``metadata["image_size"]`` or the first frame's shape
-    (decoded once and remembered in the metadata)."""
-    size = sequence.metadata.get("image_size")
-    if size is None:
-        height, width = sequence.frames[0].shape[:2]
-        size = (int(width), int(height))
-        sequence.metadata["image_size"] = size
-    return int(size[0]), int(size[1])
 
 
 # ----------------------------------------------------------------------------------------------- one-pass
@@ -126,16 +115,14 @@ def one_pass_jobs(sequences: Iterable[Sequence], root, tracker_name: str, experi
         raise ValueError(f"unknown one-pass experiment {experiment!r} (ope, tre, sre)")
     jobs = []
     for sequence in sequences:
+        runs = one_pass_runs(sequence, experiment)  # (start frame, run name): the names the scorer reads
         if experiment == "ope":
-            starts = [(0, sequence.init_box, sequence.name)]
+            boxes = [sequence.init_box]
         elif experiment == "tre":
-            frames = tre_start_frames(sequence.ground_truth, sequence.absent,
-                                      omit=sequence.metadata.get("tre_omit", ()))
-            starts = [(s, sequence.ground_truth[s], f"{sequence.name}_{k:03d}") for k, s in enumerate(frames, 1)]
+            boxes = [sequence.ground_truth[start] for start, _ in runs]
         else:
             boxes = sre_initial_boxes(sequence.init_box, image_size(sequence))
-            starts = [(0, b, f"{sequence.name}_{k:03d}") for k, b in enumerate(boxes, 1)]
-        for start, box, run in starts:
+        for (start, run), box in zip(runs, boxes, strict=True):
             boxes_path, times_path = ope_paths(root, tracker_name, run, experiment)
             jobs.append(OnePassJob(sequence, int(start), tuple(float(v) for v in box), boxes_path, times_path))
     return jobs
