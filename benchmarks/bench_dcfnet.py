@@ -153,7 +153,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    keep_freed_memory()  # as pick_device does for every CPU tracker: the micro-benchmarks then time compute, not page faults
+    keep_freed_memory()  # as the tracking loops do: the micro-benchmarks then time compute, not page faults
     features = load_dcfnet_features(args.shared / "weights" / "dcfnet" / "param.pth")
     sequences = [(first_frames(s, args.frames), s.init_box) for s in named_sequences(args.shared, SEQUENCES)]
 

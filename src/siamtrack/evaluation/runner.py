@@ -85,8 +85,9 @@ class OnePassJob:
 
     def run(self, factory: Callable, on_frame: Callable[[], object] | None = None) -> str:
         """Track and write the files; ``on_frame()`` is called after each frame (progress)."""
-        from siamtrack.trackers.base import release_freed_memory  # here: the evaluation modules need no torch
+        from siamtrack.trackers.base import keep_freed_memory, release_freed_memory  # here: scoring needs no torch
 
+        keep_freed_memory()  # opting in for this (worker) process: see its doc
         tracker = factory()
         frames = self.sequence.frames
         boxes, times = [], []
@@ -157,8 +158,9 @@ def supervised_run(factory: Callable, sequence: Sequence, protocol: Protocol | s
     ``protocol.failure_overlap`` (``reset_overlap`` measure) is a failure, and a new tracker is initialised
     ``protocol.skip_initialize`` frames later on the ground truth (vot-toolkit ``SupervisedExperiment``).
     With a ``clock`` the reported boxes follow the realtime simulation of :class:`RealtimeClock`."""
-    from siamtrack.trackers.base import release_freed_memory  # here: the evaluation modules need no torch
+    from siamtrack.trackers.base import keep_freed_memory, release_freed_memory  # here: scoring needs no torch
 
+    keep_freed_memory()  # opting in for this (worker) process: see its doc
     protocol = get_protocol(protocol)
     count = len(sequence)
     size = image_size(sequence)

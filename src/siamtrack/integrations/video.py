@@ -22,7 +22,7 @@ import torch
 
 from siamtrack.data.sequence import ImageFiles, Sequence
 from siamtrack.imaging import FrameReadError, rgb_to_bgr, to_rgb_uint8
-from siamtrack.trackers.base import Tracker, release_freed_memory
+from siamtrack.trackers.base import Tracker, keep_freed_memory, release_freed_memory
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 BOX_COLOUR_BGR = (0, 255, 255)
@@ -211,8 +211,10 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], box, out_dir
     done (a frame whose size differs from the first frame's is such an error: the video has one size);
     an error on the first frame (an unreadable frame, a box outside it) is raised as it is, with no
     output left. Ctrl-C closes the files the same way and raises a KeyboardInterrupt saying how many frames
-    were done. Runs without autograd, with :func:`~siamtrack.trackers.base.release_freed_memory` after each frame.
+    were done. Runs without autograd, applies :func:`~siamtrack.trackers.base.keep_freed_memory` (process-wide)
+    first and calls :func:`~siamtrack.trackers.base.release_freed_memory` after each frame.
     """
+    keep_freed_memory()  # opting in: see its doc
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     video_path, boxes_path = out_dir / "track.mp4", out_dir / "boxes.txt"
