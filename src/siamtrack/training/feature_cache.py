@@ -183,10 +183,10 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
     """:func:`siamtrack.training.loop.train` for ``train.feature_cache: true`` (see the module doc)."""
     from siamtrack.progress import progress_bar  # tqdm: a line on a terminal, plain lines in a log
 
-    from siamtrack.training.loop import (CHECKPOINT_FORMAT, History, _check_run_dir, _seed_everything,
-                                         _write_epochs, _write_logs, batch_loss, build_model, build_optimizer,
-                                         check_loss_and_labels, export_model, lr_gamma, objective_function,
-                                         prepare_curated)
+    from siamtrack.training.loop import (batch_loss, build_model, build_optimizer, check_loss_and_labels,
+                                         export_model, lr_gamma, objective_function, prepare_curated)
+    from siamtrack.training.run_folder import (CHECKPOINT_FORMAT, History, check_run_dir, seed_everything,
+                                               write_epochs, write_logs)
 
     check_loss_and_labels(config)
     objective = objective_function(config)
@@ -196,11 +196,11 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
                           f"score-map losses and objectives with a loss_from_outputs (e.g. "
                           f"siamtrack.training.objectives:rpn_objective) train on cached maps")
     run_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_dir(config, run_dir, resume)
+    check_run_dir(config, run_dir, resume)
     curated_dir = prepare_curated(config, config.train.progress)
     settings, sequences = load_curated(curated_dir)
 
-    _seed_everything(config.train.seed)
+    seed_everything(config.train.seed)
     model = build_model(config.model.name, dict(config.model.args))
     stage = frozen_stage(model)
     cache = build_feature_cache(config, curated_dir, settings.crop_size, sequences, model, config.train.progress)
@@ -230,7 +230,7 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         start_epoch, history = checkpoint["epoch"], History(checkpoint["history"])
-    _write_logs(run_dir, history)
+    write_logs(run_dir, history)
     model.train()
     done = len(history.loss)
     with open(run_dir / "log.csv", "a", newline="") as handle:
@@ -265,5 +265,5 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
             save_atomically({"format": CHECKPOINT_FORMAT, "feature_cache": True, "model": model.state_dict(),
                              "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                              "epoch": epoch + 1, "history": history.state()}, checkpoint_path)
-            _write_epochs(run_dir, history)
+            write_epochs(run_dir, history)
     return export_model(model, config, run_dir)
