@@ -158,7 +158,7 @@ def main(argv=None) -> int:
     sequences = [(first_frames(s, args.frames), s.init_box) for s in named_sequences(args.shared, SEQUENCES)]
 
     lrn = lrn_milliseconds(args.runs)
-    print(f"LRN on 3x32x125x125: " + ", ".join(f"{k} {v:.3g}" for k, v in lrn.items()))
+    print("LRN on 3x32x125x125: " + ", ".join(f"{k} {v:.3g}" for k, v in lrn.items()))
     stages = stage_milliseconds(features, *sequences[0], args.runs)
     print("float32 update, CPU ms per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()), flush=True)
     floor = float32_floor(features, *sequences[0], args.runs)

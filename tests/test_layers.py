@@ -35,8 +35,8 @@ def offending(folder: str, forbidden: tuple[str, ...], allowed: dict[str, set[st
 
 def test_the_import_scanner_sees_lazy_imports(tmp_path):
     source = tmp_path / "m.py"
-    source.write_text("import os\nfrom siamtrack import losses\n\ndef f():\n    from siamtrack.training.labels import x\n"
-                      "    import siamtrack.weights.matconvnet\n")
+    source.write_text("import os\nfrom siamtrack import losses\n\ndef f():\n"
+                      "    from siamtrack.training.labels import x\n    import siamtrack.weights.matconvnet\n")
     assert siamtrack_imports(source) == {"siamtrack.losses", "siamtrack.training.labels",
                                          "siamtrack.weights.matconvnet"}
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator, Sequence as SequenceABC
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence as SequenceABC
 
 import cv2
 import numpy as np

@@ -11,17 +11,18 @@ Runs are independent jobs, executed in ``workers`` processes (``spawn`` start me
 use threads or torch are safe) or in this process when ``workers <= 1``. A run whose results file exists is
 skipped, and every file is written atomically, so an interrupted run resumes where it stopped without
 recomputing or losing anything. Runners on the same results folder share the work: each run is claimed first
-(:func:`claim`), so two processes or two machines on a shared disk finish a benchmark together. Frames are decoded only when the tracker is given them.
+(:func:`claim`), so two processes or two machines on a shared disk finish a benchmark together. Frames are decoded
+only when the tracker is given them.
 """
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 

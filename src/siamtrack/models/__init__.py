@@ -8,8 +8,8 @@ trained at a reduced width is rebuilt at that width. :func:`read_weights` reads 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import torch
 from torch import nn

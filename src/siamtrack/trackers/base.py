@@ -10,7 +10,8 @@ import ctypes
 import dataclasses
 import os
 import time
-from typing import Iterable, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
 
 import numpy as np
 import torch

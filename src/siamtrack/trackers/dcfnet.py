@@ -111,7 +111,7 @@ class DCFNetTracker(Tracker):
         self.scale_penalties = params.scale_penalty ** np.abs(exponents)
 
     @classmethod
-    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "DCFNetTracker":
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> DCFNetTracker:
         """The tracker from registry weights (``None``: random features). A state dict with keys
         ``feature.0.weight`` ... is the authors' ``param.pth`` (BGR); ``feature.feature.0.weight`` ... is a
         siamtrack DCFNet checkpoint (RGB), whose ``model_config`` (the :class:`DCFNet` arguments: size, padding,

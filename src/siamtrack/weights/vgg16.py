@@ -4,7 +4,7 @@ backbone (``backbone=vgg16``, :mod:`siamtrack.models.tadt`): convert once, save 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
