@@ -244,7 +244,7 @@ def test_datasets_summary_takes_dataset_and_root_and_the_positional_form_is_depr
 
 
 def test_one_key_value_grammar_for_param_option_and_set():
-    from siamtrack.config import ConfigError, load_config
+    from siamtrack.config import ConfigError, load_config, resolve_config
     from siamtrack.keyvalue import KeyValueError, parse_items
     from siamtrack.trackers import parse_hyperparameters
 
@@ -258,8 +258,8 @@ def test_one_key_value_grammar_for_param_option_and_set():
         parse_hyperparameters(["window"])
     with pytest.raises(ConfigError, match=r"^--set 'train.epochs': expected SECTION.KEY=VALUE, e.g. --set "
                                           r"train.batch_size=16$"):
-        load_config(REPO_ROOT / "configs" / "siamfc.yaml", ["train.epochs"])
-    config = load_config(REPO_ROOT / "configs" / "siamfc.yaml", ["optim.lr_start=1e-3", "train.progress=false",
+        load_config(resolve_config("bundled/siamfc"), ["train.epochs"])
+    config = load_config(resolve_config("bundled/siamfc"), ["optim.lr_start=1e-3", "train.progress=false",
                                                                  "model.args.a=1e-3", "model.args.b=yes",
                                                                  "model.args.c=[a, b]"])
     assert config.optim.lr_start == 1e-3 and config.train.progress is False
@@ -275,7 +275,7 @@ def test_one_key_value_grammar_for_param_option_and_set():
     (["eval", "--tracker", "opencv-kcf", "--weights", "random", "--dataset", "otb-folder", "--root", "{tmp}",
       "--results", "{tmp}/results"],
      ["--option", "split"], "error: --option 'split': expected KEY=VALUE, e.g. --option split=dev-eval"),
-    (["train", "--config", str(REPO_ROOT / "configs" / "siamfc.yaml"), "--run-dir", "{tmp}/run"],
+    (["train", "--config", "bundled/siamfc", "--run-dir", "{tmp}/run"],
      ["--set", "train.epochs"], "error: --set 'train.epochs': expected SECTION.KEY=VALUE, e.g. --set "
                                 "train.batch_size=16"),
 ])
