@@ -45,7 +45,7 @@ def main() -> int:
     trackers = {config: build(*config) for config in configs}
     walls = {config: [] for config in configs}
     cpus = {config: [] for config in configs}
-    for config, tracker in trackers.items():  # warm-up: oneDNN primitive creation
+    for tracker in trackers.values():  # warm-up: oneDNN primitive creation
         tracker.init(frames[0], box)
         tracker.update(frames[1])
     for _ in range(args.runs):

@@ -153,12 +153,12 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    keep_freed_memory()  # as pick_device does for every CPU tracker: the micro-benchmarks then time compute, not page faults
+    keep_freed_memory()  # as the tracking loops do: the micro-benchmarks then time compute, not page faults
     features = load_dcfnet_features(args.shared / "weights" / "dcfnet" / "param.pth")
     sequences = [(first_frames(s, args.frames), s.init_box) for s in named_sequences(args.shared, SEQUENCES)]
 
     lrn = lrn_milliseconds(args.runs)
-    print(f"LRN on 3x32x125x125: " + ", ".join(f"{k} {v:.3g}" for k, v in lrn.items()))
+    print("LRN on 3x32x125x125: " + ", ".join(f"{k} {v:.3g}" for k, v in lrn.items()))
     stages = stage_milliseconds(features, *sequences[0], args.runs)
     print("float32 update, CPU ms per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()), flush=True)
     floor = float32_floor(features, *sequences[0], args.runs)

@@ -42,7 +42,7 @@ def main() -> int:
     clips = [(first_frames(s, args.frames), s.init_box) for s in sequences]
     names = [name for name in args.trackers.split(",") if name]
     trackers = {name: build_tracker(name, weights=RANDOM_WEIGHTS, device="cpu") for name in names}
-    for name, tracker in trackers.items():  # warm-up (allocator, oneDNN kernels)
+    for tracker in trackers.values():  # warm-up (allocator, oneDNN kernels)
         one_run(tracker, clips[0][0][:3], clips[0][1])
     load_before = os.getloadavg()[0]
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in names}

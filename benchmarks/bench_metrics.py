@@ -48,7 +48,7 @@ def main() -> None:
           f"median of {args.repeats} runs")
     for name in ("otb", "got10k", "got10k_benchmark", "pysot", "lasot"):
         protocol = get_protocol(name)
-        wall, cpu = median_seconds(lambda: all_ope_metrics(data, protocol), args.repeats)
+        wall, cpu = median_seconds(lambda protocol=protocol: all_ope_metrics(data, protocol), args.repeats)
         print(f"all OPE metrics, {args.sequences} sequences x {args.frames} frames, preset {name:17s}: "
               f"{wall * 1000:7.1f} ms wall, {cpu * 1000:7.1f} ms CPU")
     rng = np.random.default_rng(1)

@@ -145,7 +145,12 @@ def update_seconds(tracker, frames: list) -> tuple[float, float]:
 
 def speed_parser(doc: str, *, frames: int, runs: int, threads: int | None = 2,
                  frames_help: str = "frames per sequence") -> argparse.ArgumentParser:
-    """The options of every tracking-speed benchmark: --threads, --frames, --runs, --record."""
+    """The options of every tracking-speed benchmark: --threads, --frames, --runs, --record. Also applies
+    :func:`siamtrack.trackers.base.keep_freed_memory`, as ``siamtrack bench`` and every tracking loop do, so the
+    benchmarks time trackers as they run (building a tracker no longer applies it)."""
+    from siamtrack.trackers.base import keep_freed_memory
+
+    keep_freed_memory()
     default_threads = threads or "torch's"
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--threads", type=int, default=threads, help=f"torch threads (default: {default_threads})")

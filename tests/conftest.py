@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SIAMTRACK_SHARED", REPO_ROOT.parent / "shared"))
+
+# The benchmark scripts that tests import as modules (common, dcfnet_reproduce, seed_tables, rasnet_curves) are put
+# on sys.path here, once, so that no test file edits it (this folder, with the *_support helpers, pytest puts there
+# itself: it holds this conftest.py).
+for _folder in (REPO_ROOT / "benchmarks", REPO_ROOT / "benchmarks" / "ablations"):
+    if str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
 
 
 def shared_path(*parts: str) -> Path:

@@ -2,26 +2,18 @@
 ablation) on logs with known losses."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
 from siamtrack.training.plots import running_mean
 
 
 @pytest.fixture(scope="module")
 def common():
-    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location("benchmarks_common", REPO_ROOT / "benchmarks" / "common.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    import common  # benchmarks/common.py (tests/conftest.py puts benchmarks/ on sys.path)
+
+    return common
 
 
 def write_log(path, losses):

@@ -112,7 +112,6 @@ def test_eval_progress_is_per_frame_and_the_summary_counts_sequences_and_frames(
 
 
 def test_train_progress_quiet_and_iteration_summary(tmp_path):
-    sys.path.insert(0, str(TESTS))
     from training_support import synthetic_sequence, tiny_config_dict
 
     from siamtrack.training.curation import CropSettings, curate

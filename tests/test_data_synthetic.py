@@ -195,7 +195,8 @@ def test_otb_errors_name_the_fault(tmp_path):
     with pytest.raises(DatasetError, match=r"Gap/img/0003\.jpg: frame file missing"):
         read_otb_sequence(tmp_path / "Gap")
     _otb_video(tmp_path, "David", rows=470, images=range(1, 771))
-    with pytest.raises(DatasetError, match=r"470 rows from frame 300 end at frame 769, but OTB's David ends at frame 770"):
+    with pytest.raises(DatasetError,
+                       match=r"470 rows from frame 300 end at frame 769, but OTB's David ends at frame 770"):
         read_otb_sequence(tmp_path / "David")
     _otb_video(tmp_path, "Negative", rows=2)
     (tmp_path / "Negative" / "groundtruth_rect.txt").write_text("1,2,3,4\n1,2,-3,4\n")

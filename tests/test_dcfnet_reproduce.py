@@ -9,25 +9,17 @@ this repository (the 8-frame literal port in test_dcfnet_tracker.py is the in-re
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 
 import pytest
 
-from conftest import REPO_ROOT, shared_path
+from conftest import shared_path
 
 
 @pytest.fixture(scope="module")
 def reproduce():
-    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))  # dcfnet_reproduce imports benchmarks/common.py
-    try:
-        spec = importlib.util.spec_from_file_location("dcfnet_reproduce",
-                                                      REPO_ROOT / "benchmarks" / "dcfnet_reproduce.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    import dcfnet_reproduce  # benchmarks/dcfnet_reproduce.py (tests/conftest.py puts benchmarks/ on sys.path)
+
+    return dcfnet_reproduce
 
 
 def test_reproduces_the_authors_success_auc_on_two_short_sequences(reproduce):

@@ -99,7 +99,8 @@ def _authors_tracker(state_dict, frames_bgr, init_rect_one_based):
     min_sz = np.maximum(0.2 * target_sz, 4)
     max_sz = np.minimum(frames_bgr[0].shape[:2], 5 * target_sz)
     with torch.no_grad():
-        model_zf, model_alphaf = learn(features_fft(authors_crop_chw(frames_bgr[0], bbox(target_pos, target_sz * 3))[None]))
+        first_crop = authors_crop_chw(frames_bgr[0], bbox(target_pos, target_sz * 3))
+        model_zf, model_alphaf = learn(features_fft(first_crop[None]))
         boxes = [rect]
         for image in frames_bgr[1:]:
             patches = np.stack([authors_crop_chw(image, bbox(target_pos, target_sz * (s * 3))) for s in scale_factor])

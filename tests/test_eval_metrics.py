@@ -1,7 +1,7 @@
 """One-pass metrics and the Protocol presets: closed forms, edge cases, convention switches."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 
 import numpy as np
 import pytest
@@ -143,7 +143,7 @@ def test_presets_are_frozen_and_validated():
     assert {"otb", "got10k", "pysot", "lasot", "vot", "got10k_benchmark"} <= set(PRESETS)
     assert get_protocol("vot2015").eao_interval == (108, 371)
     assert get_protocol("vot2017").eao_interval == (100, 356)
-    with pytest.raises(Exception):
+    with pytest.raises(FrozenInstanceError):
         get_protocol("otb").success_strict = False  # frozen
     with pytest.raises(ValueError, match="unknown protocol 'vott'"):
         get_protocol("vott")

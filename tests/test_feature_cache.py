@@ -78,7 +78,7 @@ def test_siamrpn_trains_on_cached_maps_and_tracks(curated, tmp_path):
     config = config_dict(curated, tmp_path, epochs=4)
     config["model"] = {"name": "siamrpn", "args": {"backbone": "efficientnet-lite0", "channels": 16,
                                                    "template_cells": 7}}
-    config["loss"] = {"name": "siamtrack.models.siamrpn:rpn_objective",
+    config["loss"] = {"name": "siamtrack.training.objectives:rpn_objective",
                       "args": {"classification": "shrinkage_bce", "classification_args": {"a": 10.0, "c": 0.6}}}
     config["data"]["pairs_per_epoch"] = 16
     weights = train(config_from_dict(config), tmp_path / "rpn")
@@ -96,7 +96,7 @@ def test_siamrpn_trains_on_cached_maps_and_tracks(curated, tmp_path):
 
 def test_objective_that_runs_the_network_on_images_is_refused(curated, tmp_path):
     config = config_dict(curated, tmp_path)
-    config["loss"] = {"name": "siamtrack.models.edcf:edcf_objective", "args": {}}
+    config["loss"] = {"name": "siamtrack.training.objectives:edcf_objective", "args": {}}
     with pytest.raises(ConfigError, match="runs the network on images"):
         train(config_from_dict(config), tmp_path / "refused")
 

@@ -46,7 +46,7 @@ def texture_frames(seed: int, width: int, height: int, count: int = NUM_FRAMES) 
     coarse = rng.integers(0, 256, (max(height // 4, 2), max(width // 4, 2), 3), dtype=np.uint8)
     base = cv2.resize(coarse, (width + 8, height + 8), interpolation=cv2.INTER_LINEAR)
     frames = []
-    for index in range(count):
+    for _ in range(count):
         dx, dy = rng.integers(0, 9, 2)
         frame = base[dy:dy + height, dx:dx + width].astype(np.int16) + rng.integers(-20, 21, (height, width, 3))
         frames.append(np.clip(frame, 0, 255).astype(np.uint8))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from siamtrack.training.labels import gaussian_labels, logistic_labels, map_center
+from siamtrack.labels import gaussian_labels, logistic_labels, map_center
 
 
 def test_map_center_of_a_centred_and_a_displaced_target():

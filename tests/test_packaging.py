@@ -130,7 +130,7 @@ def test_no_extra_asks_for_a_second_opencv_distribution():
 
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     named = {requirement_name(text) for text in project["dependencies"]}
-    for extra, requirements in project["optional-dependencies"].items():
+    for requirements in project["optional-dependencies"].values():
         named |= {requirement_name(text) for text in requirements}
     assert named & OPENCV == {"opencv-contrib-python-headless"}
     assert "vot-toolkit" not in named  # installed with --no-deps (scripts/setup.sh): it requires opencv-python

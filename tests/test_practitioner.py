@@ -40,7 +40,7 @@ def test_top_level_api_names_and_one_version_source():
     assert siamtrack.__version__ == version("siamtrack") == project["version"] == "0.1.0"
     assert not re.search(r"__version__ = \"\d+\.\d+", (PACKAGE / "__init__.py").read_text())  # metadata, not a copy
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
-        siamtrack.nothing_here
+        _ = siamtrack.nothing_here
 
 
 def test_import_siamtrack_does_not_import_torch():

@@ -241,7 +241,7 @@ def cached_config(name: str, curated, cache_root):
 
 @pytest.mark.parametrize("name", HEADS)
 def test_feature_cache_trains_each_head_with_its_papers_loss(name, curated, cache_root, tmp_path):
-    from siamtrack.training.loop import _seed_everything
+    from siamtrack.training.run_folder import seed_everything
 
     config = cached_config(name, curated, cache_root)
     assert config.model.name == name and config.train.feature_cache
@@ -250,7 +250,7 @@ def test_feature_cache_trains_each_head_with_its_papers_loss(name, curated, cach
     assert len(log) == 1 + 2 and all(np.isfinite(float(row.split(",")[3])) for row in log[1:])
     weights = read_weights(path)
     assert weights.model_name == name and weights.model_config == dict(config.model.args)
-    _seed_everything(config.train.seed)  # the network the run started from
+    seed_everything(config.train.seed)  # the network the run started from
     initial = build_model(name, **config.model.args)
     assert set(weights.state_dict) == set(trained_state_dict(initial))
     assert not torch.equal(weights.state_dict["backbone.adjust.0.weight"],

@@ -3,8 +3,6 @@ logs in ``log.csv`` format (drawn by the training package's ``plot_losses``), an
 from __future__ import annotations
 
 import csv
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,11 +16,7 @@ from siamtrack.training.loop import batch_loss, pair_settings, train
 from siamtrack.training.pairs import PairDataset
 from siamtrack.training.plots import plot_losses, read_log
 from siamtrack.models import read_weights
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks" / "ablations"))
-from rasnet_curves import (epoch_log, general_attention, plot_general_attention, snapshots,  # noqa: E402
-                           validation_log)
+from rasnet_curves import epoch_log, general_attention, plot_general_attention, snapshots, validation_log
 
 
 @pytest.fixture(scope="module")

@@ -108,7 +108,7 @@ def kept_freed_maps(count: int):
     ``posix_memalign(64)``; glibc < 2.38 never reuses such a hole, pinned between small live blocks, for a tensor
     of the same size). Small blocks stay allocated between the maps, and glibc's own trimming of the heap top is
     off meanwhile, so that nothing but ``malloc_trim`` hands the memory back."""
-    keep_freed_memory()  # as every CPU tracker does: 8 MB blocks come from the heap, not from mmap
+    keep_freed_memory()  # as the tracking loops do: 8 MB blocks come from the heap, not from mmap
     libc = ctypes.CDLL(None)
     libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
     libc.free.restype, libc.free.argtypes = None, [ctypes.c_void_p]
@@ -150,6 +150,19 @@ def test_tracking_loops_hand_freed_memory_back(loop, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_keep_freed_memory_is_a_step_the_tracking_loop_opts_into_not_a_side_effect(monkeypatch):
+    """Picking the CPU or building a tracker leaves glibc's malloc alone; Tracker.track applies the setting."""
+    import siamtrack.trackers.base as base
+
+    calls = []
+    monkeypatch.setattr(base, "keep_freed_memory", lambda: calls.append("applied") or True)
+    assert base.pick_device("cpu") == torch.device("cpu")
+    tracker = build_tracker("dcfnet", weights="random", device="cpu")
+    assert calls == []
+    tracker.track([np.full((120, 160, 3), 90, np.uint8)] * 2, [60, 40, 30, 30])
+    assert calls == ["applied"]
 
 
 # ---- 3. frame folders in natural order ----------------------------------------------------------------------

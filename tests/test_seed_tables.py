@@ -13,11 +13,10 @@ import pytest
 from siamtrack.config import load_config, resolve_config
 from siamtrack.trackers import TRACKERS
 
+import seed_tables as st  # benchmarks/seed_tables.py (tests/conftest.py puts benchmarks/ on sys.path)
+from seed_tables import NO_CLAIM, NOISE, NOT_REPRODUCED, REPRODUCED, paired_comparison, replace_section, statement
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
-import seed_tables as st  # noqa: E402
-from seed_tables import (NO_CLAIM, NOISE, NOT_REPRODUCED, REPRODUCED, paired_comparison,  # noqa: E402
-                         replace_section, statement)
 
 
 # --- the statement rule ------------------------------------------------------------------------------------------

@@ -13,11 +13,12 @@ from siamtrack import losses
 from siamtrack.config import config_from_dict, load_config
 from siamtrack.models import build_model
 from siamtrack.models.siamrpn import (SiamRPNNet, anchor_shapes, assign_targets, center_box_iou, decode_boxes,
-                                      encode_boxes, generate_anchors, rpn_objective)
+                                      encode_boxes, generate_anchors)
 from siamtrack.trackers import build_tracker
 from siamtrack.trackers.siamrpn import SiamRPNTracker
 from siamtrack.training.curation import CropSettings, curate
-from siamtrack.training.loop import check_loss_and_labels, train
+from siamtrack.training.loop import check_loss_and_labels, objective_function, train
+from siamtrack.training.objectives import rpn_objective
 from tracking_support import TRANSLATED_BOX, centre_errors, translated_frames
 from training_support import synthetic_sequence
 
@@ -153,10 +154,15 @@ def test_tracking_step_moves_to_the_best_anchor_box(tiny_rpn):
 def test_configs_resolve_to_the_objective_hook():
     for name, classification in [("siamrpn", "bce"), ("siamrpn_fl", "focal_bce"), ("siamrpn_sl", "shrinkage_bce")]:
         config = load_config(CONFIGS / f"{name}-width0.5.yaml")
-        assert config.loss.name == "siamtrack.models.siamrpn:rpn_objective"
+        assert config.loss.name == "siamtrack.training.objectives:rpn_objective"
+        assert objective_function(config) is rpn_objective
         assert config.loss.args["classification"] == classification and config.model.args["width"] == 0.5
         check_loss_and_labels(config)
     assert load_config(CONFIGS / "siamrpn_sl-allproposals.yaml").loss.args["max_samples"] is None
+    # the objective's name before it moved out of models/siamrpn.py still names it
+    former = config_from_dict({"model": {"name": "siamrpn"},
+                               "loss": {"name": "siamtrack.models.siamrpn:rpn_objective"}})
+    assert objective_function(former) is rpn_objective
     for name, loss in [("siamfc_sl", "shrinkage_bce"), ("siamfc_fl", "focal_bce")]:
         config = load_config(CONFIGS / f"{name}.yaml")
         baseline = load_config(CONFIGS / "siamfc.yaml")
@@ -170,7 +176,7 @@ def test_training_loop_runs_siamrpn_sl_and_siamfc_sl(tmp_path):
     common = {"data": {"curation": {"directory": str(curated)}, "max_gap": 5, "pairs_per_epoch": 4},
               "train": {"epochs": 1, "batch_size": 2, "progress": False, "device": "cpu"}}
     rpn = config_from_dict({**common, "model": {"name": "siamrpn", "args": {"width": 0.125}},
-                            "loss": {"name": "siamtrack.models.siamrpn:rpn_objective",
+                            "loss": {"name": "siamtrack.training.objectives:rpn_objective",
                                      "args": {"classification": "shrinkage_bce",
                                               "classification_args": {"a": 10.0, "c": 0.6}}}})
     path = train(rpn, tmp_path / "rpn")

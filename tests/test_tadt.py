@@ -413,7 +413,7 @@ def test_matconvnet_vgg16_converts_to_torchvision_layout(tmp_path):
     the converted VGG16 on torchvision-normalised input equals the simplenn net on MatConvNet's mean-subtracted
     input (away from the one-pixel border, where the zero padding differs; see the converter's doc)."""
     scipy_io = pytest.importorskip("scipy.io")
-    from siamtrack.models.tadt import vgg16_state_dict_from_matconvnet
+    from siamtrack.weights.vgg16 import vgg16_state_dict_from_matconvnet
     from siamtrack.models.vgg import IMAGENET_MEAN, vgg16, vgg16_layer_names
     from siamtrack.weights.matconvnet import WeightFileError, read_simplenn, simplenn_to_torch
 

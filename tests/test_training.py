@@ -115,8 +115,8 @@ def test_run_directory_guards(curated, tmp_path):
 
 
 def test_other_losses_and_adam_train(curated, tmp_path):
-    gaussian = _config(curated, labels={"kind": "gaussian", "sigma_factor": 0.1}, loss={"name": "l2", "balanced": False},
-                       optim={"name": "adam", "lr_start": 1e-3, "lr_end": 1e-4},
+    gaussian = _config(curated, labels={"kind": "gaussian", "sigma_factor": 0.1},
+                       loss={"name": "l2", "balanced": False}, optim={"name": "adam", "lr_start": 1e-3, "lr_end": 1e-4},
                        train={"epochs": 1, "channels_last": True})
     train(gaussian, tmp_path / "l2")
     temporal = _config(curated, loss={"name": "bce", "balanced": True, "temporal_sigma": 100.0}, train={"epochs": 1})

@@ -11,7 +11,8 @@ Rows (half-width CPU configs; the full-width ones drop ``-width0.5``):
     siamrpn_fl  bundled/siamrpn_fl-width0.5  tracker siamrpn_fl
     siamrpn_sl  bundled/siamrpn_sl-width0.5  tracker siamrpn_sl
 
-For each row: ``siamtrack train`` (resumable; rerunning continues) -> ``<row>/model.pth`` -> ``siamtrack eval`` (OPE, ``otb`` protocol: DP at 20 px and AUC) on ``dev-eval``; then
+For each row: ``siamtrack train`` (resumable; rerunning continues) -> ``<row>/model.pth`` -> ``siamtrack eval``
+(OPE, ``otb`` protocol: DP at 20 px and AUC) on ``dev-eval``; then
 ``siamtrack report`` (``<out>/report``) and ``<out>/training_curves.png`` / ``training.md``: each row's training
 loss (moving average over 50 iterations, divided by its first value, as the losses have different scales) and
 the iterations it takes to come within 10 % of its final value (our convergence criterion).

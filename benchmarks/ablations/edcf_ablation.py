@@ -29,8 +29,8 @@ and (``vot`` protocol, baseline experiment) on its VOT sequences; then ``siamtra
 Cost on the 2-core CPU (CPU time per training pair at width 0.25, batch 8, on the real train split, measured
 with short runs under load, start-up excluded, so upper bounds): EDCF 0.60 s, EDSiam 0.41 s, CACFNet 0.24 s,
 CFNet 0.14 s, SiamFC 0.11 s. With 32,000 pairs per row that is ~13 h of CPU time (~7 h of wall time on 2 idle
-cores, EDCF and EDSiam most of it); the evaluation (7 trackers x 3,375 dev-eval frames + the VOT baseline runs on ball1 and
-VOT-bolt1) adds ~1-2 h. ``--set data.pairs_per_epoch=320`` halves the training time. ``--smoke`` with
+cores, EDCF and EDSiam most of it); the evaluation (7 trackers x 3,375 dev-eval frames + the VOT baseline runs on
+ball1 and VOT-bolt1) adds ~1-2 h. ``--set data.pairs_per_epoch=320`` halves the training time. ``--smoke`` with
 ``--rows CACF,CACFNet+,EDCF --sequences ball1`` took 7 min of wall time (2.5 min CPU) under load.
 """
 from __future__ import annotations

@@ -26,7 +26,8 @@ import torch
 
 from siamtrack.config import AugmentConfig, Config, load_config
 from siamtrack.training.curation import load_curated
-from siamtrack.training.loop import LOG_COLUMNS, batch_loss, build_model, pair_settings, prepare_curated
+from siamtrack.training.loop import batch_loss, build_model, pair_settings, prepare_curated
+from siamtrack.training.run_folder import LOG_COLUMNS
 from siamtrack.training.pairs import PairDataset
 
 SNAPSHOT_GLOB = "model-*.pth"

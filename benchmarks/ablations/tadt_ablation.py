@@ -59,7 +59,7 @@ def read_row(path: Path) -> tuple[str, str, dict]:
     try:
         content = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as error:
-        raise SystemExit(f"{path}: cannot read the row config ({error})")
+        raise SystemExit(f"{path}: cannot read the row config ({error})") from None
     if not isinstance(content, dict) or set(content) - {"tracker", "row", "params"}:
         raise SystemExit(f"{path}: a row config has the keys tracker, row, params; got {content!r}")
     params = content.get("params") or {}

@@ -8,9 +8,9 @@ anything else is a path (:func:`resolve_config`).
 
 A config file may start from another with ``base: other.yaml`` (a path relative to the file, or a bundled name such
 as ``base: bundled/siamfc``); its keys are merged over the base's, section by section. Command-line overrides
-``section.key=value`` (``--set``; the one KEY=VALUE grammar of :mod:`siamtrack.keyvalue`) are applied last. Unknown keys and values of the wrong type raise
-:class:`ConfigError` naming the file, line and key. :func:`dump_config` writes the resolved config (what a run saves
-as ``config.yaml``).
+``section.key=value`` (``--set``; the one KEY=VALUE grammar of :mod:`siamtrack.keyvalue`) are applied last. Unknown
+keys and values of the wrong type raise :class:`ConfigError` naming the file, line and key. :func:`dump_config`
+writes the resolved config (what a run saves as ``config.yaml``).
 """
 from __future__ import annotations
 

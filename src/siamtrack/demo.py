@@ -85,7 +85,7 @@ def write_demo(video_path: str | os.PathLike = DEMO_VIDEO, ground_truth_path: st
     os.makedirs(os.path.dirname(os.fspath(video_path)) or ".", exist_ok=True)
     writer = cv2.VideoWriter(os.fspath(video_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     if not writer.isOpened():
-        raise IOError(f"{video_path}: OpenCV cannot open an mp4v writer")
+        raise OSError(f"{video_path}: OpenCV cannot open an mp4v writer")
     for frame in frames:
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()

@@ -101,20 +101,3 @@ def box_iou(boxes_a, boxes_b, plus_one: bool = False) -> np.ndarray:
     nan_rows = np.isnan(a).any(axis=1) | np.isnan(b).any(axis=1)
     iou[nan_rows] = np.nan
     return iou
-
-
-def center_distance(boxes_a, boxes_b) -> np.ndarray:
-    """Euclidean distance between box centres (pixels), element-wise; NaN rows give NaN."""
-    a, b = box_to_center(as_boxes(boxes_a)), box_to_center(as_boxes(boxes_b))
-    return np.hypot(a[:, 0] - b[:, 0], a[:, 1] - b[:, 1])
-
-
-def clip_box(box, image_width: int, image_height: int, min_size: float = 10.0) -> np.ndarray:
-    """Clamp a tracker's box so that it keeps at least ``min_size`` pixels inside the image and a size of at
-    least ``min_size`` (no larger than the image): the target may leave the frame, the box stays usable."""
-    cx, cy, w, h = box_to_center(np.asarray(box, dtype=np.float64))
-    w = float(np.clip(w, min_size, max(image_width, min_size)))
-    h = float(np.clip(h, min_size, max(image_height, min_size)))
-    cx = float(np.clip(cx, 0.0, image_width))
-    cy = float(np.clip(cy, 0.0, image_height))
-    return center_to_box(np.array([cx, cy, w, h]))

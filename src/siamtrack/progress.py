@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 # seconds between two plain progress lines when stderr is not a terminal (SIAMTRACK_PROGRESS_INTERVAL overrides)
 PLAIN_INTERVAL = 10.0

@@ -52,7 +52,8 @@ def parse_annotation(
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as error:
-            raise DatasetError(f"{source}: not UTF-8 text (byte {error.start}: {text[error.start:error.start + 1]!r})")
+            raise DatasetError(
+                f"{source}: not UTF-8 text (byte {error.start}: {text[error.start:error.start + 1]!r})") from None
     text = text.removeprefix("\ufeff")
     lines = text.splitlines()
     while lines and not lines[-1].strip():

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 from siamtrack.data.annotations import DatasetError
 from siamtrack.data.folder import read_folder_dataset, read_video_folder

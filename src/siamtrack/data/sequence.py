@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator, Sequence as SequenceABC
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence as SequenceABC
 
 import cv2
 import numpy as np
@@ -171,3 +171,15 @@ class Sequence:
     def init_box(self) -> np.ndarray:
         """The first frame's ground-truth box (0-based ``x, y, w, h``)."""
         return self.ground_truth[0].copy()
+
+
+def image_size(sequence: Sequence) -> tuple[int, int]:
+    """``(width, height)`` of a sequence's frames: ``metadata["image_size"]`` or the first frame's shape
+    (decoded once and remembered in the metadata). What running (SRE's clamped boxes, VOT's failure test) and
+    scoring (raster overlaps, clipping to the image) both need, so it lives with the data, below both."""
+    size = sequence.metadata.get("image_size")
+    if size is None:
+        height, width = sequence.frames[0].shape[:2]
+        size = (int(width), int(height))
+        sequence.metadata["image_size"] = size
+    return int(size[0]), int(size[1])

@@ -97,11 +97,6 @@ VARIANTS = {
 
 # The 12 attributes in the order of the official att/<seq>.txt files.
 ATTRIBUTE_NAMES = ("SV", "ARC", "LR", "FM", "FOC", "POC", "OV", "BC", "IV", "VC", "CM", "SOB")
-ATTRIBUTE_DESCRIPTIONS = {
-    "SV": "scale variation", "ARC": "aspect ratio change", "LR": "low resolution", "FM": "fast motion",
-    "FOC": "full occlusion", "POC": "partial occlusion", "OV": "out of view", "BC": "background clutter",
-    "IV": "illumination variation", "VC": "viewpoint change", "CM": "camera motion", "SOB": "similar object",
-}
 
 
 def read_attribute_file(path: str | os.PathLike) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""Score one tracker from its result files and the sequences' ground truth (no tracker is imported).
+"""Score one tracker from its result files and the sequences' ground truth (no tracker is imported, nor anything
+that runs one: the run names come from :func:`~siamtrack.evaluation.tre_sre.one_pass_runs`, as the runner's do).
 
 * :func:`evaluate_one_pass` — OPE, TRE, SRE: overall, per sequence, per sequence attribute
   (``Sequence.attributes``: OTB's 11, UAV123's 12 ...) and per frame tag (``Sequence.tags``).
@@ -13,7 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from siamtrack.data.sequence import Sequence
+from siamtrack.data.sequence import Sequence, image_size
 from siamtrack.evaluation.metrics import (
     FrameScores,
     average_scores,
@@ -31,26 +32,13 @@ from siamtrack.evaluation.results import (
     read_times,
     supervised_repetitions,
 )
-from siamtrack.evaluation.runner import image_size
 from siamtrack.evaluation.supervised import FrameState, accuracy_mask, run_overlaps, supervised_scores
-from siamtrack.evaluation.tre_sre import SRE_SHIFTS, tre_start_frames
+from siamtrack.evaluation.tre_sre import one_pass_runs
 
 
 def _needs_image_size(protocol: Protocol, reset: bool) -> bool:
     measure = protocol.reset_overlap if reset else protocol.overlap
     return measure == "raster" or protocol.clip_to_image
-
-
-def _one_pass_runs(sequence: Sequence, experiment: str) -> list[tuple[int, str]]:
-    """``(start frame, run name)`` of the runs of one sequence."""
-    if experiment == "ope":
-        return [(0, sequence.name)]
-    if experiment == "tre":
-        starts = tre_start_frames(sequence.ground_truth, sequence.absent, omit=sequence.metadata.get("tre_omit", ()))
-        return [(start, f"{sequence.name}_{k:03d}") for k, start in enumerate(starts, 1)]
-    if experiment == "sre":
-        return [(0, f"{sequence.name}_{k:03d}") for k in range(1, len(SRE_SHIFTS) + 1)]
-    raise ValueError(f"unknown one-pass experiment {experiment!r} (ope, tre, sre)")
 
 
 def evaluate_one_pass(root, tracker: str, sequences: list[Sequence], protocol: Protocol | str = "otb",
@@ -64,7 +52,7 @@ def evaluate_one_pass(root, tracker: str, sequences: list[Sequence], protocol: P
     for sequence in sequences:
         size = image_size(sequence) if _needs_image_size(protocol, reset=False) else None
         parts, tag_parts, run_times = [], defaultdict(list), []
-        for start, run in _one_pass_runs(sequence, experiment):
+        for start, run in one_pass_runs(sequence, experiment):
             boxes_path, times_path = ope_paths(root, tracker, run, experiment)
             boxes = read_boxes(boxes_path, expected_length=len(sequence) - start)
             truth, absent = sequence.ground_truth[start:], sequence.absent[start:]

@@ -37,7 +37,7 @@ class FrameScores:
         return len(self.ious)
 
     @staticmethod
-    def concatenate(parts: list["FrameScores"]) -> "FrameScores":
+    def concatenate(parts: list[FrameScores]) -> FrameScores:
         return FrameScores(*(np.concatenate([getattr(p, name) for p in parts]) if parts else np.zeros(0)
                              for name in ("ious", "center_errors", "normalized_center_errors")))
 

@@ -11,27 +11,28 @@ Runs are independent jobs, executed in ``workers`` processes (``spawn`` start me
 use threads or torch are safe) or in this process when ``workers <= 1``. A run whose results file exists is
 skipped, and every file is written atomically, so an interrupted run resumes where it stopped without
 recomputing or losing anything. Runners on the same results folder share the work: each run is claimed first
-(:func:`claim`), so two processes or two machines on a shared disk finish a benchmark together. Frames are decoded only when the tracker is given them.
+(:func:`claim`), so two processes or two machines on a shared disk finish a benchmark together. Frames are decoded
+only when the tracker is given them.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
-from siamtrack.data.sequence import Sequence
+from siamtrack.data.sequence import Sequence, image_size
+from siamtrack.importing import import_object
 from siamtrack.evaluation.overlap import overlaps
 from siamtrack.evaluation.protocol import Protocol, get_protocol
 from siamtrack.evaluation.results import ope_paths, supervised_paths, write_one_pass, write_supervised
 from siamtrack.evaluation.supervised import FrameState, RealtimeClock, SupervisedRun
-from siamtrack.evaluation.tre_sre import SRE_SHIFTS, sre_initial_boxes, tre_start_frames
+from siamtrack.evaluation.tre_sre import SRE_SHIFTS, one_pass_runs, sre_initial_boxes
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,11 @@ class TrackerFactory:
     kwargs: dict = field(default_factory=dict)
 
     def __call__(self):
-        module_name, _, attribute = self.target.partition(":")
-        if not attribute:
-            module_name, _, attribute = self.target.rpartition(".")
-        if not module_name:
-            raise ValueError(f"tracker target {self.target!r} is not 'package.module:attribute'")
         try:
-            builder = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as error:
+            builder = import_object(self.target, allow_dots=True)
+        except ValueError:
+            raise ValueError(f"tracker target {self.target!r} is not 'package.module:attribute'") from None
+        except ImportError as error:
             raise ValueError(f"cannot import tracker target {self.target!r}: {error}") from None
         return builder(**self.kwargs)
 
@@ -65,17 +63,6 @@ def as_factory(tracker) -> Callable:
     if not callable(tracker):
         raise ValueError(f"tracker factory {tracker!r} is not callable")
     return tracker
-
-
-def image_size(sequence: Sequence) -> tuple[int, int]:
-    """``(width, height)`` of a sequence's frames: ``metadata["image_size"]`` or the first frame's shape
-    (decoded once and remembered in the metadata)."""
-    size = sequence.metadata.get("image_size")
-    if size is None:
-        height, width = sequence.frames[0].shape[:2]
-        size = (int(width), int(height))
-        sequence.metadata["image_size"] = size
-    return int(size[0]), int(size[1])
 
 
 # ----------------------------------------------------------------------------------------------- one-pass
@@ -96,8 +83,9 @@ class OnePassJob:
 
     def run(self, factory: Callable, on_frame: Callable[[], object] | None = None) -> str:
         """Track and write the files; ``on_frame()`` is called after each frame (progress)."""
-        from siamtrack.trackers.base import release_freed_memory  # here: the evaluation modules need no torch
+        from siamtrack.trackers.base import keep_freed_memory, release_freed_memory  # here: scoring needs no torch
 
+        keep_freed_memory()  # opting in for this (worker) process: see its doc
         tracker = factory()
         frames = self.sequence.frames
         boxes, times = [], []
@@ -126,16 +114,14 @@ def one_pass_jobs(sequences: Iterable[Sequence], root, tracker_name: str, experi
         raise ValueError(f"unknown one-pass experiment {experiment!r} (ope, tre, sre)")
     jobs = []
     for sequence in sequences:
+        runs = one_pass_runs(sequence, experiment)  # (start frame, run name): the names the scorer reads
         if experiment == "ope":
-            starts = [(0, sequence.init_box, sequence.name)]
+            boxes = [sequence.init_box]
         elif experiment == "tre":
-            frames = tre_start_frames(sequence.ground_truth, sequence.absent,
-                                      omit=sequence.metadata.get("tre_omit", ()))
-            starts = [(s, sequence.ground_truth[s], f"{sequence.name}_{k:03d}") for k, s in enumerate(frames, 1)]
+            boxes = [sequence.ground_truth[start] for start, _ in runs]
         else:
             boxes = sre_initial_boxes(sequence.init_box, image_size(sequence))
-            starts = [(0, b, f"{sequence.name}_{k:03d}") for k, b in enumerate(boxes, 1)]
-        for start, box, run in starts:
+        for (start, run), box in zip(runs, boxes, strict=True):
             boxes_path, times_path = ope_paths(root, tracker_name, run, experiment)
             jobs.append(OnePassJob(sequence, int(start), tuple(float(v) for v in box), boxes_path, times_path))
     return jobs
@@ -170,8 +156,9 @@ def supervised_run(factory: Callable, sequence: Sequence, protocol: Protocol | s
     ``protocol.failure_overlap`` (``reset_overlap`` measure) is a failure, and a new tracker is initialised
     ``protocol.skip_initialize`` frames later on the ground truth (vot-toolkit ``SupervisedExperiment``).
     With a ``clock`` the reported boxes follow the realtime simulation of :class:`RealtimeClock`."""
-    from siamtrack.trackers.base import release_freed_memory  # here: the evaluation modules need no torch
+    from siamtrack.trackers.base import keep_freed_memory, release_freed_memory  # here: scoring needs no torch
 
+    keep_freed_memory()  # opting in for this (worker) process: see its doc
     protocol = get_protocol(protocol)
     count = len(sequence)
     size = image_size(sequence)

@@ -94,3 +94,18 @@ def sre_initial_boxes(box, image_size) -> list[np.ndarray]:
             r[3] = height - r[1] + 1
         out.append(one_based_to_zero_based(r))
     return out
+
+
+def one_pass_runs(sequence, experiment: str) -> list[tuple[int, str]]:
+    """``(0-based start frame, run name)`` of each run of ``sequence`` (a :class:`~siamtrack.data.Sequence`) in a
+    one-pass ``experiment``: ``ope`` one run named after the sequence; ``tre`` one per
+    :func:`tre_start_frames` (``Sequence.metadata["tre_omit"]`` honoured), ``sre`` one per :data:`SRE_SHIFTS`,
+    named ``<sequence>_001`` ... The one list of the runs that the runner writes and the scorer reads."""
+    if experiment == "ope":
+        return [(0, sequence.name)]
+    if experiment == "tre":
+        starts = tre_start_frames(sequence.ground_truth, sequence.absent, omit=sequence.metadata.get("tre_omit", ()))
+        return [(start, f"{sequence.name}_{k:03d}") for k, start in enumerate(starts, 1)]
+    if experiment == "sre":
+        return [(0, f"{sequence.name}_{k:03d}") for k in range(1, len(SRE_SHIFTS) + 1)]
+    raise ValueError(f"unknown one-pass experiment {experiment!r} (ope, tre, sre)")

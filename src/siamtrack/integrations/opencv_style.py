@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import torch
 
-from siamtrack.trackers.base import Tracker, release_freed_memory
+from siamtrack.trackers.base import Tracker, keep_freed_memory, release_freed_memory
 
 
 def bgr_frame_to_rgb(frame) -> np.ndarray:
@@ -63,6 +63,7 @@ class OpenCVStyleTracker:
         if len(values) != 4 or not all(map(math.isfinite, values)) or values[2] <= 0 or values[3] <= 0:
             raise ValueError(f"OpenCVStyleTracker.init: box must be (x, y, w, h), finite, w and h > 0; got {box!r}")
         image = bgr_frame_to_rgb(frame)
+        keep_freed_memory()  # opting in (process-wide; see its doc)
         with torch.no_grad():
             self.tracker.init(image, np.array(values))
         release_freed_memory()

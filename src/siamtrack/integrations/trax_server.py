@@ -54,7 +54,8 @@ def serve(tracker, name: str = "siamtrack") -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m siamtrack.integrations.trax_server", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m siamtrack.integrations.trax_server",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--tracker", required=True, help="registered tracker name (siamtrack.trackers.TRACKERS)")
     parser.add_argument("--weights", default=None,
                         help="weights file, or 'random' (default: the tracker's bundled weights)")

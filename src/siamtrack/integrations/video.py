@@ -1,6 +1,6 @@
 """Tracking a video file, a folder of frames or a camera, writing ``boxes.txt`` and an annotated MP4
-(what ``siamtrack track`` does), and timing trackers on real sequences (what ``siamtrack bench`` does; OpenCV's CSRT/KCF are registered
-trackers, :mod:`siamtrack.trackers.opencv`).
+(what ``siamtrack track`` does), and timing trackers on real sequences (what ``siamtrack bench`` does; OpenCV's
+CSRT/KCF are registered trackers, :mod:`siamtrack.trackers.opencv`).
 
 The annotated video is H.264 (``yuv420p``) in an MP4 whose index (``moov``) is at the front, which is what web
 browsers play and stream; :class:`H264Writer` encodes it in-process with PyAV (``av``), whose wheels carry their
@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -22,7 +22,7 @@ import torch
 
 from siamtrack.data.sequence import ImageFiles, Sequence
 from siamtrack.imaging import FrameReadError, rgb_to_bgr, to_rgb_uint8
-from siamtrack.trackers.base import Tracker, release_freed_memory
+from siamtrack.trackers.base import Tracker, keep_freed_memory, release_freed_memory
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 BOX_COLOUR_BGR = (0, 255, 255)
@@ -170,7 +170,7 @@ class H264Writer:
         finally:
             container.close()
 
-    def __enter__(self) -> "H264Writer":
+    def __enter__(self) -> H264Writer:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -211,8 +211,10 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], box, out_dir
     done (a frame whose size differs from the first frame's is such an error: the video has one size);
     an error on the first frame (an unreadable frame, a box outside it) is raised as it is, with no
     output left. Ctrl-C closes the files the same way and raises a KeyboardInterrupt saying how many frames
-    were done. Runs without autograd, with :func:`~siamtrack.trackers.base.release_freed_memory` after each frame.
+    were done. Runs without autograd, applies :func:`~siamtrack.trackers.base.keep_freed_memory` (process-wide)
+    first and calls :func:`~siamtrack.trackers.base.release_freed_memory` after each frame.
     """
+    keep_freed_memory()  # opting in: see its doc
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     video_path, boxes_path = out_dir / "track.mp4", out_dir / "boxes.txt"
@@ -283,7 +285,10 @@ def time_tracker(tracker: Tracker, sequence: Sequence, max_frames: int, runs: in
 def format_table(rows: list[list[str]], header: list[str]) -> str:
     """A Markdown table."""
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    def line(cells) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])
 
 

@@ -7,13 +7,14 @@ trained at a reduced width is rebuilt at that width. :func:`read_weights` reads 
 """
 from __future__ import annotations
 
-import importlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import torch
 from torch import nn
+
+from siamtrack.importing import import_object
 
 # name: ("module:callable", fixed keyword arguments). Imports are lazy so a broken optional model
 # cannot break the others.
@@ -31,18 +32,6 @@ MODELS: dict[str, tuple[str, dict]] = {
     "adacfnet": ("siamtrack.models.adacfnet:AdaCFNetNet", {}),
     "siamrpn": ("siamtrack.models.siamrpn:SiamRPNNet", {}),
 }
-
-
-def import_object(path: str):
-    """``"package.module:attribute"`` -> the attribute (used by the model and tracker registries)."""
-    module_name, _, attribute = path.partition(":")
-    if not attribute:
-        raise ValueError(f"import path {path!r} must have the form 'package.module:attribute'")
-    module = importlib.import_module(module_name)
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise ImportError(f"{module_name} has no attribute {attribute!r} (import path {path!r})") from None
 
 
 def build_model(name: str, **config) -> nn.Module:

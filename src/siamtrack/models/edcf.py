@@ -32,8 +32,8 @@ past the map, the padding value), which needs no extra crops in training nor ext
 learned branch; ``"grayscale"``, CACF's hand-crafted baseline: grayscale pixels in [-0.5, 0.5] box-averaged
 onto the same 125x125 stride-2 grid; ``None``: no CF branch) and ``decoder``.
 
-:func:`edcf_objective` is the multi-task loss of Eq. 15 as the training loop calls it (``loss.name:
-siamtrack.models.edcf:edcf_objective``); it runs the network and builds the CF branch's label.
+:func:`siamtrack.training.objectives.edcf_objective` is the multi-task loss of Eq. 15 as the training loop calls it
+(``loss.name: siamtrack.training.objectives:edcf_objective``); it runs the network and builds the CF branch's label.
 """
 from __future__ import annotations
 
@@ -44,7 +44,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from siamtrack import losses
 from siamtrack.models.backbones import ARCHITECTURES, AlexNet, scaled_channels
 from siamtrack.models.correlation import ContextAwareCorrelationFilter, xcorr
 
@@ -348,56 +347,3 @@ def grayscale_cells(images: torch.Tensor) -> torch.Tensor:
     gray = (images * weights[:, None, None]).sum(dim=1, keepdim=True) / 255.0 - 0.5
     cells = F.avg_pool2d(gray, 3, stride=2)
     return cells[..., 1:-1, 1:-1]
-
-
-# --------------------------------------------------------------------------------------- training objective
-
-
-def low_level_labels(net: EDCFNet, exemplar_boxes: torch.Tensor, instance_boxes: torch.Tensor,
-                     size: int) -> torch.Tensor:
-    """The CF branch's desired responses ``(B, 1, size, size)``: the circular Gaussian ``y`` of Eq. 7 (same
-    ``sigma``) moved to the target's displacement between the exemplar and search crops (Eq. 8)."""
-    from siamtrack.training.labels import gaussian_labels
-
-    exemplar = exemplar_boxes.detach().cpu().double().numpy()
-    instance = instance_boxes.detach().cpu().double().numpy()
-    offsets = ((instance[:, :2] + instance[:, 2:] / 2 - net.instance_size / 2)
-               - (exemplar[:, :2] + exemplar[:, 2:] / 2 - net.exemplar_size / 2)) / net.low_stride
-    sigma = net.correlation_filter.sigma
-    labels = np.stack([gaussian_labels(size, offset, sigma, wrap=True) for offset in offsets])
-    return torch.from_numpy(labels)[:, None].to(exemplar_boxes.device)
-
-
-def edcf_objective(model: nn.Module, batch: dict, high_weight: float = 1.0, low_weight: float = 1.0,
-                   reconstruction_weight: float = 1.0, balanced: bool = True) -> torch.Tensor:
-    """EDCF's multi-task loss (Eq. 15) ``L_all = L_low + L_high + L_recon`` (+ weight decay ``R(θ)``, the
-    optimiser's), each term present when the network has its branch, times its weight:
-
-    * ``L_high`` (Eq. 4): the logistic loss of the conv5 score map against the batch's ``±1`` labels
-      (``labels:`` of the config), class-balanced as SiamFC's code when ``balanced``;
-    * ``L_low`` (Eq. 8): ``||g - y||²`` summed over the 125x125 CF response, ``y`` from
-      :func:`low_level_labels`;
-    * ``L_recon`` (Eq. 2): :func:`~siamtrack.losses.reconstruction_loss` of the exemplar plus that of the
-      search image (pixel intensities in [0, 1]; the paper's squared norm averaged over the pixels, our
-      normalisation, which keeps the term on the scale of the logistic loss).
-
-    Every term is a mean over the batch's pairs. ``model`` may be DDP-wrapped (it is called, not unwrapped).
-    The batch's crops must be plain RGB 0..255 (``data.input_mean`` 0), the decoder's target being ``/ 255``.
-    """
-    net = getattr(model, "module", model)
-    outputs = model(batch["exemplar"], batch["instance"], batch["exemplar_box"])
-    total = outputs["scores"].new_zeros(())
-    if "high" in outputs:
-        weights = losses.balanced_weights(batch["label"]) if balanced else None
-        if outputs["high"].shape != batch["label"].shape:
-            raise ValueError(f"EDCF: conv5 score map {tuple(outputs['high'].shape)} but labels "
-                             f"{tuple(batch['label'].shape)}; the config's labels must be logistic at stride 8")
-        total = total + high_weight * losses.logistic_loss(outputs["high"], batch["label"], weights)
-    if "low" in outputs:
-        target = low_level_labels(net, batch["exemplar_box"], batch["instance_box"], outputs["low"].shape[-1])
-        total = total + low_weight * losses.l2_loss(outputs["low"], target.to(outputs["low"].dtype))
-    if "exemplar_reconstruction" in outputs:
-        total = total + reconstruction_weight * (
-            losses.reconstruction_loss(outputs["exemplar_reconstruction"], batch["exemplar"] / 255.0)
-            + losses.reconstruction_loss(outputs["instance_reconstruction"], batch["instance"] / 255.0))
-    return total

@@ -1,4 +1,5 @@
-"""The ImageNet-pretrained embedding of the Siamese trackers: an EfficientNet-Lite trunk at stride 8 and an adjust layer.
+"""The ImageNet-pretrained embedding of the Siamese trackers: an EfficientNet-Lite trunk at stride 8 and an adjust
+layer.
 
 ``PretrainedEmbedding(variant, stage, channels)`` maps RGB crops (0..255) to ``channels`` feature maps at stride 8:
 the trunk (:class:`~siamtrack.models.efficientnet_lite.EfficientNetLite`, ``output_stride=8``, stages 1..``stage``)

@@ -13,7 +13,7 @@ are accepted as aliases. Input convention: torchvision's (see :func:`siamtrack.m
 from __future__ import annotations
 
 import os
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import torch
 from torch import nn

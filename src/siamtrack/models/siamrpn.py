@@ -11,13 +11,14 @@ code). Channels: ``cls[:, :k]`` background and ``cls[:, k:]`` target logits of t
 
 Anchors: ``k = 5`` ratios ``r = h / w`` (0.33, 0.5, 1, 2, 3) at one scale (8) on the stride-8 grid, SiamRPN's
 shapes (``w = int(sqrt(64 / r))``, ``h = int(w r)``, both times the scale), centred at crop pixel
-``N/2 + (u - (S-1)/2) * 8`` as every score map of this project (:mod:`siamtrack.training.labels`).
+``N/2 + (u - (S-1)/2) * 8`` as every score map of this project (:mod:`siamtrack.labels`).
 
 Targets (:func:`assign_targets`): IoU with the ground truth ``> 0.6`` positive, ``< 0.3`` negative, others
 ignored; then at most ``max_positives`` (16) positives and ``max_samples`` (64) samples in all, drawn at random
 per pair (``max_samples=None`` keeps every labelled anchor: the "all proposals" protocol DSLT follows for its
 _sl/_fl variants, Sec. 4). The draw is seeded by the pair's own boxes, so a pair gets the same samples whatever
-the process or resumption. Objective (:func:`rpn_objective`, Eq. 16): ``L_cls + η L_reg``, ``L_cls`` the chosen
+the process or resumption. Objective
+(:func:`siamtrack.training.objectives.rpn_objective`, Eq. 16): ``L_cls + η L_reg``, ``L_cls`` the chosen
 classification loss with SiamFC's balanced class weights (Eq. 10's β up to a constant), ``L_reg`` the smooth L1
 loss of the anchor offsets averaged over the positives.
 """
@@ -28,7 +29,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from siamtrack import losses
 from siamtrack.models.backbones import build_backbone
 from siamtrack.models.correlation import xcorr
 from siamtrack.models.pretrained import center_cells, pretrained_embedding
@@ -36,8 +36,6 @@ from siamtrack.models.siamese import SiameseNet
 
 ANCHOR_RATIOS = (0.33, 0.5, 1.0, 2.0, 3.0)
 ANCHOR_SCALES = (8.0,)
-CLASSIFICATION_LOSSES = {"bce": losses.bce_with_logits_loss, "focal_bce": losses.focal_bce_loss,
-                         "shrinkage_bce": losses.shrinkage_bce_loss}
 
 
 def anchor_shapes(stride: int = 8, ratios=ANCHOR_RATIOS, scales=ANCHOR_SCALES) -> np.ndarray:
@@ -252,50 +250,6 @@ class SiamRPNNet(SiameseNet):
         return generate_anchors(score_size, instance_size, self.total_stride, self.ratios, self.scales).reshape(-1, 4)
 
 
-def rpn_objective(model: nn.Module, batch: dict, classification: str = "bce", classification_args: dict | None = None,
-                  eta: float = 1.0, pos_iou: float = 0.6, neg_iou: float = 0.3, max_samples: int | None = 64,
-                  max_positives: int = 16, smooth_l1_beta: float = 1.0 / 9.0) -> torch.Tensor:
-    """DSLT Eq. 16 for a training batch, ``L_cls + η L_reg`` averaged over the pairs (the training loop's
-    ``loss.name: siamtrack.models.siamrpn:rpn_objective`` with these keyword arguments as ``loss.args``): the
-    network on the batch's images, then :func:`rpn_loss`.
-
-    ``classification``: ``bce`` (SiamRPN), ``focal_bce`` (SiamRPN_fl, Eq. 11) or ``shrinkage_bce`` (SiamRPN_sl,
-    Eq. 14), with ``classification_args`` (e.g. ``{a: 10, c: 0.6}``); the classes are weighted by
-    :func:`siamtrack.losses.balanced_weights` over the sampled anchors. ``L_reg``: smooth L1 (``beta = 1/9``:
-    Faster R-CNN's RPN, σ = 3) of the four offsets, summed over them and averaged over the positives.
-    """
-    net = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
-    return rpn_loss(net, model(batch["exemplar"], batch["instance"]), batch["instance_box"],
-                    batch["instance"].shape[-1], classification, classification_args, eta, pos_iou, neg_iou,
-                    max_samples, max_positives, smooth_l1_beta)
-
-
-def rpn_loss(net: nn.Module, outputs: dict, instance_boxes: torch.Tensor, instance_size: int,
-             classification: str = "bce", classification_args: dict | None = None, eta: float = 1.0,
-             pos_iou: float = 0.6, neg_iou: float = 0.3, max_samples: int | None = 64, max_positives: int = 16,
-             smooth_l1_beta: float = 1.0 / 9.0) -> torch.Tensor:
-    """Eq. 16 of the network's ``outputs`` (``cls``, ``reg``) for ground-truth ``instance_boxes`` ``(B, 4)``
-    (``x, y, w, h`` in pixels of the ``instance_size`` search crop); see :func:`rpn_objective`. The training on
-    cached trunk maps (:mod:`siamtrack.training.feature_cache`) calls it with the outputs of its feature windows."""
-    if classification not in CLASSIFICATION_LOSSES:
-        raise ValueError(f"classification must be one of {', '.join(CLASSIFICATION_LOSSES)}, got {classification!r}")
-    cls, reg = outputs["cls"], outputs["reg"]
-    anchors = net.anchors(cls.shape[-1], instance_size).to(cls.device)
-    labels, targets = assign_targets(instance_boxes.float(), anchors, pos_iou, neg_iou, max_samples, max_positives)
-    logits = net.target_logits(cls)
-    weights = losses.balanced_weights(labels)
-    classification_loss = CLASSIFICATION_LOSSES[classification](
-        logits, (labels > 0).to(logits.dtype), weights, reduction="none", **(classification_args or {}))
-    positive = (labels > 0).to(logits.dtype)
-    per_anchor = F.smooth_l1_loss(net.offsets(reg), targets.to(reg.dtype), beta=smooth_l1_beta,
-                                  reduction="none").sum(dim=-1)
-    regression_loss = (positive * per_anchor).sum(dim=1) / positive.sum(dim=1).clamp(min=1)
-    return (classification_loss + eta * regression_loss).mean()
-
-
-rpn_objective.loss_from_outputs = rpn_loss  # what training on cached trunk maps calls (feature_cache.py)
-
 
 __all__ = ["ANCHOR_RATIOS", "ANCHOR_SCALES", "SiamRPNNet", "anchor_shapes", "assign_targets", "center_box_iou",
-           "decode_boxes", "depthwise_xcorr", "encode_boxes", "generate_anchors", "rpn_loss",
-           "rpn_objective"]
+           "decode_boxes", "depthwise_xcorr", "encode_boxes", "generate_anchors"]

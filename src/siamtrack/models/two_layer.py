@@ -102,7 +102,7 @@ class TwoLayerFeatures(nn.Module):
             parameter.requires_grad_(False)
 
     @classmethod
-    def from_backbone(cls, kind: str, network: nn.Module, layers: tuple[str, str] | None = None) -> "TwoLayerFeatures":
+    def from_backbone(cls, kind: str, network: nn.Module, layers: tuple[str, str] | None = None) -> TwoLayerFeatures:
         """``kind`` is ``siamfc`` (``network`` an :class:`AlexNet`), ``vgg16``, ``resnet50`` or
         ``efficientnet-lite0`` (``network`` an :class:`~siamtrack.models.efficientnet_lite.EfficientNetLite`, a
         copy of which gets its BN folded); ``layers`` default to :data:`DEFAULT_LAYERS`."""
@@ -132,7 +132,7 @@ class TwoLayerFeatures(nn.Module):
         return cls(kind, network, layers, (network.channels(layers[0]), network.channels(layers[1])),
                    (network.stride(layers[0]), network.stride(layers[1])))
 
-    def train(self, mode: bool = True) -> "TwoLayerFeatures":
+    def train(self, mode: bool = True) -> TwoLayerFeatures:
         super().train(mode)
         self.network.eval()  # frozen backbone: batch norm always uses its running statistics
         return self

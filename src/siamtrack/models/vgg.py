@@ -15,7 +15,7 @@ RGB 0..255 floats; :func:`normalize_imagenet` converts them.
 from __future__ import annotations
 
 import os
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import torch
 from torch import nn

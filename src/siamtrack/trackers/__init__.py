@@ -24,8 +24,8 @@ the registered name (``siamfc_sl`` is a SiamFC tracker whose ``name`` is ``"siam
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from siamtrack.models import Weights, import_object, read_weights
 from siamtrack.trackers.base import Tracker

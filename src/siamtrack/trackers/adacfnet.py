@@ -16,9 +16,9 @@ Sec. III-E, Fig. 7). After each ``init``/``update`` the tracker keeps the latest
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import torch

@@ -10,7 +10,8 @@ import ctypes
 import dataclasses
 import os
 import time
-from typing import Iterable, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -93,6 +94,13 @@ def keep_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = 32 
     heap and are reused. This changes no result, only where memory comes from; it is process-wide (the process
     keeps up to ``trim_threshold`` bytes of freed heap memory) and applied once. Returns whether it applied
     (``False`` where ``mallopt`` is missing, e.g. off glibc).
+
+    Because it changes the whole process, nothing applies it as a side effect (building a tracker or picking a
+    device does not). Who opts in, each before its first frame: the ``siamtrack`` commands that track
+    (``demo``, ``track``, ``eval``, ``bench``; :func:`siamtrack.cli.main`), :meth:`Tracker.track`, the evaluation
+    runner's jobs (each worker process), :func:`siamtrack.integrations.video.track_to_folder` (``track_video``) and
+    :class:`~siamtrack.integrations.opencv_style.OpenCVStyleTracker`. Code that drives ``init``/``update``
+    itself calls it once, if it wants it.
     """
     global _kept_freed_memory
     if _kept_freed_memory is None:
@@ -175,12 +183,9 @@ def release_freed_memory(limit: int = 256 << 20) -> bool:
 
 
 def pick_device(device=None) -> torch.device:
-    """``device``, or CUDA when available, else the CPU. Picking the CPU also applies :func:`keep_freed_memory`
-    once per process: every CPU tracker frees and re-allocates megabytes of feature maps each frame."""
-    chosen = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
-    if chosen.type == "cpu":
-        keep_freed_memory()
-    return chosen
+    """``device``, or CUDA when available, else the CPU. Nothing else: the process-wide malloc setting that CPU
+    tracking profits from is a step of its own, :func:`keep_freed_memory`, which the tracking loops opt into."""
+    return torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 def check_initial_box(box, tracker_name: str, image: np.ndarray | None = None) -> np.ndarray:
@@ -220,9 +225,10 @@ class Tracker:
         """Run over ``frames`` starting from ``box`` on the first one.
 
         Returns ``(boxes, seconds)``: ``(N, 4)`` boxes (row 0 is ``box``) and per-frame wall times.
-        Runs without autograd (a tracker that learns online enables it where it needs it) and calls
-        :func:`release_freed_memory` after each frame (outside the timing).
+        Runs without autograd (a tracker that learns online enables it where it needs it), applies
+        :func:`keep_freed_memory` first and calls :func:`release_freed_memory` after each frame (outside the timing).
         """
+        keep_freed_memory()  # opting in: the process keeps freed feature maps for reuse (see its doc)
         boxes, times = [], []
         with torch.no_grad():
             for index, image in enumerate(frames):

@@ -86,9 +86,9 @@ class DCFNetTracker(Tracker):
     from :func:`siamtrack.weights.dcfnet.load_dcfnet_features`. ``params`` (or keyword overrides of
     :class:`DCFNetParams`' fields) set the hyper-parameters; ``device`` defaults to CUDA when available.
     The caller's module is copied, never changed. ``confidence`` is the winning raw response peak.
-    On a CPU device :func:`~siamtrack.trackers.base.pick_device` applies
-    :func:`~siamtrack.trackers.base.keep_freed_memory` (process-wide malloc thresholds: for DCFNet up to a third
-    less CPU per frame with one torch thread, ~40 % with two; no change in results)."""
+    On a CPU, :func:`~siamtrack.trackers.base.keep_freed_memory` (process-wide malloc thresholds, applied by the
+    tracking loops, not by the tracker) gives DCFNet up to a third less CPU per frame with one torch thread, ~40 %
+    with two; no change in results."""
 
     name = "dcfnet"
 
@@ -111,7 +111,7 @@ class DCFNetTracker(Tracker):
         self.scale_penalties = params.scale_penalty ** np.abs(exponents)
 
     @classmethod
-    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "DCFNetTracker":
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> DCFNetTracker:
         """The tracker from registry weights (``None``: random features). A state dict with keys
         ``feature.0.weight`` ... is the authors' ``param.pth`` (BGR); ``feature.feature.0.weight`` ... is a
         siamtrack DCFNet checkpoint (RGB), whose ``model_config`` (the :class:`DCFNet` arguments: size, padding,

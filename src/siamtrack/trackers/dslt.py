@@ -57,7 +57,7 @@ from siamtrack.trackers.base import Tracker, check_initial_box, check_size_limit
 from siamtrack.trackers.siamese import (apply_window, check_image, clip_to_image, context_side, crop_pyramid,
                                         damped_scale, peak_displacement, penalized_peaks, scale_pyramid,
                                         unit_sum_window, upsample_responses)
-from siamtrack.training.labels import gaussian_labels, map_center
+from siamtrack.labels import gaussian_labels, map_center
 
 REGRESSION_LOSSES = ("shrinkage", "l2", "l3", "ohnm")
 
@@ -188,7 +188,7 @@ class DSLTTracker(Tracker):
         self.stage_seconds: dict[str, float] = collections.defaultdict(float)
 
     @classmethod
-    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "DSLTTracker":
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> DSLTTracker:
         kind = hyperparameters.get("backbone", cls.Params.backbone)
         if kind not in DEFAULT_LAYERS:
             raise ValueError(f"dslt: backbone must be one of {', '.join(DEFAULT_LAYERS)}, got {kind!r}")

@@ -231,7 +231,7 @@ class EDCFLiteTracker(EDCFTracker):
                          **hyperparameters)
 
     @classmethod
-    def from_weights(cls, weights, device=None, **hyperparameters) -> "EDCFLiteTracker":
+    def from_weights(cls, weights, device=None, **hyperparameters) -> EDCFLiteTracker:
         """The tracker on a ``siamfc-lite`` file's SiamFC network (``None``: its head drawn at random)."""
         from siamtrack.models import build_model, model_from_weights
 

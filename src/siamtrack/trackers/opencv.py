@@ -23,7 +23,7 @@ Conversions at the edge (the rest of siamtrack sees RGB frames and 0-based float
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -101,7 +101,7 @@ class OpenCVTracker(Tracker):
         return result
 
     @classmethod
-    def from_weights(cls, weights, **hyperparameters) -> "OpenCVTracker":
+    def from_weights(cls, weights, **hyperparameters) -> OpenCVTracker:
         """The registry's constructor: OpenCV's trackers have no weights (pass ``"random"`` or nothing)."""
         if weights is not None:
             raise ValueError(f"tracker {cls.name!r} is OpenCV's {cls.opencv_kind} and takes no weights, got "

@@ -20,9 +20,10 @@ model-specific steps are small methods (``preprocess``, ``build_template``, ``up
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -246,7 +247,7 @@ class SiameseTracker(Tracker):
         self.template = None
 
     @classmethod
-    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "SiameseTracker":
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> SiameseTracker:
         """The tracker with its model built from ``weights`` (``None``: random initialisation)."""
         return cls(model_from_weights(cls.model_name, weights, cls.name), device=device, **hyperparameters)
 

@@ -88,7 +88,7 @@ class SiamRPNTracker(Tracker):
         self.window = np.tile(window, model.anchor_count)
 
     @classmethod
-    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "SiamRPNTracker":
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> SiamRPNTracker:
         """The tracker with its model built from ``weights`` (``None``: random initialisation)."""
         return cls(model_from_weights(cls.model_name, weights, cls.name), device=device, **hyperparameters)
 

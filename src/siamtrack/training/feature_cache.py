@@ -23,8 +23,8 @@ score. The side of the score map, for which the labels are made, is probed once 
 temporal weight (``loss.temporal_sigma``, Eq. 12-13) applies as in image training, and the target's box in the
 search window's pixels (``instance_box``: the curated box moved by the window's shift, relative to the exemplar's
 target as the label is), which a model's own objective takes when it can score the network's outputs
-(``loss_from_outputs``, e.g. SiamRPN's Eq. 16: :func:`siamtrack.models.siamrpn.rpn_loss`); an objective that runs
-the network on images itself is refused. Pairs are drawn as :class:`~siamtrack.training.pairs.PairSampler`
+(``loss_from_outputs``, e.g. SiamRPN's Eq. 16: :func:`siamtrack.training.objectives.rpn_loss`); an objective that
+runs the network on images itself is refused. Pairs are drawn as :class:`~siamtrack.training.pairs.PairSampler`
 draws them, from ``numpy.random.default_rng([seed, epoch, index])``, so a resumed run is the same run.
 
 Checkpoints are written at every epoch's end (``checkpoint.pth``); ``resume`` continues from the last finished epoch.
@@ -48,7 +48,7 @@ from siamtrack.imaging import read_image
 from siamtrack.io import write_text_atomically
 from siamtrack.training.checkpoint import load_checkpoint, save_atomically
 from siamtrack.training.curation import CuratedSequence, load_curated
-from siamtrack.training.labels import logistic_labels, map_center
+from siamtrack.labels import logistic_labels, map_center
 from siamtrack.training.loop import score_map_side
 from siamtrack.training.pairs import PairSampler
 
@@ -183,10 +183,10 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
     """:func:`siamtrack.training.loop.train` for ``train.feature_cache: true`` (see the module doc)."""
     from siamtrack.progress import progress_bar  # tqdm: a line on a terminal, plain lines in a log
 
-    from siamtrack.training.loop import (CHECKPOINT_FORMAT, History, _check_run_dir, _seed_everything,
-                                         _write_epochs, _write_logs, batch_loss, build_model, build_optimizer,
-                                         check_loss_and_labels, export_model, lr_gamma, objective_function,
-                                         prepare_curated)
+    from siamtrack.training.loop import (batch_loss, build_model, build_optimizer, check_loss_and_labels,
+                                         export_model, lr_gamma, objective_function, prepare_curated)
+    from siamtrack.training.run_folder import (CHECKPOINT_FORMAT, History, check_run_dir, seed_everything,
+                                               write_epochs, write_logs)
 
     check_loss_and_labels(config)
     objective = objective_function(config)
@@ -194,13 +194,13 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
     if objective is not None and from_outputs is None:
         raise ConfigError(f"train.feature_cache: the objective {config.loss.name} runs the network on images; only "
                           f"score-map losses and objectives with a loss_from_outputs (e.g. "
-                          f"siamtrack.models.siamrpn:rpn_objective) train on cached maps")
+                          f"siamtrack.training.objectives:rpn_objective) train on cached maps")
     run_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_dir(config, run_dir, resume)
+    check_run_dir(config, run_dir, resume)
     curated_dir = prepare_curated(config, config.train.progress)
     settings, sequences = load_curated(curated_dir)
 
-    _seed_everything(config.train.seed)
+    seed_everything(config.train.seed)
     model = build_model(config.model.name, dict(config.model.args))
     stage = frozen_stage(model)
     cache = build_feature_cache(config, curated_dir, settings.crop_size, sequences, model, config.train.progress)
@@ -230,7 +230,7 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         start_epoch, history = checkpoint["epoch"], History(checkpoint["history"])
-    _write_logs(run_dir, history)
+    write_logs(run_dir, history)
     model.train()
     done = len(history.loss)
     with open(run_dir / "log.csv", "a", newline="") as handle:
@@ -265,5 +265,5 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
             save_atomically({"format": CHECKPOINT_FORMAT, "feature_cache": True, "model": model.state_dict(),
                              "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                              "epoch": epoch + 1, "history": history.state()}, checkpoint_path)
-            _write_epochs(run_dir, history)
+            write_epochs(run_dir, history)
     return export_model(model, config, run_dir)

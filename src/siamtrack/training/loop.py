@@ -12,40 +12,33 @@ draw their own numbers in each process.
 A run directory holds ``config.yaml`` (the resolved config), ``checkpoint.pth`` (replaced atomically every
 ``checkpoint_every`` iterations and at every epoch's end), ``log.csv`` (loss per iteration), ``epochs.csv``
 (mean loss per epoch), ``losses.png``, with ``train.epoch_snapshots`` ``epochs/model-NNN.pth`` (the state
-dict after epoch NNN), and, at the end, ``model.pth`` (the state dict with the model's registry name and config, the format of
-:func:`siamtrack.models.read_weights`).
+dict after epoch NNN), and, at the end, ``model.pth`` (the state dict with the model's registry name and config,
+the format of :func:`siamtrack.models.read_weights`).
 ``resume=True`` continues from the checkpoint bit for bit (on CPUs; cuDNN kernels may not be deterministic).
 """
 from __future__ import annotations
 
 import csv
 import datetime
-import importlib
 import inspect
 import math
 import os
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
-import yaml
 from torch import nn
 
 from siamtrack import losses
-from siamtrack.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config
-from siamtrack.io import write_text_atomically
+from siamtrack.config import Config, ConfigError, config_to_dict
+from siamtrack.importing import import_object
 from siamtrack.training.augment import BranchAugmentation
 from siamtrack.training.checkpoint import load_checkpoint, rng_state, save_atomically, set_rng_state
 from siamtrack.training.curation import CropSettings, curate, load_curated
 from siamtrack.training.pairs import GlobalBatchSampler, PairDataset, PairSettings
-
-CHECKPOINT_FORMAT = 1
-# keys that may change between a run and its resumption (they do not change the numbers)
-RESUMABLE_CHANGES = {("train", "progress"), ("train", "workers"), ("data", "curation", "workers"),
-                     ("data", "curation", "cache_dir"), ("data", "curation", "directory"), ("data", "sources")}
+from siamtrack.training.run_folder import (CHECKPOINT_FORMAT, History, check_run_dir, seed_everything,
+                                          unwrap, write_epochs, write_logs)
 
 
 @dataclass(frozen=True)
@@ -81,15 +74,10 @@ def setup_process(device: str = "auto") -> Process:
 def build_model(name: str, args: dict) -> nn.Module:
     """``siamtrack.models.build_model(name, **args)``, or ``factory(**args)`` for ``name = "module:factory"``."""
     if ":" in name:
-        module_name, attribute = name.split(":", 1)
-        factory = getattr(importlib.import_module(module_name), attribute)
-    else:
-        from siamtrack import models
+        return import_object(name)(**args)
+    from siamtrack import models
 
-        if not hasattr(models, "build_model"):
-            raise ConfigError(f"model {name!r}: siamtrack.models has no build_model (models not installed)")
-        return models.build_model(name, **args)
-    return factory(**args)
+    return models.build_model(name, **args)
 
 
 def lr_gamma(config: Config) -> float:
@@ -129,13 +117,16 @@ BINARY_LOSSES = ("bce", "focal_bce", "shrinkage_bce")
 
 
 def objective_function(config: Config):
-    """The model's own objective when ``loss.name`` is ``package.module:function`` (else None)."""
+    """The model's own objective when ``loss.name`` is ``package.module:function`` (else None). The objectives'
+    former paths in the models (``siamtrack.models.edcf:edcf_objective``, ``siamtrack.models.siamrpn:rpn_objective``)
+    name the same functions, in :mod:`siamtrack.training.objectives` (:data:`~siamtrack.training.objectives.MOVED`)."""
     if ":" not in config.loss.name:
         return None
-    module_name, attribute = config.loss.name.split(":", 1)
+    from siamtrack.training.objectives import MOVED
+
     try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
+        return import_object(MOVED.get(config.loss.name, config.loss.name))
+    except (ImportError, ValueError) as error:
         raise ConfigError(f"loss.name {config.loss.name!r}: cannot import the objective ({error})") from None
 
 
@@ -254,80 +245,6 @@ def score_map_side(scores, model_name: str) -> int:
     return int(scores.shape[-1])
 
 
-def _differences(old: dict, new: dict, prefix=()) -> list[tuple]:
-    keys = set(old) | set(new)
-    found = []
-    for key in sorted(keys):
-        path = prefix + (key,)
-        if isinstance(old.get(key), dict) and isinstance(new.get(key), dict):
-            found.extend(_differences(old[key], new[key], path))
-        elif old.get(key) != new.get(key) and path not in RESUMABLE_CHANGES:
-            found.append(path)
-    return found
-
-
-class History:
-    """Loss per iteration, kept as lists and stored in checkpoints as tensors."""
-
-    def __init__(self, state: dict | None = None):
-        state = state or {}
-        self.epoch = [int(v) for v in state.get("epoch", torch.zeros(0)).tolist()]
-        self.iteration = [int(v) for v in state.get("iteration", torch.zeros(0)).tolist()]
-        self.loss = [float(v) for v in state.get("loss", torch.zeros(0)).tolist()]
-        self.lr = [float(v) for v in state.get("lr", torch.zeros(0)).tolist()]
-
-    def append(self, epoch: int, iteration: int, loss: float, lr: float) -> None:
-        self.epoch.append(epoch)
-        self.iteration.append(iteration)
-        self.loss.append(loss)
-        self.lr.append(lr)
-
-    def state(self) -> dict:
-        return {"epoch": torch.tensor(self.epoch, dtype=torch.int64),
-                "iteration": torch.tensor(self.iteration, dtype=torch.int64),
-                "loss": torch.tensor(self.loss, dtype=torch.float64),
-                "lr": torch.tensor(self.lr, dtype=torch.float64)}
-
-    def epoch_means(self) -> list[tuple[int, float, float, int]]:
-        """``(epoch, mean loss, lr, iterations)`` per epoch seen."""
-        rows = []
-        for epoch in sorted(set(self.epoch)):
-            picked = [k for k, e in enumerate(self.epoch) if e == epoch]
-            rows.append((epoch, float(np.mean([self.loss[k] for k in picked])), self.lr[picked[0]], len(picked)))
-        return rows
-
-
-LOG_COLUMNS = ["step", "epoch", "iteration", "loss", "lr"]
-
-
-def _write_logs(run_dir: Path, history: History) -> None:
-    """Rewrite ``log.csv`` and ``epochs.csv`` from the history (on resume: drops rows past the checkpoint)."""
-    with open(run_dir / "log.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(LOG_COLUMNS)
-        for step, row in enumerate(zip(history.epoch, history.iteration, history.loss, history.lr)):
-            writer.writerow([step, row[0], row[1], repr(row[2]), repr(row[3])])
-    _write_epochs(run_dir, history)
-
-
-def _write_epochs(run_dir: Path, history: History) -> None:
-    with open(run_dir / "epochs.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["epoch", "mean_loss", "lr", "iterations"])
-        for epoch, mean, lr, count in history.epoch_means():
-            writer.writerow([epoch, repr(mean), repr(lr), count])
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
           stop_after: int | None = None) -> Path | None:
     """Train ``config`` in ``run_dir``; returns the path of the exported ``model.pth`` (None if stopped early).
@@ -335,6 +252,9 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
     ``resume`` continues from ``run_dir/checkpoint.pth`` (a fresh start where there is none yet).
     ``stop_after`` ends the run, without writing anything more, once that many iterations (counted from the
     start of training) are done, as a kill would (used by tests and for short timing runs).
+
+    The parts: :func:`curated_for_run` (the run folder and the crops), :func:`resume_state` (the checkpoint),
+    :func:`train_step` (one optimisation step) and :class:`RunRecorder` (log, checkpoints, epoch files).
     """
     if config.train.feature_cache:
         from siamtrack.training.feature_cache import train_with_feature_cache
@@ -344,23 +264,9 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
     objective = objective_function(config)
     process = setup_process(config.train.device)
     run_dir = Path(run_dir)
-    checkpoint_path = run_dir / "checkpoint.pth"
-    if process.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        _check_run_dir(config, run_dir, resume)
-    if process.world_size > 1:
-        dist.barrier()
+    curated = curated_for_run(config, run_dir, resume, process)
 
-    show_progress = config.train.progress and process.is_main
-    if process.is_main:
-        curated_dir = prepare_curated(config, show_progress)
-    if process.world_size > 1:
-        holder = [str(curated_dir) if process.is_main else None]
-        dist.broadcast_object_list(holder, src=0)
-        curated_dir = Path(holder[0])
-    _, curated = load_curated(curated_dir)
-
-    _seed_everything(config.train.seed)
+    seed_everything(config.train.seed)
     model = build_model(config.model.name, dict(config.model.args)).to(process.device)
     memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
@@ -368,46 +274,20 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
     dataset = PairDataset(curated, pair_settings(config, score_size), config.data.max_gap, config.train.seed)
     optimizer = build_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_gamma(config))
-    iterations = config.data.pairs_per_epoch // config.train.batch_size
-    if iterations < 1:
-        raise ConfigError(f"data.pairs_per_epoch {config.data.pairs_per_epoch} is smaller than the batch size "
-                          f"{config.train.batch_size}")
+    iterations = epoch_iterations(config)
     start_epoch, start_iteration, history = 0, 0, History()
-    if resume and checkpoint_path.exists():
-        checkpoint = load_checkpoint(checkpoint_path)
-        if checkpoint.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{checkpoint_path}: checkpoint format {checkpoint.get('format')}, expected "
-                             f"{CHECKPOINT_FORMAT}")
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        scheduler.load_state_dict(checkpoint["scheduler"])
-        start_epoch, start_iteration = checkpoint["epoch"], checkpoint["iteration"]
-        history = History(checkpoint["history"])
-        set_rng_state(checkpoint["rng"])
+    if resume and (run_dir / "checkpoint.pth").exists():
+        start_epoch, start_iteration, history = resume_state(run_dir / "checkpoint.pth", model, optimizer, scheduler)
     if process.is_main:
-        _write_logs(run_dir, history)
-
-    if process.world_size > 1:
-        if process.device.type == "cuda":
-            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        model = nn.parallel.DistributedDataParallel(
-            model, device_ids=[process.device.index] if process.device.type == "cuda" else None)
+        write_logs(run_dir, history)
+    model = distributed(model, process)
     model.train()
-
-    def save(epoch: int, iteration: int) -> None:
-        if not process.is_main:
-            return
-        save_atomically({
-            "format": CHECKPOINT_FORMAT, "model": _unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "epoch": epoch, "iteration": iteration, "rng": rng_state(),
-            "history": history.state(), "config": config_to_dict(config),
-        }, checkpoint_path)
 
     from siamtrack.progress import progress_bar  # tqdm: a line on a terminal, plain lines in a log
 
+    show_progress = config.train.progress and process.is_main
     done = len(history.loss)
-    log_handle = open(run_dir / "log.csv", "a", newline="") if process.is_main else None
-    log = csv.writer(log_handle) if log_handle else None
+    recorder = RunRecorder(run_dir, config, process, history, model, optimizer, scheduler)
     try:
         for epoch in range(start_epoch, config.train.epochs):
             sampler = GlobalBatchSampler(epoch, iterations, config.train.batch_size, process.rank,
@@ -418,52 +298,149 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
                 generator=torch.Generator().manual_seed(config.train.seed + epoch))  # leaves the global RNG alone
             lr = optimizer.param_groups[0]["lr"]
             bar = progress_bar(loader, desc=f"epoch {epoch + 1}/{config.train.epochs}", disable=not show_progress,
-                       initial=sampler.start, total=iterations, unit="it", dynamic_ncols=True)
-            iteration = sampler.start
-            for batch in bar:
+                               initial=sampler.start, total=iterations, unit="it", dynamic_ncols=True)
+            for iteration, batch in enumerate(bar, sampler.start):
                 batch = {key: value.to(process.device, non_blocking=True) for key, value in batch.items()}
                 for key in ("exemplar", "instance"):
                     batch[key] = batch[key].contiguous(memory_format=memory_format)
-                loss = training_loss(model, batch, config, objective)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                value = loss.detach()
-                if process.world_size > 1:
-                    dist.all_reduce(value)
-                    value = value / process.world_size
-                value = float(value)
-                if not math.isfinite(value):
-                    raise FloatingPointError(f"loss became {value} at epoch {epoch}, iteration {iteration}")
-                history.append(epoch, iteration, value, lr)
-                if log:
-                    log.writerow([len(history.loss) - 1, epoch, iteration, repr(value), repr(lr)])
+                value = train_step(model, batch, config, objective, optimizer, process)
+                recorder.step(epoch, iteration, value, lr)
                 bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}")
-                iteration += 1
                 done += 1
-                if iteration < iterations and iteration % config.train.checkpoint_every == 0:
-                    if log_handle:
-                        log_handle.flush()
-                    save(epoch, iteration)
+                if iteration + 1 < iterations and (iteration + 1) % config.train.checkpoint_every == 0:
+                    recorder.checkpoint(epoch, iteration + 1)
                 if stop_after is not None and done >= stop_after:
                     return None
             bar.close()
             scheduler.step()
-            save(epoch + 1, 0)
-            if process.is_main and config.train.epoch_snapshots:
-                (run_dir / "epochs").mkdir(exist_ok=True)
-                save_atomically(_unwrap(model).state_dict(), run_dir / "epochs" / f"model-{epoch + 1:03d}.pth")
-            if process.is_main:
-                log_handle.flush()
-                _write_epochs(run_dir, history)
+            recorder.end_epoch(epoch)
     finally:
-        if log_handle:
-            log_handle.close()
+        recorder.close()
 
-    model_path = export_model(_unwrap(model), config, run_dir) if process.is_main else run_dir / "model.pth"
+    model_path = export_model(unwrap(model), config, run_dir) if process.is_main else run_dir / "model.pth"
     if process.world_size > 1:
         dist.barrier()
     return model_path
+
+
+def epoch_iterations(config: Config) -> int:
+    """Optimisation steps per epoch: ``data.pairs_per_epoch // train.batch_size`` (a ConfigError when 0)."""
+    iterations = config.data.pairs_per_epoch // config.train.batch_size
+    if iterations < 1:
+        raise ConfigError(f"data.pairs_per_epoch {config.data.pairs_per_epoch} is smaller than the batch size "
+                          f"{config.train.batch_size}")
+    return iterations
+
+
+def curated_for_run(config: Config, run_dir: Path, resume: bool, process: Process) -> list:
+    """Set up ``run_dir`` (:func:`~siamtrack.training.run_folder.check_run_dir`, main process) and curate the
+    training crops (main process; the others wait and are told the folder); every process's curated sequences."""
+    if process.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        check_run_dir(config, run_dir, resume)
+    if process.world_size > 1:
+        dist.barrier()
+    if process.is_main:
+        curated_dir = prepare_curated(config, config.train.progress)
+    if process.world_size > 1:
+        holder = [str(curated_dir) if process.is_main else None]
+        dist.broadcast_object_list(holder, src=0)
+        curated_dir = Path(holder[0])
+    return load_curated(curated_dir)[1]
+
+
+def resume_state(checkpoint_path: Path, model: nn.Module, optimizer, scheduler) -> tuple[int, int, History]:
+    """Load a checkpoint into ``model``, ``optimizer``, ``scheduler`` and the global random generators; its
+    ``(epoch, iteration, history)``."""
+    checkpoint = load_checkpoint(checkpoint_path)
+    if checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{checkpoint_path}: checkpoint format {checkpoint.get('format')}, expected "
+                         f"{CHECKPOINT_FORMAT}")
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    history = History(checkpoint["history"])
+    set_rng_state(checkpoint["rng"])
+    return checkpoint["epoch"], checkpoint["iteration"], history
+
+
+def distributed(model: nn.Module, process: Process) -> nn.Module:
+    """``model`` for a job of several processes: DistributedDataParallel (SyncBatchNorm first on GPUs); the model
+    itself in a one-process job."""
+    if process.world_size <= 1:
+        return model
+    if process.device.type == "cuda":
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return nn.parallel.DistributedDataParallel(
+        model, device_ids=[process.device.index] if process.device.type == "cuda" else None)
+
+
+def train_step(model: nn.Module, batch: dict, config: Config, objective, optimizer: torch.optim.Optimizer,
+               process: Process) -> float:
+    """One optimisation step on ``batch`` (on the device): :func:`training_loss`, backward, ``optimizer.step()``;
+    returns the loss, averaged over the processes."""
+    loss = training_loss(model, batch, config, objective)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    value = loss.detach()
+    if process.world_size > 1:
+        dist.all_reduce(value)
+        value = value / process.world_size
+    return float(value)
+
+
+class RunRecorder:
+    """What a run writes while it trains, in the main process (the others write nothing): a ``log.csv`` row and a
+    :class:`~siamtrack.training.run_folder.History` entry per step, ``checkpoint.pth`` (every
+    ``train.checkpoint_every`` steps and at each epoch's end), ``epochs.csv`` and the ``train.epoch_snapshots``."""
+
+    def __init__(self, run_dir: Path, config: Config, process: Process, history: History, model: nn.Module,
+                 optimizer, scheduler):
+        self.run_dir, self.config, self.process, self.history = run_dir, config, process, history
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.handle = open(run_dir / "log.csv", "a", newline="") if process.is_main else None
+        self.log = csv.writer(self.handle) if self.handle else None
+
+    def step(self, epoch: int, iteration: int, value: float, lr: float) -> None:
+        """Record one step's loss (a FloatingPointError when it is not finite)."""
+        if not math.isfinite(value):
+            raise FloatingPointError(f"loss became {value} at epoch {epoch}, iteration {iteration}")
+        self.history.append(epoch, iteration, value, lr)
+        if self.log:
+            self.log.writerow([len(self.history.loss) - 1, epoch, iteration, repr(value), repr(lr)])
+
+    def checkpoint(self, epoch: int, iteration: int) -> None:
+        """Within an epoch: flush the log, then save the state to resume at ``iteration`` of ``epoch``."""
+        if self.handle:
+            self.handle.flush()
+        self.save(epoch, iteration)
+
+    def save(self, epoch: int, iteration: int) -> None:
+        """Replace ``checkpoint.pth`` atomically (main process only)."""
+        if not self.process.is_main:
+            return
+        save_atomically({
+            "format": CHECKPOINT_FORMAT, "model": unwrap(self.model).state_dict(),
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(), "epoch": epoch,
+            "iteration": iteration, "rng": rng_state(), "history": self.history.state(),
+            "config": config_to_dict(self.config),
+        }, self.run_dir / "checkpoint.pth")
+
+    def end_epoch(self, epoch: int) -> None:
+        """After epoch ``epoch`` (and its scheduler step): the checkpoint, the snapshot, ``epochs.csv``."""
+        self.save(epoch + 1, 0)
+        if not self.process.is_main:
+            return
+        if self.config.train.epoch_snapshots:
+            (self.run_dir / "epochs").mkdir(exist_ok=True)
+            save_atomically(unwrap(self.model).state_dict(), self.run_dir / "epochs" / f"model-{epoch + 1:03d}.pth")
+        self.handle.flush()
+        write_epochs(self.run_dir, self.history)
+
+    def close(self) -> None:
+        if self.handle:
+            self.handle.close()
 
 
 def export_model(model: nn.Module, config: Config, run_dir: Path) -> Path:
@@ -478,20 +455,3 @@ def export_model(model: nn.Module, config: Config, run_dir: Path) -> Path:
                      "model_config": dict(config.model.args)}, model_path)
     plot_losses(run_dir / "log.csv", run_dir / "losses.png")
     return model_path
-
-
-def _check_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
-    """Write ``config.yaml``; refuse to overwrite a run, or to resume one with a different config."""
-    config_path = run_dir / "config.yaml"
-    if (run_dir / "checkpoint.pth").exists() and not resume:
-        raise FileExistsError(f"{run_dir} already holds a training run (checkpoint.pth); pass --resume to "
-                              "continue it or choose another --run-dir")
-    if resume and config_path.exists():
-        saved = yaml.safe_load(config_path.read_text())  # keys added to Config since then take their defaults
-        changed = _differences(config_to_dict(config_from_dict(saved, str(config_path))), config_to_dict(config))
-        if changed:
-            raise ConfigError(f"{config_path}: cannot resume with a different config; changed keys: "
-                              f"{['.'.join(map(str, key)) for key in changed]}")
-        return
-    write_text_atomically(config_path, dump_config(config))
-

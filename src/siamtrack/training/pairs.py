@@ -16,7 +16,7 @@ import torch
 from siamtrack.imaging import read_image
 from siamtrack.training.augment import BranchAugmentation, apply_branch, sample_branch, to_grayscale
 from siamtrack.training.curation import CuratedSequence
-from siamtrack.training.labels import gaussian_labels, logistic_labels, map_center
+from siamtrack.labels import gaussian_labels, logistic_labels, map_center
 
 
 @dataclass(frozen=True)
