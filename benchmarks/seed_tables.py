@@ -123,7 +123,7 @@ _SIAMRPN = "bundled/pretrained/siamrpn_sl-lite0-cached"
 
 
 def _rasnet(general: bool, residual: bool, channel: bool, form: str = "joint") -> tuple[str, ...]:
-    """The --set overrides of one RASNet attention variant (as configs/rasnet-ablation-*.yaml)."""
+    """The --set overrides of one RASNet attention variant (as bundled/rasnet-ablation-*)."""
     flag = lambda value: "true" if value else "false"  # noqa: E731
     return (f"model.args.general={flag(general)}", f"model.args.residual={flag(residual)}",
             f"model.args.channel={flag(channel)}", f"model.args.form={form}")
@@ -143,7 +143,7 @@ ROWS: dict[str, Row] = {
     "edcf-lite": Row("edcf-lite", _SIAMFC),
     # --- AdaCFNet Fig. 9: CFNet + SE, logistic loss class-balanced as CFNet's ---
     "adacfnet-lite se": Row("adacfnet-lite", _ADACFNET, overrides=("loss.name=logistic", "loss.balanced=true")),
-    # --- RASNet Fig. 7: the attention variants of rasnet-lite0-cached (as configs/rasnet-ablation-*.yaml) ---
+    # --- RASNet Fig. 7: the attention variants of rasnet-lite0-cached (as bundled/rasnet-ablation-*) ---
     "rasnet-lite none": Row("rasnet-lite", _RASNET, overrides=_rasnet(False, False, False)),
     "rasnet-lite general": Row("rasnet-lite", _RASNET, overrides=_rasnet(True, False, False)),
     "rasnet-lite dual": Row("rasnet-lite", _RASNET, overrides=_rasnet(True, True, False)),
@@ -232,7 +232,7 @@ TABLES: dict[str, Table] = {
          Claim("adacfnet-lite", "adacfnet-lite se", +1, "+1.5 AUC points (Sec. IV-A.1, Fig. 9, OTB-2013)"),
          Claim("adacfnet-lite", "cfnet-lite", +1, "+4.5 AUC points (the two gains of Sec. IV-A.1 together)")),
         notes=("SE sits on the adjust layer's output (the only trained convolution; the frozen trunk gets none), "
-               "see configs/pretrained/adacfnet-lite0-cached.yaml. CFNet+SE is that config with the logistic loss, "
+               "see bundled/pretrained/adacfnet-lite0-cached. CFNet+SE is that config with the logistic loss, "
                "class-balanced as CFNet's (`--set loss.name=logistic --set loss.balanced=true`).",)),
     "rasnet": Table(
         "RASNet Fig. 7 (attention variants)",
@@ -249,8 +249,8 @@ TABLES: dict[str, Table] = {
          Claim("rasnet-lite", "rasnet-lite none", +1, "+6.3 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
          Claim("rasnet-lite full", "rasnet-lite", None, "no number (Sec. 3.2: the joint form has m n + d "
                                                          "parameters against the full form's m n d)")),
-        notes=("Every variant is configs/pretrained/rasnet-lite0-cached.yaml with model.args general / residual / "
-               "channel / form set as configs/rasnet-ablation-*.yaml; the SiamFC row is the RASNet network with no "
+        notes=("Every variant is bundled/pretrained/rasnet-lite0-cached with model.args general / residual / "
+               "channel / form set as bundled/rasnet-ablation-*; the SiamFC row is the RASNet network with no "
                "attention (same loss and Ω weights), not the siamfc-lite row.",)),
     "edcf": Table(
         "EDCF Table 1 (components)",
@@ -310,7 +310,7 @@ TABLES: dict[str, Table] = {
          Claim("siamrpn_sl-lite", "siamrpn-lite focal", +1, "+0.003 EAO (Table 2); +0.6 AUC on OTB-2015 + UAV-123 "
                                                             "(Table 3: 61.1 vs 60.5)")),
         notes=("The SiamRPN rows are SiamRPN++'s depthwise head on the frozen trunk "
-               "(configs/pretrained/siamrpn_sl-lite0-cached.yaml), all tracked by the `siamrpn_sl-lite` tracker "
+               "(bundled/pretrained/siamrpn_sl-lite0-cached), all tracked by the `siamrpn_sl-lite` tracker "
                "with each run's weights (the tracker is the same; only the training loss differs).",)),
     "tadt": Table(
         "TADT Table 5 (channel selection)",
