@@ -39,9 +39,10 @@ class Entry:
         return f"needs --weights ({self.detail})"
 
 
-_SPEED = f"{RESULTS}, 'Pretrained backbone' speed table (siamtrack bench, quiet machine)"
+_SPEED = f"{RESULTS}, 'Tracker speed side by side on a quiet machine' table (siamtrack bench)"
 _LITE_MAIN = f"{RESULTS}, 'Pretrained backbone (EfficientNet-Lite0)' table"
-_BUNDLED_ALL = f"{RESULTS}, bundled-models table (siamtrack report, reports/bundled-all)"
+_BUNDLED_ALL = (f"{RESULTS}, 'Bundled default models of the five papers' trackers' table "
+                "(siamtrack report, reports/bundled-all)")
 _LITE_HEAD = ("a trained adjust layer on the ImageNet trunk; none bundled, "
               "--config bundled/pretrained/<name>-lite0-cached trains one")
 _NOT_SHIPPED = "no trained file bundled; train one with its bundled/<name> config"
@@ -56,7 +57,8 @@ CATALOGUE: dict[str, Entry] = {
                     source=f"{_BUNDLED_ALL}; fps: {_SPEED}"),
     "edcf": Entry("EDCF (Wang et al., IJCAI 2018)", BUNDLED, "edcf.pth", auc=0.472, source=_BUNDLED_ALL),
     "cfnet-conv2": Entry("CFNet (Valmadre et al., CVPR 2017)", BUNDLED, "cfnet-conv2.pth", auc=0.455,
-                         source=f"{RESULTS}, 'CFNet-conv2 for 30 epochs' (the shipped file)"),
+                         source=f"{RESULTS}, 'Longer training of the bundled SiamFC and CFNet-conv2', "
+                                f"CFNet-conv2 for 30 epochs (the shipped file)"),
     "siamfc": Entry("SiamFC (Bertinetto et al., ECCVW 2016)", BUNDLED, "siamfc.pth", auc=0.447, fps=10.6,
                     source=f"{_BUNDLED_ALL}; fps: {_SPEED}"),
     "rasnet": Entry("RASNet (Wang et al., CVPR 2018)", BUNDLED, "rasnet.pth", auc=0.415, source=_BUNDLED_ALL),
