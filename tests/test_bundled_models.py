@@ -21,7 +21,8 @@ BUNDLED = sorted(path.stem for path in BUNDLED_WEIGHTS.glob("*.pth"))
 
 
 def test_the_expected_models_are_bundled():
-    expected = {"siamfc", "cfnet-conv2", "dcfnet", "adacfnet", "rasnet", "edcf", "siamfc_sl", "siamrpn_sl"}
+    expected = {"siamfc", "cfnet-conv2", "dcfnet", "adacfnet", "rasnet", "edcf", "siamfc_sl", "siamrpn_sl",
+                "siamfc-lite", "rasnet-lite"}
     assert expected <= set(BUNDLED), f"missing bundled weights: {sorted(expected - set(BUNDLED))}"
 
 
