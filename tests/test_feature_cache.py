@@ -71,6 +71,64 @@ def test_label_sits_where_the_target_is_in_the_search_window(curated, tmp_path):
         assert np.abs(sizes - size).max(axis=1).min() < 1e-3
 
 
+def _centroid(window: np.ndarray) -> np.ndarray:
+    """Sub-cell ``(column, row)`` of a blob: the mean position over the 7x7 cells around its peak."""
+    row, column = np.unravel_index(int(window.argmax()), window.shape)
+    rows = slice(max(row - 3, 0), min(row + 4, window.shape[0]))
+    columns = slice(max(column - 3, 0), min(column + 4, window.shape[1]))
+    part = window[rows, columns]
+    grid_rows, grid_columns = np.mgrid[rows, columns]
+    return np.array([(part * grid_columns).sum(), (part * grid_rows).sum()]) / part.sum()
+
+
+def test_zoomed_windows_move_and_scale_the_box_with_the_features(curated, tmp_path):
+    """``train.feature_scale``: blobs on the target's centre and on its right and bottom edges, resampled with the
+    window, land on the window box's centre and edges (box size = curated size x zoom); the label follows the centre.
+    Zoom 1 with a whole-cell shift is the plain window exactly."""
+    settings, sequences = load_curated(curated)
+    size = (settings.crop_size - 1) // STRIDE + 1  # 25 cells
+    cells = np.arange(size)
+    maps = []
+    for sequence in sequences:
+        marked = np.zeros((len(sequence.frames), 3, size, size), dtype=np.float32)
+        for k, box in enumerate(sequence.boxes):
+            centre = box[:2] + box[2:] / 2.0
+            for channel, point in enumerate([centre, centre + [box[2] / 2.0, 0.0], centre + [0.0, box[3] / 2.0]]):
+                column, row = (point - 0.5) / STRIDE  # cell c is centred on pixel 8c + 0.5
+                marked[k, channel] = np.exp(-((cells[:, None] - row) ** 2 + (cells[None] - column) ** 2) / 2 / 1.2**2)
+        maps.append(marked)
+    config = config_from_dict(config_dict(curated, tmp_path, feature_scale=0.3))
+    pairs = CachedPairs(sequences, maps, config, settings.crop_size, score_size=17 - 7 + 1)
+    plain = pairs.resampled_window(maps[0][2], np.ones(2), np.array([3.0, -2.0]))
+    np.testing.assert_allclose(plain, maps[0][2][:, 4 - 2:4 - 2 + 17, 4 + 3:4 + 3 + 17], atol=1e-6)
+    batch = pairs.batch(epoch=0, start=0, count=32)
+    curated_sizes = np.concatenate([s.boxes[:, 2:] for s in sequences])
+    zoomed = edges_checked = 0
+    for instance, box, label in zip(batch["instance"].numpy(), batch["instance_box"].numpy(), batch["label"][:, 0]):
+        centre, right, bottom = (_centroid(channel) for channel in instance)
+        box_centre = box[:2] + box[2:] / 2.0
+        np.testing.assert_allclose(STRIDE * centre + 0.5, box_centre, atol=1.2)
+        if max(right.max(), bottom.max()) <= 16 - 3:  # blobs whole inside the 17-cell window: unbiased centroids
+            edges_checked += 1
+            np.testing.assert_allclose(STRIDE * (right - centre)[0], box[2] / 2.0, atol=1.2)
+            np.testing.assert_allclose(STRIDE * (bottom - centre)[1], box[3] / 2.0, atol=1.2)
+        positives = np.argwhere(label.numpy() > 0).mean(axis=0)[::-1]  # (column, row) of the label disc
+        np.testing.assert_allclose(positives, centre - 3, atol=0.6)  # score cell p looks at window cell p + 3
+        ratios = box[2:] / curated_sizes
+        zoomed += bool(np.abs(ratios - 1.0).min(axis=0).max() > 0.05)
+        assert np.all(np.abs(np.log(ratios)).min(axis=0) <= np.log(1.3) + 1e-6)
+    assert zoomed > 16 and edges_checked > 16  # most windows are zoomed; most boxes' edges were checked
+
+
+def test_feature_scale_that_does_not_fit_is_refused(curated, tmp_path):
+    settings, sequences = load_curated(curated)
+    settings_dict = config_dict(curated, tmp_path, feature_scale=0.4, feature_shift=3)
+    settings_dict["data"].update(exemplar_size=145, instance_size=145)  # 19-cell windows: a 3-cell margin
+    with pytest.raises(ConfigError, match="feature_scale 0.4"):  # zooming out needs 9 cells x 0.4 > 3
+        CachedPairs(sequences, [np.zeros((len(s.frames), 1, 25, 25), np.float16) for s in sequences],
+                    config_from_dict(settings_dict), settings.crop_size, 13)
+
+
 def test_siamrpn_trains_on_cached_maps_and_tracks(curated, tmp_path):
     """SiamRPN_sl on the pretrained trunk (bundled/pretrained/siamrpn_sl-lite0-cached objective): Eq. 16 on the
     cached windows' boxes lowers the loss, and the exported file runs as ``siamrpn_sl-lite`` on a moving target."""

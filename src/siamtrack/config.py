@@ -167,6 +167,7 @@ class TrainConfig:
     channels_last: bool = False
     feature_cache: bool = False  # train on cached maps of a frozen pretrained trunk (siamtrack.training.feature_cache)
     feature_shift: int = 8  # with feature_cache: the search window's largest displacement, in cells
+    feature_scale: float = 0.0  # with feature_cache: search windows resampled by 1/(1+a)..1+a per axis (0: off)
     feature_precision: str = "float32"  # with feature_cache: the trunk's precision when caching (or bfloat16)
 
     def __post_init__(self):
@@ -175,6 +176,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.feature_shift < 0:
             raise ValueError(f"feature_shift must be >= 0, got {self.feature_shift}")
+        if not 0.0 <= self.feature_scale <= 0.5:
+            raise ValueError(f"feature_scale must be in [0, 0.5], got {self.feature_scale}")
         if self.feature_precision not in ("float32", "bfloat16"):
             raise ValueError(f"feature_precision must be 'float32' or 'bfloat16', got {self.feature_precision!r}")
         if self.workers < 0:

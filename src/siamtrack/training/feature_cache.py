@@ -16,6 +16,16 @@ exact position in that window (its box offset in the curated crop included). Wha
 training: stretch and colour augmentation, and sub-cell shifts; the windows' borders see real image content where a
 257-px tracking crop sees zero padding.
 
+**Scale and stretch on maps** (``train.feature_scale: a > 0``). Curation normalises every frame to its own target
+size, so whole-cell windows never show a box of another size or aspect than the exemplar's: a box regression (SiamRPN's
+Eq. 16) trained on them learns a constant size, and at tracking time the box does not follow the target's growth.
+With ``a > 0`` each search window is resampled bilinearly from the cached map, zoomed by ``s_x, s_y`` drawn
+log-uniformly in ``[1/(1+a), 1+a]`` per axis about a centre displaced by a continuous shift (sub-cell shifts too),
+the shift limited so that the window stays inside the map; the target's box in the window is moved and scaled
+with it. This resamples features, not pixels: a CNN's map of a zoomed image is only approximately the zoomed map, so
+it is the cheap stand-in for pysot's image-space scale and stretch augmentation (which would cost a trunk pass per
+pair). The exemplar stays the un-resampled centre window, as the tracker's template is.
+
 **What a step is.** ``match(template_from_features(exemplar), backbone.forward_from(search))``: the model's own
 template (SiamFC's and RASNet's centre cells, CFNet's and AdaCFNet's filter learned on the whole exemplar window) and
 score. The side of the score map, for which the labels are made, is probed once by that step on zero windows
@@ -149,6 +159,11 @@ class CachedPairs:
         self.margin = margin
         self.sampler = PairSampler([s.frames for s in sequences], config.data.max_gap)
         self.crop_centre = crop_size / 2.0
+        self.scale = config.train.feature_scale
+        if self.scale > 0 and margin < (self.window - 1) / 2.0 * self.scale:
+            raise ConfigError(f"train.feature_scale {self.scale} does not fit: zooming a {self.window}-cell window out "
+                              f"by 1/{1 + self.scale:g} needs more than the {margin} cells the {crop_size}-px crops "
+                              f"leave around it")
 
     def offset(self, sequence: int, k: int) -> np.ndarray:
         """The target centre's offset (px) from the centre of its curated crop."""
@@ -161,14 +176,20 @@ class CachedPairs:
         for index in range(start, start + count):
             rng = np.random.default_rng([self.config.train.seed, epoch, index])
             pair = self.sampler.draw(rng)
-            dx, dy = rng.integers(-self.shift, self.shift + 1, size=2)
             exemplars.append(self.maps[pair.sequence][pair.exemplar, :, m:m + w, m:m + w])
-            instances.append(self.maps[pair.sequence][pair.instance, :, m + dy:m + dy + w, m + dx:m + dx + w])
-            offset = (self.offset(pair.sequence, pair.instance) - STRIDE * np.array([dx, dy])
+            zoom = np.ones(2)
+            if self.scale > 0:
+                zoom, shift = self.draw_zoom(rng)
+                instances.append(self.resampled_window(self.maps[pair.sequence][pair.instance], zoom, shift))
+            else:
+                shift = rng.integers(-self.shift, self.shift + 1, size=2)
+                dx, dy = shift
+                instances.append(self.maps[pair.sequence][pair.instance, :, m + dy:m + dy + w, m + dx:m + dx + w])
+            offset = (zoom * (self.offset(pair.sequence, pair.instance) - STRIDE * shift)
                       - self.offset(pair.sequence, pair.exemplar))
             labels.append(logistic_labels(self.score_size, map_center(self.score_size, offset, STRIDE),
                                           self.config.labels.radius, STRIDE))
-            size = self.sequences[pair.sequence].boxes[pair.instance][2:]
+            size = zoom * self.sequences[pair.sequence].boxes[pair.instance][2:]
             centre = self.window_pixels / 2.0 + offset  # the target's centre in the search window's pixels
             boxes.append(np.concatenate([centre - size / 2.0, size]))
             gaps.append(pair.gap)
@@ -176,6 +197,31 @@ class CachedPairs:
         return {"exemplar": to_tensor(exemplars), "instance": to_tensor(instances),
                 "label": torch.from_numpy(np.stack(labels))[:, None], "gap": torch.tensor(gaps, dtype=torch.int64),
                 "instance_box": torch.from_numpy(np.stack(boxes).astype(np.float32))}
+
+
+    def draw_zoom(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Zoom ``(s_x, s_y)``, log-uniform in ``[1/(1+a), 1+a]``, and the window centre's shift ``(dx, dy)`` in cells,
+        uniform within ``feature_shift`` and within what keeps the zoomed window inside the map."""
+        zoom = np.exp(rng.uniform(-np.log1p(self.scale), np.log1p(self.scale), size=2))
+        half = (self.window - 1) / 2.0
+        room = np.minimum(self.shift, self.margin - half * np.maximum(1.0 / zoom - 1.0, 0.0))
+        return zoom, rng.uniform(-room, room)
+
+    def resampled_window(self, feature_map: np.ndarray, zoom: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        """The ``window x window`` search window of ``feature_map`` ``(C, H, W)`` zoomed by ``zoom`` about the map
+        centre moved by ``shift`` cells: output cell ``j`` reads the map at ``centre + shift + (j - half) / zoom``
+        (bilinear; ``zoom = 1`` and a whole-cell shift give the plain window exactly)."""
+        half = (self.window - 1) / 2.0
+        centre = (self.map_size - 1) / 2.0 + shift
+        steps = np.arange(self.window) - half
+        columns = (centre[0] + steps / zoom[0]) / (self.map_size - 1) * 2.0 - 1.0  # align_corners=True units
+        rows = (centre[1] + steps / zoom[1]) / (self.map_size - 1) * 2.0 - 1.0
+        grid = torch.stack(torch.meshgrid(torch.from_numpy(rows), torch.from_numpy(columns), indexing="ij")[::-1],
+                           dim=-1).float()[None]
+        source = torch.from_numpy(np.asarray(feature_map, dtype=np.float32))[None]
+        window = torch.nn.functional.grid_sample(source, grid, mode="bilinear", padding_mode="border",
+                                                 align_corners=True)
+        return window[0].numpy()
 
 
 def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False,
