@@ -142,6 +142,9 @@ class Job:
         except TrackingStopped as error:  # a frame or the tracker failed midway: the files hold the frames so far
             lane.state, lane.message = "error", str(error)
         except Exception as error:  # noqa: BLE001 - shown on the page; the server goes on
+            if self.stop_event.is_set() and not lane.boxes:  # stopped before the first frame: no files
+                lane.state, lane.message = "stopped", f"stopped before the first frame: {self.stop_reason}"
+                return
             lane.state = "error"
             lane.message = f"{type(error).__name__}: {error.args[0] if isinstance(error, KeyError) else error}"
         finally:
