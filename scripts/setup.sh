@@ -35,3 +35,14 @@ if [ "$OPENCV_DISTRIBUTIONS" != "opencv-contrib-python-headless" ]; then
     if [ -n "$OPENCV_DISTRIBUTIONS" ]; then $PIP uninstall -q -y $OPENCV_DISTRIBUTIONS; fi
     $PIP install -q -e '.[test]'
 fi
+# Headless Chromium and its driver, from Debian, for the browser test of `siamtrack serve`
+# (tests/test_serve_browser.py, which fails without them). Needs apt-get as root; elsewhere, a message.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+            >/dev/null || echo "setup.sh: apt-get could not install chromium chromium-driver" >&2
+    else
+        echo "setup.sh: chromium and chromium-driver are missing and apt-get (as root) is not available:" \
+             "install them (Debian: apt-get install chromium chromium-driver) for tests/test_serve_browser.py" >&2
+    fi
+fi
