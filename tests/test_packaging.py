@@ -1,6 +1,7 @@
 """Packaging: the training configs ship in the package and are found by name (``--config bundled/<name>``), the
 environment holds one OpenCV distribution, and the wheel holds what an installed siamtrack needs (weights, demo
-clip, configs, ``py.typed``, the licence) and runs ``siamtrack demo`` from a clean virtual environment."""
+clip, configs, the pages of ``siamtrack serve``, ``py.typed``, the licence) and runs ``siamtrack demo`` from a clean
+virtual environment."""
 from __future__ import annotations
 
 import os
@@ -183,12 +184,13 @@ def test_the_wheel_holds_weights_demo_configs_types_and_licence(tmp_path):
         names = set(archive.namelist())
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     package_files = {f"siamtrack/{path.relative_to(PACKAGE).as_posix()}"
-                     for folder in ("weights/bundled", "assets", "configs")
+                     for folder in ("weights/bundled", "assets", "configs", "serve/static")
                      for path in (PACKAGE / folder).rglob("*") if path.is_file()}
     assert len([n for n in package_files if n.startswith("siamtrack/configs/")]) >= 60
     assert {"siamtrack/weights/bundled/siamfc.pth", "siamtrack/assets/demo.mp4", "siamtrack/assets/demo.txt",
             "siamtrack/configs/siamfc.yaml", "siamtrack/configs/weights/siamfc.yaml",
-            "siamtrack/configs/pretrained/siamfc-lite0-cached.yaml"} <= package_files
+            "siamtrack/configs/pretrained/siamfc-lite0-cached.yaml", "siamtrack/serve/static/index.html",
+            "siamtrack/serve/static/reports.html"} <= package_files
     missing = package_files - names
     assert not missing, f"not in the wheel: {sorted(missing)}"
     for name in ("siamtrack/py.typed", "siamtrack/integrations/trackers.ini", "siamtrack/cli.py",
@@ -199,8 +201,12 @@ def test_the_wheel_holds_weights_demo_configs_types_and_licence(tmp_path):
     requires = [line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Requires-Dist: ")]
     assert any(r.startswith("av") for r in requires) and any(r.startswith("opencv-contrib-python-headless")
                                                              for r in requires)
-    assert {"eval", "bench", "test"} <= {line.split(": ", 1)[1] for line in metadata.splitlines()
-                                         if line.startswith("Provides-Extra: ")}
+    assert {"eval", "bench", "serve", "test"} <= {line.split(": ", 1)[1] for line in metadata.splitlines()
+                                                  if line.startswith("Provides-Extra: ")}
+    # `siamtrack serve`'s framework is optional (the extra), and the test extra has it, so that CI runs its tests
+    assert not any(r.startswith(("starlette", "uvicorn")) and "extra ==" not in r for r in requires), requires
+    assert any(r.startswith("starlette") and 'extra == "serve"' in r for r in requires), requires
+    assert any(r.startswith("siamtrack[") and "serve" in r and 'extra == "test"' in r for r in requires), requires
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Command line: ``siamtrack demo | track | trackers | eval | report | bench | train | datasets``.
+"""Command line: ``siamtrack demo | track | trackers | eval | report | bench | train | datasets | serve``.
 
 Each sub-command is one ``_add_<name>`` function (its arguments) and one ``_run_<name>`` function (what it
 does, by calling the library); heavy imports happen inside the ``_run_`` functions so ``--help`` is fast.
@@ -544,6 +544,63 @@ def _run_trackers(args: argparse.Namespace) -> int:
     return 0
 
 
+SERVE_EXTRA = ("starlette", "uvicorn")  # what `pip install 'siamtrack[serve]'` brings
+
+
+def _add_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--videos", default=None, metavar="DIR",
+                        help="folder whose videos the page offers (besides the demo clip and uploads)")
+    parser.add_argument("--results", default=None, metavar="DIR",
+                        help="results folder: its reports (report.json + plots, any depth up to 4) and, with "
+                             "--dataset/--root, its <tracker>/<sequence>.txt boxes played over the frames")
+    parser.add_argument("--dataset", default=None, help="dataset reader of the sequences to play (see 'datasets "
+                                                        "list'), with --root")
+    parser.add_argument("--root", default=None, metavar="DIR", help="dataset root folder, with --dataset")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="reader option, e.g. --option split=dev-eval (repeatable)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: a free one, printed)")
+    parser.add_argument("--max-upload-mb", type=float, default=200.0, metavar="N",
+                        help="largest video the page may upload, in MB (default 200)")
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    import importlib.util
+    from pathlib import Path
+
+    missing = [name for name in SERVE_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        print(f"error: siamtrack serve needs the 'serve' extra ({', '.join(missing)} not installed): "
+              "pip install 'siamtrack[serve]'", file=sys.stderr)
+        return 2
+    from siamtrack.serve import ServeConfig, serve
+
+    try:
+        folders = {}
+        for option in ("videos", "results", "root"):
+            value = getattr(args, option)
+            if value is not None and not Path(value).is_dir():
+                raise UsageError(f"--{option} {value}: not a folder")
+            folders[option] = Path(value) if value is not None else None
+        if (args.dataset is None) != (args.root is None):
+            raise UsageError("--dataset and --root go together (the sequences to play over their results)")
+        options = _dataset_options(args.dataset, args.option) if args.dataset else {}
+        if args.max_upload_mb <= 0:
+            raise UsageError(f"--max-upload-mb must be > 0, got {args.max_upload_mb:g}")
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    config = ServeConfig(videos=folders["videos"], results=folders["results"], dataset=args.dataset,
+                         root=folders["root"], options=options, max_upload_mb=args.max_upload_mb)
+    try:
+        serve(config, args.host, args.port, announce=lambda line: print(line, flush=True))
+    except OSError as error:  # the port is taken, the address is not this machine's
+        print(f"error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 COMMANDS = {
     "trackers": ("list the registered trackers: paper, weights, measured AUC and fps", _add_trackers, _run_trackers),
     "demo": ("track the bundled demo clip with a bundled default model", _add_demo, _run_demo),
@@ -554,9 +611,11 @@ COMMANDS = {
     "bench": ("measure trackers' speed (fps) on real sequences", _add_bench, _run_bench),
     "train": ("train a model offline from a YAML config", _add_train, _run_train),
     "datasets": ("list dataset readers or summarise a dataset", _add_datasets, _run_datasets),
+    "serve": ("a local web page: draw a box, watch it tracked, download the results; browse reports", _add_serve,
+              _run_serve),
 }
 # the commands that track frames, which opt into keep_freed_memory (main)
-TRACKING_COMMANDS = ("demo", "track", "eval", "bench")
+TRACKING_COMMANDS = ("demo", "track", "eval", "bench", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
