@@ -184,6 +184,20 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class TrackerConfig:
+    """The tracker the trained model is for, recorded in ``model.pth`` (``tracker_name``, ``tracker_params``) so
+    that ``build_tracker(name, weights=model.pth)`` and :func:`siamtrack.presets.tracker_from_run` rebuild it with
+    these parameters. ``name``: a registered tracker (default: the preset's tracker, else the model's name when a
+    tracker has it); ``preset``: a parameter preset (``bundled/presets/<name>`` or a path,
+    :mod:`siamtrack.presets`); ``params``: overrides over the preset's. Changing them does not change training
+    (a run resumes with other values)."""
+
+    name: str | None = None
+    preset: str | None = None
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Config:
     model: ModelConfig = ModelConfig()
     data: DataConfig = DataConfig()
@@ -192,6 +206,7 @@ class Config:
     loss: LossConfig = LossConfig()
     optim: OptimConfig = OptimConfig()
     train: TrainConfig = TrainConfig()
+    tracker: TrackerConfig = TrackerConfig()
 
 
 def _read_yaml(path: Path) -> tuple[dict, dict]:

@@ -20,7 +20,8 @@ from siamtrack.io import write_text_atomically
 CHECKPOINT_FORMAT = 1
 # keys that may change between a run and its resumption (they do not change the numbers)
 RESUMABLE_CHANGES = {("train", "progress"), ("train", "workers"), ("data", "curation", "workers"),
-                     ("data", "curation", "cache_dir"), ("data", "curation", "directory"), ("data", "sources")}
+                     ("data", "curation", "cache_dir"), ("data", "curation", "directory"), ("data", "sources"),
+                     ("tracker", "name"), ("tracker", "preset"), ("tracker", "params")}
 
 
 def differences(old: dict, new: dict, prefix=()) -> list[tuple]:
