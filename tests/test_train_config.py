@@ -40,6 +40,40 @@ def test_unknown_keys_and_bad_values_name_the_file_and_line(tmp_path):
         load_config(path)
 
 
+def test_augment_and_curation_sections_are_the_runtime_settings_classes(tmp_path):
+    """One definition each: a branch of ``augment`` is a BranchAugmentation, ``data.curation`` a CropSettings (plus
+    where to store the crops); a YAML key that is not one of their fields, or a value their checks refuse, fails
+    when the file is read, naming the file and line."""
+    import dataclasses
+
+    from siamtrack.config import AugmentConfig, CurationConfig
+    from siamtrack.training.augment import BranchAugmentation
+    from siamtrack.training.curation import CropSettings
+
+    hints = {f.name: f.type for f in dataclasses.fields(AugmentConfig)}
+    assert hints["exemplar"] in (BranchAugmentation, "BranchAugmentation") and hints["instance"] == hints["exemplar"]
+    assert issubclass(CurationConfig, CropSettings)
+    crop_fields = [f.name for f in dataclasses.fields(CropSettings)]
+    assert [f.name for f in dataclasses.fields(CurationConfig)] == crop_fields + ["cache_dir", "directory", "workers"]
+    config = load_config("bundled/dcfnet")
+    assert config.data.curation.crop_settings() == CropSettings(mode="stretched", context=2.0, context_size=125,
+                                                                crop_size=141, jpeg_quality=90)
+    assert type(config.augment.exemplar) is BranchAugmentation
+
+    path = tmp_path / "bad.yaml"
+    for text, line, key in (("augment:\n  exemplar:\n    shift: 4\n    strech: 0.1\n", 4, "augment.exemplar.strech"),
+                            ("data:\n  curation:\n    jpeg_quality: 90\n    jpeg: 90\n", 4, "data.curation.jpeg")):
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=rf"^{path}:{line}: unknown key '{key}'"):
+            load_config(path)
+    path.write_text("augment:\n  instance:\n    stretch: 1.5\n")  # BranchAugmentation's own check, at load time
+    with pytest.raises(ConfigError, match=rf"^{path}:2: section 'augment.instance': augmentation stretch must be < 1"):
+        load_config(path)
+    path.write_text("data:\n  curation:\n    mode: round\n")  # CropSettings' own check
+    with pytest.raises(ConfigError, match=rf"^{path}:2: section 'data.curation': crop mode must be 'square'"):
+        load_config(path)
+
+
 def test_base_chain_and_overrides(tmp_path):
     (tmp_path / "base.yaml").write_text("model:\n  name: siamfc\n  args: {width: 1.0}\ntrain:\n  epochs: 7\n")
     (tmp_path / "child.yaml").write_text("base: base.yaml\nmodel:\n  args: {width: 0.5}\n")

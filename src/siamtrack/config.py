@@ -11,6 +11,10 @@ as ``base: bundled/siamfc``); its keys are merged over the base's, section by se
 ``section.key=value`` (``--set``; the one KEY=VALUE grammar of :mod:`siamtrack.keyvalue`) are applied last. Unknown
 keys and values of the wrong type raise :class:`ConfigError` naming the file, line and key. :func:`dump_config`
 writes the resolved config (what a run saves as ``config.yaml``).
+
+Where a section is a runtime settings class (augmentation: :class:`~siamtrack.training.augment.BranchAugmentation`;
+the crop fields of curation: :class:`~siamtrack.training.curation.CropSettings`), the config holds that class
+itself, so its fields are defined once.
 """
 from __future__ import annotations
 
@@ -23,6 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from siamtrack.training.augment import BranchAugmentation
+from siamtrack.training.curation import CropSettings
 
 
 class ConfigError(ValueError):
@@ -39,18 +46,19 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
-class CurationConfig:
-    """See :class:`siamtrack.training.curation.CropSettings`; ``cache_dir`` holds one folder per dataset
-    fingerprint; ``directory`` (if set) is a curated folder to train from directly (no sources needed)."""
+class CurationConfig(CropSettings):
+    """How and where the training frames are curated: the crop fields are :class:`CropSettings`' own (one
+    definition; its checks apply when the config is read), plus ``cache_dir`` (one folder per dataset
+    fingerprint), ``directory`` (if set, a curated folder to train from directly; no sources needed) and
+    ``workers`` (curation processes)."""
 
-    mode: str = "square"
-    context: float = 0.5
-    context_size: float = 127.0
-    crop_size: int = 271
-    jpeg_quality: int = 90
     cache_dir: str = "~/.cache/siamtrack/curated"
     directory: str | None = None
     workers: int = 0
+
+    def crop_settings(self) -> CropSettings:
+        """The crop fields alone (what the curated folder's fingerprint and manifest hold)."""
+        return CropSettings(**{f.name: getattr(self, f.name) for f in dataclasses.fields(CropSettings)})
 
 
 @dataclass(frozen=True)
@@ -74,21 +82,12 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
-class BranchAugmentConfig:
-    """See :class:`siamtrack.training.augment.BranchAugmentation`."""
-
-    stretch: float = 0.0
-    shift: float = 0.0
-    color: float = 0.0
-    blur_probability: float = 0.0
-    blur_sigma_min: float = 0.5
-    blur_sigma_max: float = 1.5
-
-
-@dataclass(frozen=True)
 class AugmentConfig:
-    exemplar: BranchAugmentConfig = BranchAugmentConfig()
-    instance: BranchAugmentConfig = BranchAugmentConfig()
+    """Each branch is a :class:`siamtrack.training.augment.BranchAugmentation` (one definition: its fields are the
+    YAML keys, its checks apply when the config is read); ``grayscale``: the probability of a grayscale pair."""
+
+    exemplar: BranchAugmentation = BranchAugmentation()
+    instance: BranchAugmentation = BranchAugmentation()
     grayscale: float = 0.0
 
 

@@ -34,9 +34,8 @@ from torch import nn
 from siamtrack import losses
 from siamtrack.config import Config, ConfigError, config_to_dict
 from siamtrack.importing import import_object
-from siamtrack.training.augment import BranchAugmentation
 from siamtrack.training.checkpoint import load_checkpoint, rng_state, save_atomically, set_rng_state
-from siamtrack.training.curation import CropSettings, curate, load_curated
+from siamtrack.training.curation import curate, load_curated
 from siamtrack.training.pairs import GlobalBatchSampler, PairDataset, PairSettings
 from siamtrack.training.run_folder import (CHECKPOINT_FORMAT, History, check_run_dir, seed_everything,
                                           unwrap, write_epochs, write_logs)
@@ -104,8 +103,7 @@ def pair_settings(config: Config, score_size: int) -> PairSettings:
         exemplar_size=config.data.exemplar_size, instance_size=config.data.instance_size, score_size=score_size,
         total_stride=config.labels.total_stride, label=config.labels.kind, radius=config.labels.radius,
         sigma_factor=config.labels.sigma_factor, origin=config.labels.origin,
-        exemplar_augment=BranchAugmentation(**vars(augment.exemplar)),
-        instance_augment=BranchAugmentation(**vars(augment.instance)), grayscale=augment.grayscale,
+        exemplar_augment=augment.exemplar, instance_augment=augment.instance, grayscale=augment.grayscale,
         input_mean=config.data.input_mean)
 
 
@@ -205,8 +203,7 @@ def prepare_curated(config: Config, progress: bool = True) -> Path:
     """The curated folder of this config: ``data.curation.directory`` if set (curating the sources into it
     when there are any), else ``<cache_dir>/<fingerprint of the sources>``."""
     curation = config.data.curation
-    settings = CropSettings(mode=curation.mode, context=curation.context, context_size=curation.context_size,
-                            crop_size=curation.crop_size, jpeg_quality=curation.jpeg_quality)
+    settings = curation.crop_settings()
     if curation.directory is not None and not config.data.sources:
         return Path(os.path.expanduser(curation.directory))
     if not config.data.sources:
