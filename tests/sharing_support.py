@@ -5,25 +5,26 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
+from siamtrack.trackers.identity import IdentityTracker
 
 
-class LoggingStillTracker:
-    """Keeps the first box; sleeps ``delay`` seconds per update; writes ``<log>/<pid>-<n>`` at every init, so a
-    test can count how often each sequence was run and by which process."""
+class LoggingStillTracker(IdentityTracker):
+    """The reference tracker (keeps the first box), slowed down: sleeps ``delay`` seconds per update; writes
+    ``<log>/<pid>-<n>`` at every init, so a test can count how often each sequence was run and by which process."""
 
     def __init__(self, log: str, delay: float = 0.05):
+        super().__init__()
         self.log, self.delay = Path(log), delay
 
     def init(self, image, box) -> None:
-        self.box = np.asarray(box, dtype=np.float64)
+        super().init(image, box)
         self.log.mkdir(parents=True, exist_ok=True)
         count = len(list(self.log.glob(f"{os.getpid()}-*")))
         (self.log / f"{os.getpid()}-{count}").write_text(f"{image.shape}")
 
     def update(self, image):
         time.sleep(self.delay)
-        return self.box
+        return super().update(image)
 
 
 def sequences(count: int = 8, length: int = 12):

@@ -14,6 +14,7 @@ from siamtrack.cli import main
 from siamtrack.evaluation import build_report, evaluate_one_pass, evaluate_supervised, markdown, write_report
 from siamtrack.evaluation.results import ope_paths, write_one_pass
 from siamtrack.evaluation.runner import run_one_pass, run_supervised
+from siamtrack.trackers.identity import IdentityTracker
 from test_eval_support import OracleTracker, oracle_sequence
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -151,15 +152,13 @@ def test_report_command_on_the_shared_split(tmp_path, shared):
     assert bad == 1
 
 
-class _HoldStill:
-    """Reports its initial box forever (a registered tracker stand-in for the ``eval`` command)."""
+class _HoldStill(IdentityTracker):
+    """The reference tracker (reports its initial box forever) as a registered tracker for the ``eval`` command,
+    checking the frames it is given."""
 
     def init(self, image, box):
         assert image.shape == (720, 1280, 3)
-        self.box = np.asarray(box, dtype=np.float64)
-
-    def update(self, image):
-        return self.box
+        super().init(image, box)
 
 
 def _held_box_scores_on_ball1() -> dict:

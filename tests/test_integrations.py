@@ -17,23 +17,24 @@ from siamtrack.geometry import polygon_to_box
 from siamtrack.integrations.got10k import GOT10kTracker, pil_to_rgb_array
 from siamtrack.models import build_model
 from siamtrack.trackers import TRACKERS
-from siamtrack.trackers.base import Tracker
+from siamtrack.trackers.identity import IdentityTracker
 from siamtrack.trackers.siamfc import SiamFCTracker
 
 INTEGRATIONS = Path(__file__).resolve().parents[1] / "src" / "siamtrack" / "integrations"
 
 
-class RecordingTracker(Tracker):
-    """Test double: records what it is given and moves the box by +1 pixel per frame."""
+class RecordingTracker(IdentityTracker):
+    """The reference tracker, recording what it is given and moving the box by +1 pixel per frame."""
 
     name = "recording"
 
     def init(self, image, box):
-        self.images, self.boxes = [image], [np.asarray(box, dtype=np.float64)]
+        super().init(image, box)
+        self.images, self.boxes = [image], [self.box]
 
     def update(self, image):
         self.images.append(image)
-        return self.boxes[0] + np.array([len(self.images) - 1, 0, 0, 0])
+        return super().update(image) + np.array([len(self.images) - 1, 0, 0, 0])
 
 
 def ball1_paths(count: int) -> list[str]:
@@ -56,11 +57,11 @@ def test_got10k_track_hands_rgb_arrays_and_boxes_through():
 def test_got10k_adapter_converts_one_based_boxes():
     inner = RecordingTracker()
     adapter = GOT10kTracker(inner, name="rec1", one_based=True)
-    image = Image.new("L", (30, 20), color=7)  # grayscale PIL image -> RGB
+    image = Image.new("L", (30, 40), color=7)  # grayscale PIL image -> RGB
     adapter.init(image, [11.0, 21.0, 5.0, 6.0])
     np.testing.assert_array_equal(inner.boxes[0], [10, 20, 5, 6])
     np.testing.assert_array_equal(adapter.update(image), [12, 21, 5, 6])
-    assert adapter.name == "rec1" and inner.images[0].shape == (20, 30, 3)
+    assert adapter.name == "rec1" and inner.images[0].shape == (40, 30, 3)
     with pytest.raises(ValueError, match="RGB uint8"):
         pil_to_rgb_array(np.zeros((4, 4, 3), np.float32))
 
