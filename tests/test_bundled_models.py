@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from siamtrack.config import bundled_config_root, load_config
+from siamtrack.training.config import bundled_config_root, load_config
 from siamtrack.data.sequence import VideoFile
 from siamtrack.demo import DEMO_GROUND_TRUTH, DEMO_VIDEO
 from siamtrack.evaluation import frame_scores, scores_from_frames

@@ -244,7 +244,7 @@ def test_datasets_summary_takes_dataset_and_root_and_the_positional_form_is_depr
 
 
 def test_one_key_value_grammar_for_param_option_and_set():
-    from siamtrack.config import ConfigError, load_config, resolve_config
+    from siamtrack.training.config import ConfigError, load_config, resolve_config
     from siamtrack.keyvalue import KeyValueError, parse_items
     from siamtrack.trackers import parse_hyperparameters
 

@@ -2,7 +2,6 @@
 tracker on a real sequence (random quarter-width SiamFC backbone, so it runs in seconds on 2 CPU cores)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,7 +12,7 @@ import torch.nn.functional as F
 from siamtrack import losses, trackers
 from siamtrack.models import build_model
 from siamtrack.models.dslt import DSLTRegression
-from siamtrack.models.two_layer import TwoLayerFeatures, alexnet_stages, align_deep
+from siamtrack.models.two_layer_features import TwoLayerFeatures, alexnet_stages, align_deep
 from siamtrack.models.vgg import VGG16
 from siamtrack.trackers import build_tracker
 from siamtrack.trackers.dslt import DSLTParams, DSLTTracker, odd_kernel, regression_loss
@@ -214,18 +213,15 @@ def test_torchvision_backbones_track_a_translated_frame(backbone, size, frame_an
     np.testing.assert_allclose(result[:2] + result[2:] / 2 - centre, [8.0, -6.0], atol=4.0)
 
 
-def test_dslt_configs_are_valid_tracker_parameters():
-    import yaml
+def test_dslt_presets_are_valid_tracker_parameters():
+    from siamtrack.presets import bundled_presets, load_preset
 
-    configs = sorted((Path(__file__).resolve().parents[1] / "src" / "siamtrack" / "configs").glob("dslt*.yaml"))
-    assert len(configs) >= 9
-    names = set()
-    for path in configs:
-        data = yaml.safe_load(path.read_text())
-        assert set(data) == {"tracker", "name", "params"} and data["tracker"] == "dslt", path
-        DSLTParams(**data["params"])
-        names.add(data["name"])
-    assert len(names) == len(configs)  # one results folder per row
+    presets = [load_preset(name) for name in bundled_presets() if name.startswith("bundled/presets/dslt")]
+    assert len(presets) >= 9
+    for preset in presets:
+        assert preset.tracker == "dslt", preset.source
+        DSLTParams(**preset.params)
+    assert len({preset.name for preset in presets}) == len(presets)  # one results folder per row
 
 
 def test_siamfc_sl_and_fl_are_siamfc_trackers_with_their_own_default_weights(tmp_path, monkeypatch):

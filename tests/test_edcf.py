@@ -11,7 +11,7 @@ from tracking_support import TRANSLATED_BOX, centre_errors, translated_frames
 from training_support import synthetic_sequence
 
 from conftest import shared_path
-from siamtrack.config import ConfigError, config_from_dict
+from siamtrack.training.config import ConfigError, config_from_dict
 from siamtrack.data import shared_split
 from siamtrack.geometry import box_iou
 from siamtrack.losses import reconstruction_loss

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from siamtrack.config import ConfigError, config_from_dict
+from siamtrack.training.config import ConfigError, config_from_dict
 from siamtrack.models import build_model, read_weights
 from siamtrack.training.curation import CropSettings, curate, load_curated
 from siamtrack.training.feature_cache import STRIDE, CachedPairs

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from conftest import REPO_ROOT
-from siamtrack.config import ConfigError, load_config
+from siamtrack.training.config import ConfigError, load_config
 from siamtrack.models import read_weights
 from siamtrack.presets import (PresetError, bundled_presets, load_preset, resolve_params,
                                tracker_from_run)

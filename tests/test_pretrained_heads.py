@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from siamtrack.config import config_to_dict, load_config
+from siamtrack.training.config import config_to_dict, load_config
 from siamtrack.models import (Weights, build_model, model_from_weights, pretrained_keys, read_weights,
                               trained_state_dict)
 from siamtrack.models.correlation import CorrelationFilter

@@ -21,7 +21,7 @@ from conftest import SHARED, shared_path
 from siamtrack.evaluation.overlap import overlaps
 from siamtrack.models.efficientnet_lite import SameConv2d
 from siamtrack.models.tadt import feature_grid, is_centred, scaled_count
-from siamtrack.models.two_layer import TwoLayerFeatures, load_two_layer_features
+from siamtrack.models.two_layer_features import TwoLayerFeatures, load_two_layer_features
 from siamtrack.trackers import build_tracker
 from siamtrack.trackers.dslt import DSLTLiteTracker, DSLTParams
 from siamtrack.trackers.tadt import TADTLiteTracker, tapped_modules

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from conftest import REPO_ROOT, shared_path
-from siamtrack.config import config_from_dict, load_config
+from siamtrack.training.config import config_from_dict, load_config
 from siamtrack.losses import logistic_loss
 from siamtrack.models import Weights, build_model
 from siamtrack.models.attention import GeneralAttention, ResidualAttention, SqueezeExcitation

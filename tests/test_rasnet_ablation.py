@@ -9,7 +9,7 @@ import pytest
 import torch
 from training_support import TinySiamese, synthetic_sequence, tiny_config_dict
 
-from siamtrack.config import config_from_dict, dump_config, load_config
+from siamtrack.training.config import config_from_dict, dump_config, load_config
 from siamtrack.models import build_model
 from siamtrack.training.curation import CropSettings, curate, load_curated
 from siamtrack.training.loop import batch_loss, pair_settings, train

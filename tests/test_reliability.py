@@ -521,7 +521,7 @@ def test_ctrl_c_in_eval_is_one_line_and_exit_130(tmp_path):
 
 
 def test_a_missing_base_config_names_the_file_that_names_it(tmp_path):
-    from siamtrack.config import ConfigError, load_config
+    from siamtrack.training.config import ConfigError, load_config
 
     config = tmp_path / "child.yaml"
     config.write_text("base: nowhere.yaml\ntrain:\n  epochs: 2\n")

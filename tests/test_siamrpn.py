@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from siamtrack import losses
-from siamtrack.config import config_from_dict, load_config
+from siamtrack.training.config import config_from_dict, load_config
 from siamtrack.models import build_model
 from siamtrack.models.siamrpn import (SiamRPNNet, anchor_shapes, assign_targets, center_box_iou, decode_boxes,
                                       encode_boxes, generate_anchors)

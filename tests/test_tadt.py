@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-import yaml
 
 from siamtrack.losses import smooth_ranking_loss
 from siamtrack.models.backbones import build_backbone
@@ -353,16 +352,19 @@ def test_rand_rows_are_reproducible_and_none_drops_a_layer(siamfc_quarter, frame
     assert first.template.shape[1] == scaled_count(80, 96)
 
 
-def test_ablation_configs_are_the_rows_of_table5():
+def test_ablation_presets_are_the_rows_of_table5():
+    from siamtrack.presets import bundled_presets, load_preset
+
     rows = {}
-    for path in sorted((REPO / "src" / "siamtrack" / "configs").glob("tadt*.yaml")):
-        content = yaml.safe_load(path.read_text())
-        assert content["tracker"] == "tadt"
-        params = TADTParams(**content["params"])
-        rows[(params.select_conv4_1, params.select_conv4_3)] = path.name
+    for name in bundled_presets():
+        if name.startswith("bundled/presets/tadt"):
+            preset = load_preset(name)
+            assert preset.tracker == "tadt"
+            params = TADTParams(**preset.params)
+            rows[(params.select_conv4_1, params.select_conv4_3)] = name
     assert set(rows) == {("rand", "none"), ("none", "rand"), ("regress", "none"), ("none", "regress"),
                          ("regress", "regress"), ("regress+rank", "regress")}
-    assert rows[("regress+rank", "regress")] == "tadt.yaml"
+    assert rows[("regress+rank", "regress")] == "bundled/presets/tadt"
     assert (TADTParams().select_conv4_1, TADTParams().select_conv4_3) == ("regress+rank", "regress")
 
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 import yaml
 
-from siamtrack.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config, load_config
+from siamtrack.training.config import (Config, ConfigError, config_from_dict, config_to_dict, dump_config,
+                                       load_config)
 from siamtrack.training.loop import build_model, lr_gamma, probe_score_size
 
 CONFIGS = Path(__file__).resolve().parents[1] / "src" / "siamtrack" / "configs"
@@ -46,7 +47,7 @@ def test_augment_and_curation_sections_are_the_runtime_settings_classes(tmp_path
     when the file is read, naming the file and line."""
     import dataclasses
 
-    from siamtrack.config import AugmentConfig, CurationConfig
+    from siamtrack.training.config import AugmentConfig, CurationConfig
     from siamtrack.training.augment import BranchAugmentation
     from siamtrack.training.curation import CropSettings
 

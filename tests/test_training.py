@@ -17,7 +17,7 @@ import torch
 import yaml
 from training_support import TinySiamese, synthetic_sequence, tiny_config_dict
 
-from siamtrack.config import ConfigError, config_from_dict
+from siamtrack.training.config import ConfigError, config_from_dict
 from siamtrack.training.checkpoint import load_checkpoint, rng_state, save_atomically, set_rng_state
 from siamtrack.training.curation import CropSettings, curate
 from siamtrack.training.loop import train

@@ -129,7 +129,7 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from siamtrack.config import ConfigError, load_config
+    from siamtrack.training.config import ConfigError, load_config
     from siamtrack.training.loop import prepare_curated, train
 
     from pathlib import Path

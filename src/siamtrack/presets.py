@@ -14,7 +14,7 @@ and nothing else: an unknown top-level key, or a ``params`` key that is not a fi
 
 The package ships presets under ``siamtrack/configs/presets/`` (package data), named like the training configs:
 ``bundled/presets/<name>`` (e.g. ``bundled/presets/dslt``, ``bundled/presets/tadt-ablation-conv41-rand``; see
-:func:`siamtrack.config.resolve_config`); anything else is a path. The parameters a tracker is built with are
+:func:`siamtrack.training.config.resolve_config`); anything else is a path. The parameters a tracker is built with are
 resolved in one order everywhere (:func:`resolve_params`): the preset's ``params``, then each override
 (``--param KEY=VALUE``) over them. ``eval`` records the result in its ``run.json`` (``preset`` and ``params``),
 training in ``model.pth`` (``tracker_name`` and ``tracker_params``), so that :func:`tracker_from_run` rebuilds
@@ -77,7 +77,7 @@ def check_params(tracker: str, params: dict, where) -> None:
 
 def load_preset(path: str | os.PathLike) -> Preset:
     """Read a preset: a file, or ``bundled/presets/<name>`` for one shipped with the package."""
-    from siamtrack.config import ConfigError, _read_yaml, resolve_config
+    from siamtrack.training.config import ConfigError, _read_yaml, resolve_config
 
     try:
         file = resolve_config(path)
@@ -118,7 +118,7 @@ def load_preset(path: str | os.PathLike) -> Preset:
 
 def bundled_presets() -> list[str]:
     """The names of the presets shipped in the package, ``bundled/presets/<name>``, sorted."""
-    from siamtrack.config import bundled_configs
+    from siamtrack.training.config import bundled_configs
 
     return [name for name in bundled_configs() if name.startswith("bundled/presets/")]
 

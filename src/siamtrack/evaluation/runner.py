@@ -505,7 +505,7 @@ def claim_results_folder(root, name: str, metadata: dict) -> list[str]:
     used as it is, with a warning, and left without one (nothing vouches for its results)."""
     import json
 
-    from siamtrack.io import write_text_atomically
+    from siamtrack.atomic_files import write_text_atomically
 
     folder = Path(root) / name
     record = folder / RUN_FILE

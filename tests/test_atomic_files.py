@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from siamtrack.io import write_atomically, write_text_atomically
+from siamtrack.atomic_files import write_atomically, write_text_atomically
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
