@@ -152,7 +152,7 @@ def test_vot_toolkit_has_every_requirement_but_opencv_python():
         except PackageNotFoundError:
             missing.append(name)
     assert not missing, f"vot-toolkit requirements not installed: {missing}"
-    import vot.region.raster  # noqa: F401  (what tests/test_eval_vot_agreement.py uses; it imports cv2)
+    import vot.region.raster  # noqa: F401  (what tests/evaluation/test_eval_vot_agreement.py uses; it imports cv2)
 
 
 # --- the wheel ---------------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ high ``Δ_c`` means "raising channel c lowers the loss".
   optimum would make the residual sum to zero and the GAP of Eq. 4 vanish. ``λ`` is relative: the features are
   divided by the RMS norm of a target-sized patch first (so the dual Gram matrix has a unit diagonal) and
   ``λ = 1`` (our choice: on synthetic features with known target channels, ``λ`` = 0.01-0.1 over-fits and
-  mixes distractor channels in, ``λ = 1`` recovers them all; ``tests/test_tadt.py``).
+  mixes distractor channels in, ``λ = 1`` recovers them all; ``tests/trackers/test_tadt.py``).
   Orientation: pooled, Eq. 4 is ``2 (Σ_ij (Y - X_o)) · mean_t W_c`` up to border terms -- one factor shared by
   all channels times the channel's regression weights. The paper's ``(Y - X_o)`` assumes the fit falls short
   of the label (a shrunk ridge fit at the peak); when the summed residual is negative (the fit overshoots the

@@ -182,7 +182,7 @@ class TADTTracker(Tracker):
     def _zoom(self) -> float:
         """Model pixels per image pixel: the target's sqrt(w h) spans ``params.target_size`` model pixels.
         Where ``w h`` underflows to 0 (a box below ~1e-154 px a side: a ZeroDivisionError here) or overflows (above
-        ~1e154 px), ``sqrt(w)·sqrt(h)`` instead (``tests/test_fuzz_tracking.py``); elsewhere bit-identical."""
+        ~1e154 px), ``sqrt(w)·sqrt(h)`` instead (``tests/trackers/test_fuzz_tracking.py``); elsewhere bit-identical."""
         width, height = self.target_size
         with np.errstate(over="ignore", under="ignore"):
             area = width * height

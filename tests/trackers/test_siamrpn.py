@@ -22,7 +22,7 @@ from siamtrack.training.objectives import rpn_objective
 from tracking_support import TRANSLATED_BOX, centre_errors, translated_frames
 from training_support import synthetic_sequence
 
-CONFIGS = Path(__file__).resolve().parents[1] / "src" / "siamtrack" / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "src" / "siamtrack" / "configs"
 
 
 def test_anchor_shapes_are_siamrpns():

@@ -20,7 +20,7 @@ from siamtrack.trackers import TRACKERS
 from siamtrack.trackers.identity import IdentityTracker
 from siamtrack.trackers.siamfc import SiamFCTracker
 
-INTEGRATIONS = Path(__file__).resolve().parents[1] / "src" / "siamtrack" / "integrations"
+INTEGRATIONS = Path(__file__).resolve().parents[2] / "src" / "siamtrack" / "integrations"
 
 
 class RecordingTracker(IdentityTracker):

@@ -22,7 +22,7 @@ from siamtrack.models.vgg import VGG16
 from siamtrack.trackers import build_tracker
 from siamtrack.trackers.tadt import TADTParams, TADTTracker, feature_averages
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCALES = tuple(2.0 ** (k / 4) for k in range(-4, 5))
 
 

@@ -18,7 +18,7 @@ import yaml
 from conftest import REPO_ROOT, shared_path
 
 SCRIPT = Path(sys.executable).with_name("siamtrack")  # the installed console script of this venv
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]  # tests/, holding the *_support helpers
 SUMMARY = re.compile(r"^siamtrack (\w+): (?:(\d+) sequences, )?(\d+) (frames|iterations), ([\d.]+) s, ([\d.]+|-) "
                      r"(fps|it/s)$")
 

@@ -91,7 +91,7 @@ def test_siamrpn_trains_on_cached_maps_and_tracks(curated, tmp_path):
     assert (tracker.params.exemplar_size, tracker.params.instance_size, tracker.context_size) == (257, 257, 127)
     sequence = synthetic_sequence("track", 6, seed=7, size=(160, 200))
     boxes, _ = tracker.track(sequence.frames, sequence.ground_truth[0])
-    assert boxes.shape == (6, 4) and np.isfinite(boxes).all()  # the tracking geometry: tests/test_siamrpn.py
+    assert boxes.shape == (6, 4) and np.isfinite(boxes).all()  # the tracking geometry: tests/trackers/test_siamrpn.py
 
 
 def test_objective_that_runs_the_network_on_images_is_refused(curated, tmp_path):

@@ -19,7 +19,7 @@ from siamtrack.training.curation import CropSettings, curate
 from siamtrack.training.loop import train
 from training_support import synthetic_sequence
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PRETRAINED_CONFIGS = REPO / "src" / "siamtrack" / "configs" / "pretrained"
 LITE = {"backbone": "efficientnet-lite0"}
 HEADS = ["cfnet-conv2", "adacfnet", "rasnet"]

@@ -24,7 +24,7 @@ from siamtrack.training.loop import train
 from siamtrack.training.plots import plot_losses, read_log
 from siamtrack.models import read_weights
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]  # tests/, holding the *_support helpers
 REPO = TESTS.parent
 
 

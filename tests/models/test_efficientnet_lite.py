@@ -14,7 +14,7 @@ from siamtrack.imaging import crop_window
 from siamtrack.models.efficientnet_lite import (EfficientNetLite, load_pretrained, pretrained_efficientnet_lite,
                                                 pretrained_weights_path, round_channels, same_padding)
 
-FIXTURE = Path(__file__).parent / "fixtures" / "efficientnet_lite0_imagenet.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "efficientnet_lite0_imagenet.json"
 
 
 @pytest.fixture(scope="module")

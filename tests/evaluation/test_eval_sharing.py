@@ -17,7 +17,8 @@ TESTS = Path(__file__).resolve().parent
 def test_two_runners_share_a_results_folder(tmp_path):
     root, log = tmp_path / "results", tmp_path / "log"
     code = f"import sharing_support as s; s.run({str(root)!r}, {str(log)!r})"
-    environment = {**os.environ, "PYTHONPATH": str(TESTS), "OMP_NUM_THREADS": "1"}
+    # this folder (sharing_support) and tests/ (training_support, which it imports)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)]), "OMP_NUM_THREADS": "1"}
     runners = [subprocess.Popen([sys.executable, "-c", code], env=environment, stderr=subprocess.PIPE, text=True)
                for _ in range(2)]
     for runner in runners:

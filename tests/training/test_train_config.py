@@ -13,7 +13,7 @@ from siamtrack.training.config import (Config, ConfigError, config_from_dict, co
                                        load_config)
 from siamtrack.training.loop import build_model, lr_gamma, probe_score_size
 
-CONFIGS = Path(__file__).resolve().parents[1] / "src" / "siamtrack" / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "src" / "siamtrack" / "configs"
 OURS = ["siamfc", "siamfc-width0.5", "cfnet-conv2", "dcfnet"]
 
 
