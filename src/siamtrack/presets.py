@@ -137,7 +137,8 @@ def tracker_from_run(folder: str | os.PathLike, **overrides):
     """The tracker that produced a run folder, rebuilt exactly:
 
     - a results folder of ``eval`` (``<results>/<name>``, holding ``run.json``): its tracker, its resolved
-      parameters and the weights it read, checked against the recorded SHA-256 (a ValueError if they changed);
+      parameters and the weights it read, checked against the recorded SHA-256 (a ValueError if they changed; a
+      weights path is read as ``eval`` was given it, so a relative one from the folder ``eval`` ran in);
     - a training run folder (holding ``model.pth``): the tracker recorded in ``model.pth`` (``tracker_name``; by
       default the tracker registered under the model's name) with the weights and their recorded parameters.
 
