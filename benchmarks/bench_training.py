@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from common import append_results, command_line, provenance
-from siamtrack.config import load_config
+from siamtrack.training.config import load_config
 from siamtrack.training.curation import load_curated
 from siamtrack.training.loop import (
     build_model, build_optimizer, objective_function, pair_settings, prepare_curated, probe_score_size,

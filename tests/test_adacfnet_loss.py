@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siamtrack import losses
-from siamtrack.config import ConfigError, config_to_dict, load_config
+from siamtrack.training.config import ConfigError, config_to_dict, load_config
 from siamtrack.training.loop import batch_loss, check_loss_and_labels
 
 CONFIGS = Path(__file__).resolve().parents[1] / "src" / "siamtrack" / "configs"

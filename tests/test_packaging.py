@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT
-from siamtrack.config import ConfigError, bundled_config_root, bundled_configs, load_config, resolve_config
+from siamtrack.training.config import ConfigError, bundled_config_root, bundled_configs, load_config, resolve_config
 
 SCRIPT = Path(sys.executable).with_name("siamtrack")  # the installed console script of this venv
 PACKAGE = REPO_ROOT / "src" / "siamtrack"
@@ -153,7 +153,7 @@ def test_vot_toolkit_has_every_requirement_but_opencv_python():
         except PackageNotFoundError:
             missing.append(name)
     assert not missing, f"vot-toolkit requirements not installed: {missing}"
-    import vot.region.raster  # noqa: F401  (what tests/test_eval_vot_agreement.py uses; it imports cv2)
+    import vot.region.raster  # noqa: F401  (what tests/evaluation/test_eval_vot_agreement.py uses; it imports cv2)
 
 
 # --- the wheel ---------------------------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def test_the_wheel_installs_into_a_clean_venv_and_runs_the_demo(tmp_path):
         assert container.streams.video[0].codec_context.name == "h264"
         assert sum(1 for _ in container.decode(video=0)) == 150
 
-    code = ("import siamtrack, siamtrack.config as c; from importlib.metadata import distributions; "
+    code = ("import siamtrack, siamtrack.training.config as c; from importlib.metadata import distributions; "
             "p = c.resolve_config('bundled/weights/siamfc'); assert 'site-packages' in str(p), p; "
             "print(len(c.bundled_configs()), c.load_config('bundled/weights/siamfc').model.name, "
             "sorted({(d.metadata['Name'] or '').lower() for d in distributions()} & "

@@ -27,8 +27,9 @@ from siamtrack.imaging import FrameReadError, read_image
 from siamtrack.integrations.video import folder_frames, track_to_folder
 from siamtrack.models import read_weights
 from siamtrack.trackers import build_tracker
-from siamtrack.trackers.base import Tracker, check_initial_box, freed_heap_bytes, keep_freed_memory, with_overrides
+from siamtrack.trackers.base import check_initial_box, freed_heap_bytes, keep_freed_memory, with_overrides
 from siamtrack.trackers.dcfnet import DCFNetParams
+from siamtrack.trackers.identity import IdentityTracker
 from siamtrack.trackers.siamfc import SiamFCParams
 
 SIAMTRACK = Path(sys.executable).parent / "siamtrack"  # the installed console script
@@ -44,18 +45,6 @@ def dragon_baby():
 @pytest.fixture(scope="module")
 def dcfnet():
     return build_tracker("dcfnet", weights=shared_path("weights", "dcfnet", "param.pth"), device="cpu")
-
-
-class StillTracker(Tracker):
-    """Test double: reports the initial box on every frame."""
-
-    name = "still"
-
-    def init(self, image, box):
-        self.box = np.asarray(box, dtype=np.float64)
-
-    def update(self, image):
-        return self.box.copy()
 
 
 def resident_mb() -> float:
@@ -135,9 +124,9 @@ def hands_freed_memory_back(loop: str, folder: str) -> None:
         assert freed_heap_bytes() >= 64 * 8_000_000  # the set-up: malloc keeps the maps' memory
         before = resident_mb()
         if loop == "Tracker.track":
-            StillTracker().track(frames, [10, 10, 20, 20])
+            IdentityTracker().track(frames, [10, 10, 20, 20])
         else:
-            track_to_folder(StillTracker(), frames, [10, 10, 20, 20], folder)
+            track_to_folder(IdentityTracker(), frames, [10, 10, 20, 20], folder)
         after = resident_mb()
     assert after < before - 300, f"resident memory {before:.0f} MB -> {after:.0f} MB with 64 freed 8 MB maps"
 
@@ -279,7 +268,7 @@ def test_track_to_folder_closes_its_files_on_ctrl_c(tmp_path, dragon_baby):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt, match="interrupted after 3 frames"):
-        track_to_folder(StillTracker(), interrupted(), [10, 10, 20, 20], tmp_path)
+        track_to_folder(IdentityTracker(), interrupted(), [10, 10, 20, 20], tmp_path)
     assert np.loadtxt(tmp_path / "boxes.txt", delimiter=",").shape == (3, 4)
     capture = cv2.VideoCapture(str(tmp_path / "track.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
@@ -532,7 +521,7 @@ def test_ctrl_c_in_eval_is_one_line_and_exit_130(tmp_path):
 
 
 def test_a_missing_base_config_names_the_file_that_names_it(tmp_path):
-    from siamtrack.config import ConfigError, load_config
+    from siamtrack.training.config import ConfigError, load_config
 
     config = tmp_path / "child.yaml"
     config.write_text("base: nowhere.yaml\ntrain:\n  epochs: 2\n")

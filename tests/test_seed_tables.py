@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siamtrack.config import load_config, resolve_config
+from siamtrack.training.config import load_config, resolve_config
 from siamtrack.trackers import TRACKERS
 
 import seed_tables as st  # benchmarks/seed_tables.py (tests/conftest.py puts benchmarks/ on sys.path)

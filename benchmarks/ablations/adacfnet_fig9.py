@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
 from common import ablation_parser, dev_eval_options, run_siamtrack, train_row  # noqa: E402
-from siamtrack.config import load_config  # noqa: E402
+from siamtrack.training.config import load_config  # noqa: E402
 from siamtrack.data import shared_split  # noqa: E402
 
 ROWS = {  # row -> (the paper's name in Fig. 9, config)

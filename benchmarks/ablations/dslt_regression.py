@@ -1,18 +1,19 @@
 """DSLT* regression ablations (Lu et al., TPAMI 2020, Fig. 15 and Table 3, regression case) on the project's data:
 the same tracker and backbone, only the first-frame/online training loss changes; evaluated on ``dev-eval``.
 
-Rows (``bundled/dslt*``: ``tracker``, result ``name`` and tracker ``params``):
+Rows (the presets ``bundled/presets/dslt*``, :mod:`siamtrack.presets`: ``tracker``, result ``name``, ``params``):
 
-    shrinkage        bundled/dslt                      Eq. 7, a = 10, c = 0.2 (the full loss)
-    l2               bundled/dslt-ablation-l2          Eq. 3
-    l3               bundled/dslt-ablation-l3          Eq. 4, γ = 1
-    ohnm             bundled/dslt-ablation-ohnm        square loss, online hard negative mining (0.01)
-    shrinkage-noexp  bundled/dslt-ablation-shrinkage-noexp   Table 3 "w/o exp(Y)"
-    exp-only         bundled/dslt-ablation-exp-only    Table 3 "only exp(Y)"
-    a6-c0.2, a10-c0.6, a6-c0.6  bundled/dslt-ablation-a*-c*   Table 3's a/c grid
+    shrinkage        bundled/presets/dslt                      Eq. 7, a = 10, c = 0.2 (the full loss)
+    l2               bundled/presets/dslt-ablation-l2          Eq. 3
+    l3               bundled/presets/dslt-ablation-l3          Eq. 4, γ = 1
+    ohnm             bundled/presets/dslt-ablation-ohnm        square loss, online hard negative mining (0.01)
+    shrinkage-noexp  bundled/presets/dslt-ablation-shrinkage-noexp   Table 3 "w/o exp(Y)"
+    exp-only         bundled/presets/dslt-ablation-exp-only    Table 3 "only exp(Y)"
+    a6-c0.2, a10-c0.6, a6-c0.6  bundled/presets/dslt-ablation-a*-c*   Table 3's a/c grid
 
-For each row: ``siamtrack eval --tracker dslt --param ...`` (OPE, ``otb`` protocol: precision at 20 px and
-success AUC, the paper's DP/AUC) on ``dev-eval``, then ``siamtrack report`` over the rows (``<out>/report``).
+For each row: ``siamtrack eval --preset bundled/presets/dslt... [--param ...]`` (OPE, ``otb`` protocol: precision
+at 20 px and success AUC, the paper's DP/AUC) on ``dev-eval``, then ``siamtrack report`` over the rows
+(``<out>/report``).
 No training run is needed: DSLT learns online. The backbone is ``--weights`` (default: the bundled SiamFC
 embedding ``siamtrack/weights/bundled/siamfc.pth``; a torchvision VGG-16 / ResNet-50 file with
 ``--param backbone=vgg16`` / ``resnet50``, e.g. Fig. 15's VGG-16 rows).
@@ -30,39 +31,23 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
 from common import ablation_parser, dev_eval_options, repeated, run_siamtrack  # noqa: E402
-from siamtrack.config import resolve_config  # noqa: E402
+from siamtrack.presets import load_preset  # noqa: E402
 
 ROWS = {
-    "shrinkage": "bundled/dslt",
-    "l2": "bundled/dslt-ablation-l2",
-    "l3": "bundled/dslt-ablation-l3",
-    "ohnm": "bundled/dslt-ablation-ohnm",
-    "shrinkage-noexp": "bundled/dslt-ablation-shrinkage-noexp",
-    "exp-only": "bundled/dslt-ablation-exp-only",
-    "a6-c0.2": "bundled/dslt-ablation-a6-c0.2",
-    "a10-c0.6": "bundled/dslt-ablation-a10-c0.6",
-    "a6-c0.6": "bundled/dslt-ablation-a6-c0.6",
+    "shrinkage": "bundled/presets/dslt",
+    "l2": "bundled/presets/dslt-ablation-l2",
+    "l3": "bundled/presets/dslt-ablation-l3",
+    "ohnm": "bundled/presets/dslt-ablation-ohnm",
+    "shrinkage-noexp": "bundled/presets/dslt-ablation-shrinkage-noexp",
+    "exp-only": "bundled/presets/dslt-ablation-exp-only",
+    "a6-c0.2": "bundled/presets/dslt-ablation-a6-c0.2",
+    "a10-c0.6": "bundled/presets/dslt-ablation-a10-c0.6",
+    "a6-c0.6": "bundled/presets/dslt-ablation-a6-c0.6",
 }
 SMOKE_PARAMS = ["init_iterations=10"]
 SMOKE_SEQUENCES = "DragonBaby,ball1"
-
-
-def read_row(path: Path) -> tuple[str, str, dict]:
-    """``(tracker, name, params)`` of a ``bundled/dslt*`` file, its params checked against DSLTParams."""
-    from siamtrack.trackers.dslt import DSLTParams
-
-    data = yaml.safe_load(path.read_text())
-    if not isinstance(data, dict) or set(data) != {"tracker", "name", "params"}:
-        raise SystemExit(f"{path}: expected the keys tracker, name, params; got {sorted(data or {})}")
-    try:
-        DSLTParams(**(data["params"] or {}))
-    except (TypeError, ValueError) as error:
-        raise SystemExit(f"{path}: invalid params: {error}") from None
-    return data["tracker"], data["name"], dict(data["params"] or {})
 
 
 def main(argv=None) -> int:
@@ -76,10 +61,9 @@ def main(argv=None) -> int:
     weights = ["--weights", args.weights] if args.weights else []
     names = []
     for row in args.rows:
-        tracker, name, params = read_row(resolve_config(ROWS[row]))
-        overrides = [f"{key}={value!r}" for key, value in params.items()] + extra
-        run_siamtrack("eval", "--tracker", tracker, *weights, "--name", name, "--quiet",
-                      *repeated("--param", overrides), *source)
+        name = load_preset(ROWS[row]).name  # checked here (file, key) before any row runs
+        run_siamtrack("eval", "--preset", ROWS[row], *weights, "--name", name, "--quiet",
+                      *repeated("--param", extra), *source)
         names.append(name)
     run_siamtrack("report", "--trackers", ",".join(names), "--out", str(report), *source)
     print(f"report: {report / 'report.md'}")

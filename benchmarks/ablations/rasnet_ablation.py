@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
 from common import ablation_parser, dev_eval_options, run_siamtrack, train_row  # noqa: E402
 from rasnet_curves import epoch_log, plot_general_attention, validation_log, validation_pairs  # noqa: E402
-from siamtrack.config import load_config  # noqa: E402
+from siamtrack.training.config import load_config  # noqa: E402
 from siamtrack.training.plots import plot_losses  # noqa: E402
 
 ROWS = {  # row name -> config (the paper's names, Fig. 5 and 7)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from siamtrack.config import AugmentConfig, Config, load_config
+from siamtrack.training.config import AugmentConfig, Config, load_config
 from siamtrack.training.curation import load_curated
 from siamtrack.training.loop import batch_loss, build_model, pair_settings, prepare_curated
 from siamtrack.training.run_folder import LOG_COLUMNS

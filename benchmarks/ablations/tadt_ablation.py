@@ -1,10 +1,11 @@
 """TADT ablation (Li et al. 2019, Sec. 5.3, Table 5) on the project's ``dev-eval`` split: which channels of the
 conv4_1 / conv4_3 layers (SiamFC conv4 / conv5 by default, see ``siamtrack.models.tadt``) are selected, and how.
 
-Rows (``bundled/tadt*``, Table 5's order; the paper's OTB-2013 / OTB-2015 AUC for reference):
+Rows (the presets ``bundled/presets/tadt*``, :mod:`siamtrack.presets`, Table 5's order; the paper's OTB-2013 /
+OTB-2015 AUC for reference):
 
 ======  ======================  ==============================  =====================
-row     conv4_1 / conv4_3       config                          paper AUC (2013/2015)
+row     conv4_1 / conv4_3       preset                          paper AUC (2013/2015)
 ======  ======================  ==============================  =====================
 1       Rand / -                tadt-ablation-conv41-rand       0.602 / 0.597
 2       - / Rand                tadt-ablation-conv43-rand       0.618 / 0.610
@@ -14,9 +15,10 @@ row     conv4_1 / conv4_3       config                          paper AUC (2013/
 6       Regress+Rank / Regress  tadt (the full tracker)         0.680 / 0.660
 ======  ======================  ==============================  =====================
 
-Nothing is trained: each row is ``siamtrack eval --tracker tadt --param select_conv4_1=.. --param
-select_conv4_3=..`` (OPE, ``otb`` protocol) on ``dev-eval`` with the same backbone weights (default: the bundled
-SiamFC embedding), then ``siamtrack report`` over all rows and ``table5.md`` (AUC, precision at 20 px, fps).
+Nothing is trained: each row is ``siamtrack eval --preset bundled/presets/tadt-... --name tadt-rowN`` (its
+``params`` set ``select_conv4_1`` / ``select_conv4_3``; OPE, ``otb`` protocol) on ``dev-eval`` with the same
+backbone weights (default: the bundled SiamFC embedding), then ``siamtrack report`` over all rows and
+``table5.md`` (AUC, precision at 20 px, fps).
 Everything goes under ``--out`` (default ``runs/tadt-ablation``); rows already evaluated are reused by the
 resumable runner.
 
@@ -35,37 +37,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
 from common import ablation_parser, dev_eval_options, repeated, report_results, run_siamtrack  # noqa: E402
-from siamtrack.config import resolve_config  # noqa: E402
+from siamtrack.presets import load_preset  # noqa: E402
 
-ROWS = {  # Table 5 row -> config
-    "1": "bundled/tadt-ablation-conv41-rand",
-    "2": "bundled/tadt-ablation-conv43-rand",
-    "3": "bundled/tadt-ablation-conv41-regress",
-    "4": "bundled/tadt-ablation-conv43-regress",
-    "5": "bundled/tadt-ablation-regress-regress",
-    "6": "bundled/tadt",
+ROWS = {  # Table 5 row -> preset
+    "1": "bundled/presets/tadt-ablation-conv41-rand",
+    "2": "bundled/presets/tadt-ablation-conv43-rand",
+    "3": "bundled/presets/tadt-ablation-conv41-regress",
+    "4": "bundled/presets/tadt-ablation-conv43-regress",
+    "5": "bundled/presets/tadt-ablation-regress-regress",
+    "6": "bundled/presets/tadt",
 }
 PAPER_AUC = {"1": (0.602, 0.597), "2": (0.618, 0.610), "3": (0.645, 0.646), "4": (0.662, 0.644),
              "5": (0.669, 0.651), "6": (0.680, 0.660)}
 SMOKE_SEQUENCES = ("DragonBaby", "ball1")
-
-
-def read_row(path: Path) -> tuple[str, str, dict]:
-    """``(tracker, row label, params)`` of a TADT row config; errors name the file and key."""
-    try:
-        content = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise SystemExit(f"{path}: cannot read the row config ({error})") from None
-    if not isinstance(content, dict) or set(content) - {"tracker", "row", "params"}:
-        raise SystemExit(f"{path}: a row config has the keys tracker, row, params; got {content!r}")
-    params = content.get("params") or {}
-    if not isinstance(params, dict):
-        raise SystemExit(f"{path}: 'params' must be a mapping, got {params!r}")
-    return str(content.get("tracker", "tadt")), str(content.get("row", path.stem)), params
 
 
 def table(report_dir: Path, rows: list[str], labels: dict[str, str]) -> str:
@@ -91,9 +77,8 @@ def main(argv=None) -> int:
     data = dev_eval_options(args.shared, out / "results", names)
     labels = {}
     for row in rows:
-        tracker, labels[row], params = read_row(resolve_config(ROWS[row]))
-        overrides = [f"{key}={value!r}" for key, value in params.items()] + args.param
-        run_siamtrack("eval", "--tracker", tracker, *weights, *repeated("--param", overrides), "--name",
+        labels[row] = load_preset(ROWS[row]).description  # checked here (file, key) before any row runs
+        run_siamtrack("eval", "--preset", ROWS[row], *weights, *repeated("--param", args.param), "--name",
                       f"tadt-row{row}", "--quiet", "--workers", str(args.workers), *data)
     run_siamtrack("report", "--trackers", ",".join(f"tadt-row{row}" for row in rows), "--out", str(out / "report"),
                   *data)

@@ -129,7 +129,7 @@ def _add_train(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from siamtrack.config import ConfigError, load_config
+    from siamtrack.training.config import ConfigError, load_config
     from siamtrack.training.loop import prepare_curated, train
 
     from pathlib import Path
@@ -172,10 +172,12 @@ def _run_train(args: argparse.Namespace) -> int:
 def _add_track(parser: argparse.ArgumentParser) -> None:
     from siamtrack.trackers import DEFAULT_TRACKER
 
-    parser.add_argument("--tracker", default=DEFAULT_TRACKER,
-                        help=f"registered tracker name (siamtrack.trackers.TRACKERS; default: {DEFAULT_TRACKER})")
+    parser.add_argument("--tracker", default=None,
+                        help=f"registered tracker name (siamtrack.trackers.TRACKERS; default: the --preset's tracker, "
+                             f"else {DEFAULT_TRACKER})")
     parser.add_argument("--weights", default=None,
                         help="weights file, or 'random' for an untrained network (default: bundled weights)")
+    _add_preset(parser)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--video", help="video file (MP4, AVI, ...)")
     source.add_argument("--frames", help="folder of image files, tracked in natural name order (2.jpg before 10.jpg)")
@@ -184,8 +186,34 @@ def _add_track(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder: boxes.txt and track.mp4")
     parser.add_argument("--max-frames", type=positive_int, default=None, metavar="N", help="stop after N frames")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="tracker hyper-parameter override, e.g. --param window_influence=0.2 (repeatable)")
+                        help="tracker hyper-parameter override, e.g. --param window_influence=0.2 (repeatable; "
+                             "over the --preset's)")
     _add_quiet(parser)
+
+
+def _add_preset(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default=None, metavar="NAME|PATH",
+                        help="tracker-parameter preset: bundled/presets/NAME (shipped with siamtrack, e.g. "
+                             "bundled/presets/dslt) or a YAML file (tracker, params); its tracker is the default "
+                             "--tracker and --param items go over its params")
+
+
+def _tracker_and_params(args: argparse.Namespace, default_tracker: str | None):
+    """``(tracker name, resolved hyper-parameters, preset or None)`` of ``--tracker``, ``--preset`` and
+    ``--param`` (:func:`siamtrack.presets.resolve_params`: the preset's params, then ``--param`` over them); a
+    :class:`UsageError` for a preset or an item that cannot work."""
+    from siamtrack.presets import PresetError, load_preset, resolve_params
+    from siamtrack.trackers import parse_hyperparameters
+
+    try:
+        preset = load_preset(args.preset) if args.preset else None
+        overrides = parse_hyperparameters(args.param)
+    except (PresetError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    tracker = args.tracker or (preset.tracker if preset is not None else default_tracker)
+    if tracker is None:
+        raise UsageError("name the tracker: --tracker NAME or --preset NAME|PATH")
+    return tracker, resolve_params(preset, overrides), preset
 
 
 def _run_track(args: argparse.Namespace) -> int:
@@ -196,11 +224,12 @@ def _run_track(args: argparse.Namespace) -> int:
     from siamtrack.integrations.video import (TrackingStopped, camera_frames, folder_frames, parse_box,
                                               track_to_folder)
     from siamtrack.progress import counted, progress_bar, summary_line
-    from siamtrack.trackers import build_tracker, parse_hyperparameters
+    from siamtrack.trackers import DEFAULT_TRACKER, build_tracker
 
     try:
         box = parse_box(args.box)
-        tracker = build_tracker(args.tracker, weights=args.weights, **parse_hyperparameters(args.param))
+        name, params, _ = _tracker_and_params(args, DEFAULT_TRACKER)
+        tracker = build_tracker(name, weights=args.weights, **params)
         fps = 30.0
         if args.video:
             frames = VideoFile(args.video)
@@ -397,13 +426,17 @@ def _eval_sequences(args: argparse.Namespace):
 
 
 def _add_eval(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tracker", required=True, help="registered tracker name (siamtrack.trackers.TRACKERS)")
+    parser.add_argument("--tracker", default=None, help="registered tracker name (siamtrack.trackers.TRACKERS; "
+                                                         "default: the --preset's tracker)")
     parser.add_argument("--weights", default=None, help="weights file, or 'random' (default: bundled weights)")
+    _add_preset(parser)
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="tracker hyper-parameter override (repeatable)")
-    parser.add_argument("--name", default=None, help="result folder name under --results (default: the tracker "
-                                                     "name); its run.json records the tracker, parameters and "
-                                                     "weights that produced it")
+                        help="tracker hyper-parameter override (repeatable; over the --preset's)")
+    parser.add_argument("--name", default=None, help="result folder name under --results (default: the preset's "
+                                                     "name, else the tracker name); its run.json records the "
+                                                     "tracker, preset, resolved parameters and weights that "
+                                                     "produced it (siamtrack.presets.tracker_from_run rebuilds "
+                                                     "the tracker from it)")
     _add_sequence_source(parser)
     parser.add_argument("--workers", type=positive_int, default=1,
                         help="worker processes (default 1: in this process)")
@@ -442,12 +475,11 @@ def _run_eval(args: argparse.Namespace) -> int:
     from siamtrack.evaluation import RealtimeClock, TrackerFactory, build_report, get_protocol, write_report
     from siamtrack.evaluation.runner import ResultsMismatch, claim_results_folder, run_metadata, run_one_pass, \
         run_supervised
-    from siamtrack.trackers import parse_hyperparameters
 
     try:  # the arguments: a mistake here is a usage error (2); reading the dataset can fail at run time (1)
-        name = _result_name(args.name or args.tracker)
+        tracker, hyperparameters, preset = _tracker_and_params(args, None)
+        name = _result_name(args.name or (preset.name if preset is not None else tracker))
         try:
-            hyperparameters = parse_hyperparameters(args.param)
             protocol = get_protocol(args.protocol)
         except ValueError as error:
             raise UsageError(str(error)) from None
@@ -459,7 +491,8 @@ def _run_eval(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     try:
-        metadata = run_metadata(args.tracker, args.weights, hyperparameters, _weights_file(args.tracker, args.weights))
+        metadata = run_metadata(tracker, args.weights, hyperparameters, _weights_file(tracker, args.weights),
+                                preset=None if preset is None else preset.source)
         for warning in claim_results_folder(args.results, name, metadata):
             print(warning, file=sys.stderr)
     except ResultsMismatch as error:
@@ -476,7 +509,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     counts, start = {}, time.perf_counter()
     try:
         factory = TrackerFactory("siamtrack.trackers:build_tracker",
-                                 {"name": args.tracker, "weights": args.weights, **hyperparameters})
+                                 {"name": tracker, "weights": args.weights, **hyperparameters})
         experiments = args.experiment or ["ope"]
         for experiment in experiments:
             if experiment in ("ope", "tre", "sre"):

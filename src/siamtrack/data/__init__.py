@@ -11,7 +11,7 @@ from siamtrack.data.lasot import read_lasot, read_lasot_sequence
 from siamtrack.data.otb import read_otb, read_otb_sequence
 from siamtrack.data.registry import READERS, load_dataset
 from siamtrack.data.sequence import FrameSource, ImageFiles, Sequence, VideoFile
-from siamtrack.data.shared import shared_split
+from siamtrack.data.splits import shared_split
 from siamtrack.data.tc128 import read_tc128, read_tc128_sequence
 from siamtrack.data.uav123 import read_uav123, read_uav_sequence
 from siamtrack.data.vid import read_vid, read_vid_snippet

@@ -11,7 +11,7 @@ from siamtrack.data.got10k import read_got10k
 from siamtrack.data.lasot import read_lasot
 from siamtrack.data.otb import read_otb
 from siamtrack.data.sequence import Sequence
-from siamtrack.data.shared import shared_split
+from siamtrack.data.splits import shared_split
 from siamtrack.data.tc128 import read_tc128
 from siamtrack.data.uav123 import read_uav123
 from siamtrack.data.vid import read_vid

@@ -18,7 +18,7 @@ or fully occluded).
 UAV123@10fps keeps every third frame of the 30 fps videos, so frame ``f`` at 30 fps is frame
 ``(f - 1) // 3 + 1`` at 10 fps; every range of the 30 fps table starts and ends on a frame ``1 mod 3``,
 and this mapping reproduces all 123 ranges of the 10 fps dataset's own ``configSeqs.m`` (a golden fixture in
-``tests/test_data_tables.py``) and the lengths of the shared 10 fps sequences.
+``tests/data/test_data_tables.py``) and the lengths of the shared 10 fps sequences.
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from siamtrack.data.sequence import Sequence
 from siamtrack.evaluation import plots
 from siamtrack.evaluation.evaluate import evaluate_one_pass, evaluate_supervised
 from siamtrack.evaluation.protocol import Protocol, get_protocol
-from siamtrack.io import write_text_atomically
+from siamtrack.atomic_files import write_text_atomically
 
 ONE_PASS = ("ope", "tre", "sre")
 SUPERVISED = ("baseline", "realtime")

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from siamtrack.evaluation.supervised import FrameState, SupervisedRun
-from siamtrack.io import write_text_atomically
+from siamtrack.atomic_files import write_text_atomically
 
 
 class ResultFileError(ValueError):

@@ -468,10 +468,13 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def run_metadata(tracker: str, weights, params: dict, weights_file: str | Path | None = None) -> dict:
-    """What produces a result folder: the tracker's registered name, its hyper-parameter overrides, its
-    weights (as given: a path, ``"random"``, or ``None`` for the bundled default; ``weights_file`` is the file
-    actually read, whose SHA-256 identifies them) and the siamtrack version."""
+def run_metadata(tracker: str, weights, params: dict, weights_file: str | Path | None = None,
+                 preset: str | None = None) -> dict:
+    """What produces a result folder: the tracker's registered name, its resolved hyper-parameters (``params``:
+    the ``preset``'s, which is recorded by name, with the ``--param`` overrides over them; see
+    :mod:`siamtrack.presets`), its weights (as given: a path, ``"random"``, or ``None`` for the bundled default;
+    ``weights_file`` is the file actually read, whose SHA-256 identifies them) and the siamtrack version.
+    :func:`siamtrack.presets.tracker_from_run` rebuilds the tracker from it."""
     import json
 
     import siamtrack
@@ -481,7 +484,7 @@ def run_metadata(tracker: str, weights, params: dict, weights_file: str | Path |
     digest = file_sha256(weights_file) if weights_file is not None and Path(weights_file).is_file() else None
     return {"tracker": tracker, "params": json.loads(json.dumps(params, sort_keys=True, default=repr)),
             "weights": None if weights is None else str(weights), "weights_sha256": digest,
-            "siamtrack": siamtrack.__version__}
+            "preset": preset, "siamtrack": siamtrack.__version__}
 
 
 def _describe(key: str, value) -> str:
@@ -502,7 +505,7 @@ def claim_results_folder(root, name: str, metadata: dict) -> list[str]:
     used as it is, with a warning, and left without one (nothing vouches for its results)."""
     import json
 
-    from siamtrack.io import write_text_atomically
+    from siamtrack.atomic_files import write_text_atomically
 
     folder = Path(root) / name
     record = folder / RUN_FILE

@@ -3,7 +3,10 @@
 Weights files (``.pth``, read with ``torch.load(..., weights_only=True)``) are either a bare state dict or
 a dict with the state dict under ``"state_dict"`` (or ``"model"``) plus, optionally, ``"model_name"`` and
 ``"model_config"`` (the keyword arguments of :func:`build_model`, e.g. ``{"width": 0.5}``), so a network
-trained at a reduced width is rebuilt at that width. :func:`read_weights` reads both forms.
+trained at a reduced width is rebuilt at that width, and ``"tracker_name"`` / ``"tracker_params"`` (the tracker
+the model was trained for and its resolved parameters, :mod:`siamtrack.presets`; what a training run records),
+which :func:`siamtrack.trackers.build_tracker` applies under any explicit hyper-parameters. :func:`read_weights`
+reads both forms.
 """
 from __future__ import annotations
 
@@ -54,6 +57,8 @@ class Weights:
     model_name: str | None = None
     model_config: dict = field(default_factory=dict)
     source: str = "<memory>"
+    tracker_name: str | None = None
+    tracker_params: dict = field(default_factory=dict)
 
 
 def read_weights(source: str | os.PathLike | Mapping) -> Weights:
@@ -75,9 +80,12 @@ def read_weights(source: str | os.PathLike | Mapping) -> Weights:
     for key in ("state_dict", "model"):
         if isinstance(source.get(key), Mapping):
             config = source.get("model_config") or {}
-            if not isinstance(config, Mapping):
-                raise ValueError(f"{name}: 'model_config' must be a dict, got {type(config).__name__}")
-            return Weights(dict(source[key]), source.get("model_name"), dict(config), name)
+            params = source.get("tracker_params") or {}
+            for entry, value in (("model_config", config), ("tracker_params", params)):
+                if not isinstance(value, Mapping):
+                    raise ValueError(f"{name}: '{entry}' must be a dict, got {type(value).__name__}")
+            return Weights(dict(source[key]), source.get("model_name"), dict(config), name,
+                           source.get("tracker_name"), dict(params))
     bad = [key for key, value in source.items() if not isinstance(value, torch.Tensor)]
     if bad:
         raise ValueError(f"{name}: not a state dict (entries {bad[:3]} are not tensors) and no 'state_dict' key")

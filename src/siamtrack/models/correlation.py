@@ -25,7 +25,7 @@ def xcorr(exemplar: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
     domain (:func:`_xcorr_fft`), smaller ones (SiamFC's 6x6) by a (grouped) convolution: a convolution with a
     single output channel and a large kernel runs at a small fraction of the CPU's FLOP rate (CFNet-conv2's
     3 x 32 x 57 x 57 search maps against a 25 x 25 template: ~10 ms direct, ~2 ms through the FFT, on 2 cores).
-    Both give the same maps within float rounding (tests/test_correlation.py), with the same gradients.
+    Both give the same maps within float rounding (tests/models/test_correlation.py), with the same gradients.
     """
     if exemplar.dim() != 4 or instance.dim() != 4:
         raise ValueError(f"xcorr needs 4-D tensors, got exemplar {tuple(exemplar.shape)} "

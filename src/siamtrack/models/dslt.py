@@ -1,7 +1,7 @@
 """DSLT* (Lu et al., "Deep Object Tracking with Shrinkage Loss", TPAMI 2020): the small regression network
 learned online on top of a fixed two-layer feature extractor (Sec. 3.1, 3.3, Fig. 2 and 5c).
 
-The backbone is a frozen :class:`~siamtrack.models.two_layer.TwoLayerFeatures` (shared with TADT): ResNet-50's
+The backbone is a frozen :class:`~siamtrack.models.two_layer_features.TwoLayerFeatures` (shared with TADT): ResNet-50's
 ``res3d`` / ``res4f`` in the paper (Sec. 5.1), VGG-16's ``relu4_3`` / ``relu5_3`` in its Sec. 5.4, this project's
 SiamFC embedding (the default), or the ImageNet-pretrained EfficientNet-Lite0's ``stage4`` / ``stage5`` (both stride
 8: ``stride_ratio`` 1, the bilinear layer is then the identity; the ``dslt-lite`` tracker).
@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from siamtrack.models.two_layer import align_deep
+from siamtrack.models.two_layer_features import align_deep
 
 
 class DSLTRegression(nn.Module):

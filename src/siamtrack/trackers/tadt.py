@@ -39,8 +39,8 @@ from siamtrack.models.correlation import xcorr
 from siamtrack.models.tadt import (LAYERS, SELECTIONS, ChannelGroup, centre_crop, feature_grid, is_centred,
                                    max_channel_sum, parity_round, resample_centred, scaled_count, select_channels,
                                    stack_groups)
-from siamtrack.models.two_layer import (LITE_KINDS, TwoLayerFeatures, alexnet_stages, align_deep, check_lite_backbone,
-                                        lite_stage, load_two_layer_features)
+from siamtrack.models.two_layer_features import (LITE_KINDS, TwoLayerFeatures, alexnet_stages, align_deep,
+                                                 check_lite_backbone, lite_stage, load_two_layer_features)
 from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
 from siamtrack.trackers.siamese import (apply_window, check_image, clip_to_image, crop_pyramid, damped_scale,
                                         peak_displacement, penalized_peaks, unit_sum_window, upsample_responses)
@@ -182,7 +182,7 @@ class TADTTracker(Tracker):
     def _zoom(self) -> float:
         """Model pixels per image pixel: the target's sqrt(w h) spans ``params.target_size`` model pixels.
         Where ``w h`` underflows to 0 (a box below ~1e-154 px a side: a ZeroDivisionError here) or overflows (above
-        ~1e154 px), ``sqrt(w)·sqrt(h)`` instead (``tests/test_fuzz_tracking.py``); elsewhere bit-identical."""
+        ~1e154 px), ``sqrt(w)·sqrt(h)`` instead (``tests/trackers/test_fuzz_tracking.py``); elsewhere bit-identical."""
         width, height = self.target_size
         with np.errstate(over="ignore", under="ignore"):
             area = width * height

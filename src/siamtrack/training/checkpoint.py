@@ -12,11 +12,11 @@ import random
 import numpy as np
 import torch
 
-from siamtrack.io import write_atomically
+from siamtrack.atomic_files import write_atomically
 
 
 def save_atomically(obj, path: str | os.PathLike) -> None:
-    """``torch.save`` through :func:`siamtrack.io.write_atomically`: a reader (or a run killed mid-write) sees
+    """``torch.save`` through :func:`siamtrack.atomic_files.write_atomically`: a reader (or a run killed mid-write) sees
     either the old file or the new one, never a torn one."""
     write_atomically(path, lambda handle: torch.save(obj, handle))
 

@@ -29,7 +29,7 @@ import numpy as np
 from siamtrack.data.sequence import Sequence
 from siamtrack.geometry import box_to_center
 from siamtrack.imaging import crop_window, window_box
-from siamtrack.io import write_text_atomically
+from siamtrack.atomic_files import write_text_atomically
 
 FORMAT_VERSION = 1
 DEFAULT_CACHE_DIR = "~/.cache/siamtrack/curated"

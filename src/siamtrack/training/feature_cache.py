@@ -53,9 +53,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from siamtrack.config import Config, ConfigError
+from siamtrack.training.config import Config, ConfigError
 from siamtrack.imaging import read_image
-from siamtrack.io import write_text_atomically
+from siamtrack.atomic_files import write_text_atomically
 from siamtrack.training.checkpoint import load_checkpoint, save_atomically
 from siamtrack.training.curation import CuratedSequence, load_curated
 from siamtrack.labels import logistic_labels, map_center

@@ -13,6 +13,7 @@ A run directory holds ``config.yaml`` (the resolved config), ``checkpoint.pth`` 
 ``checkpoint_every`` iterations and at every epoch's end), ``log.csv`` (loss per iteration), ``epochs.csv``
 (mean loss per epoch), ``losses.png``, with ``train.epoch_snapshots`` ``epochs/model-NNN.pth`` (the state
 dict after epoch NNN), and, at the end, ``model.pth`` (the state dict with the model's registry name and config,
+and the tracker it is for with its resolved parameters (the config's ``tracker`` section, :func:`tracker_record`),
 the format of :func:`siamtrack.models.read_weights`).
 ``resume=True`` continues from the checkpoint bit for bit (on CPUs; cuDNN kernels may not be deterministic).
 """
@@ -31,11 +32,10 @@ import torch.distributed as dist
 from torch import nn
 
 from siamtrack import losses
-from siamtrack.config import Config, ConfigError, config_to_dict
+from siamtrack.training.config import Config, ConfigError, config_to_dict
 from siamtrack.importing import import_object
-from siamtrack.training.augment import BranchAugmentation
 from siamtrack.training.checkpoint import load_checkpoint, rng_state, save_atomically, set_rng_state
-from siamtrack.training.curation import CropSettings, curate, load_curated
+from siamtrack.training.curation import curate, load_curated
 from siamtrack.training.pairs import GlobalBatchSampler, PairDataset, PairSettings
 from siamtrack.training.run_folder import (CHECKPOINT_FORMAT, History, check_run_dir, seed_everything,
                                           unwrap, write_epochs, write_logs)
@@ -111,8 +111,7 @@ def pair_settings(config: Config, score_size: int) -> PairSettings:
         exemplar_size=config.data.exemplar_size, instance_size=config.data.instance_size, score_size=score_size,
         total_stride=config.labels.total_stride, label=config.labels.kind, radius=config.labels.radius,
         sigma_factor=config.labels.sigma_factor, origin=config.labels.origin,
-        exemplar_augment=BranchAugmentation(**vars(augment.exemplar)),
-        instance_augment=BranchAugmentation(**vars(augment.instance)), grayscale=augment.grayscale,
+        exemplar_augment=augment.exemplar, instance_augment=augment.instance, grayscale=augment.grayscale,
         input_mean=config.data.input_mean)
 
 
@@ -212,8 +211,7 @@ def prepare_curated(config: Config, progress: bool = True) -> Path:
     """The curated folder of this config: ``data.curation.directory`` if set (curating the sources into it
     when there are any), else ``<cache_dir>/<fingerprint of the sources>``."""
     curation = config.data.curation
-    settings = CropSettings(mode=curation.mode, context=curation.context, context_size=curation.context_size,
-                            crop_size=curation.crop_size, jpeg_quality=curation.jpeg_quality)
+    settings = curation.crop_settings()
     if curation.directory is not None and not config.data.sources:
         return Path(os.path.expanduser(curation.directory))
     if not config.data.sources:
@@ -264,6 +262,7 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
     The parts: :func:`curated_for_run` (the run folder and the crops), :func:`resume_state` (the checkpoint),
     :func:`train_step` (one optimisation step) and :class:`RunRecorder` (log, checkpoints, epoch files).
     """
+    tracker_record(config)  # a bad tracker preset or parameter fails now, not after training
     if config.train.feature_cache:
         from siamtrack.training.feature_cache import train_with_feature_cache
 
@@ -451,15 +450,44 @@ class RunRecorder:
             self.handle.close()
 
 
+def tracker_record(config: Config) -> dict:
+    """What ``model.pth`` records of the tracker (``tracker_name``, ``tracker_params``): the config's ``tracker``
+    section with its preset resolved (:func:`siamtrack.presets.resolve_params`); the name defaults to the preset's
+    tracker, else to the model's name when a tracker is registered under it (else ``None``). A
+    :class:`~siamtrack.training.config.ConfigError` names the preset file or the ``tracker.params`` key at fault."""
+    from siamtrack.presets import PresetError, check_params, load_preset, resolve_params
+    from siamtrack.trackers import TRACKERS
+
+    section = config.tracker
+    try:
+        preset = load_preset(section.preset) if section.preset else None
+    except PresetError as error:
+        raise ConfigError(f"tracker.preset: {error}") from None
+    name = section.name or (preset.tracker if preset else None) or \
+        (config.model.name if config.model.name in TRACKERS else None)
+    if name is not None and name not in TRACKERS:
+        raise ConfigError(f"tracker.name: unknown tracker {name!r}; known trackers: {', '.join(sorted(TRACKERS))}")
+    params = resolve_params(preset, dict(section.params))
+    if name is None and params:
+        raise ConfigError(f"tracker.params: no tracker to apply them to (model {config.model.name!r} is not a "
+                          "tracker name): set tracker.name")
+    if name is not None:
+        try:
+            check_params(name, params, lambda key: f"tracker.params.{key}")
+        except PresetError as error:
+            raise ConfigError(str(error)) from None
+    return {"tracker_name": name, "tracker_params": params}
+
+
 def export_model(model: nn.Module, config: Config, run_dir: Path) -> Path:
     """Write ``run_dir/model.pth`` (the :func:`siamtrack.models.read_weights` format: the tracker rebuilds the run's
-    exact variant, e.g. width 0.5, from its fields; only what training changed, a pretrained backbone's frozen
-    weights coming from its package again) and ``losses.png``."""
+    exact variant, e.g. width 0.5, from its fields, with the parameters of :func:`tracker_record`; only what
+    training changed, a pretrained backbone's frozen weights coming from its package again) and ``losses.png``."""
     from siamtrack.models import trained_state_dict
     from siamtrack.training.plots import plot_losses
 
     model_path = run_dir / "model.pth"
     save_atomically({"state_dict": trained_state_dict(model), "model_name": config.model.name,
-                     "model_config": dict(config.model.args)}, model_path)
+                     "model_config": dict(config.model.args), **tracker_record(config)}, model_path)
     plot_losses(run_dir / "log.csv", run_dir / "losses.png")
     return model_path

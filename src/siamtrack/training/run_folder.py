@@ -14,13 +14,14 @@ import torch
 import yaml
 from torch import nn
 
-from siamtrack.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config
-from siamtrack.io import write_text_atomically
+from siamtrack.training.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config
+from siamtrack.atomic_files import write_text_atomically
 
 CHECKPOINT_FORMAT = 1
 # keys that may change between a run and its resumption (they do not change the numbers)
 RESUMABLE_CHANGES = {("train", "progress"), ("train", "workers"), ("data", "curation", "workers"),
-                     ("data", "curation", "cache_dir"), ("data", "curation", "directory"), ("data", "sources")}
+                     ("data", "curation", "cache_dir"), ("data", "curation", "directory"), ("data", "sources"),
+                     ("tracker", "name"), ("tracker", "preset"), ("tracker", "params")}
 
 
 def differences(old: dict, new: dict, prefix=()) -> list[tuple]:

@@ -1,0 +1,64 @@
+"""Two runners on one results folder share the work: every run is done once, by one of them, and both finish with
+every result (each run is claimed atomically; a dead runner's claim is taken over)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from siamtrack.evaluation.runner import _claim_path, claim, one_pass_jobs, release
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_two_runners_share_a_results_folder(tmp_path):
+    root, log = tmp_path / "results", tmp_path / "log"
+    code = f"import sharing_support as s; s.run({str(root)!r}, {str(log)!r})"
+    # this folder (sharing_support) and tests/ (training_support, which it imports)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)]), "OMP_NUM_THREADS": "1"}
+    runners = [subprocess.Popen([sys.executable, "-c", code], env=environment, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    for runner in runners:
+        assert runner.wait(timeout=240) == 0, runner.stderr.read()[-2000:]
+    results = sorted(p.name for p in (root / "still").glob("*.txt"))
+    assert results == sorted(f"s{i}.txt" for i in range(8))
+    inits = sorted(p.name for p in log.iterdir())
+    assert len(inits) == 8  # each sequence tracked exactly once
+    per_runner = {name.split("-")[0] for name in inits}
+    assert len(per_runner) == 2  # and both runners did some of it
+    assert not list(root.rglob("*.claim"))  # every claim released
+
+
+def test_a_dead_runners_claim_is_taken_over_and_a_live_one_is_not(tmp_path):
+    import sharing_support
+
+    job = one_pass_jobs(sharing_support.sequences(1), tmp_path, "still")[0]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    path = _claim_path(job)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"host": socket.gethostname(), "pid": dead.pid, "time": 0.0}))
+    assert claim(job)  # stale: its process is gone
+    assert json.loads(path.read_text())["pid"] == os.getpid()
+    assert not claim(job)  # held by a live process (this one): not taken twice
+    release(job)
+    assert not path.exists() and claim(job)
+
+
+def test_a_deleted_times_file_makes_its_run_go_again(tmp_path):
+    import sharing_support
+    from siamtrack.evaluation.runner import run_one_pass
+
+    log = tmp_path / "log"
+    factory = ("sharing_support:LoggingStillTracker", {"log": str(log), "delay": 0.0})
+    sequences = sharing_support.sequences(2, 5)
+    run_one_pass(factory, sequences, tmp_path, "still", progress=False)
+    times = tmp_path / "still" / "times" / "s1_time.txt"
+    assert times.exists() and len(list(log.iterdir())) == 2
+    times.unlink()
+    written = run_one_pass(factory, sequences, tmp_path, "still", progress=False)
+    assert times.exists() and [Path(p).name for p in written] == ["s1.txt"]
+    assert len(list(log.iterdir())) == 3  # s1 tracked again, s0 not
