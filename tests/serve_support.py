@@ -1,4 +1,4 @@
-"""Helpers of the ``siamtrack serve`` tests (tests/test_serve.py, tests/test_serve_browser.py): a tiny folder
+"""Helpers of the ``siamtrack serve`` tests (tests/serve/test_serve*.py): a tiny folder
 dataset with two trackers' result files and the report ``siamtrack report`` writes for them, a real uvicorn server
 in a thread, and a server-sent-events parser."""
 from __future__ import annotations

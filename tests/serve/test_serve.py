@@ -1,6 +1,6 @@
 """``siamtrack serve``, its HTTP layer through Starlette's test client and a real uvicorn server: bad inputs get a
 clear message and the server goes on, one run at a time, a closed page stops its run, nothing outside the folders
-given to it can be read, and the reports API. The page itself in Chromium: tests/test_serve_browser.py."""
+given to it can be read, and the reports API. The page itself in Chromium: tests/serve/test_serve_browser.py."""
 from __future__ import annotations
 
 import http.client
