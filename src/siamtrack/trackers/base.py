@@ -243,8 +243,10 @@ class Tracker:
         raise NotImplementedError
 
     def output(self, box, seconds: float = float("nan")) -> FrameOutput:
-        """The last frame's :class:`FrameOutput`, for its ``box`` (what ``init`` was given / ``update`` returned)."""
-        return FrameOutput(np.asarray(box, dtype=np.float64), float(self.confidence), seconds, self.extras)
+        """The last frame's :class:`FrameOutput`, for its ``box`` (what ``init`` was given / ``update`` returned).
+        A subclass that skipped ``Tracker.__init__`` has NaN confidence and no extras."""
+        return FrameOutput(np.asarray(box, dtype=np.float64), float(getattr(self, "confidence", float("nan"))),
+                           seconds, getattr(self, "extras", None) or {})
 
     def run(self, frames: Iterable[np.ndarray], box) -> Iterator[FrameOutput]:
         """One :class:`FrameOutput` per frame of ``frames``, starting from ``box`` on the first one (its output's
