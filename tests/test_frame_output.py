@@ -70,3 +70,11 @@ def test_extras_are_a_new_dict_per_frame():
     assert weights[0]["search"] == {} and weights[1]["search"] and weights[2]["search"]
     assert weights[1] is not weights[2]
     assert np.abs(weights[1]["search"]["se1"] - weights[2]["search"]["se1"]).max() > 0
+
+
+@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "cacf"])
+def test_the_search_base_refuses_an_update_before_init(name):
+    """SearchTracker's update set-up, shared by the Siamese trackers, SiamRPN, DSLT and TADT."""
+    tracker = make(name)
+    with pytest.raises(RuntimeError, match=rf"^{name}: update\(\) called before init\(\)$"):
+        tracker.update(moving_square(1)[0])
