@@ -1,7 +1,8 @@
 """DSLT* speed: where the time of a frame goes (feature extraction, regression, online update, ...).
 
 For each backbone, the tracker runs ``--frames`` frames of a real sequence ``--runs`` times (random weights: the
-cost does not depend on them); the tracker's ``stage_seconds`` split each frame into ``crop`` (the
+cost does not depend on them); each frame's ``extras["stage_seconds"]`` (the tracker's per-frame output) split it
+into ``crop`` (the
 ``num_scales`` search crops), ``features`` (the frozen backbone on them), ``regression`` (the regression network),
 ``locate`` (upsampling, peak, scale choice), ``update`` (label + ``update_iterations`` Adam steps on the last
 ``memory`` frames); the first frame splits into feature extraction and ``init_training`` (``init_iterations``
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import statistics
 import sys
+import time
 
 import torch
 
 from common import (add_shared_argument, append_results, first_frames, named_sequences, provenance, speed_parser,
-                    timed, update_seconds)
+                    timed)
 from siamtrack.trackers import build_tracker
 
 BACKBONES = {  # backbone -> tracker overrides (padded backbones take 256-pixel crops, a multiple of 16)
@@ -36,11 +38,16 @@ def measure(backbone: str, frames: list, box, runs: int) -> dict[str, float]:
     for _ in range(runs):
         tracker = build_tracker("dslt", weights="random", device="cpu", **BACKBONES[backbone])
         init = {"init total": timed(tracker.init, frames[0], box)[0],
-                "init features": tracker.stage_seconds["features"],
-                "init_training": tracker.stage_seconds["init_training"]}
-        tracker.stage_seconds.clear()
-        frame_total, frame_cpu = update_seconds(tracker, frames[1:])
-        values = {stage: tracker.stage_seconds[stage] / (len(frames) - 1) for stage in FRAME_STAGES}
+                "init features": tracker.extras["stage_seconds"]["features"],
+                "init_training": tracker.extras["stage_seconds"]["init_training"]}
+        stages = []  # each frame's stage times (its per-frame extras)
+        wall, cpu = time.perf_counter(), time.process_time()
+        for image in frames[1:]:
+            tracker.update(image)
+            stages.append(tracker.extras["stage_seconds"])
+        count = len(frames) - 1
+        frame_total, frame_cpu = (time.perf_counter() - wall) / count, (time.process_time() - cpu) / count
+        values = {stage: sum(frame.get(stage, 0.0) for frame in stages) / count for stage in FRAME_STAGES}
         values["frame total"], values["frame CPU"] = frame_total, frame_cpu
         values.update(init)
         for key, value in values.items():

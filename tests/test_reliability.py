@@ -316,7 +316,7 @@ def test_eval_refuses_a_result_folder_of_another_run(tmp_path, capsys):
     capsys.readouterr()
     assert run_eval(tmp_path, "--weights", str(weights)) == 0  # the same run: its results are reused
     assert "found 1 results, skipping them" in capsys.readouterr().err
-    for arguments, differs in ((["--param", "interp_factor=0.02"], "parameters {} there, {'interp_factor': 0.02} now"),
+    for arguments, differs in ((["--param", "template_lr=0.02"], "parameters {} there, {'template_lr': 0.02} now"),
                                ([], "weights sha256"),  # --weights other.pth below
                                (["--tracker", "siamfc", "--name", "dcfnet"], "tracker 'dcfnet' there, 'siamfc' now")):
         chosen = str(other_weights) if not arguments else str(weights)
@@ -337,7 +337,7 @@ def test_eval_uses_an_older_result_folder_without_run_json_with_a_warning(tmp_pa
     assert run_eval(tmp_path, "--weights", weights) == 0
     (tmp_path / "results" / "dcfnet" / "run.json").unlink()  # as an older siamtrack left it
     capsys.readouterr()
-    assert run_eval(tmp_path, "--weights", weights, "--param", "interp_factor=0.02") == 0
+    assert run_eval(tmp_path, "--weights", weights, "--param", "template_lr=0.02") == 0
     error = capsys.readouterr().err
     assert "warning:" in error and "no run.json" in error and "found 1 results, skipping them" in error, error
     assert not (tmp_path / "results" / "dcfnet" / "run.json").exists()  # nothing vouches for the old results
@@ -394,7 +394,7 @@ def test_track_refuses_a_float_for_an_integer_parameter(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("interp_factor", 3.0, "DCFNetParams.interp_factor must be in (0, 1], got 3.0"),
+    ("template_lr", 3.0, "DCFNetParams.template_lr must be in (0, 1], got 3.0"),
     ("num_scales", 0, "DCFNetParams.num_scales must be at least 1, got 0"),
     ("crop_size", 4, "DCFNetParams.crop_size must be at least 8, got 4"),
 ])

@@ -48,9 +48,9 @@ def plot_first_frame_weights(weights: Path, shared: Path, sequence_name: str | N
     tracker.init(sequence.frames[0], sequence.init_box)
     tracker.update(sequence.frames[1])
     centre = tracker.params.num_scales // 2
-    panels = {f"exemplar {name}": value for name, value in tracker.channel_weights["exemplar"].items()}
-    panels.update({f"search {name} (centre scale)": value[centre]
-                   for name, value in tracker.channel_weights["search"].items()})
+    se_weights = tracker.extras["channel_weights"]  # the second frame's: its search crops and its template update
+    panels = {f"exemplar {name}": value for name, value in se_weights["exemplar"].items()}
+    panels.update({f"search {name} (centre scale)": value[centre] for name, value in se_weights["search"].items()})
     plot_channel_weights(panels, path, title=f"{sequence.name}, frames 1-2")
 
 

@@ -142,15 +142,14 @@ def test_tracker_defaults_are_the_papers():
 def test_tracker_keeps_input_conditioned_channel_weights_and_plots_them(tmp_path):
     frames = ball_frames(4)
     tracker = AdaCFNetTracker(calibrated_random_model(5, frames[0], width=0.5), device="cpu")
-    tracker.init(frames[0], BALL_BOX)
-    exemplar = tracker.channel_weights["exemplar"]
+    outputs = list(tracker.run(frames, BALL_BOX))  # one FrameOutput per frame, its extras that frame's
+    exemplar = outputs[0].extras["channel_weights"]["exemplar"]
     assert {name: value.shape for name, value in exemplar.items()} == {"se1": (1, 48), "se2": (1, 16)}
-    assert tracker.channel_weights["search"] == {}
+    assert outputs[0].extras["channel_weights"]["search"] == {}
     searches = []
-    for frame in frames[1:]:
-        box = tracker.update(frame)
-        assert np.all(np.isfinite(box))
-        search = tracker.channel_weights["search"]
+    for output in outputs[1:]:
+        assert np.all(np.isfinite(output.box))
+        search = output.extras["channel_weights"]["search"]
         assert {name: value.shape for name, value in search.items()} == {"se1": (3, 48), "se2": (3, 16)}
         assert all(((value > 0) & (value < 1)).all() for value in search.values())
         searches.append(search["se1"].copy())
@@ -158,11 +157,12 @@ def test_tracker_keeps_input_conditioned_channel_weights_and_plots_them(tmp_path
     assert np.abs(searches[0][0] - searches[0][2]).max() > 1e-6
     assert np.abs(searches[0] - searches[1]).max() > 1e-6
     # the template update re-ran the exemplar branch on the last frame
-    assert np.abs(tracker.channel_weights["exemplar"]["se1"] - exemplar["se1"]).max() > 1e-6
+    last = tracker.extras["channel_weights"]
+    assert last is outputs[-1].extras["channel_weights"]
+    assert np.abs(last["exemplar"]["se1"] - exemplar["se1"]).max() > 1e-6
 
     path = tmp_path / "weights.png"
-    panels = {"exemplar se1": tracker.channel_weights["exemplar"]["se1"],
-              "search se2 (centre scale)": tracker.channel_weights["search"]["se2"][1]}
+    panels = {"exemplar se1": last["exemplar"]["se1"], "search se2 (centre scale)": last["search"]["se2"][1]}
     drawn = plot_channel_weights(panels, path, title="ball1")
     assert [len(bars) for bars in drawn.values()] == [48, 16]
     np.testing.assert_allclose(drawn["exemplar se1"], panels["exemplar se1"][0], rtol=1e-6)

@@ -166,8 +166,8 @@ def test_registry_builds_the_tracker_from_param_pth(dragon_baby, param_pth, trac
 def test_siamtrack_checkpoints_bring_their_model_config():
     trained = DCFNet(size=65, padding=1.5)
     weights = Weights(trained.state_dict(), "dcfnet", {"size": 65, "padding": 1.5}, "run/model.pth")
-    tracker = DCFNetTracker.from_weights(weights, device="cpu", interp_factor=0.02)
-    assert (tracker.params.crop_size, tracker.params.padding, tracker.params.interp_factor) == (65, 1.5, 0.02)
+    tracker = DCFNetTracker.from_weights(weights, device="cpu", template_lr=0.02)
+    assert (tracker.params.crop_size, tracker.params.padding, tracker.params.template_lr) == (65, 1.5, 0.02)
     assert not tracker.reverse_channels and tracker.net.feature.mean == (123.0, 117.0, 104.0)
     torch.testing.assert_close(tracker.net.feature.feature[2].weight, trained.feature.feature[2].weight)
     with pytest.raises(ValueError, match="run/model.pth: weights are for model 'siamfc', not 'dcfnet'"):
@@ -185,3 +185,23 @@ def test_bad_inputs_raise_clear_errors():
         tracker.init(np.zeros((50, 50, 3), np.float32), [10, 10, 5, 5])
     with pytest.raises(ValueError, match=r"w, h > 0, got \[10.0, 10.0, 0.0, 5.0\]"):
         tracker.init(np.zeros((50, 50, 3), np.uint8), [10, 10, 0, 5])
+
+
+def test_the_authors_parameter_names_are_still_accepted_with_a_warning():
+    """DCFNet's parameters carry the other trackers' names (template_lr, min_scale, max_scale, ridge_lambda); the
+    authors' names still work as overrides, with one FutureWarning each, and a model_config's lambda_ (the DCFNet
+    network's argument) sets ridge_lambda."""
+    weights = Weights(DCFNet(size=65).state_dict(), "dcfnet", {"size": 65, "lambda_": 1e-3}, "run/model.pth")
+    tracker = DCFNetTracker.from_weights(weights, device="cpu")
+    assert tracker.params.ridge_lambda == 1e-3 and tracker.net.lambda_ == 1e-3
+    with pytest.warns(FutureWarning) as caught:
+        old = DCFNetTracker(DCFNetFeatures(), device="cpu", interp_factor=0.02, min_scale_factor=0.3,
+                            max_scale_factor=4.0, lambda_=1e-3)
+    messages = sorted(str(warning.message) for warning in caught)
+    assert messages == [f"DCFNetTracker: hyper-parameter {name!r} is deprecated, use {new!r}" for name, new in
+                        sorted([("interp_factor", "template_lr"), ("lambda_", "ridge_lambda"),
+                                ("max_scale_factor", "max_scale"), ("min_scale_factor", "min_scale")])]
+    assert (old.params.template_lr, old.params.min_scale, old.params.max_scale, old.params.ridge_lambda) == \
+        (0.02, 0.3, 4.0, 1e-3)
+    with pytest.raises(TypeError, match="interp_factor and template_lr are the same parameter"):
+        DCFNetTracker(DCFNetFeatures(), device="cpu", interp_factor=0.02, template_lr=0.02)

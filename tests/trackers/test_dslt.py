@@ -135,12 +135,14 @@ def test_tracker_follows_a_translated_real_frame(siamfc_quarter, frame_and_box):
     untrained = make_tracker(siamfc_quarter, init_iterations=0, num_scales=1)
     untrained.init(image, box)
     first_loss = untrained.train_steps(untrained.optimizer(online=False), 1)[0]  # before any step
-    assert tracker.init_loss < 0.5 * first_loss
+    assert tracker.extras["init_loss"] < 0.5 * first_loss
+    assert set(tracker.extras["stage_seconds"]) == {"crop", "features", "init_training"}
     centre = box[:2] + box[2:] / 2
     result = tracker.update(shifted(image, -10.0, 8.0))
     np.testing.assert_allclose(result[:2] + result[2:] / 2 - centre, [-10.0, 8.0], atol=2.5)
     assert np.all(result[2:] > 0.9 * box[2:]) and np.all(result[2:] < 1.1 * box[2:])
-    assert set(tracker.stage_seconds) >= {"crop", "features", "regression", "update", "init_training"}
+    assert set(tracker.extras["stage_seconds"]) == {"crop", "features", "regression", "locate", "update"}
+    assert "init_loss" not in tracker.extras  # a new dict per frame
 
 
 def test_reductions_start_from_the_seed_whatever_ran_before(siamfc_quarter, frame_and_box):

@@ -149,7 +149,7 @@ def test_track_fuzz(trackers, name, kind):
 def test_context_side_of_extreme_boxes_is_finite_and_positive(side):
     """SiamFC's ``sqrt((w + p)(h + p))`` was 0 for a 1e-200 px box (the product underflowed) and inf for a
     2e200 px one (it overflowed); the crop then raised ``crop window must have a positive finite size``."""
-    from siamtrack.trackers.siamese import context_side
+    from siamtrack.trackers.search import context_side
 
     value = context_side(side, side)
     assert np.isfinite(value) and value > 0

@@ -205,7 +205,7 @@ def test_lite_trackers_use_the_networks_crops_and_refuse_alexnet_weights(name, m
     box = tracker.update(frames[1])
     assert box.shape == (4,) and np.isfinite(box).all()
     if name == "adacfnet-lite":
-        assert tracker.channel_weights["exemplar"]["se1"].shape == (1, 128)
+        assert tracker.extras["channel_weights"]["exemplar"]["se1"].shape == (1, 128)
 
 
 # ------------------------------------------------------------------------------------- feature-cache training

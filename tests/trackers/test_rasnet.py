@@ -19,7 +19,7 @@ from siamtrack.models.attention import GeneralAttention, ResidualAttention, Sque
 from siamtrack.models.correlation import xcorr
 from siamtrack.trackers import build_tracker
 from siamtrack.trackers.rasnet import RASNetParams, RASNetTracker
-from siamtrack.trackers.siamese import context_side, crop_pyramid
+from siamtrack.trackers.search import context_side, crop_pyramid
 from siamtrack.training.loop import batch_loss
 
 WIDTH = 0.125  # 32 output channels: fast on 2 CPU cores, same structure as the paper's network

@@ -12,9 +12,7 @@ from torch import nn
 import siamtrack.imaging as imaging
 from siamtrack.imaging import crop_window
 from siamtrack.models.siamese import SiamFCNet
-from siamtrack.trackers.siamese import (
-    SiameseParams,
-    SiameseTracker,
+from siamtrack.trackers.search import (
     apply_window,
     context_side,
     crop_pyramid,
@@ -22,6 +20,7 @@ from siamtrack.trackers.siamese import (
     penalized_peaks,
     upsample_responses,
 )
+from siamtrack.trackers.siamese import SiameseParams, SiameseTracker
 
 
 def test_context_side_closed_form():

@@ -300,8 +300,8 @@ def test_tracker_selects_stacks_and_rescales(initialised):
     (shallow_group, deep_group) = tracker.groups
     assert (shallow_group.method, len(shallow_group.channels)) == ("regress+rank", scaled_count(80, 96))
     assert (deep_group.method, len(deep_group.channels)) == ("regress", scaled_count(250, 64))
-    assert set(tracker.importances) == {"conv4_1", "conv4_3"}
-    assert set(tracker.importances["conv4_1"]) == {"regress", "rank"}
+    assert set(tracker.extras["importances"]) == {"conv4_1", "conv4_3"}  # the first frame's per-frame extras
+    assert set(tracker.extras["importances"]["conv4_1"]) == {"regress", "rank"}
     kh, kw = tracker.template.shape[-2:]
     assert tracker.template.shape[1] == 15 + 31 and kh % 2 == kw % 2 == 0 and kh > kw  # Human3 is tall
     template_sums = tracker.template.sum(dim=(-2, -1))[0].abs()

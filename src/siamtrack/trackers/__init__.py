@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from siamtrack.models import Weights, import_object, read_weights
-from siamtrack.trackers.base import Tracker
+from siamtrack.trackers.base import FrameOutput, Tracker
 
 TRACKERS: dict[str, str] = {
     "siamfc": "siamtrack.trackers.siamfc:SiamFCTracker",
@@ -167,6 +167,6 @@ def parse_hyperparameters(items: list[str]) -> dict:
     return parse_items(items, "--param")
 
 
-__all__ = ["DEFAULT_TRACKER", "default_weights", "TRACKERS", "RANDOM_WEIGHTS", "Tracker", "WeightsRequired",
-           "available_trackers", "build_tracker", "bundled_weights", "parse_hyperparameters", "recorded_for",
+__all__ = ["DEFAULT_TRACKER", "default_weights", "FrameOutput", "TRACKERS", "RANDOM_WEIGHTS", "Tracker",
+           "WeightsRequired", "available_trackers", "build_tracker", "bundled_weights", "parse_hyperparameters",
            "tracker_class"]

@@ -11,8 +11,9 @@ cosine-window influence (0.2625) and the x8 response upsampling are CFNet-conv2'
 exactly CFNet-conv2's and its tracker is CFNet's (Sec. III-A, III-E).
 
 The SE channel weights are recomputed from every crop the network sees (they are input-conditioned,
-Sec. III-E, Fig. 7). After each ``init``/``update`` the tracker keeps the latest ones in
-:attr:`AdaCFNetTracker.channel_weights`; :func:`plot_channel_weights` draws them as bar plots (Fig. 4, 7).
+Sec. III-E, Fig. 7). Each frame reports those of its crops in its per-frame output,
+``extras["channel_weights"]`` (:class:`AdaCFNetTracker`); :func:`plot_channel_weights` draws them as bar plots
+(Fig. 4, 7).
 """
 from __future__ import annotations
 
@@ -36,12 +37,15 @@ class AdaCFNetParams(CFNetParams):
 class AdaCFNetTracker(CFNetTracker):
     """AdaCFNet: CFNet-conv2 tracking with SE channel attention in the feature net.
 
-    :attr:`channel_weights` holds the SE weights of the last crops seen, as float numpy arrays::
+    Each frame's ``extras["channel_weights"]`` (``tracker.extras`` after ``init``/``update``, the ``extras`` of
+    :meth:`~siamtrack.trackers.base.Tracker.run`'s outputs) holds the SE weights of the crops that frame's step
+    saw, as float numpy arrays::
 
-        {"exemplar": {"se1": (1, C1), "se2": (1, C2)},          # the last exemplar crop (init / template update)
-         "search":   {"se1": (num_scales, C1), "se2": (...)}}    # the last frame's search crops, smallest scale first
+        {"exemplar": {"se1": (1, C1), "se2": (1, C2)},          # the exemplar crop (init / template update)
+         "search":   {"se1": (num_scales, C1), "se2": (...)}}    # the search crops, smallest scale first
 
-    (empty dicts for a network built with ``attention=False``).
+    A branch the frame did not run is an empty dict (``search`` on the first frame, ``exemplar`` on later frames
+    when ``template_lr`` is 0), as are both for a network built with ``attention=False``.
     """
 
     name = "adacfnet"
@@ -53,10 +57,11 @@ class AdaCFNetTracker(CFNetTracker):
         if not hasattr(self.model, "embed_with_weights"):
             raise TypeError(f"{self.name}: the model must provide embed_with_weights (an AdaCFNetNet), "
                             f"got {type(model).__name__}")
-        self.channel_weights: dict[str, dict[str, np.ndarray]] = {"exemplar": {}, "search": {}}
 
     def _keep_weights(self, branch: str, weights: Mapping[str, torch.Tensor]) -> None:
-        self.channel_weights[branch] = {name: value.float().cpu().numpy() for name, value in weights.items()}
+        """Report the SE ``weights`` of ``branch`` in this frame's ``extras["channel_weights"]``."""
+        frame = self.extras.setdefault("channel_weights", {"exemplar": {}, "search": {}})
+        frame[branch] = {name: value.float().cpu().numpy() for name, value in weights.items()}
 
     def build_template(self, exemplar: torch.Tensor) -> torch.Tensor:
         features, weights = self.model.embed_with_weights(exemplar)
@@ -71,10 +76,10 @@ class AdaCFNetTracker(CFNetTracker):
 
 class AdaCFNetLiteTracker(LiteTracker, AdaCFNetTracker):
     """AdaCFNet's tracker on the ImageNet EfficientNet-Lite0 embedding (``AdaCFNetNet(backbone="efficientnet-lite0")``:
-    one SE block on the adjust layer, so :attr:`channel_weights` holds ``"se1"`` only). No weights: ImageNet trunk +
-    random head; AlexNet AdaCFNet weights are refused (:class:`~siamtrack.trackers.siamese.LiteTracker`). Responses
-    are upsampled x16 at stride 8 (:class:`~siamtrack.trackers.cfnet.CFNetLiteParams`; AdaCFNet's own parameters
-    are CFNet-conv2's)."""
+    one SE block on the adjust layer, so ``extras["channel_weights"]`` holds ``"se1"`` only). No weights: ImageNet
+    trunk + random head; AlexNet AdaCFNet weights are refused (:class:`~siamtrack.trackers.siamese.LiteTracker`).
+    Responses are upsampled x16 at stride 8 (:class:`~siamtrack.trackers.cfnet.CFNetLiteParams`; AdaCFNet's own
+    parameters are CFNet-conv2's)."""
 
     name = "adacfnet-lite"
     Params = CFNetLiteParams
@@ -83,9 +88,9 @@ class AdaCFNetLiteTracker(LiteTracker, AdaCFNetTracker):
 def plot_channel_weights(weights: Mapping[str, np.ndarray], path: str | Path, title: str = "") -> dict[str, np.ndarray]:
     """A PNG with one bar plot per entry of ``weights`` (name -> one weight per channel), as AdaCFNet Fig. 7.
 
-    ``weights`` is e.g. ``tracker.channel_weights["exemplar"]`` (the leading crop axis of length 1 is dropped)
-    or ``{"search se1": tracker.channel_weights["search"]["se1"][1]}``. Returns the bar heights drawn, per
-    panel (read back from the figure), so callers and tests can check what the plot shows.
+    ``weights`` is e.g. ``tracker.extras["channel_weights"]["exemplar"]`` (the leading crop axis of length 1 is
+    dropped) or ``{"search se1": output.extras["channel_weights"]["search"]["se1"][1]}``. Returns the bar heights
+    drawn, per panel (read back from the figure), so callers and tests can check what the plot shows.
     """
     panels = {}
     for name, values in weights.items():

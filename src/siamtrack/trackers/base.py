@@ -1,7 +1,10 @@
 """The tracker API: ``init(image, box)`` then ``update(image) -> box`` once per frame.
 
 Images are RGB ``uint8`` ``H x W x 3`` arrays; boxes are 0-based ``x, y, w, h`` floats.
-After ``update`` the tracker's ``confidence`` holds its score for that frame (higher = surer).
+After ``init`` / ``update`` the tracker's ``confidence`` holds its score for that frame (higher = surer; NaN where
+the tracker computed none, which is every tracker's first frame) and ``extras`` the tracker-specific values of that
+frame (a new dict per frame, e.g. AdaCFNet's SE channel weights, DSLT's stage times). :meth:`Tracker.output`
+packs the three into one :class:`FrameOutput`; :meth:`Tracker.run` yields one per frame of a sequence.
 Everything else (evaluation, the got10k adapter, the TraX server) only calls these methods.
 """
 from __future__ import annotations
@@ -10,8 +13,8 @@ import ctypes
 import dataclasses
 import os
 import time
-from collections.abc import Iterable
-from typing import TypeVar
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -205,13 +208,31 @@ def check_initial_box(box, tracker_name: str, image: np.ndarray | None = None) -
     return box
 
 
+@dataclasses.dataclass(frozen=True)
+class FrameOutput:
+    """What a tracker gives for one frame: the ``box`` (0-based ``x, y, w, h``, float64), its ``confidence`` (NaN
+    where the tracker computed none: every tracker's first frame), the wall time of the ``init``/``update`` call
+    (``seconds``; NaN when not timed) and the tracker-specific ``extras`` of that frame, named in each tracker's
+    documentation (``channel_weights``: AdaCFNet; ``stage_seconds``, ``init_loss``: DSLT; ``importances``: TADT;
+    empty for the others)."""
+
+    box: np.ndarray
+    confidence: float = float("nan")
+    seconds: float = float("nan")
+    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
 class Tracker:
-    """Base class of every siamtrack tracker."""
+    """Base class of every siamtrack tracker.
+
+    A subclass implements ``init`` and ``update``; each sets ``self.confidence`` and may set ``self.extras`` to a new
+    dict of its per-frame values (the base leaves it empty)."""
 
     name = "tracker"
 
     def __init__(self):
         self.confidence: float = float("nan")
+        self.extras: dict[str, Any] = {}
 
     def init(self, image: np.ndarray, box) -> None:
         """Start tracking the object in ``box`` (0-based ``x, y, w, h``) of ``image``."""
@@ -221,24 +242,40 @@ class Tracker:
         """Locate the object in the next frame; returns its box and sets ``self.confidence``."""
         raise NotImplementedError
 
-    def track(self, frames: Iterable[np.ndarray], box) -> tuple[np.ndarray, np.ndarray]:
-        """Run over ``frames`` starting from ``box`` on the first one.
+    def output(self, box, seconds: float = float("nan")) -> FrameOutput:
+        """The last frame's :class:`FrameOutput`, for its ``box`` (what ``init`` was given / ``update`` returned).
+        A subclass that skipped ``Tracker.__init__`` has NaN confidence and no extras."""
+        return FrameOutput(np.asarray(box, dtype=np.float64), float(getattr(self, "confidence", float("nan"))),
+                           seconds, getattr(self, "extras", None) or {})
 
-        Returns ``(boxes, seconds)``: ``(N, 4)`` boxes (row 0 is ``box``) and per-frame wall times.
-        Runs without autograd (a tracker that learns online enables it where it needs it), applies
-        :func:`keep_freed_memory` first and calls :func:`release_freed_memory` after each frame (outside the timing).
-        """
+    def run(self, frames: Iterable[np.ndarray], box) -> Iterator[FrameOutput]:
+        """One :class:`FrameOutput` per frame of ``frames``, starting from ``box`` on the first one (its output's
+        box is ``box``), as each frame is tracked (a generator: nothing is kept).
+
+        Each ``init``/``update`` runs without autograd (a tracker that learns online enables it where it needs it)
+        and is timed (``seconds``); :func:`keep_freed_memory` is applied first and :func:`release_freed_memory`
+        after each frame (outside the timing)."""
         keep_freed_memory()  # opting in: the process keeps freed feature maps for reuse (see its doc)
-        boxes, times = [], []
-        with torch.no_grad():
-            for index, image in enumerate(frames):
-                start = time.perf_counter()
+        for index, image in enumerate(frames):
+            start = time.perf_counter()
+            with torch.no_grad():  # per frame, not around the yield: the caller's code keeps its own grad mode
                 if index == 0:
                     self.init(image, box)
                     result = np.asarray(box, dtype=np.float64)
                 else:
                     result = np.asarray(self.update(image), dtype=np.float64)
-                times.append(time.perf_counter() - start)
-                boxes.append(result)
-                release_freed_memory()
+            seconds = time.perf_counter() - start
+            output = self.output(result, seconds)
+            release_freed_memory()
+            yield output
+
+    def track(self, frames: Iterable[np.ndarray], box) -> tuple[np.ndarray, np.ndarray]:
+        """Run over ``frames`` starting from ``box`` on the first one (:meth:`run`, keeping boxes and times).
+
+        Returns ``(boxes, seconds)``: ``(N, 4)`` boxes (row 0 is ``box``) and per-frame wall times.
+        """
+        boxes, times = [], []
+        for output in self.run(frames, box):
+            boxes.append(output.box)
+            times.append(output.seconds)
         return np.array(boxes, dtype=np.float64).reshape(-1, 4), np.array(times)

@@ -2,8 +2,9 @@
 
 Per frame: crop the search region at 3 scales around the last position, correlate their features with the
 learned filter (Eq. 3), move to the highest penalised peak, then re-crop at the new position and blend the
-new filter into the model (the paper's online update: linear interpolation, at rate ``interp_factor``, of the
-template spectrum and of the filter's ``y_hat / (energy + lambda)`` part). That last crop's features are
+new filter into the model (the paper's online update: linear interpolation, at rate ``template_lr`` -- the
+authors' ``interp_factor`` --, of the template spectrum and of the filter's ``y_hat / (energy + ridge_lambda)``
+part). That last crop's features are
 computed at the start of the next ``update``, in one batch with the next 3 search crops (the same arithmetic
 as the authors' update-then-search, batched by 4 instead of 1 + 3). The details follow the authors'
 ``track/DCFNet.py`` / ``track/util.py`` (foolwood/DCFNet_pytorch):
@@ -18,9 +19,16 @@ as the authors' update-then-search, batched by 4 instead of 1 + 3). The details 
 
 Frames come in as RGB (the library convention); weights trained on BGR input (the authors' ``param.pth``)
 get their crops reversed to BGR here, which is exact because the crop acts on each channel alone.
+
+Parameter names are those of the other trackers where they mean the same thing (``template_lr``, ``min_scale``,
+``max_scale``, TADT's ``ridge_lambda``); the authors' names (``interp_factor``, ``min_scale_factor``,
+``max_scale_factor``, ``lambda_``) are still accepted as overrides, with a deprecation warning
+(:data:`RENAMED_PARAMS`). ``confidence`` is NaN after ``init``, as for every tracker (no response is computed on
+the first frame), and the winning response peak after ``update``.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -41,14 +49,14 @@ class DCFNetParams:
 
     crop_size: int = 125
     padding: float = 2.0  # search window = target size * (1 + padding)
-    lambda_: float = 1e-4  # ridge regularisation (Eq. 1)
+    ridge_lambda: float = 1e-4  # ridge regularisation λ (Eq. 1; the authors' lambda_)
     output_sigma_factor: float = 0.1  # label sigma = crop_size / (1 + padding) * factor
-    interp_factor: float = 0.01  # online model update rate
+    template_lr: float = 0.01  # online model update rate (the authors' interp_factor)
     num_scales: int = 3  # scale exponents arange(n) - n // 2
     scale_step: float = 1.0275
     scale_penalty: float = 0.9925  # per unit of |scale exponent|
-    min_scale_factor: float = 0.2  # size stays within [min_scale_factor, max_scale_factor] x initial size
-    max_scale_factor: float = 5.0
+    min_scale: float = 0.2  # size stays within [min_scale, max_scale] x initial size (min_scale_factor, ...)
+    max_scale: float = 5.0
     precision: str = "float32"  # "float32" (exact) or "bfloat16" (feature net in bfloat16, DCF in float32)
 
     def __post_init__(self):
@@ -58,12 +66,30 @@ class DCFNetParams:
         checks = {  # one message per field, naming it (not the whole dataclass)
             "crop_size": (self.crop_size >= 8, "must be at least 8"),
             "num_scales": (self.num_scales >= 1, "must be at least 1"),
-            "interp_factor": (0.0 < self.interp_factor <= 1.0, "must be in (0, 1]"),
+            "template_lr": (0.0 < self.template_lr <= 1.0, "must be in (0, 1]"),
         }
         for name, (ok, rule) in checks.items():
             if not ok:
                 raise ValueError(f"DCFNetParams.{name} {rule}, got {getattr(self, name)!r}")
         check_size_limit(self, ("crop_size",))
+
+
+RENAMED_PARAMS = {"lambda_": "ridge_lambda", "interp_factor": "template_lr", "min_scale_factor": "min_scale",
+                  "max_scale_factor": "max_scale"}  # the authors' (and siamtrack's before 0.1.0) name -> the name now
+
+
+def renamed_params(hyperparameters: dict, owner: str = "DCFNetTracker") -> dict:
+    """``hyperparameters`` with the old names of :data:`RENAMED_PARAMS` replaced by the new ones, one
+    FutureWarning per old name; a TypeError when a parameter is given under both names."""
+    result = dict(hyperparameters)
+    for old, new in RENAMED_PARAMS.items():
+        if old in result:
+            if new in result:
+                raise TypeError(f"{owner}: {old} and {new} are the same parameter; give {new} only")
+            warnings.warn(f"{owner}: hyper-parameter {old!r} is deprecated, use {new!r}", FutureWarning,
+                          stacklevel=3)
+            result[new] = result.pop(old)
+    return result
 
 
 def crop_chw(image: np.ndarray, center: np.ndarray, window: np.ndarray, out_size: int) -> np.ndarray:
@@ -95,11 +121,12 @@ class DCFNetTracker(Tracker):
     def __init__(self, features: DCFNetFeatures, params: DCFNetParams | None = None, device=None,
                  **hyperparameters):
         super().__init__()
-        params = with_overrides(params if params is not None else DCFNetParams(), hyperparameters, type(self).__name__)
+        params = with_overrides(params if params is not None else DCFNetParams(),
+                                renamed_params(hyperparameters, type(self).__name__), type(self).__name__)
         self.params = params
         self.device = pick_device(device)
         self.net = DCFNet(size=params.crop_size, padding=params.padding, output_sigma_factor=params.output_sigma_factor,
-                          lambda_=params.lambda_, channel_order=features.channel_order, mean=features.mean)
+                          lambda_=params.ridge_lambda, channel_order=features.channel_order, mean=features.mean)
         self.net.feature.load_state_dict(features.state_dict())
         self.feature_dtype = torch.bfloat16 if params.precision == "bfloat16" else torch.float32
         self.net.eval().to(self.device)
@@ -121,7 +148,7 @@ class DCFNetTracker(Tracker):
         check_model_name(weights, "dcfnet", cls.name)
         config = weights.model_config
         renamed = {"size": "crop_size", "padding": "padding", "output_sigma_factor": "output_sigma_factor",
-                   "lambda_": "lambda_"}
+                   "lambda_": "ridge_lambda"}
         from_config = {renamed[key]: value for key, value in config.items() if key in renamed}
         loaded = features_from_state_dict(weights.state_dict, weights.source)
         features = DCFNetFeatures(channel_order=config.get("channel_order", loaded.channel_order),
@@ -152,19 +179,20 @@ class DCFNetTracker(Tracker):
         center = box_to_center(box)
         self.center, self.size = center[:2].copy(), center[2:].copy()
         p = self.params
-        self.min_size = np.maximum(p.min_scale_factor * self.size, 4.0)
+        self.min_size = np.maximum(p.min_scale * self.size, 4.0)
         # (w, h) at most the frame's (width, height) (the authors' code takes image.shape[:2]: swapped)
         self.max_size = np.minimum(np.array([image.shape[1], image.shape[0]], dtype=np.float64),
-                                   p.max_scale_factor * self.size)
+                                   p.max_scale * self.size)
         self.template_fft = self._features_fft([self._crop(image, self.size * (1 + p.padding))])
-        self.alpha_fft = dcf_solve(self.template_fft, self.net.label_fft, p.lambda_)
+        self.alpha_fft = dcf_solve(self.template_fft, self.net.label_fft, p.ridge_lambda)
         self.pending_crop = None
-        self.confidence = 1.0
+        self.confidence = float("nan")  # no response on the first frame (was 1.0 before 0.1.0)
+        self.extras = {}
 
     def _learn(self, new_fft: torch.Tensor) -> None:
-        """Blend the filter learned on ``new_fft`` into the model at rate ``interp_factor``."""
-        rate = self.params.interp_factor
-        new_alpha = dcf_solve(new_fft, self.net.label_fft, self.params.lambda_)
+        """Blend the filter learned on ``new_fft`` into the model at rate ``template_lr``."""
+        rate = self.params.template_lr
+        new_alpha = dcf_solve(new_fft, self.net.label_fft, self.params.ridge_lambda)
         # (1 - rate) * model + rate * new, in place: the model tensors are the tracker's own
         self.template_fft.mul_(1 - rate).add_(new_fft, alpha=rate)
         self.alpha_fft.mul_(1 - rate).add_(new_alpha, alpha=rate)

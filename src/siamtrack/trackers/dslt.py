@@ -12,7 +12,7 @@ frozen two-layer backbone (:class:`~siamtrack.models.two_layer_features.TwoLayer
   last ``memory`` (``T = 7``) of them, and take ``update_iterations`` Adam steps on them at the online learning
   rates (every ``update_interval`` frames).
 
-Search geometry, crops and scale damping are SiamFC's (:mod:`siamtrack.trackers.siamese`): the square region of
+Search geometry, crops and scale damping are SiamFC's (:mod:`siamtrack.trackers.search`): the square region of
 side ``sqrt((w + p)(h + p))``, ``p = context (w + h)``, maps onto ``context_size`` model pixels, the search crop
 is ``instance_size`` pixels.
 
@@ -36,8 +36,9 @@ grid (see :mod:`siamtrack.models.two_layer_features`), with 257-pixel crops (``8
 crop; :func:`check_instance_size`). The learning rates are the ones above: unit-RMS features and per-fan-in rates are
 what make them carry over to another backbone.
 
-``stage_seconds`` accumulates the wall time of each step (``crop``, ``features``, ``regression``, ``locate``,
-``update``, ``init_training``) -- what ``benchmarks/bench_dslt.py`` reports.
+Per-frame output (``extras``): ``stage_seconds``, the wall time of each step of that frame (``crop``, ``features``,
+``regression``, ``locate``, ``update``; ``init_training`` on the first frame) -- what ``benchmarks/bench_dslt.py``
+reports -- and, on the first frame, ``init_loss`` (the loss before the last first-frame training step).
 """
 from __future__ import annotations
 
@@ -53,10 +54,11 @@ from siamtrack.models import Weights
 from siamtrack.models.dslt import DSLTRegression
 from siamtrack.models.two_layer_features import (DEFAULT_LAYERS, LITE_KINDS, TwoLayerFeatures, check_lite_backbone,
                                                  load_two_layer_features)
-from siamtrack.trackers.base import Tracker, check_initial_box, check_size_limit, pick_device, with_overrides
-from siamtrack.trackers.siamese import (apply_window, check_image, clip_to_image, context_side, crop_pyramid,
-                                        damped_scale, peak_displacement, penalized_peaks, scale_pyramid,
-                                        unit_sum_window, upsample_responses)
+from siamtrack.trackers.base import check_size_limit, pick_device, with_overrides
+from siamtrack.trackers.search import (apply_window, clip_to_image, context_side, crop_pyramid, damped_scale,
+                                       peak_displacement, penalized_peaks, scale_pyramid, unit_sum_window,
+                                       upsample_responses)
+from siamtrack.trackers.siamese import SearchTracker
 from siamtrack.labels import gaussian_labels, map_center
 
 REGRESSION_LOSSES = ("shrinkage", "l2", "l3", "ohnm")
@@ -128,7 +130,7 @@ class DSLTParams:
 
     @property
     def scale_factors(self) -> np.ndarray:
-        """:func:`~siamtrack.trackers.siamese.scale_pyramid` of ``num_scales`` and ``scale_step``."""
+        """:func:`~siamtrack.trackers.search.scale_pyramid` of ``num_scales`` and ``scale_step``."""
         return scale_pyramid(self.num_scales, self.scale_step)
 
 
@@ -166,7 +168,7 @@ def odd_kernel(cells: float, factor: float, largest: int) -> int:
     return int(np.clip(side, 1, largest if largest % 2 else largest - 1))
 
 
-class DSLTTracker(Tracker):
+class DSLTTracker(SearchTracker):
     """DSLT* (see the module doc). ``--weights`` are the backbone's: SiamFC weights (default: the bundled
     ``siamfc.pth``) or, with ``backbone=vgg16`` / ``resnet50``, a torchvision weight file; none with
     ``backbone=efficientnet-lite0`` (pass ``instance_size=257``; or use ``dslt-lite``)."""
@@ -185,7 +187,6 @@ class DSLTTracker(Tracker):
         self.device = pick_device(device)
         self.features = features.to(self.device).eval()
         self.network: DSLTRegression | None = None
-        self.stage_seconds: dict[str, float] = collections.defaultdict(float)
 
     @classmethod
     def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> DSLTTracker:
@@ -201,8 +202,10 @@ class DSLTTracker(Tracker):
     # ---- helpers -------------------------------------------------------------------------------------------
 
     def _timed(self, stage: str, start: float) -> float:
+        """Add the time since ``start`` to ``stage`` in this frame's ``extras["stage_seconds"]``; returns now."""
         now = time.perf_counter()
-        self.stage_seconds[stage] += now - start
+        seconds = self.extras.setdefault("stage_seconds", {})
+        seconds[stage] = seconds.get(stage, 0.0) + now - start
         return now
 
     def _extract(self, image: np.ndarray, sides) -> tuple[torch.Tensor, torch.Tensor]:
@@ -255,16 +258,9 @@ class DSLTTracker(Tracker):
 
     # ---- tracker API ---------------------------------------------------------------------------------------
 
-    def init(self, image: np.ndarray, box) -> None:
-        image = check_image(image)
-        box = check_initial_box(box, self.name, image)
+    def start(self, image: np.ndarray, box: np.ndarray) -> None:
         p = self.params
-        self.stage_seconds.clear()
-        self._center = box[:2] + box[2:] / 2.0
-        self._base_size = box[2:].copy()
-        self._scale = 1.0
         self._base_side = context_side(box[2], box[3], p.context)
-        self._fill = image.reshape(-1, 3).mean(axis=0)
         self._feature_scale = (1.0, 1.0)
         self._frame = 0
         side = self._search_side()
@@ -288,17 +284,13 @@ class DSLTTracker(Tracker):
         self._memory = collections.deque([(shallow, deep, label)], maxlen=p.memory)
         self._online = self.optimizer(online=True)
         values = self.train_steps(self.optimizer(online=False), p.init_iterations)
-        self.init_loss = values[-1] if values else float("nan")  # the loss before the last first-frame step
+        self.extras["init_loss"] = values[-1] if values else float("nan")  # the loss before the last first step
         self._timed("init_training", start)
-        self.confidence = float("nan")
 
     def _search_side(self) -> float:
         return self._base_side * self._scale * self.params.instance_size / self.params.context_size
 
-    def update(self, image: np.ndarray) -> np.ndarray:
-        if self.network is None:
-            raise RuntimeError(f"{self.name}: update() called before init()")
-        image = check_image(image)
+    def step(self, image: np.ndarray) -> None:
         p = self.params
         factors = p.scale_factors
         sides = self._search_side() * factors
@@ -327,12 +319,6 @@ class DSLTTracker(Tracker):
             self._memory.append((shallow[best:best + 1].clone(), deep[best:best + 1].clone(), label))
             self.train_steps(self._online, p.update_iterations)
             self._timed("update", start)
-        size = self.target_size
-        return np.concatenate([self._center - size / 2.0, size])
-
-    @property
-    def target_size(self) -> np.ndarray:
-        return self._base_size * self._scale
 
 
 @dataclass(frozen=True)

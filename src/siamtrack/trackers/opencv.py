@@ -18,7 +18,7 @@ Conversions at the edge (the rest of siamtrack sees RGB frames and 0-based float
   (Rounding the corners instead changes CSRT's dev-eval AUC by -0.002, all of it on ``horse``, whose box is
   fractional: CSRT is that sensitive to a sub-pixel start.) The boxes OpenCV returns are taken as floats;
 * when OpenCV reports failure (``ok == False``) the last box is kept and ``confidence`` is 0; otherwise
-  ``confidence`` is 1 (OpenCV exposes no score for these two).
+  ``confidence`` is 1 (OpenCV exposes no score for these two); after ``init`` it is NaN, as for every tracker.
 """
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ class OpenCVTracker(Tracker):
         self._tracker = self._factory() if self._params is None else self._factory(self._params)
         if self._tracker.init(rgb_to_bgr(image), opencv_box(self._box)) is False:  # the legacy API's bool
             raise RuntimeError(f"{self.name}: OpenCV refused to start on box {self._box.tolist()}")
-        self.confidence = 1.0
+        self.confidence = float("nan")  # no score on the first frame (was 1.0 before 0.1.0)
 
     def update(self, image: np.ndarray) -> np.ndarray:
         if self._tracker is None:

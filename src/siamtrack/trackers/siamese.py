@@ -1,41 +1,38 @@
-"""Shared machinery of Siamese trackers: crops, scale pyramid, response post-processing, one generic tracker.
+"""The base classes of the trackers that search for the target around its last position, and SiamFC's search.
 
-The search follows SiamFC (Bertinetto et al. 2016, Sec. 2.4) and CFNet (Valmadre et al. 2017, Sec. 4):
-
-* the target ``w x h`` gets context ``p = context·(w + h)`` and the square side ``s_z = sqrt((w+p)(h+p))``;
-  ``s_z`` maps onto ``context_size`` model pixels (127), so an exemplar of ``exemplar_size`` pixels covers
-  ``s_z·exemplar_size/context_size`` image pixels and a search crop ``s_z·instance_size/context_size``;
-* crops are one :func:`~siamtrack.imaging.crop_window` (``cv2.warpAffine``) each, padded with the first
-  frame's per-channel mean colour;
-* the search runs on ``num_scales`` crops ``scale_step^{-k..k}``; each score map is upsampled (bicubic)
-  ``response_up`` times, off-centre scales are damped by ``scale_penalty``, the best scale's map is
-  normalised and blended with a Hann window (``window_influence``), its peak gives the displacement;
-* the size follows the chosen scale with damping ``scale_lr`` and stays within
-  ``[min_scale, max_scale]`` of the first frame's; the centre stays inside the image, so a target that
-  leaves the frame never raises.
-
-:class:`SiameseTracker` implements all of it for any :class:`~siamtrack.models.siamese.SiameseNet`; the
-model-specific steps are small methods (``preprocess``, ``build_template``, ``update_template``,
-``score``) that subclasses override.
+* :class:`SearchTracker` (SiamFC, CFNet, AdaCFNet, RASNet, EDCF, SiamRPN, DSLT, TADT) holds the search state (the
+  centre, the first frame's size, the scale, the padding colour) and does what each of those trackers does at the
+  start of ``init`` and ``update`` (check the frame and the box, set up the state, refuse an update before ``init``,
+  a NaN first-frame confidence, fresh per-frame ``extras``); a tracker implements two steps, ``start(image, box)``
+  (the first frame: a template, a filter, a network learned online) and ``step(image)`` (locate the target, move
+  the state, set ``confidence``); ``update`` returns the box of the state.
+* :class:`ModelTracker` is a :class:`SearchTracker` around a network of :func:`siamtrack.models.build_model`
+  (``model_name``): the one ``__init__(model, params, device, **hyperparameters)`` (an inference copy of the
+  network, hyper-parameter overrides, the crop sizes a network fixes) and the one :meth:`~ModelTracker.from_weights`.
+* :class:`SiameseTracker` is SiamFC's search (Bertinetto et al. 2016, Sec. 2.4; CFNet, Valmadre et al. 2017,
+  Sec. 4) on a :class:`~siamtrack.models.siamese.SiameseNet`, written with the functions of
+  :mod:`siamtrack.trackers.search`: ``num_scales`` crops around the last centre, the score maps upsampled,
+  penalised and windowed, the best scale's peak as the displacement, the damped scale update. The model-specific
+  steps are small methods (``preprocess``, ``build_template``, ``update_template``, ``score``) that subclasses
+  override; SiamFC, CFNet and RASNet only set ``Params``.
+* :class:`LiteTracker` is the mixin of the trackers on the ImageNet EfficientNet-Lite0 embedding.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from siamtrack.imaging import crop_window
 from siamtrack.models import Weights, model_from_weights
 from siamtrack.models.backbones import fuse_batchnorm
-from siamtrack.models.correlation import hann_window
 from siamtrack.trackers.base import (Tracker, check_field_types, check_initial_box, check_size_limit, pick_device,
                                      with_overrides)
+from siamtrack.trackers.search import (apply_window, check_image, clip_to_image, context_side, crop_pyramid,
+                                       damped_scale, peak_displacement, penalized_peaks, scale_pyramid,
+                                       unit_sum_window, upsample_responses)
 
 
 @dataclass(frozen=True)
@@ -87,123 +84,8 @@ class SiameseParams:
 
     @property
     def scale_factors(self) -> np.ndarray:
-        """:func:`scale_pyramid` of ``num_scales`` and ``scale_step``."""
+        """:func:`~siamtrack.trackers.search.scale_pyramid` of ``num_scales`` and ``scale_step``."""
         return scale_pyramid(self.num_scales, self.scale_step)
-
-
-# --------------------------------------------------------------------------------------------- geometry
-
-
-def scale_pyramid(num_scales: int, scale_step: float) -> np.ndarray:
-    """``scale_step ** (-k .. k)`` for ``num_scales = 2k + 1``: the sizes of the search crops."""
-    k = (num_scales - 1) // 2
-    return scale_step ** np.arange(-k, k + 1, dtype=np.float64)
-
-
-def context_side(width: float, height: float, context: float = 0.5) -> float:
-    """SiamFC Sec. 2.4: side of the square region around a ``width x height`` target with context
-    ``p = context·(w + h)``: ``sqrt((w + p)(h + p))``.
-
-    The product underflows to 0 for a box below ~1e-154 px a side and overflows to inf above ~1e154 px (both
-    accepted by ``check_initial_box``; the crop then failed with an unrelated ValueError,
-    ``tests/trackers/test_fuzz_tracking.py``): there it is ``sqrt(w + p)·sqrt(h + p)``. Elsewhere the product form
-    stays, so results are bit-identical to before."""
-    pad = context * (width + height)
-    with np.errstate(over="ignore", under="ignore"):
-        product = (width + pad) * (height + pad)
-    if 0.0 < product < np.inf:
-        return float(np.sqrt(product))
-    return float(np.sqrt(width + pad) * np.sqrt(height + pad))
-
-
-def check_image(image) -> np.ndarray:
-    """The frame as a C-contiguous RGB ``uint8`` ``H x W x 3`` array, or a ValueError saying what it is."""
-    array = np.asarray(image)
-    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError(f"expected an RGB uint8 image of shape HxWx3, got dtype {array.dtype} shape {array.shape}")
-    return np.ascontiguousarray(array)
-
-
-def crop_pyramid(image: np.ndarray, center, sides: Sequence[float], out_size: int, fill) -> torch.Tensor:
-    """Square crops of ``sides`` around ``center`` (one :func:`~siamtrack.imaging.crop_window` each, padded
-    with ``fill``) as an ``N x 3 x S x S`` uint8 tensor (channels-last memory, which the CPU convolutions
-    prefer)."""
-    crops = np.stack([crop_window(image, center, side, out_size, fill) for side in sides])
-    return torch.from_numpy(crops).permute(0, 3, 1, 2)
-
-
-# --------------------------------------------------------------------------------------- response maps
-
-
-def upsample_responses(responses: torch.Tensor, factor: int) -> torch.Tensor:
-    """``(N, h, w)`` score maps -> ``(N, h·factor, w·factor)``, bicubic (SiamFC: 17x17 x16 -> 272x272).
-
-    Half-pixel alignment (``align_corners=False``): the centre of the upsampled map is the centre of the
-    original, and upsampled pixel ``j`` lies at ``(j - (H - 1)/2) / factor`` cells from the centre.
-    """
-    if factor == 1:
-        return responses
-    return F.interpolate(responses[:, None], scale_factor=factor, mode="bicubic", align_corners=False)[:, 0]
-
-
-def penalized_peaks(responses: np.ndarray, scale_penalty) -> np.ndarray:
-    """Peak of each scale's response weighed by its penalty: ``scale_penalty`` is one number for every
-    off-centre scale (SiamFC; the centre scale keeps 1) or one number per scale (TADT: 0.990, 1, 1.005).
-
-    A positive peak is multiplied by its penalty, as SiamFC does; a negative one is divided by it. SiamFC's
-    plain product assumes positive peaks: a network trained with an unbalanced logistic loss (RASNet's Eq. 11)
-    can score even the target below zero, and there ``0.97 x peak`` would *raise* every off-centre scale above
-    the centre one, making the box grow or shrink on every frame. Dividing keeps the rule's meaning for any
-    sign (a penalty below 1 always lowers a scale's merit, above 1 always raises it), is continuous at 0, and
-    leaves positive peaks exactly as in SiamFC."""
-    peaks = responses.reshape(len(responses), -1).max(axis=1).astype(np.float64)
-    penalty = np.array(scale_penalty, dtype=np.float64)
-    if penalty.ndim == 0:
-        penalty = np.full(len(responses), float(penalty))
-        penalty[len(responses) // 2] = 1.0
-    elif penalty.shape != (len(responses),):
-        raise ValueError(f"scale_penalty must be one number or one per scale ({len(responses)}), "
-                         f"got {list(scale_penalty)}")
-    return np.where(peaks >= 0, peaks * penalty, peaks / penalty)
-
-
-@lru_cache(maxsize=32)
-def unit_sum_window(height: int, width: int) -> np.ndarray:
-    """The ``height x width`` Hann window divided by its sum (float64, read-only, cached): the window that
-    :func:`apply_window` blends in."""
-    window = hann_window(height, width, dtype=torch.float64).numpy()
-    window = window / window.sum()
-    window.setflags(write=False)
-    return window
-
-
-def apply_window(response: np.ndarray, window: np.ndarray, window_influence: float) -> np.ndarray:
-    """Normalise ``response`` to a distribution (minus its minimum, divided by its sum) and blend it with
-    the (sum-normalised) ``window``: ``(1 - w)·r + w·window`` (SiamFC's displacement penalty)."""
-    shifted = response - response.min()
-    total = shifted.sum()
-    normalised = shifted / total if total > 0 else np.full_like(shifted, 1.0 / shifted.size)
-    return (1.0 - window_influence) * normalised + window_influence * window
-
-
-def peak_displacement(response: np.ndarray) -> np.ndarray:
-    """``(dx, dy)`` of the maximum of ``response`` from its centre, in response pixels."""
-    row, col = np.unravel_index(int(np.argmax(response)), response.shape)
-    height, width = response.shape
-    return np.array([col - (width - 1) / 2.0, row - (height - 1) / 2.0])
-
-
-def clip_to_image(center: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """``center = (cx, cy)`` moved inside ``image`` (a target that leaves the frame never raises)."""
-    height, width = image.shape[:2]
-    return np.clip(center, [0.0, 0.0], [float(width), float(height)])
-
-
-def damped_scale(scale: float, factor: float, scale_lr: float, min_scale: float, max_scale: float) -> float:
-    """SiamFC's size update: ``scale`` times the chosen scale ``factor`` damped by ``scale_lr``
-    (``(1 - lr) + lr·factor``), kept within ``[min_scale, max_scale]``."""
-    damped = (1.0 - scale_lr) + scale_lr * factor
-    return float(np.clip(scale * damped, min_scale, max_scale))
 
 
 def prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:
@@ -220,36 +102,102 @@ def prepare_for_inference(model: nn.Module, device: torch.device) -> nn.Module:
 # --------------------------------------------------------------------------------------------- tracker
 
 
-class SiameseTracker(Tracker):
-    """A Siamese tracker around a :class:`~siamtrack.models.siamese.SiameseNet`.
+class SearchTracker(Tracker):
+    """Base of the trackers that search for the target around its last position (see the module doc).
 
-    ``params`` (or keyword overrides of :attr:`Params`' fields) set the hyper-parameters; ``device``
-    defaults to CUDA when available. The model is copied for inference (BN folded), so the caller's
-    module is untouched. Subclasses set ``name``, ``model_name`` (a :func:`siamtrack.models.build_model`
-    name used by :meth:`from_weights`) and ``Params``, and override the model-specific steps.
-    """
+    State (image pixels): ``_center`` ``(cx, cy)``, ``_base_size`` (the first frame's ``(w, h)``), ``_scale`` (the
+    size relative to it, :attr:`target_size`), ``_fill`` (the first frame's mean colour, which pads the crops).
+    ``init`` checks the frame and the box, sets this state up, a NaN ``confidence`` and empty ``extras``, then calls
+    :meth:`start`; ``update`` refuses to run before a completed ``init``, checks the frame, empties ``extras``, calls
+    :meth:`step` and returns the box of the state (:meth:`box`). A subclass implements :meth:`start` and
+    :meth:`step`, and overrides :attr:`target_size` when it keeps the size otherwise (SiamRPN)."""
 
-    name = "siamese"
+    _started = False
+
+    def start(self, image: np.ndarray, box: np.ndarray) -> None:
+        """The first frame's step, after the state is set up (``box``: the checked float64 ``x, y, w, h``)."""
+        raise NotImplementedError
+
+    def step(self, image: np.ndarray) -> None:
+        """Locate the target in ``image`` (checked): move ``_center`` / the size, set ``confidence``."""
+        raise NotImplementedError
+
+    @property
+    def target_size(self) -> np.ndarray:
+        """The target's current ``(w, h)`` in image pixels."""
+        return self._base_size * self._scale
+
+    def box(self) -> np.ndarray:
+        """The current box ``x, y, w, h``."""
+        size = self.target_size
+        return np.concatenate([self._center - size / 2.0, size])
+
+    def init(self, image: np.ndarray, box) -> None:
+        image = check_image(image)
+        box = check_initial_box(box, self.name, image)
+        self._started = False
+        self._center = box[:2] + box[2:] / 2.0
+        self._base_size = box[2:].copy()
+        self._scale = 1.0
+        self._fill = image.reshape(-1, 3).mean(axis=0)
+        self.confidence = float("nan")
+        self.extras = {}
+        self.start(image, box)
+        self._started = True
+
+    def update(self, image: np.ndarray) -> np.ndarray:
+        if not self._started:
+            raise RuntimeError(f"{self.name}: update() called before init()")
+        image = check_image(image)
+        self.extras = {}
+        self.step(image)
+        return self.box()
+
+
+class ModelTracker(SearchTracker):
+    """A :class:`SearchTracker` around a network of :func:`siamtrack.models.build_model` (``model_name``).
+
+    ``params`` (or keyword overrides of :attr:`Params`' fields) set the hyper-parameters; a network may fix the crop
+    sizes it was trained for (its ``tracking_params``, e.g. the pretrained backbone's 257x257 crops), which explicit
+    params or keyword overrides still beat (:meth:`network_params`). ``device`` defaults to CUDA when available. The
+    model is copied for inference (BN folded, :func:`prepare_for_inference`), so the caller's module is untouched.
+    Subclasses set ``name``, ``model_name`` and ``Params``."""
+
+    name = "model"
     model_name: ClassVar[str] = ""
-    Params: ClassVar[type[SiameseParams]] = SiameseParams
+    Params: ClassVar[type]
 
-    def __init__(self, model: nn.Module, params: SiameseParams | None = None, device=None, **hyperparameters):
+    def __init__(self, model: nn.Module, params=None, device=None, **hyperparameters):
         super().__init__()
-        # a network may fix the crop sizes it was trained for (the pretrained backbone's 257x257 crops); explicit
-        # params or keyword overrides still win
-        model_sizes = {key: value for key, value in getattr(model, "tracking_params", {}).items()
-                       if params is None and key not in hyperparameters}
+        model_sizes = self.network_params(model, params, hyperparameters)
         self.params = with_overrides(params if params is not None else self.Params(),
                                      {**model_sizes, **hyperparameters}, type(self).__name__)
         self.device = pick_device(device)
         self.model = prepare_for_inference(model, self.device)
-        self.total_stride = int(model.total_stride)
-        self.template = None
+
+    def network_params(self, model: nn.Module, params, hyperparameters: dict) -> dict:
+        """The hyper-parameters ``model`` fixes (its ``tracking_params``) that neither ``params`` nor
+        ``hyperparameters`` set."""
+        return {key: value for key, value in getattr(model, "tracking_params", {}).items()
+                if params is None and key not in hyperparameters}
 
     @classmethod
-    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> SiameseTracker:
+    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> ModelTracker:
         """The tracker with its model built from ``weights`` (``None``: random initialisation)."""
         return cls(model_from_weights(cls.model_name, weights, cls.name), device=device, **hyperparameters)
+
+
+class SiameseTracker(ModelTracker):
+    """SiamFC's search (see the module doc) around a :class:`~siamtrack.models.siamese.SiameseNet`; subclasses set
+    ``name``, ``model_name`` and ``Params``, and override the model-specific steps below."""
+
+    name = "siamese"
+    Params: ClassVar[type[SiameseParams]] = SiameseParams
+
+    def __init__(self, model: nn.Module, params: SiameseParams | None = None, device=None, **hyperparameters):
+        super().__init__(model, params, device, **hyperparameters)
+        self.total_stride = int(model.total_stride)
+        self.template = None
 
     # ---- model-specific steps (override in subclasses) ------------------------------------------------
 
@@ -271,10 +219,6 @@ class SiameseTracker(Tracker):
         return self.model.match(template, self.model.embed(instances))
 
     # ---- state -----------------------------------------------------------------------------------------
-
-    @property
-    def target_size(self) -> np.ndarray:
-        return self._base_size * self._scale
 
     @property
     def context_region(self) -> float:
@@ -299,25 +243,14 @@ class SiameseTracker(Tracker):
         p = self.params
         return self.crop_inputs(image, [self.context_region * p.exemplar_size / p.context_size], p.exemplar_size)
 
-    # ---- tracker API -----------------------------------------------------------------------------------
+    # ---- the search ------------------------------------------------------------------------------------
 
-    def init(self, image: np.ndarray, box) -> None:
-        image = check_image(image)
-        box = check_initial_box(box, self.name, image)
-        p = self.params
-        self._center = box[:2] + box[2:] / 2.0
-        self._base_size = box[2:].copy()
-        self._scale = 1.0
-        self._base_side = context_side(box[2], box[3], p.context)
-        self._fill = image.reshape(-1, 3).mean(axis=0)
+    def start(self, image: np.ndarray, box: np.ndarray) -> None:
+        self._base_side = context_side(box[2], box[3], self.params.context)
         with torch.inference_mode(), self.autocast():
             self.template = self.build_template(self.crop_exemplar(image))
-        self.confidence = float("nan")
 
-    def update(self, image: np.ndarray) -> np.ndarray:
-        if self.template is None:
-            raise RuntimeError(f"{self.name}: update() called before init()")
-        image = check_image(image)
+    def step(self, image: np.ndarray) -> None:
         p = self.params
         factors = p.scale_factors
         sides = self.context_region * p.instance_size / p.context_size * factors
@@ -336,8 +269,6 @@ class SiameseTracker(Tracker):
         if p.template_lr > 0:
             with torch.inference_mode(), self.autocast():
                 self.template = self.update_template(self.template, self.crop_exemplar(image))
-        size = self.target_size
-        return np.concatenate([self._center - size / 2.0, size])
 
 
 class LiteTracker:

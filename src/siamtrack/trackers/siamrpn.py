@@ -21,12 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from siamtrack.models import Weights, model_from_weights
 from siamtrack.models.correlation import hann_window
 from siamtrack.models.siamrpn import decode_boxes
-from siamtrack.trackers.base import Tracker, check_initial_box, check_size_limit, pick_device, with_overrides
-from siamtrack.trackers.siamese import (LiteTracker, check_image, clip_to_image, context_side, crop_pyramid,
-                                        prepare_for_inference)
+from siamtrack.trackers.base import check_size_limit
+from siamtrack.trackers.search import clip_to_image, context_side, crop_pyramid
+from siamtrack.trackers.siamese import LiteTracker, ModelTracker
 
 
 @dataclass(frozen=True)
@@ -59,25 +58,17 @@ def _change(ratio: np.ndarray) -> np.ndarray:
     return np.maximum(ratio, 1.0 / ratio)
 
 
-class SiamRPNTracker(Tracker):
-    """SiamRPN tracking (see the module doc); ``confidence`` is the chosen anchor's target probability."""
+class SiamRPNTracker(ModelTracker):
+    """SiamRPN tracking (see the module doc); ``confidence`` is the chosen anchor's target probability. The size is
+    kept as ``(w, h)`` (``_size``, :attr:`target_size`), not as a scale of the first frame's."""
 
     name = "siamrpn"
     model_name = "siamrpn"
     Params = SiamRPNParams
 
     def __init__(self, model: torch.nn.Module, params: SiamRPNParams | None = None, device=None, **hyperparameters):
-        super().__init__()
-        # the pretrained network fixes its 257x257 crops (SiameseNet.tracking_params); s_z still maps onto 127 px
-        model_sizes = {key: value for key, value in getattr(model, "tracking_params", {}).items()
-                       if params is None and key not in hyperparameters}
-        if model_sizes and "context_size" not in hyperparameters and params is None:
-            model_sizes["context_size"] = 127
-        params = with_overrides(params if params is not None else self.Params(), {**model_sizes, **hyperparameters},
-                                type(self).__name__)
-        self.params = params
-        self.device = pick_device(device)
-        self.model = prepare_for_inference(model, self.device)
+        super().__init__(model, params, device, **hyperparameters)
+        params = self.params
         self.template = None
         with torch.no_grad():
             instance = torch.zeros(1, 3, params.instance_size, params.instance_size, device=self.device)
@@ -87,36 +78,35 @@ class SiamRPNTracker(Tracker):
         window = hann_window(score_size, score_size, dtype=torch.float64).numpy().reshape(-1)
         self.window = np.tile(window, model.anchor_count)
 
-    @classmethod
-    def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> SiamRPNTracker:
-        """The tracker with its model built from ``weights`` (``None``: random initialisation)."""
-        return cls(model_from_weights(cls.model_name, weights, cls.name), device=device, **hyperparameters)
+    def network_params(self, model: torch.nn.Module, params, hyperparameters: dict) -> dict:
+        """The network's crop sizes (the pretrained network fixes its 257x257 crops, ``SiameseNet.tracking_params``);
+        with them ``s_z`` still maps onto 127 px (``context_size``)."""
+        model_sizes = super().network_params(model, params, hyperparameters)
+        if model_sizes and "context_size" not in hyperparameters and params is None:
+            model_sizes["context_size"] = 127
+        return model_sizes
 
     @property
     def context_size(self) -> int:
         """Crop pixels onto which the context square ``s_z`` maps."""
         return self.params.context_size or self.params.exemplar_size
 
+    @property
+    def target_size(self) -> np.ndarray:
+        return self._size
+
     def _crop(self, image: np.ndarray, side: float, size: int) -> torch.Tensor:
         crops = crop_pyramid(image, self._center, [side], size, self._fill).to(self.device, torch.float32)
         return crops.contiguous(memory_format=torch.channels_last) if self.device.type == "cpu" else crops
 
-    def init(self, image: np.ndarray, box) -> None:
-        image = check_image(image)
-        box = check_initial_box(box, self.name, image)
-        self._center = box[:2] + box[2:] / 2.0
+    def start(self, image: np.ndarray, box: np.ndarray) -> None:
         self._size = box[2:].copy()
-        self._fill = image.reshape(-1, 3).mean(axis=0)
         p = self.params
         with torch.inference_mode():
             self.template = self.model.template(self._crop(image, context_side(*self._size, p.context)
                                                            * p.exemplar_size / self.context_size, p.exemplar_size))
-        self.confidence = float("nan")
 
-    def update(self, image: np.ndarray) -> np.ndarray:
-        if self.template is None:
-            raise RuntimeError(f"{self.name}: update() called before init()")
-        image = check_image(image)
+    def step(self, image: np.ndarray) -> None:
         p = self.params
         side_z = context_side(*self._size, p.context)
         scale = self.context_size / side_z  # crop pixels per image pixel
@@ -141,7 +131,6 @@ class SiamRPNTracker(Tracker):
         self._size = (1.0 - rate) * self._size + rate * boxes[best, 2:] / scale
         self._size = np.clip(self._size, p.min_size, [float(width), float(height)])
         self.confidence = float(scores[best])
-        return np.concatenate([self._center - self._size / 2.0, self._size])
 
 
 class SiamRPNLiteTracker(LiteTracker, SiamRPNTracker):

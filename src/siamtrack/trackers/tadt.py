@@ -41,9 +41,10 @@ from siamtrack.models.tadt import (LAYERS, SELECTIONS, ChannelGroup, centre_crop
                                    stack_groups)
 from siamtrack.models.two_layer_features import (LITE_KINDS, TwoLayerFeatures, alexnet_stages, align_deep,
                                                  check_lite_backbone, lite_stage, load_two_layer_features)
-from siamtrack.trackers.base import Tracker, check_initial_box, pick_device, with_overrides
-from siamtrack.trackers.siamese import (apply_window, check_image, clip_to_image, crop_pyramid, damped_scale,
-                                        peak_displacement, penalized_peaks, unit_sum_window, upsample_responses)
+from siamtrack.trackers.base import pick_device, with_overrides
+from siamtrack.trackers.search import (apply_window, clip_to_image, crop_pyramid, damped_scale, peak_displacement,
+                                       penalized_peaks, unit_sum_window, upsample_responses)
+from siamtrack.trackers.siamese import SearchTracker
 
 ROLES = ("conv4_1", "conv4_3")
 
@@ -134,10 +135,14 @@ def search_geometry(features: TwoLayerFeatures, target_size: float, search_facto
                      f"{needed}-cell map for layer {features.layers[1]!r}")
 
 
-class TADTTracker(Tracker):
+class TADTTracker(SearchTracker):
     """TADT (see the module doc). ``--weights``: SiamFC weights (default: the bundled ``siamfc.pth``) or, with
     ``backbone=vgg16``, a torchvision VGG-16 file (see
-    :func:`siamtrack.weights.vgg16.vgg16_state_dict_from_matconvnet` for MatConvNet's)."""
+    :func:`siamtrack.weights.vgg16.vgg16_state_dict_from_matconvnet` for MatConvNet's).
+
+    The first frame's per-frame output has ``extras["importances"]``: per selected layer role (``conv4_1``,
+    ``conv4_3``), what :func:`~siamtrack.models.tadt.select_channels` found (the channel importances of its
+    ``regress`` / ``rank`` losses)."""
 
     name = "tadt"
     bundled_weights_name = "siamfc"  # default backbone: the project's SiamFC embedding
@@ -159,7 +164,6 @@ class TADTTracker(Tracker):
         self.instance_size, self.map_size = search_geometry(features, params.target_size, params.search_factor)
         self.groups: list[ChannelGroup] | None = None
         self.template: torch.Tensor | None = None
-        self.importances: dict[str, dict] = {}
         self.first_layers: tuple[torch.Tensor, torch.Tensor] | None = None
 
     @classmethod
@@ -174,10 +178,6 @@ class TADTTracker(Tracker):
         return cls(load_two_layer_features(kind, weights, LAYERS[kind], cls.name), device=device, **hyperparameters)
 
     # ---- helpers -------------------------------------------------------------------------------------------
-
-    @property
-    def target_size(self) -> np.ndarray:
-        return self._base_size * self._scale
 
     def _zoom(self) -> float:
         """Model pixels per image pixel: the target's sqrt(w h) spans ``params.target_size`` model pixels.
@@ -211,16 +211,9 @@ class TADTTracker(Tracker):
 
     # ---- tracker API ---------------------------------------------------------------------------------------
 
-    def init(self, image: np.ndarray, box) -> None:
-        image = check_image(image)
-        box = check_initial_box(box, self.name, image)
-        self._center = box[:2] + box[2:] / 2.0
-        self._base_size = box[2:].copy()
-        self._scale = 1.0
-        self._fill = image.reshape(-1, 3).mean(axis=0)
+    def start(self, image: np.ndarray, box: np.ndarray) -> None:
         with torch.inference_mode(False):  # the selection differentiates, even when the caller is in inference mode
             self._select(image)
-        self.confidence = float("nan")
 
     def _select(self, image: np.ndarray) -> None:
         """Sec. 3-4 on the first frame: the channel selections, their rescaling and the template."""
@@ -229,7 +222,7 @@ class TADTTracker(Tracker):
         kernel = self._template_cells()
         sigma = p.sigma_factor * p.target_size / self.stride
         generator = torch.Generator().manual_seed(p.seed)
-        groups, self.importances = [], {}
+        groups, importances = [], {}
         for index, (role, method, count) in enumerate(zip(
                 ROLES, (p.select_conv4_1, p.select_conv4_3), (p.conv4_1_channels, p.conv4_3_channels))):
             if method == "none":
@@ -239,15 +232,13 @@ class TADTTracker(Tracker):
                                               p.rank_scales, p.loss_threshold, p.max_iterations, generator)
             template = centre_crop(layers[index].index_select(1, channels), kernel)
             groups.append(ChannelGroup(index, method, channels, 1.0 / max_channel_sum(template)))  # Sec. 4
-            self.importances[role] = found
+            importances[role] = found
+        self.extras["importances"] = importances
         self.groups = groups
         self.first_layers = layers
         self.template = centre_crop(stack_groups(layers, groups), kernel)
 
-    def update(self, image: np.ndarray) -> np.ndarray:
-        if self.template is None:
-            raise RuntimeError(f"{self.name}: update() called before init()")
-        image = check_image(image)
+    def step(self, image: np.ndarray) -> None:
         p = self.params
         zoom = self._zoom()
         with torch.no_grad():
@@ -263,8 +254,6 @@ class TADTTracker(Tracker):
         self._center = clip_to_image(self._center + cells * self.stride / zoom, image)
         self._scale = damped_scale(self._scale, p.scale_factors[best], p.scale_lr, p.min_scale, p.max_scale)
         self.confidence = float(scores[best].max())
-        size = self.target_size
-        return np.concatenate([self._center - size / 2.0, size])
 
 
 def feature_averages(tracker: TADTTracker) -> dict[str, np.ndarray]:
