@@ -11,6 +11,7 @@ frames of each dev-eval sequence of the shared folder on the CPU with one thread
 ``--compare`` prints the largest absolute box difference (pixels) per tracker and exits 1 when any exceeds
 ``--tolerance`` (1e-6 px), when a tracker or sequence is in one file only, or when the frame counts differ.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,8 +93,10 @@ def compare(before: dict, after: dict, tolerance: float) -> bool:
                         difference = math.inf
                     worst = max(worst, difference)
         verdict = "ok" if worst <= tolerance and not problems else "DIFFERENT"
-        print(f"{name:20s} max |difference| = {worst:.3g} px  {verdict}" + (f" ({'; '.join(problems)})"
-                                                                                 if problems else ""))
+        print(
+            f"{name:20s} max |difference| = {worst:.3g} px  {verdict}"
+            + (f" ({'; '.join(problems)})" if problems else "")
+        )
         ok = ok and verdict == "ok"
     return ok
 

@@ -13,6 +13,7 @@ the steadier figure on a shared machine). Target: >= 30 fps on 2 CPU cores.
 ``--record`` appends a section (machine, commit, load, numbers) to ``benchmarks/RESULTS.md``. The weights
 are random (speed does not depend on their values).
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,8 +34,11 @@ def build(name: str, width: float):
 
 def main() -> int:
     parser = speed_parser(__doc__, frames=30, runs=5)
-    parser.add_argument("--configs", default="adacfnet@1.0,cfnet-conv2@1.0,adacfnet@0.5,cfnet-conv2@0.5",
-                        help="comma-separated TRACKER@WIDTH")
+    parser.add_argument(
+        "--configs",
+        default="adacfnet@1.0,cfnet-conv2@1.0,adacfnet@0.5,cfnet-conv2@0.5",
+        help="comma-separated TRACKER@WIDTH",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     frames, box = dragonbaby_frames(args.frames)
@@ -59,9 +63,11 @@ def main() -> int:
     for name, width in configs:
         wall, cpu = np.array(walls[(name, width)]), np.array(cpus[(name, width)])
         idle = np.median(cpu) / args.threads
-        rows.append(f"| {name} | {width:g} | {np.median(wall) * 1e3:.1f} ms ({1 / np.median(wall):.1f} fps) | "
-                    f"{wall.min() * 1e3:.1f} ms ({1 / wall.min():.1f} fps) | {np.median(cpu) * 1e3:.1f} ms | "
-                    f"{1 / idle:.1f} fps |")
+        rows.append(
+            f"| {name} | {width:g} | {np.median(wall) * 1e3:.1f} ms ({1 / np.median(wall):.1f} fps) | "
+            f"{wall.min() * 1e3:.1f} ms ({1 / wall.min():.1f} fps) | {np.median(cpu) * 1e3:.1f} ms | "
+            f"{1 / idle:.1f} fps |"
+        )
     lines = [
         f"- {provenance()}",
         f"- command: `python benchmarks/bench_adacfnet.py --threads {args.threads} --frames {args.frames} "

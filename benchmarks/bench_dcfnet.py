@@ -17,6 +17,7 @@ the float32 fps that no scheduling of the same arithmetic can pass.
 
 ``--record`` appends a section (machine, load, commit, numbers) to ``benchmarks/RESULTS.md``.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,19 @@ import time
 import numpy as np
 import torch
 
-from common import (add_shared_argument, append_results, command_line, counting_conv_flops, first_frames,
-                    matmul_gflops, matmul_operands, named_sequences, provenance, speed_parser, timed)
+from common import (
+    add_shared_argument,
+    append_results,
+    command_line,
+    counting_conv_flops,
+    first_frames,
+    matmul_gflops,
+    matmul_operands,
+    named_sequences,
+    provenance,
+    speed_parser,
+    timed,
+)
 from siamtrack.models.dcfnet import LocalResponseNorm, dcf_response
 from siamtrack.trackers.base import keep_freed_memory
 from siamtrack.trackers.dcfnet import DCFNetTracker
@@ -42,8 +54,10 @@ def lrn_milliseconds(runs: int) -> dict[str, float]:
     includes the transpose to the NCHW layout it returns)."""
     torch.manual_seed(0)
     x = (torch.randn(3, 32, 125, 125) * 30).contiguous(memory_format=torch.channels_last)
-    layers = {"nn.LocalResponseNorm": torch.nn.LocalResponseNorm(5, 1e-4, 0.75, 1.0),
-              "siamtrack LocalResponseNorm": LocalResponseNorm(5, 1e-4, 0.75, 1.0)}
+    layers = {
+        "nn.LocalResponseNorm": torch.nn.LocalResponseNorm(5, 1e-4, 0.75, 1.0),
+        "siamtrack LocalResponseNorm": LocalResponseNorm(5, 1e-4, 0.75, 1.0),
+    }
     times = {name: [] for name in layers}
     with torch.inference_mode():
         reference = layers["nn.LocalResponseNorm"](x)
@@ -88,15 +102,17 @@ def stage_milliseconds(features, frames, box, runs: int) -> dict[str, float]:
             response = dcf_response(spectra[1:], tracker.template_fft, tracker.alpha_fft, net.window.shape)
             return torch.max(response.view(len(windows) - 1, -1), 1)
 
-        stages = {"crops (4 cv2.warpAffine)": lambda: [tracker._crop(image, window) for window in windows],
-                  "uint8 -> float32 - mean": lambda: tracker._pixels(crops),
-                  "conv1 + ReLU": lambda: relu(conv1(pixels)),
-                  "conv2": lambda: conv2(conv1_out),
-                  "LRN (with the NCHW transpose)": lambda: lrn(conv2_out),
-                  "cosine window": lambda: torch.mul(lrn_out, net.window, out=windowed),
-                  "rfft2 (4 x 32 channels)": lambda: torch.fft.rfft2(windowed),
-                  "DCF: model update, response, peaks": dcf,
-                  "whole update": lambda: tracker.update(image)}
+        stages = {
+            "crops (4 cv2.warpAffine)": lambda: [tracker._crop(image, window) for window in windows],
+            "uint8 -> float32 - mean": lambda: tracker._pixels(crops),
+            "conv1 + ReLU": lambda: relu(conv1(pixels)),
+            "conv2": lambda: conv2(conv1_out),
+            "LRN (with the NCHW transpose)": lambda: lrn(conv2_out),
+            "cosine window": lambda: torch.mul(lrn_out, net.window, out=windowed),
+            "rfft2 (4 x 32 channels)": lambda: torch.fft.rfft2(windowed),
+            "DCF: model update, response, peaks": dcf,
+            "whole update": lambda: tracker.update(image),
+        }
         out = {}
         for name, stage in stages.items():
             stage()  # warm-up
@@ -118,9 +134,14 @@ def float32_floor(features, frames, box, runs: int) -> dict[str, float]:
         torch.fft.rfft2(windowed)  # warm-up
         fft_ms = float(np.median([timed(torch.fft.rfft2, windowed)[0] for _ in range(runs * 6)])) * 1e3
     conv_ms = sum(counted) / (float(np.median(rates)) * 1e9) * 1e3
-    return {"conv GFLOP per update": sum(counted) / 1e9, "matmul GFLOP/s": float(np.median(rates)),
-            "conv ms at the matmul rate": conv_ms, "rfft2 wall ms": fft_ms, "floor ms": conv_ms + fft_ms,
-            "fps ceiling": 1e3 / (conv_ms + fft_ms)}
+    return {
+        "conv GFLOP per update": sum(counted) / 1e9,
+        "matmul GFLOP/s": float(np.median(rates)),
+        "conv ms at the matmul rate": conv_ms,
+        "rfft2 wall ms": fft_ms,
+        "floor ms": conv_ms + fft_ms,
+        "fps ceiling": 1e3 / (conv_ms + fft_ms),
+    }
 
 
 def tracking_runs(features, sequences, precision: str, runs: int) -> dict[str, float]:
@@ -138,9 +159,13 @@ def tracking_runs(features, sequences, precision: str, runs: int) -> dict[str, f
         fps.append(frame_count / seconds)
         cpu_ms.append(cpu / frame_count * 1e3)
         faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_start) / frame_count)
-    return {"median fps": float(np.median(fps)), "best fps": float(np.max(fps)),
-            "CPU ms/frame": float(np.median(cpu_ms)), "page faults/frame": float(np.median(faults)),
-            "frames": frame_count}
+    return {
+        "median fps": float(np.median(fps)),
+        "best fps": float(np.max(fps)),
+        "CPU ms/frame": float(np.median(cpu_ms)),
+        "page faults/frame": float(np.median(faults)),
+        "frames": frame_count,
+    }
 
 
 def main(argv=None) -> int:
@@ -170,8 +195,11 @@ def main(argv=None) -> int:
         print(precision, {k: round(v, 2) for k, v in results[precision].items()}, flush=True)
 
     if args.record:
-        rows = "\n".join(f"| {p} | {r['median fps']:.1f} | {r['best fps']:.1f} | {r['CPU ms/frame']:.1f} | "
-                         f"{r['page faults/frame']:.0f} |" for p, r in results.items())
+        rows = "\n".join(
+            f"| {p} | {r['median fps']:.1f} | {r['best fps']:.1f} | {r['CPU ms/frame']:.1f} | "
+            f"{r['page faults/frame']:.0f} |"
+            for p, r in results.items()
+        )
         stage_rows = "\n".join(f"| {name} | {ms:.2f} |" for name, ms in stages.items())
         append_results(
             "DCFNet tracking speed (`benchmarks/bench_dcfnet.py`)",
@@ -189,7 +217,8 @@ def main(argv=None) -> int:
             f"{floor['conv GFLOP per update']:.3f} GFLOP at the median matmul rate {floor['matmul GFLOP/s']:.0f} "
             f"GFLOP/s = {floor['conv ms at the matmul rate']:.2f} ms, plus the rfft2 of 4 x 32 channels "
             f"{floor['rfft2 wall ms']:.2f} ms (wall) = {floor['floor ms']:.2f} ms: at most "
-            f"{floor['fps ceiling']:.0f} fps for exact float32 even with crops, LRN, DCF and Python for free.")
+            f"{floor['fps ceiling']:.0f} fps for exact float32 even with crops, LRN, DCF and Python for free.",
+        )
     return 0
 
 

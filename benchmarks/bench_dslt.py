@@ -13,6 +13,7 @@ steps). Reported: medians over the runs of the per-frame means, in ms, and the f
 
 ``--record`` appends the table, the machine, the load average and the git commit to ``benchmarks/RESULTS.md``.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -21,8 +22,7 @@ import time
 
 import torch
 
-from common import (add_shared_argument, append_results, first_frames, named_sequences, provenance, speed_parser,
-                    timed)
+from common import add_shared_argument, append_results, first_frames, named_sequences, provenance, speed_parser, timed
 from siamtrack.trackers import build_tracker
 
 BACKBONES = {  # backbone -> tracker overrides (padded backbones take 256-pixel crops, a multiple of 16)
@@ -37,9 +37,11 @@ def measure(backbone: str, frames: list, box, runs: int) -> dict[str, float]:
     per_run: dict[str, list[float]] = {}
     for _ in range(runs):
         tracker = build_tracker("dslt", weights="random", device="cpu", **BACKBONES[backbone])
-        init = {"init total": timed(tracker.init, frames[0], box)[0],
-                "init features": tracker.extras["stage_seconds"]["features"],
-                "init_training": tracker.extras["stage_seconds"]["init_training"]}
+        init = {
+            "init total": timed(tracker.init, frames[0], box)[0],
+            "init features": tracker.extras["stage_seconds"]["features"],
+            "init_training": tracker.extras["stage_seconds"]["init_training"],
+        }
         stages = []  # each frame's stage times (its per-frame extras)
         wall, cpu = time.perf_counter(), time.process_time()
         for image in frames[1:]:
@@ -68,8 +70,18 @@ def main(argv=None) -> int:
     names = [name for name in args.backbones.split(",") if name]
     results = {name: measure(name, frames, sequence.init_box, args.runs) for name in names}
 
-    keys = ["crop", "features", "regression", "locate", "update", "frame total", "frame CPU", "init features",
-            "init_training", "init total"]
+    keys = [
+        "crop",
+        "features",
+        "regression",
+        "locate",
+        "update",
+        "frame total",
+        "frame CPU",
+        "init features",
+        "init_training",
+        "init total",
+    ]
     lines = ["| backbone | " + " | ".join(keys) + " | fps |", "|---" * (len(keys) + 2) + "|"]
     for name, values in results.items():
         cells = [f"{1000 * values[key]:.1f}" for key in keys]
@@ -77,13 +89,21 @@ def main(argv=None) -> int:
     table = "\n".join(lines)
     print(table)
     if args.record:
-        append_results("DSLT* per-frame time by stage (benchmarks/bench_dslt.py)", "\n".join([
-            f"- {provenance()}",
-            f"- command: `python benchmarks/bench_dslt.py --backbones {args.backbones} --frames {args.frames} "
-            f"--runs {args.runs} --sequence {args.sequence}`",
-            f"- ms per frame (median of {args.runs} runs of {len(frames) - 1} frames of {args.sequence}, random "
-            "weights, default DSLTParams: 3 scales, 2 Adam steps on the last 7 frames per frame, 50 first-frame "
-            "steps); `frame CPU` is the process CPU time", "", table]))
+        append_results(
+            "DSLT* per-frame time by stage (benchmarks/bench_dslt.py)",
+            "\n".join(
+                [
+                    f"- {provenance()}",
+                    f"- command: `python benchmarks/bench_dslt.py --backbones {args.backbones} --frames {args.frames} "
+                    f"--runs {args.runs} --sequence {args.sequence}`",
+                    f"- ms per frame (median of {args.runs} runs of {len(frames) - 1} frames of {args.sequence}, "
+                    "random weights, default DSLTParams: 3 scales, 2 Adam steps on the last 7 frames per frame, "
+                    "50 first-frame steps); `frame CPU` is the process CPU time",
+                    "",
+                    table,
+                ]
+            ),
+        )
     return 0
 
 

@@ -10,6 +10,7 @@ figure on a shared machine: with T threads busy, CPU time is up to T x wall time
 
 ``--record`` appends a section (machine, commit, load, numbers) to ``benchmarks/RESULTS.md``.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,22 +58,28 @@ def main() -> int:
         cpu = np.median([s[1] for s in samples[name]])
         rows.append((name, 1.0 / wall, 1e3 * wall, 1e3 * cpu))
     siamfc = dict((r[0], r) for r in rows).get("siamfc")
-    lines = ["| tracker | fps (wall, median) | ms / frame (wall) | CPU ms / frame | fps relative to SiamFC |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| tracker | fps (wall, median) | ms / frame (wall) | CPU ms / frame | fps relative to SiamFC |",
+        "|---|---|---|---|---|",
+    ]
     for name, fps, wall_ms, cpu_ms in rows:
         relative = f"{fps / siamfc[1]:.2f}" if siamfc else "-"
         lines.append(f"| {name} | {fps:.2f} | {wall_ms:.0f} | {cpu_ms:.0f} | {relative} |")
     table = "\n".join(lines)
-    header = (f"{len(clips)} dev-eval sequences ({', '.join(s.name for s in sequences)}), {args.frames} frames each, "
-              f"{args.runs} runs, {args.threads} torch threads, full width, random weights; load average "
-              f"{load_before:.1f} -> {load_after:.1f}")
+    header = (
+        f"{len(clips)} dev-eval sequences ({', '.join(s.name for s in sequences)}), {args.frames} frames each, "
+        f"{args.runs} runs, {args.threads} torch threads, full width, random weights; load average "
+        f"{load_before:.1f} -> {load_after:.1f}"
+    )
     print(header)
     print(table)
     if args.record:
-        append_results("EDCF and its ablation trackers beside SiamFC (`benchmarks/bench_edcf.py`)",
-                       f"Command: `python benchmarks/bench_edcf.py --threads {args.threads} --frames {args.frames} "
-                       f"--runs {args.runs} --sequences {args.sequences} --record`; {header}.\n{provenance()}.\n\n"
-                       f"{table}")
+        append_results(
+            "EDCF and its ablation trackers beside SiamFC (`benchmarks/bench_edcf.py`)",
+            f"Command: `python benchmarks/bench_edcf.py --threads {args.threads} --frames {args.frames} "
+            f"--runs {args.runs} --sequences {args.sequences} --record`; {header}.\n{provenance()}.\n\n"
+            f"{table}",
+        )
     return 0
 
 

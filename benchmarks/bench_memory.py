@@ -7,6 +7,7 @@ frames go through the library's own loop, ``Tracker.track``, decoded one at a ti
 
     python benchmarks/bench_memory.py --tracker tadt-lite --frames 3000 --record
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,10 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     steady = [mb for count, mb in samples if count >= 5 * args.every]
     growth = steady[-1] - steady[0] if len(steady) > 1 else float("nan")
     rows = "\n".join(f"| {count} | {mb:.0f} |" for count, mb in samples[:: max(1, len(samples) // 10)])
-    body = (f"`{command_line('benchmarks/bench_memory.py', argv)}` ({provenance()})\n\n"
-            f"{args.tracker}: {args.frames} frames of the {args.split} sequences joined, {seconds:.0f} s "
-            f"({args.frames / seconds:.1f} fps incl. decoding). Peak RSS {peak:.0f} MB; RSS from frame "
-            f"{5 * args.every} to the end changed by {growth:+.0f} MB.\n\n| frames | RSS (MB) |\n|---|---|\n{rows}\n")
+    body = (
+        f"`{command_line('benchmarks/bench_memory.py', argv)}` ({provenance()})\n\n"
+        f"{args.tracker}: {args.frames} frames of the {args.split} sequences joined, {seconds:.0f} s "
+        f"({args.frames / seconds:.1f} fps incl. decoding). Peak RSS {peak:.0f} MB; RSS from frame "
+        f"{5 * args.every} to the end changed by {growth:+.0f} MB.\n\n| frames | RSS (MB) |\n|---|---|\n{rows}\n"
+    )
     print(body)
     if args.record:
         append_results(f"Memory: {args.tracker} over {args.frames} frames", body)

@@ -7,6 +7,7 @@ sequence against polygon ground truth. Prints the median of ``--repeats`` runs.
 
     python benchmarks/bench_metrics.py --repeats 7
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,13 +45,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     data = synthetic(args.sequences, args.frames)
-    print(f"python {platform.python_version()}, numpy {np.__version__}, commit {git_commit()}, "
-          f"median of {args.repeats} runs")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, commit {git_commit()}, "
+        f"median of {args.repeats} runs"
+    )
     for name in ("otb", "got10k", "got10k_benchmark", "pysot", "lasot"):
         protocol = get_protocol(name)
         wall, cpu = median_seconds(lambda protocol=protocol: all_ope_metrics(data, protocol), args.repeats)
-        print(f"all OPE metrics, {args.sequences} sequences x {args.frames} frames, preset {name:17s}: "
-              f"{wall * 1000:7.1f} ms wall, {cpu * 1000:7.1f} ms CPU")
+        print(
+            f"all OPE metrics, {args.sequences} sequences x {args.frames} frames, preset {name:17s}: "
+            f"{wall * 1000:7.1f} ms wall, {cpu * 1000:7.1f} ms CPU"
+        )
     rng = np.random.default_rng(1)
     truth = data[0][1]
     x1, y1 = truth[:, 0], truth[:, 1]
@@ -59,8 +64,10 @@ def main() -> None:
     polygons = corners + rng.normal(0, 2, corners.shape)
     predictions = np.nan_to_num(data[0][0], nan=0.0)
     wall, cpu = median_seconds(lambda: raster_overlaps(predictions, polygons, (1280, 720)), args.repeats)
-    print(f"VOT raster overlaps, 1 sequence x {args.frames} frames (polygon ground truth): "
-          f"{wall * 1000:7.1f} ms wall, {cpu * 1000:7.1f} ms CPU")
+    print(
+        f"VOT raster overlaps, 1 sequence x {args.frames} frames (polygon ground truth): "
+        f"{wall * 1000:7.1f} ms wall, {cpu * 1000:7.1f} ms CPU"
+    )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ better estimate on a shared machine). Target: <= 1.3.
 ``--record`` appends a section (machine, commit, numbers) to ``benchmarks/RESULTS.md``. Random weights (the
 speed does not depend on their values).
 """
+
 from __future__ import annotations
 
 import sys
@@ -27,8 +28,18 @@ import sys
 import numpy as np
 import torch
 
-from common import (append_results, dragonbaby_frames, flop_bound_ms, interleaved_times, matmul_gflops,
-                    matmul_operands, provenance, siamese_step_flops, speed_parser, MATMUL_SIZE)
+from common import (
+    append_results,
+    dragonbaby_frames,
+    flop_bound_ms,
+    interleaved_times,
+    matmul_gflops,
+    matmul_operands,
+    provenance,
+    siamese_step_flops,
+    speed_parser,
+    MATMUL_SIZE,
+)
 from siamtrack.models import build_model
 from siamtrack.trackers.rasnet import RASNetTracker
 from siamtrack.trackers.siamfc import SiamFCTracker
@@ -75,8 +86,9 @@ def main() -> int:
     ]
     print("\n".join(lines))
     if args.record:
-        append_results(f"RASNet speed vs FLOP bound, width {args.width:g} (benchmarks/bench_rasnet.py)",
-                       "\n".join(lines))
+        append_results(
+            f"RASNet speed vs FLOP bound, width {args.width:g} (benchmarks/bench_rasnet.py)", "\n".join(lines)
+        )
     return 0
 
 

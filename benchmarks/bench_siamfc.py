@@ -15,6 +15,7 @@ each, the better estimate on a shared machine).
 ``--record`` appends a section (machine, commit, numbers) to ``benchmarks/RESULTS.md``. The weights are
 random (speed does not depend on their values). Timings are noisy on a shared machine: check the load.
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,9 +23,20 @@ import sys
 import numpy as np
 import torch
 
-from common import (append_results, command_line, dragonbaby_frames, flop_bound_ms, interleaved_times,
-                    matmul_gflops, matmul_operands, provenance, siamese_step_flops, speed_parser, MATMUL_FLOPS,
-                    MATMUL_SIZE)
+from common import (
+    append_results,
+    command_line,
+    dragonbaby_frames,
+    flop_bound_ms,
+    interleaved_times,
+    matmul_gflops,
+    matmul_operands,
+    provenance,
+    siamese_step_flops,
+    speed_parser,
+    MATMUL_FLOPS,
+    MATMUL_SIZE,
+)
 from siamtrack.models import build_model
 from siamtrack.trackers.siamfc import SiamFCTracker
 
@@ -65,8 +77,10 @@ def main() -> int:
     ]
     print("\n".join(lines))
     if args.record:
-        append_results(f"SiamFC-3s speed vs FLOP bound (benchmarks/bench_siamfc.py, {torch.get_num_threads()} "
-                       "threads)", "\n".join(lines))
+        append_results(
+            f"SiamFC-3s speed vs FLOP bound (benchmarks/bench_siamfc.py, {torch.get_num_threads()} threads)",
+            "\n".join(lines),
+        )
     return 0
 
 

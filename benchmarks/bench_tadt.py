@@ -14,6 +14,7 @@ Trackers: ``tadt`` (SiamFC AlexNet backbone at full width, 271-px crop, 60 + 125
 crop, 80 + 250 channels; ~3x the FLOPs). Weights are random: speed does not depend on their values.
 ``--record`` appends a section (machine, commit, load, numbers) to ``benchmarks/RESULTS.md``.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from common import (add_shared_argument, append_results, counting_conv_flops, first_frames, provenance,
-                    speed_parser, timed, update_seconds)
+from common import (
+    add_shared_argument,
+    append_results,
+    counting_conv_flops,
+    first_frames,
+    provenance,
+    speed_parser,
+    timed,
+    update_seconds,
+)
 from siamtrack.data import shared_split
 from siamtrack.models.vgg import VGG16
 from siamtrack.trackers import build_tracker
@@ -91,24 +100,31 @@ def main() -> int:
             results[name].append(one_run(name, sequences, args.frames))
     load_after = os.getloadavg()[0]
 
-    lines = ["| tracker | fps (update, wall, median) | ms / frame (wall) | CPU ms / frame | init s / sequence | "
-             "backbone passes / update | conv GFLOP / update |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| tracker | fps (update, wall, median) | ms / frame (wall) | CPU ms / frame | init s / sequence | "
+        "backbone passes / update | conv GFLOP / update |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name in names:
         init, wall, cpu = (float(np.median([run[i] for run in results[name]])) for i in range(3))
         passes, flops = profiles[name]
-        lines.append(f"| {name} | {1 / wall:.2f} | {wall * 1e3:.0f} | {cpu * 1e3:.0f} | {init:.2f} | {passes} | "
-                     f"{flops / 1e9:.2f} |")
+        lines.append(
+            f"| {name} | {1 / wall:.2f} | {wall * 1e3:.0f} | {cpu * 1e3:.0f} | {init:.2f} | {passes} | "
+            f"{flops / 1e9:.2f} |"
+        )
     runs = {name: [f"{1 / run[1]:.2f}" for run in results[name]] for name in names}
     table = "\n".join(lines)
     print(table)
     print("fps of each run:", runs)
     if args.record:
         sequence_names = ", ".join(s.name for s in sequences)
-        append_results("TADT beside SiamFC (`benchmarks/bench_tadt.py`)",
-                       f"Command: `python benchmarks/bench_tadt.py --threads {args.threads} --frames {args.frames} "
-                       f"--runs {args.runs} --sequences {args.sequences}{' --vgg' if args.vgg else ''} --record`; "
-                       f"dev-eval {sequence_names}, random weights, full width; load average {load_before:.1f} -> "
-                       f"{load_after:.1f}.\n{provenance()}.\n\n{table}\n\nfps of each run: {runs}")
+        append_results(
+            "TADT beside SiamFC (`benchmarks/bench_tadt.py`)",
+            f"Command: `python benchmarks/bench_tadt.py --threads {args.threads} --frames {args.frames} "
+            f"--runs {args.runs} --sequences {args.sequences}{' --vgg' if args.vgg else ''} --record`; "
+            f"dev-eval {sequence_names}, random weights, full width; load average {load_before:.1f} -> "
+            f"{load_after:.1f}.\n{provenance()}.\n\n{table}\n\nfps of each run: {runs}",
+        )
     return 0
 
 

@@ -12,6 +12,7 @@ rest apart). The curated data of each config is prepared first (cached; the firs
 Run from the repository root (the configs read ``../shared``). ``--record`` appends a section (machine,
 commit, numbers) to ``benchmarks/RESULTS.md``. Timings are noisy on a shared machine: check the load.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,28 +25,44 @@ from common import append_results, command_line, provenance
 from siamtrack.training.config import load_config
 from siamtrack.training.curation import load_curated
 from siamtrack.training.loop import (
-    build_model, build_optimizer, objective_function, pair_settings, prepare_curated, probe_score_size,
+    build_model,
+    build_optimizer,
+    objective_function,
+    pair_settings,
+    prepare_curated,
+    probe_score_size,
     training_loss,
 )
 from siamtrack.training.pairs import GlobalBatchSampler, PairDataset
 
 
 def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
-    config = load_config(f"bundled/{name}",
-                         [f"train.batch_size={batch}", "train.progress=false",
-                          f"data.pairs_per_epoch={batch * (iterations * runs + 2)}"])
+    config = load_config(
+        f"bundled/{name}",
+        [
+            f"train.batch_size={batch}",
+            "train.progress=false",
+            f"data.pairs_per_epoch={batch * (iterations * runs + 2)}",
+        ],
+    )
     _, curated = load_curated(prepare_curated(config, progress=True))
     torch.manual_seed(0)
     memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
     model = build_model(config.model.name, dict(config.model.args)).to(memory_format=memory_format)
-    dataset = PairDataset(curated, pair_settings(config, probe_score_size(model, config, torch.device("cpu"))),
-                          config.data.max_gap, config.train.seed)
+    dataset = PairDataset(
+        curated,
+        pair_settings(config, probe_score_size(model, config, torch.device("cpu"))),
+        config.data.max_gap,
+        config.train.seed,
+    )
     optimizer = build_optimizer(model, config)
     objective = objective_function(config)
     model.train()
-    loader = iter(torch.utils.data.DataLoader(
-        dataset, num_workers=config.train.workers,
-        batch_sampler=GlobalBatchSampler(0, iterations * runs + 2, batch)))
+    loader = iter(
+        torch.utils.data.DataLoader(
+            dataset, num_workers=config.train.workers, batch_sampler=GlobalBatchSampler(0, iterations * runs + 2, batch)
+        )
+    )
 
     def step() -> tuple[float, float, float]:
         start_wall, start_cpu = time.perf_counter(), time.process_time()
@@ -68,11 +85,19 @@ def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
         results.append(steps.sum(axis=0) / iterations)
     results = np.array(results)
     median = results[np.argsort(results[:, 0])[len(results) // 2]]
-    return {"config": name, "model": config.model.name, "args": dict(config.model.args), "batch": batch,
-            "crops": f"{config.data.exemplar_size}/{config.data.instance_size}",
-            "workers": config.train.workers, "it_per_s": 1.0 / median[0], "ms_per_it": 1000 * median[0],
-            "data_ms": 1000 * median[1], "cpu_ms": 1000 * median[2],
-            "runs_it_per_s": [round(1.0 / float(r), 2) for r in results[:, 0]]}
+    return {
+        "config": name,
+        "model": config.model.name,
+        "args": dict(config.model.args),
+        "batch": batch,
+        "crops": f"{config.data.exemplar_size}/{config.data.instance_size}",
+        "workers": config.train.workers,
+        "it_per_s": 1.0 / median[0],
+        "ms_per_it": 1000 * median[0],
+        "data_ms": 1000 * median[1],
+        "cpu_ms": 1000 * median[2],
+        "runs_it_per_s": [round(1.0 / float(r), 2) for r in results[:, 0]],
+    }
 
 
 def main() -> None:
@@ -85,20 +110,26 @@ def main() -> None:
     args = parser.parse_args()
     rows = [time_config(name, args.batch, args.iterations, args.runs) for name in args.configs]
     header = f"{provenance()}."
-    table = ["| config | model | crops z/x | batch | it/s (median) | ms/it | of which data | CPU ms/it | runs (it/s) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    table = [
+        "| config | model | crops z/x | batch | it/s (median) | ms/it | of which data | CPU ms/it | runs (it/s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
-        table.append(f"| `{row['config']}` | {row['model']} {row['args']} | {row['crops']} | {row['batch']} | "
-                     f"{row['it_per_s']:.2f} | {row['ms_per_it']:.0f} | {row['data_ms']:.0f} | {row['cpu_ms']:.0f} | "
-                     f"{row['runs_it_per_s']} |")
+        table.append(
+            f"| `{row['config']}` | {row['model']} {row['args']} | {row['crops']} | {row['batch']} | "
+            f"{row['it_per_s']:.2f} | {row['ms_per_it']:.0f} | {row['data_ms']:.0f} | {row['cpu_ms']:.0f} | "
+            f"{row['runs_it_per_s']} |"
+        )
     print(header)
     print("\n".join(table))
     if args.record:
-        append_results("Training speed (`benchmarks/bench_training.py`)",
-                       f"Command: `{command_line(__file__)}` — one training iteration = batch loading/augmentation "
-                       f"from the curated cache (workers 0) + forward + loss + backward + SGD step; median of "
-                       f"{args.runs} runs of {args.iterations} iterations after 2 warm-up iterations.\n{header}\n\n"
-                       + "\n".join(table))
+        append_results(
+            "Training speed (`benchmarks/bench_training.py`)",
+            f"Command: `{command_line(__file__)}` — one training iteration = batch loading/augmentation "
+            f"from the curated cache (workers 0) + forward + loss + backward + SGD step; median of "
+            f"{args.runs} runs of {args.iterations} iterations after 2 warm-up iterations.\n{header}\n\n"
+            + "\n".join(table),
+        )
 
 
 if __name__ == "__main__":

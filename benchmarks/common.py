@@ -9,6 +9,7 @@ The scripts are run as ``python benchmarks/X.py ...``: Python then puts ``benchm
 ``siamtrack`` itself comes from the project's environment (``scripts/setup.sh`` installs it editable).
 torch is imported only by the helpers that need it, so numpy-only scripts stay light.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,15 +30,19 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 SHARED = Path(os.environ.get("SIAMTRACK_SHARED", REPO.parent / "shared"))
 MATMUL_SIZE = 2048  # the square float32 matmul that measures the machine's FLOP rate
-MATMUL_FLOPS = 2.0 * MATMUL_SIZE ** 3
+MATMUL_FLOPS = 2.0 * MATMUL_SIZE**3
 
 
 # --- where things are ------------------------------------------------------------------------------------------
 
 
 def add_shared_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--shared", type=Path, default=SHARED,
-                        help="the shared folder: data/index.json, weights (default: $SIAMTRACK_SHARED or ../shared)")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=SHARED,
+        help="the shared folder: data/index.json, weights (default: $SIAMTRACK_SHARED or ../shared)",
+    )
 
 
 def named_sequences(shared: str | os.PathLike, names, split: str = "dev-eval") -> list:
@@ -78,16 +83,16 @@ def machine_description() -> str:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
     except OSError:
         lscpu = ""
-    model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")),
-                 model)
+    model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")), model)
     return f"{model}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}"
 
 
 def git_commit() -> str:
     """The short HEAD commit, ``(+ uncommitted changes)`` when the tree differs from it; ``unknown`` outside git."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -99,9 +104,11 @@ def provenance() -> str:
     import torch
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    return (f"machine: {machine_description()}; Python {platform.python_version()}, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads; load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; "
-            f"commit {git_commit()}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    return (
+        f"machine: {machine_description()}; Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; "
+        f"commit {git_commit()}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    )
 
 
 def command_line(script: str, argv: list[str] | None = None) -> str:
@@ -143,8 +150,9 @@ def update_seconds(tracker, frames: list) -> tuple[float, float]:
     return (time.perf_counter() - wall) / len(frames), (time.process_time() - cpu) / len(frames)
 
 
-def speed_parser(doc: str, *, frames: int, runs: int, threads: int | None = 2,
-                 frames_help: str = "frames per sequence") -> argparse.ArgumentParser:
+def speed_parser(
+    doc: str, *, frames: int, runs: int, threads: int | None = 2, frames_help: str = "frames per sequence"
+) -> argparse.ArgumentParser:
     """The options of every tracking-speed benchmark: --threads, --frames, --runs, --record. Also applies
     :func:`siamtrack.trackers.base.keep_freed_memory`, as ``siamtrack bench`` and every tracking loop do, so the
     benchmarks time trackers as they run (building a tracker no longer applies it)."""
@@ -193,7 +201,7 @@ def siamese_step_flops(tracker, image: np.ndarray) -> tuple[int, int]:
         features = tracker.model.embed(tracker.crop_inputs(image, sides, p.instance_size))
     template = tracker.template
     response = features.shape[-1] - template.shape[-1] + 1
-    return sum(counted), 2 * features.shape[0] * response ** 2 * template[0].numel()
+    return sum(counted), 2 * features.shape[0] * response**2 * template[0].numel()
 
 
 def matmul_operands():
@@ -238,8 +246,9 @@ def run_siamtrack(*arguments: str) -> None:
     print("+ siamtrack " + " ".join(arguments), flush=True)
     result = subprocess.run([sys.executable, "-m", "siamtrack.cli", *arguments], cwd=REPO)
     if result.returncode:
-        raise SystemExit(f"siamtrack {arguments[0]} failed with exit status {result.returncode}: "
-                         f"siamtrack {' '.join(arguments)}")
+        raise SystemExit(
+            f"siamtrack {arguments[0]} failed with exit status {result.returncode}: siamtrack {' '.join(arguments)}"
+        )
 
 
 def repeated(option: str, values) -> list[str]:
@@ -261,18 +270,31 @@ def ablation_parser(doc: str, rows, out: str, *, trained: bool, smoke: str) -> a
         return chosen
 
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--out", type=lambda text: Path(text).resolve(), default=str(REPO / "runs" / out),
-                        help="output folder")
+    parser.add_argument(
+        "--out", type=lambda text: Path(text).resolve(), default=str(REPO / "runs" / out), help="output folder"
+    )
     add_shared_argument(parser)
-    parser.add_argument("--rows", type=row_list, default=",".join(known),
-                        help=f"comma-separated rows among {', '.join(known)}")
+    parser.add_argument(
+        "--rows", type=row_list, default=",".join(known), help=f"comma-separated rows among {', '.join(known)}"
+    )
     if trained:
-        parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                            help="config override for every trained row (siamtrack train --set)")
+        parser.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="config override for every trained row (siamtrack train --set)",
+        )
     else:
         parser.add_argument("--weights", default=None, help="backbone weights (default: the bundled siamfc.pth)")
-        parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                            help="tracker hyper-parameter override for every row, e.g. backbone=vgg16")
+        parser.add_argument(
+            "--param",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="tracker hyper-parameter override for every row, e.g. backbone=vgg16",
+        )
     parser.add_argument("--sequences", default=None, help="evaluate only these dev-eval sequences (comma-separated)")
     parser.add_argument("--smoke", action="store_true", help=smoke)
     return parser
@@ -286,13 +308,17 @@ def train_row(config: str, run_dir: Path, overrides: list[str]) -> Path:
     return weights
 
 
-def dev_eval_options(shared, results: Path, sequences: str | None = None, protocol: str = "otb",
-                     experiment: str | None = None) -> list[str]:
+def dev_eval_options(
+    shared, results: Path, sequences: str | None = None, protocol: str = "otb", experiment: str | None = None
+) -> list[str]:
     """The ``siamtrack eval`` / ``report`` options for the shared ``dev-eval`` split (``sequences``: a
     comma-separated subset) under ``protocol`` (and its ``experiment``), results under ``results``."""
-    return (["--dataset", "shared", "--root", str(shared), "--option", "split=dev-eval", "--protocol", protocol]
-            + (["--experiment", experiment] if experiment else []) + ["--results", str(results)]
-            + (["--sequences", sequences] if sequences else []))
+    return (
+        ["--dataset", "shared", "--root", str(shared), "--option", "split=dev-eval", "--protocol", protocol]
+        + (["--experiment", experiment] if experiment else [])
+        + ["--results", str(results)]
+        + (["--sequences", sequences] if sequences else [])
+    )
 
 
 def report_results(report_dir: Path, experiment: str = "ope") -> dict:
@@ -322,18 +348,28 @@ def training_curves(runs: dict[str, Path], figure_path: Path, table_path: Path, 
     table."""
     from siamtrack.training.plots import plot_losses, read_log, running_mean
 
-    lines = ["| run | iterations | converged (within 10 % of final) after | final / first | "
-             "change over the last fifth |", "|---|---|---|---|---|"]
+    lines = [
+        "| run | iterations | converged (within 10 % of final) after | final / first | change over the last fifth |",
+        "|---|---|---|---|---|",
+    ]
     for label, run in runs.items():
         losses = read_log(run / "log.csv")["loss"]
         if len(losses) == 0:
             raise SystemExit(f"{run / 'log.csv'}: no logged iterations")
         curve = running_mean(losses, window)
         tail_start = curve[int(len(curve) * 0.8)]
-        lines.append(f"| {label} | {len(losses)} | {iterations_to_converge(curve)} | {curve[-1] / curve[0]:.3f} | "
-                     f"{curve[-1] / tail_start - 1:+.1%} |")
-    plot_losses([run / "log.csv" for run in runs.values()], figure_path, labels=list(runs), smooth=window,
-                ylabel="training loss / first value of its moving average", relative=True)
+        lines.append(
+            f"| {label} | {len(losses)} | {iterations_to_converge(curve)} | {curve[-1] / curve[0]:.3f} | "
+            f"{curve[-1] / tail_start - 1:+.1%} |"
+        )
+    plot_losses(
+        [run / "log.csv" for run in runs.values()],
+        figure_path,
+        labels=list(runs),
+        smooth=window,
+        ylabel="training loss / first value of its moving average",
+        relative=True,
+    )
     table = "\n".join(lines) + "\n"
     Path(table_path).write_text(table)
     print(table)

@@ -11,6 +11,7 @@ each to within 0.005.
 ``--record`` appends the table (with machine and commit) to ``benchmarks/RESULTS.md``. Frame decoding is not
 timed: the fps column is frames / seconds spent in ``init``/``update`` on that sequence.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,13 +46,17 @@ TOLERANCE = 0.005
 def run_sequence(tracker: DCFNetTracker, sequence) -> tuple[float, float]:
     """Track one sequence from its first ground-truth box; returns (success AUC, tracking fps)."""
     boxes, seconds = tracker.track(sequence.frames, sequence.init_box)  # times init/update only, not decoding
-    scores = scores_from_frames(frame_scores(boxes, sequence.ground_truth, "got10k", absent=sequence.absent,
-                                             source=sequence.name), "got10k", name=sequence.name)
+    scores = scores_from_frames(
+        frame_scores(boxes, sequence.ground_truth, "got10k", absent=sequence.absent, source=sequence.name),
+        "got10k",
+        name=sequence.name,
+    )
     return scores.auc, len(seconds) / float(np.sum(seconds))
 
 
-def reproduce(shared: Path = SHARED, weights: Path | None = None, precision: str = "float32",
-              names=None, verbose: bool = True) -> list[dict]:
+def reproduce(
+    shared: Path = SHARED, weights: Path | None = None, precision: str = "float32", names=None, verbose: bool = True
+) -> list[dict]:
     """Run the tracker on the target sequences; one row (name, auc, target, diff, fps, frames) per sequence."""
     weights = weights or shared / "weights" / "dcfnet" / "param.pth"
     features = load_dcfnet_features(weights)
@@ -60,25 +65,30 @@ def reproduce(shared: Path = SHARED, weights: Path | None = None, precision: str
         name = sequence.name
         tracker = DCFNetTracker(features, device="cpu", precision=precision)
         auc, fps = run_sequence(tracker, sequence)
-        row = {"name": name, "auc": auc, "target": TARGETS.get(name, float("nan")), "fps": fps,
-               "frames": len(sequence)}
+        row = {"name": name, "auc": auc, "target": TARGETS.get(name, float("nan")), "fps": fps, "frames": len(sequence)}
         row["diff"] = row["auc"] - row["target"]
         rows.append(row)
         if verbose:
-            print(f"{name:24s} AUC {auc:.3f}  target {row['target']:.3f}  diff {row['diff']:+.4f}  "
-                  f"{fps:6.1f} fps", flush=True)
+            print(
+                f"{name:24s} AUC {auc:.3f}  target {row['target']:.3f}  diff {row['diff']:+.4f}  {fps:6.1f} fps",
+                flush=True,
+            )
     return rows
 
 
 def table(rows: list[dict]) -> str:
     lines = ["| sequence | frames | AUC (ours) | AUC (authors) | difference | fps |", "|---|---|---|---|---|---|"]
     for row in rows:
-        lines.append(f"| {row['name']} | {row['frames']} | {row['auc']:.3f} | {row['target']:.3f} | "
-                     f"{row['diff']:+.4f} | {row['fps']:.1f} |")
+        lines.append(
+            f"| {row['name']} | {row['frames']} | {row['auc']:.3f} | {row['target']:.3f} | "
+            f"{row['diff']:+.4f} | {row['fps']:.1f} |"
+        )
     aucs, targets = [r["auc"] for r in rows], [r["target"] for r in rows]
-    lines.append(f"| **mean** | {sum(r['frames'] for r in rows)} | **{np.mean(aucs):.3f}** | "
-                 f"**{np.mean(targets):.3f}** | {np.mean(aucs) - np.mean(targets):+.4f} | "
-                 f"{np.median([r['fps'] for r in rows]):.1f} (median) |")
+    lines.append(
+        f"| **mean** | {sum(r['frames'] for r in rows)} | **{np.mean(aucs):.3f}** | "
+        f"**{np.mean(targets):.3f}** | {np.mean(aucs) - np.mean(targets):+.4f} | "
+        f"{np.median([r['fps'] for r in rows]):.1f} (median) |"
+    )
     return "\n".join(lines)
 
 
@@ -99,12 +109,14 @@ def main(argv=None) -> int:
     within = all(abs(r["diff"]) <= TOLERANCE for r in rows)
     print(f"all within {TOLERANCE}: {within}  ({time.perf_counter() - start:.0f} s)")
     if args.record:
-        append_results(f"DCFNet reproduction ({args.precision}, `benchmarks/dcfnet_reproduce.py`)",
-                       f"Command: `{command_line(__file__, argv)}`. Weights: "
-                       f"`{args.weights or 'shared/weights/dcfnet/param.pth'}`. got10k success AUC vs the authors' "
-                       f"tracker (tolerance {TOLERANCE}); fps = frames / tracking time with frames decoded beforehand "
-                       f"(noisy on the shared machine).\n{provenance()}.\n\n{text}\n\nAll within {TOLERANCE}: "
-                       f"**{within}**.")
+        append_results(
+            f"DCFNet reproduction ({args.precision}, `benchmarks/dcfnet_reproduce.py`)",
+            f"Command: `{command_line(__file__, argv)}`. Weights: "
+            f"`{args.weights or 'shared/weights/dcfnet/param.pth'}`. got10k success AUC vs the authors' "
+            f"tracker (tolerance {TOLERANCE}); fps = frames / tracking time with frames decoded beforehand "
+            f"(noisy on the shared machine).\n{provenance()}.\n\n{text}\n\nAll within {TOLERANCE}: "
+            f"**{within}**.",
+        )
     return 0 if within else 1
 
 

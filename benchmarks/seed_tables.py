@@ -57,6 +57,7 @@ sequences), the backbone (frozen ImageNet EfficientNet-Lite0) and the training (
 ``benchmarks/RESULTS.md``; ``--plot`` draws ``benchmarks/figures/<table>.png`` (per row: the seeds, their mean and a
 min..max bar; CSRT as a reference line where its result exists).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -125,8 +126,12 @@ _SIAMRPN = "bundled/pretrained/siamrpn_sl-lite0-cached"
 def _rasnet(general: bool, residual: bool, channel: bool, form: str = "joint") -> tuple[str, ...]:
     """The --set overrides of one RASNet attention variant (as bundled/rasnet-ablation-*)."""
     flag = lambda value: "true" if value else "false"  # noqa: E731
-    return (f"model.args.general={flag(general)}", f"model.args.residual={flag(residual)}",
-            f"model.args.channel={flag(channel)}", f"model.args.form={form}")
+    return (
+        f"model.args.general={flag(general)}",
+        f"model.args.residual={flag(residual)}",
+        f"model.args.channel={flag(channel)}",
+        f"model.args.form={form}",
+    )
 
 
 ROWS: dict[str, Row] = {
@@ -154,9 +159,18 @@ ROWS: dict[str, Row] = {
     "rasnet-lite channel": Row("rasnet-lite", _RASNET, overrides=_rasnet(False, False, True)),
     "rasnet-lite full": Row("rasnet-lite", _RASNET, overrides=_rasnet(True, True, False, "full")),
     # --- EDCF Table 1 on the frozen trunk (no decoder: see the table's notes) ---
-    "edcf-lite high": Row("edcf-lite", _SIAMFC, params=(  # EDSiam-like: conv5 map only, EDSiam's search
-        "response=high", "dynamic_rate=False", "template_lr=0.0", "scale_step=1.0375", "scale_penalty=0.9745",
-        "response_up=16")),
+    "edcf-lite high": Row(
+        "edcf-lite",
+        _SIAMFC,
+        params=(  # EDSiam-like: conv5 map only, EDSiam's search
+            "response=high",
+            "dynamic_rate=False",
+            "template_lr=0.0",
+            "scale_step=1.0375",
+            "scale_penalty=0.9745",
+            "response_up=16",
+        ),
+    ),
     "edcf-lite low": Row("edcf-lite", params=("response=low", "dynamic_rate=False")),  # CACFNet-like: CF only
     "cacf": Row("cacf", weights="random"),  # CACF on grayscale pixels, nothing learned
     # --- DSLT* regression losses (Fig. 15, Table 3): dslt-lite with each loss, same random reductions per seed ---
@@ -166,12 +180,17 @@ ROWS: dict[str, Row] = {
     "dslt-lite noexp": Row("dslt-lite", params=("importance=False",), param_seed=True),
     # --- DSLT classification losses (Fig. 11, Table 2) on siamfc-lite and SiamRPN(++)-lite ---
     "siamfc-lite focal": Row("siamfc-lite", _SIAMFC, overrides=("loss.name=focal_bce", "loss.args={gamma: 2.0}")),
-    "siamfc-lite shrinkage": Row("siamfc-lite", _SIAMFC, overrides=(
-        "loss.name=shrinkage_bce", "loss.args={a: 10.0, c: 0.6, importance: true}")),
-    "siamrpn-lite bce": Row("siamrpn_sl-lite", _SIAMRPN, overrides=(
-        "loss.args.classification=bce", "loss.args.classification_args={}")),
-    "siamrpn-lite focal": Row("siamrpn_sl-lite", _SIAMRPN, overrides=(
-        "loss.args.classification=focal_bce", "loss.args.classification_args={gamma: 2.0}")),
+    "siamfc-lite shrinkage": Row(
+        "siamfc-lite", _SIAMFC, overrides=("loss.name=shrinkage_bce", "loss.args={a: 10.0, c: 0.6, importance: true}")
+    ),
+    "siamrpn-lite bce": Row(
+        "siamrpn_sl-lite", _SIAMRPN, overrides=("loss.args.classification=bce", "loss.args.classification_args={}")
+    ),
+    "siamrpn-lite focal": Row(
+        "siamrpn_sl-lite",
+        _SIAMRPN,
+        overrides=("loss.args.classification=focal_bce", "loss.args.classification_args={gamma: 2.0}"),
+    ),
     # --- TADT Table 5: conv4_1 / conv4_3 selections (Rand rows drawn from --param seed) ---
     "tadt-lite rand-none": Row("tadt-lite", params=("select_conv4_1=rand", "select_conv4_3=none"), param_seed=True),
     "tadt-lite none-rand": Row("tadt-lite", params=("select_conv4_1=none", "select_conv4_3=rand"), param_seed=True),
@@ -218,124 +237,233 @@ class Table:
 
 TABLES: dict[str, Table] = {
     "pretrained": Table(
-        "the pretrained-backbone trackers", "no paper: the -lite trackers against each other and CSRT",
-        {row: (row, "-") for row in ("siamfc-lite", "siamfc-lite bf16", "siamfc-lite ft1", "tadt-lite", "dslt-lite",
-                                     "cfnet-lite", "adacfnet-lite", "rasnet-lite", "siamrpn_sl-lite",
-                                     "siamrpn_sl-lite scale", "edcf-lite")},
-        tuple(Claim(row, "siamfc-lite", None, "-") for row in (
-            "siamfc-lite bf16", "siamfc-lite ft1", "tadt-lite", "dslt-lite", "cfnet-lite", "adacfnet-lite",
-            "rasnet-lite", "siamrpn_sl-lite", "edcf-lite"))
+        "the pretrained-backbone trackers",
+        "no paper: the -lite trackers against each other and CSRT",
+        {
+            row: (row, "-")
+            for row in (
+                "siamfc-lite",
+                "siamfc-lite bf16",
+                "siamfc-lite ft1",
+                "tadt-lite",
+                "dslt-lite",
+                "cfnet-lite",
+                "adacfnet-lite",
+                "rasnet-lite",
+                "siamrpn_sl-lite",
+                "siamrpn_sl-lite scale",
+                "edcf-lite",
+            )
+        },
+        tuple(
+            Claim(row, "siamfc-lite", None, "-")
+            for row in (
+                "siamfc-lite bf16",
+                "siamfc-lite ft1",
+                "tadt-lite",
+                "dslt-lite",
+                "cfnet-lite",
+                "adacfnet-lite",
+                "rasnet-lite",
+                "siamrpn_sl-lite",
+                "edcf-lite",
+            )
+        )
         + (Claim("siamrpn_sl-lite scale", "siamrpn_sl-lite", None, "-"),),
-        protocol="got10k", columns=("auc", "sr50"),
-        references=("opencv-csrt", "dcfnet-authors", "dcfnet-ours", "siamfc-bundled", "edcf-bundled")),
+        protocol="got10k",
+        columns=("auc", "sr50"),
+        references=("opencv-csrt", "dcfnet-authors", "dcfnet-ours", "siamfc-bundled", "edcf-bundled"),
+    ),
     "adacfnet": Table(
         "AdaCFNet Fig. 9 (CFNet / +SE / +SE+focal)",
         "Li et al., AdaCFNet, Sec. IV-A.1 and Fig. 9 (OTB-2013 OPE; the text gives the gains, not the scores)",
-        {"cfnet-lite": ("CFNet", "-"),
-         "adacfnet-lite se": ("CFNet+SE", "+3.5 DP, +3.0 AUC over CFNet"),
-         "adacfnet-lite": ("CFNet+SE+Focal (a = 2, b = 1)", "+2.1 DP, +1.5 AUC over CFNet+SE")},
-        (Claim("adacfnet-lite se", "cfnet-lite", +1, "+3.0 AUC points (Sec. IV-A.1, Fig. 9, OTB-2013)"),
-         Claim("adacfnet-lite", "adacfnet-lite se", +1, "+1.5 AUC points (Sec. IV-A.1, Fig. 9, OTB-2013)"),
-         Claim("adacfnet-lite", "cfnet-lite", +1, "+4.5 AUC points (the two gains of Sec. IV-A.1 together)")),
-        notes=("SE sits on the adjust layer's output (the only trained convolution; the frozen trunk gets none), "
-               "see bundled/pretrained/adacfnet-lite0-cached. CFNet+SE is that config with the logistic loss, "
-               "class-balanced as CFNet's (`--set loss.name=logistic --set loss.balanced=true`).",)),
+        {
+            "cfnet-lite": ("CFNet", "-"),
+            "adacfnet-lite se": ("CFNet+SE", "+3.5 DP, +3.0 AUC over CFNet"),
+            "adacfnet-lite": ("CFNet+SE+Focal (a = 2, b = 1)", "+2.1 DP, +1.5 AUC over CFNet+SE"),
+        },
+        (
+            Claim("adacfnet-lite se", "cfnet-lite", +1, "+3.0 AUC points (Sec. IV-A.1, Fig. 9, OTB-2013)"),
+            Claim("adacfnet-lite", "adacfnet-lite se", +1, "+1.5 AUC points (Sec. IV-A.1, Fig. 9, OTB-2013)"),
+            Claim("adacfnet-lite", "cfnet-lite", +1, "+4.5 AUC points (the two gains of Sec. IV-A.1 together)"),
+        ),
+        notes=(
+            "SE sits on the adjust layer's output (the only trained convolution; the frozen trunk gets none), "
+            "see bundled/pretrained/adacfnet-lite0-cached. CFNet+SE is that config with the logistic loss, "
+            "class-balanced as CFNet's (`--set loss.name=logistic --set loss.balanced=true`).",
+        ),
+    ),
     "rasnet": Table(
         "RASNet Fig. 7 (attention variants)",
         "Wang et al., RASNet, Sec. 4.2 and Fig. 7 (OTB-2013 OPE AUC; RASNet 67.0 on OTB-2013, Fig. 8)",
-        {"rasnet-lite none": ("SiamFC (no attention)", "-"),
-         "rasnet-lite general": ("GenAtt", "+0.4 AUC over SiamFC"),
-         "rasnet-lite dual": ("DualAtt", "+4.9 AUC over GenAtt"),
-         "rasnet-lite channel": ("ChanAtt", "about +4 AUC over SiamFC"),
-         "rasnet-lite": ("RASNet (joint form, Eq. 8)", "+6.3 AUC over SiamFC; 67.0 AUC (Fig. 8)"),
-         "rasnet-lite full": ("full attention (Eq. 6-7)", "no number (Sec. 3.2 prefers the joint form)")},
-        (Claim("rasnet-lite general", "rasnet-lite none", +1, "+0.4 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
-         Claim("rasnet-lite dual", "rasnet-lite general", +1, "+4.9 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
-         Claim("rasnet-lite channel", "rasnet-lite none", +1, "almost +4 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
-         Claim("rasnet-lite", "rasnet-lite none", +1, "+6.3 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
-         Claim("rasnet-lite full", "rasnet-lite", None, "no number (Sec. 3.2: the joint form has m n + d "
-                                                         "parameters against the full form's m n d)")),
-        notes=("Every variant is bundled/pretrained/rasnet-lite0-cached with model.args general / residual / "
-               "channel / form set as bundled/rasnet-ablation-*; the SiamFC row is the RASNet network with no "
-               "attention (same loss and Ω weights), not the siamfc-lite row.",)),
+        {
+            "rasnet-lite none": ("SiamFC (no attention)", "-"),
+            "rasnet-lite general": ("GenAtt", "+0.4 AUC over SiamFC"),
+            "rasnet-lite dual": ("DualAtt", "+4.9 AUC over GenAtt"),
+            "rasnet-lite channel": ("ChanAtt", "about +4 AUC over SiamFC"),
+            "rasnet-lite": ("RASNet (joint form, Eq. 8)", "+6.3 AUC over SiamFC; 67.0 AUC (Fig. 8)"),
+            "rasnet-lite full": ("full attention (Eq. 6-7)", "no number (Sec. 3.2 prefers the joint form)"),
+        },
+        (
+            Claim("rasnet-lite general", "rasnet-lite none", +1, "+0.4 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
+            Claim("rasnet-lite dual", "rasnet-lite general", +1, "+4.9 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
+            Claim("rasnet-lite channel", "rasnet-lite none", +1, "almost +4 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
+            Claim("rasnet-lite", "rasnet-lite none", +1, "+6.3 AUC points (Sec. 4.2, Fig. 7, OTB-2013)"),
+            Claim(
+                "rasnet-lite full",
+                "rasnet-lite",
+                None,
+                "no number (Sec. 3.2: the joint form has m n + d parameters against the full form's m n d)",
+            ),
+        ),
+        notes=(
+            "Every variant is bundled/pretrained/rasnet-lite0-cached with model.args general / residual / "
+            "channel / form set as bundled/rasnet-ablation-*; the SiamFC row is the RASNet network with no "
+            "attention (same loss and Ω weights), not the siamfc-lite row.",
+        ),
+    ),
     "edcf": Table(
         "EDCF Table 1 (components)",
         "Wang et al., EDCF, Table 1 (OTB-2015 OP / DP in %, VOT2015 EAO) and Sec. 4.2",
-        {"siamfc-lite": ("SiamFC", "OP 73.0, DP 77.0, EAO 0.289"),
-         "edcf-lite high": ("EDSiam-like (no decoder)", "EDSiam: OP 75.4, DP 80.7, EAO 0.293"),
-         "cfnet-lite": ("CFNet", "OP 70.3, DP 76.0, EAO 0.217"),
-         "cacf": ("CACF (grayscale pixels)", "CACF (HOG): OP 68.9, DP 79.1, EAO 0.199"),
-         "edcf-lite low": ("CACFNet-like = CACFNet+-like (CF on frozen stage 2)",
-                           "CACFNet: OP 77.7, DP 82.7, EAO 0.271; CACFNet+: OP 78.0, DP 83.1, EAO 0.277"),
-         "edcf-lite": ("EDCF (fused, Eq. 16-18)", "OP 78.5, DP 83.6, EAO 0.315")},
-        (Claim("edcf-lite high", "siamfc-lite", +1, "EDSiam over SiamFC: +3.7 DP (Table 1, OTB-2015: 80.7 vs 77.0)",
-               metric="precision", untestable="no decoder on the frozen trunk: this row is SiamFC's head in "
-                                              "EDCF's tracker (conv5 map, EDSiam's search), not EDSiam"),
-         Claim("edcf-lite low", "cacf", +1, "CACFNet over CACF: more than +8 OP (Table 1, OTB-2015: 77.7 vs 68.9)"),
-         Claim("edcf-lite low", "cfnet-lite", +1, "CACFNet over CFNet: +7.4 OP on OTB-2015 (77.7 vs 70.3), "
-                                                  "+12.1 on OTB-2013 (Table 1; text: more than 10)"),
-         Claim("edcf-lite", "edcf-lite low", +1, "EDCF over CACFNet+: +0.5 OP (Table 1, OTB-2015: 78.5 vs 78.0)"),
-         Claim("edcf-lite", "siamfc-lite", +1, "EDCF over SiamFC: +5.5 OP (Table 1, OTB-2015: 78.5 vs 73.0)")),
-        metric="sr50", vot=True,
-        notes=("No faithful lite counterpart of EDSiam or CACFNet+: both depend on the decoder (L_recon) and on "
-               "training the low-level branch with the high-level losses, and the trunk is frozen here. The "
-               "CACFNet-like row is the context-aware CF on the ImageNet stage-2 maps, nothing trained (so it is "
-               "CACFNet+-like too; the CACFNet+ over CACFNet claim, +0.3 OP, cannot be tested). The EDSiam-like row "
-               "is each seed's siamfc-lite head tracked by EDCF's tracker on its conv5 map alone.",
-               "EAO: VOT baseline experiment on the split's VOT sequences only (two): far too few for a stable "
-               "EAO; shown, not used in the claims.")),
+        {
+            "siamfc-lite": ("SiamFC", "OP 73.0, DP 77.0, EAO 0.289"),
+            "edcf-lite high": ("EDSiam-like (no decoder)", "EDSiam: OP 75.4, DP 80.7, EAO 0.293"),
+            "cfnet-lite": ("CFNet", "OP 70.3, DP 76.0, EAO 0.217"),
+            "cacf": ("CACF (grayscale pixels)", "CACF (HOG): OP 68.9, DP 79.1, EAO 0.199"),
+            "edcf-lite low": (
+                "CACFNet-like = CACFNet+-like (CF on frozen stage 2)",
+                "CACFNet: OP 77.7, DP 82.7, EAO 0.271; CACFNet+: OP 78.0, DP 83.1, EAO 0.277",
+            ),
+            "edcf-lite": ("EDCF (fused, Eq. 16-18)", "OP 78.5, DP 83.6, EAO 0.315"),
+        },
+        (
+            Claim(
+                "edcf-lite high",
+                "siamfc-lite",
+                +1,
+                "EDSiam over SiamFC: +3.7 DP (Table 1, OTB-2015: 80.7 vs 77.0)",
+                metric="precision",
+                untestable="no decoder on the frozen trunk: this row is SiamFC's head in "
+                "EDCF's tracker (conv5 map, EDSiam's search), not EDSiam",
+            ),
+            Claim("edcf-lite low", "cacf", +1, "CACFNet over CACF: more than +8 OP (Table 1, OTB-2015: 77.7 vs 68.9)"),
+            Claim(
+                "edcf-lite low",
+                "cfnet-lite",
+                +1,
+                "CACFNet over CFNet: +7.4 OP on OTB-2015 (77.7 vs 70.3), "
+                "+12.1 on OTB-2013 (Table 1; text: more than 10)",
+            ),
+            Claim("edcf-lite", "edcf-lite low", +1, "EDCF over CACFNet+: +0.5 OP (Table 1, OTB-2015: 78.5 vs 78.0)"),
+            Claim("edcf-lite", "siamfc-lite", +1, "EDCF over SiamFC: +5.5 OP (Table 1, OTB-2015: 78.5 vs 73.0)"),
+        ),
+        metric="sr50",
+        vot=True,
+        notes=(
+            "No faithful lite counterpart of EDSiam or CACFNet+: both depend on the decoder (L_recon) and on "
+            "training the low-level branch with the high-level losses, and the trunk is frozen here. The "
+            "CACFNet-like row is the context-aware CF on the ImageNet stage-2 maps, nothing trained (so it is "
+            "CACFNet+-like too; the CACFNet+ over CACFNet claim, +0.3 OP, cannot be tested). The EDSiam-like row "
+            "is each seed's siamfc-lite head tracked by EDCF's tracker on its conv5 map alone.",
+            "EAO: VOT baseline experiment on the split's VOT sequences only (two): far too few for a stable "
+            "EAO; shown, not used in the claims.",
+        ),
+    ),
     "dslt-regression": Table(
         "DSLT* regression losses (Fig. 15, Table 3)",
         "Lu et al., DSLT (TPAMI 2020), Sec. 5.4 and Fig. 15 (OTB-2015), Table 3 (OTB-2015 + UAV-123 DP / AUC)",
-        {"dslt-lite": ("shrinkage (a = 10, c = 0.2, exp(Y))", "DP 84.3, AUC 59.9 (Table 3)"),
-         "dslt-lite l2": ("L2", "DP 87.0, OS 64.2 on OTB-2015 (Sec. 5.4 text; shrinkage's not given)"),
-         "dslt-lite l3": ("L3", "no number in the text (Fig. 15)"),
-         "dslt-lite ohnm": ("OHNM (threshold 0.01)", "no number in the text (Fig. 15)"),
-         "dslt-lite noexp": ("shrinkage w/o exp(Y)", "DP 84.0, AUC 59.7 (Table 3)")},
-        (Claim("dslt-lite l2", "dslt-lite", -1, "shrinkage \"significantly advances\" L2 (Sec. 5.4, Fig. 15)"),
-         Claim("dslt-lite l3", "dslt-lite", -1, "shrinkage \"significantly advances\" L3 (Sec. 5.4, Fig. 15)"),
-         Claim("dslt-lite ohnm", "dslt-lite", -1, "DSLT* \"outperforms the OHNM method significantly\" (Sec. 5.4)"),
-         Claim("dslt-lite noexp", "dslt-lite", -1, "-0.2 AUC without exp(Y) (Table 3: 59.7 vs 59.9)")),
-        notes=("Nothing trained: DSLT* learns online. Every row is seeded through the tracker's `seed` (the random "
-               "1x1 reductions), the same draw for every loss at a given seed.",)),
+        {
+            "dslt-lite": ("shrinkage (a = 10, c = 0.2, exp(Y))", "DP 84.3, AUC 59.9 (Table 3)"),
+            "dslt-lite l2": ("L2", "DP 87.0, OS 64.2 on OTB-2015 (Sec. 5.4 text; shrinkage's not given)"),
+            "dslt-lite l3": ("L3", "no number in the text (Fig. 15)"),
+            "dslt-lite ohnm": ("OHNM (threshold 0.01)", "no number in the text (Fig. 15)"),
+            "dslt-lite noexp": ("shrinkage w/o exp(Y)", "DP 84.0, AUC 59.7 (Table 3)"),
+        },
+        (
+            Claim("dslt-lite l2", "dslt-lite", -1, 'shrinkage "significantly advances" L2 (Sec. 5.4, Fig. 15)'),
+            Claim("dslt-lite l3", "dslt-lite", -1, 'shrinkage "significantly advances" L3 (Sec. 5.4, Fig. 15)'),
+            Claim("dslt-lite ohnm", "dslt-lite", -1, 'DSLT* "outperforms the OHNM method significantly" (Sec. 5.4)'),
+            Claim("dslt-lite noexp", "dslt-lite", -1, "-0.2 AUC without exp(Y) (Table 3: 59.7 vs 59.9)"),
+        ),
+        notes=(
+            "Nothing trained: DSLT* learns online. Every row is seeded through the tracker's `seed` (the random "
+            "1x1 reductions), the same draw for every loss at a given seed.",
+        ),
+    ),
     "dslt-classification": Table(
         "DSLT classification losses on SiamFC and SiamRPN (Fig. 11, Table 2)",
         "Lu et al., DSLT (TPAMI 2020), Sec. 5.3: Fig. 11 (OTB-2015 DP / AUC) and Table 2 (VOT-2018 EAO)",
-        {"siamfc-lite": ("SiamFC (balanced BCE)", "-"),
-         "siamfc-lite focal": ("SiamFC_fl (γ = 2)", "-0.6 DP, -0.8 AUC against SiamFC (Fig. 11 text)"),
-         "siamfc-lite shrinkage": ("SiamFC_sl (a = 10, c = 0.6)", "+2.5 DP, +0.7 AUC against SiamFC (Fig. 11 text)"),
-         "siamrpn-lite bce": ("SiamRPN (BCE)", "EAO 0.352 (Table 2)"),
-         "siamrpn-lite focal": ("SiamRPN_fl (γ = 2)", "EAO 0.358 (Table 2)"),
-         "siamrpn_sl-lite": ("SiamRPN_sl (a = 10, c = 0.6)", "EAO 0.361 (Table 2)")},
-        (Claim("siamfc-lite shrinkage", "siamfc-lite", +1, "+0.7 AUC (Sec. 5.3, Fig. 11, OTB-2015)"),
-         Claim("siamfc-lite focal", "siamfc-lite", -1, "-0.8 AUC (Sec. 5.3, Fig. 11, OTB-2015)"),
-         Claim("siamrpn_sl-lite", "siamrpn-lite bce", +1, "+0.009 EAO (Table 2, VOT-2018: 0.361 vs 0.352); "
-                                                          "compared here on AUC"),
-         Claim("siamrpn-lite focal", "siamrpn-lite bce", +1, "+0.006 EAO (Table 2, VOT-2018: 0.358 vs 0.352); "
-                                                             "compared here on AUC"),
-         Claim("siamrpn_sl-lite", "siamrpn-lite focal", +1, "+0.003 EAO (Table 2); +0.6 AUC on OTB-2015 + UAV-123 "
-                                                            "(Table 3: 61.1 vs 60.5)")),
-        notes=("The SiamRPN rows are SiamRPN++'s depthwise head on the frozen trunk "
-               "(bundled/pretrained/siamrpn_sl-lite0-cached), all tracked by the `siamrpn_sl-lite` tracker "
-               "with each run's weights (the tracker is the same; only the training loss differs).",)),
+        {
+            "siamfc-lite": ("SiamFC (balanced BCE)", "-"),
+            "siamfc-lite focal": ("SiamFC_fl (γ = 2)", "-0.6 DP, -0.8 AUC against SiamFC (Fig. 11 text)"),
+            "siamfc-lite shrinkage": ("SiamFC_sl (a = 10, c = 0.6)", "+2.5 DP, +0.7 AUC against SiamFC (Fig. 11 text)"),
+            "siamrpn-lite bce": ("SiamRPN (BCE)", "EAO 0.352 (Table 2)"),
+            "siamrpn-lite focal": ("SiamRPN_fl (γ = 2)", "EAO 0.358 (Table 2)"),
+            "siamrpn_sl-lite": ("SiamRPN_sl (a = 10, c = 0.6)", "EAO 0.361 (Table 2)"),
+        },
+        (
+            Claim("siamfc-lite shrinkage", "siamfc-lite", +1, "+0.7 AUC (Sec. 5.3, Fig. 11, OTB-2015)"),
+            Claim("siamfc-lite focal", "siamfc-lite", -1, "-0.8 AUC (Sec. 5.3, Fig. 11, OTB-2015)"),
+            Claim(
+                "siamrpn_sl-lite",
+                "siamrpn-lite bce",
+                +1,
+                "+0.009 EAO (Table 2, VOT-2018: 0.361 vs 0.352); compared here on AUC",
+            ),
+            Claim(
+                "siamrpn-lite focal",
+                "siamrpn-lite bce",
+                +1,
+                "+0.006 EAO (Table 2, VOT-2018: 0.358 vs 0.352); compared here on AUC",
+            ),
+            Claim(
+                "siamrpn_sl-lite",
+                "siamrpn-lite focal",
+                +1,
+                "+0.003 EAO (Table 2); +0.6 AUC on OTB-2015 + UAV-123 (Table 3: 61.1 vs 60.5)",
+            ),
+        ),
+        notes=(
+            "The SiamRPN rows are SiamRPN++'s depthwise head on the frozen trunk "
+            "(bundled/pretrained/siamrpn_sl-lite0-cached), all tracked by the `siamrpn_sl-lite` tracker "
+            "with each run's weights (the tracker is the same; only the training loss differs).",
+        ),
+    ),
     "tadt": Table(
         "TADT Table 5 (channel selection)",
         "Li et al., TADT (CVPR 2019), Sec. 5.3 and Table 5 (OTB-2015 AUC; OTB-2013 in brackets)",
-        {"tadt-lite rand-none": ("Rand / -", "0.597 (0.602)"),
-         "tadt-lite none-rand": ("- / Rand", "0.610 (0.618)"),
-         "tadt-lite regress-none": ("Regress / -", "0.646 (0.645)"),
-         "tadt-lite none-regress": ("- / Regress", "0.644 (0.662)"),
-         "tadt-lite regress-regress": ("Regress / Regress", "0.651 (0.669)"),
-         "tadt-lite": ("Regress+Rank / Regress (TADT)", "0.660 (0.680)")},
-        (Claim("tadt-lite regress-none", "tadt-lite rand-none", +1, "+4.9 AUC points on conv4_1 (Table 5, OTB-2015; "
-                                                                   "text: +4.3 / +4.4)"),
-         Claim("tadt-lite none-regress", "tadt-lite none-rand", +1, "+3.4 AUC points on conv4_3 (Table 5, OTB-2015)"),
-         Claim("tadt-lite regress-regress", "tadt-lite none-regress", +1, "+0.7 AUC points (Table 5, OTB-2015)"),
-         Claim("tadt-lite", "tadt-lite regress-regress", +1, "+0.9 AUC points: the ranking loss (Table 5, OTB-2015; "
-                                                             "text: +1.6 against - / Regress)")),
-        notes=("Nothing trained. The Rand rows draw their channels from the tracker's `seed` (3 seeds); the "
-               "Regress and Regress+Rank rows are deterministic (one run each): their claims' noise is the table's "
-               "largest Rand half-range when both sides are deterministic.",)),
+        {
+            "tadt-lite rand-none": ("Rand / -", "0.597 (0.602)"),
+            "tadt-lite none-rand": ("- / Rand", "0.610 (0.618)"),
+            "tadt-lite regress-none": ("Regress / -", "0.646 (0.645)"),
+            "tadt-lite none-regress": ("- / Regress", "0.644 (0.662)"),
+            "tadt-lite regress-regress": ("Regress / Regress", "0.651 (0.669)"),
+            "tadt-lite": ("Regress+Rank / Regress (TADT)", "0.660 (0.680)"),
+        },
+        (
+            Claim(
+                "tadt-lite regress-none",
+                "tadt-lite rand-none",
+                +1,
+                "+4.9 AUC points on conv4_1 (Table 5, OTB-2015; text: +4.3 / +4.4)",
+            ),
+            Claim(
+                "tadt-lite none-regress", "tadt-lite none-rand", +1, "+3.4 AUC points on conv4_3 (Table 5, OTB-2015)"
+            ),
+            Claim("tadt-lite regress-regress", "tadt-lite none-regress", +1, "+0.7 AUC points (Table 5, OTB-2015)"),
+            Claim(
+                "tadt-lite",
+                "tadt-lite regress-regress",
+                +1,
+                "+0.9 AUC points: the ranking loss (Table 5, OTB-2015; text: +1.6 against - / Regress)",
+            ),
+        ),
+        notes=(
+            "Nothing trained. The Rand rows draw their channels from the tracker's `seed` (3 seeds); the "
+            "Regress and Regress+Rank rows are deterministic (one run each): their claims' noise is the table's "
+            "largest Rand half-range when both sides are deterministic.",
+        ),
+    ),
 }
 
 
@@ -373,8 +501,9 @@ def row_seeds(row: Row, seeds) -> list[int | None]:
     return list(seeds) if row.seeded else [None]
 
 
-def plan(rows, seeds, runs: Path, results: Path, shared: Path, vot_sequences=(),
-         sequences=None) -> list[tuple[str, int | None, list[Job]]]:
+def plan(
+    rows, seeds, runs: Path, results: Path, shared: Path, vot_sequences=(), sequences=None
+) -> list[tuple[str, int | None, list[Job]]]:
     """``(row, seed, jobs)`` seed-major: every row of the first seed (one training serves all rows on it), then the
     next; a deterministic row comes once, with the first seed. Jobs are all that the row needs, done or not.
     ``sequences``: track only these (a smoke check), else the whole split."""
@@ -388,21 +517,56 @@ def plan(rows, seeds, runs: Path, results: Path, shared: Path, vot_sequences=(),
             jobs, weights = [], ([] if row.weights is None else ["--weights", row.weights])
             if row.config is not None:
                 run_dir = runs / run_dir_name(row, seed)
-                jobs.append(Job("train", f"train {run_dir.name}", [
-                    SIAMTRACK, "train", "--config", row.config, "--run-dir", str(run_dir),
-                    "--set", f"train.seed={seed}", "--set", "train.progress=false",
-                    *[item for o in row.overrides for item in ("--set", o)]]))
+                jobs.append(
+                    Job(
+                        "train",
+                        f"train {run_dir.name}",
+                        [
+                            SIAMTRACK,
+                            "train",
+                            "--config",
+                            row.config,
+                            "--run-dir",
+                            str(run_dir),
+                            "--set",
+                            f"train.seed={seed}",
+                            "--set",
+                            "train.progress=false",
+                            *[item for o in row.overrides for item in ("--set", o)],
+                        ],
+                    )
+                )
                 weights = ["--weights", str(run_dir / "model.pth")]
             params = list(row.params) + ([f"seed={seed}"] if row.param_seed else [])
             name_ = result_name(name, run_seed)
-            common = [SIAMTRACK, "eval", "--tracker", row.tracker, *weights, "--name", name_, "--dataset", "shared",
-                      "--root", str(shared), "--option", "split=dev-eval"]
+            common = [
+                SIAMTRACK,
+                "eval",
+                "--tracker",
+                row.tracker,
+                *weights,
+                "--name",
+                name_,
+                "--dataset",
+                "shared",
+                "--root",
+                str(shared),
+                "--option",
+                "split=dev-eval",
+            ]
             subset = ["--sequences", ",".join(sequences)] if sequences else []
             tail = ["--results", str(results), "--quiet", *[item for p in params for item in ("--param", p)]]
             jobs.append(Job("eval", f"eval {name_}", common + ["--protocol", "got10k"] + subset + tail))
             if vot_sequences:
-                jobs.append(Job("vot", f"vot {name_}", common + ["--protocol", "vot", "--experiment", "baseline",
-                                                                 "--sequences", ",".join(vot_sequences)] + tail))
+                jobs.append(
+                    Job(
+                        "vot",
+                        f"vot {name_}",
+                        common
+                        + ["--protocol", "vot", "--experiment", "baseline", "--sequences", ",".join(vot_sequences)]
+                        + tail,
+                    )
+                )
             planned.append((name, run_seed, jobs))
     return planned
 
@@ -479,17 +643,23 @@ def paired_comparison(row: dict, base: dict) -> dict:
     order = lambda seed: -1 if seed is None else seed  # noqa: E731
     pairs = seed_pairs(sorted(row, key=order), sorted(base, key=order))
     if not pairs:
-        raise ValueError(f"no seed in common: row seeds {sorted(row, key=order)}, baseline seeds "
-                         f"{sorted(base, key=order)}")
+        raise ValueError(
+            f"no seed in common: row seeds {sorted(row, key=order)}, baseline seeds {sorted(base, key=order)}"
+        )
     sequences = list(next(iter(row.values())))
     missing = [s for s in sequences if any(s not in base[b] for _, b in pairs)]
     if missing:
         raise ValueError(f"baseline lacks sequences {missing}")
     table = np.array([[row[r][s] - base[b][s] for s in sequences] for r, b in pairs])
     per_sequence = dict(zip(sequences, table.mean(axis=0).tolist()))
-    return {"pairs": pairs, "differences": table.mean(axis=1).tolist(), "mean": float(table.mean()),
-            "per_sequence": per_sequence, "better": int(sum(v > TIE for v in per_sequence.values())),
-            "worse": int(sum(v < -TIE for v in per_sequence.values()))}
+    return {
+        "pairs": pairs,
+        "differences": table.mean(axis=1).tolist(),
+        "mean": float(table.mean()),
+        "per_sequence": per_sequence,
+        "better": int(sum(v > TIE for v in per_sequence.values())),
+        "worse": int(sum(v < -TIE for v in per_sequence.values())),
+    }
 
 
 def statement(differences, direction: int | None, noise: float | None) -> str:
@@ -531,8 +701,11 @@ def evaluate_claim(claim: Claim, scores: dict, table_noise: dict) -> dict:
 
 def largest_seeded_half_range(scores: dict, metric: str) -> float | None:
     """The largest half-range over the seeded rows (more than one seed) of ``scores`` on ``metric``."""
-    spreads = [half_range(row_means(rows[metric]).values()) for rows in scores.values()
-               if None not in rows[metric] and len(rows[metric]) > 1]
+    spreads = [
+        half_range(row_means(rows[metric]).values())
+        for rows in scores.values()
+        if None not in rows[metric] and len(rows[metric]) > 1
+    ]
     return max(spreads) if spreads else None
 
 
@@ -546,8 +719,10 @@ def replace_section(text: str, heading_prefix: str, section: str) -> str:
     lines = text.splitlines(keepends=True)
     starts = [i for i, line in enumerate(lines) if line.startswith(heading_prefix)]
     if len(starts) > 1:
-        raise ValueError(f"{len(starts)} sections start with {heading_prefix!r} (lines "
-                         f"{', '.join(str(i + 1) for i in starts)}); merge them by hand first")
+        raise ValueError(
+            f"{len(starts)} sections start with {heading_prefix!r} (lines "
+            f"{', '.join(str(i + 1) for i in starts)}); merge them by hand first"
+        )
     section = section.rstrip("\n") + "\n"
     if not starts:
         return text.rstrip("\n") + "\n\n" + section
@@ -596,7 +771,8 @@ def collect(table: Table, rows, seeds, results: Path, sequences, vot_sequences) 
             if vot_sequences:
                 try:
                     eao.setdefault(row, {})[seed] = evaluate_supervised(
-                        results, result_name(row, seed), vot_sequences, "vot", "baseline")["overall"]["eao"]
+                        results, result_name(row, seed), vot_sequences, "vot", "baseline"
+                    )["overall"]["eao"]
                 except Exception as error:  # noqa: BLE001
                     print(f"note: {result_name(row, seed)} (VOT baseline): {error}", file=sys.stderr)
         if all(len(values) == len(row_seeds(ROWS[row], seeds)) for values in per_metric.values()):
@@ -610,28 +786,60 @@ def _mean_spread(values) -> str:
     return f"{values[0]:.3f}" if len(values) == 1 else f"{np.mean(values):.3f} ± {half_range(values):.3f}"
 
 
-def build_section(name: str, table: Table, rows, seeds, scores: dict, eao: dict, references: dict, missing: list,
-                  command: str, machine: str, wall: str, figure: str | None, sequences) -> str:
+def build_section(
+    name: str,
+    table: Table,
+    rows,
+    seeds,
+    scores: dict,
+    eao: dict,
+    references: dict,
+    missing: list,
+    command: str,
+    machine: str,
+    wall: str,
+    figure: str | None,
+    sequences,
+) -> str:
     """The RESULTS.md section of table ``name`` (see the module doc for what each column means)."""
     metric = table.metric
-    claims = [dataclasses.replace(c, metric=c.metric or metric) for c in table.claims
-              if c.row in rows and c.baseline in rows]
+    claims = [
+        dataclasses.replace(c, metric=c.metric or metric) for c in table.claims if c.row in rows and c.baseline in rows
+    ]
     table_noise = {m: largest_seeded_half_range(scores, m) for m in {metric, *(c.metric for c in claims)}}
-    out = [f"{SECTION_PREFIX.format(name)}: {table.title}", "",
-           f"Paper: {table.source}. Ours: {len(sequences)} `dev-eval` sequences, `{table.protocol}` protocol (mean "
-           f"over sequences), seeds {', '.join(map(str, seeds))}"
-           + (f"; EAO: VOT baseline on {', '.join(sorted({s.name for s in sequences if s.dataset == 'VOT'}))}"
-              if table.vot else "") + ".", "",
-           f"Command: `{command}` ({machine}). Wall time: {wall}.", ""]
+    out = [
+        f"{SECTION_PREFIX.format(name)}: {table.title}",
+        "",
+        f"Paper: {table.source}. Ours: {len(sequences)} `dev-eval` sequences, `{table.protocol}` protocol (mean "
+        f"over sequences), seeds {', '.join(map(str, seeds))}"
+        + (
+            f"; EAO: VOT baseline on {', '.join(sorted({s.name for s in sequences if s.dataset == 'VOT'}))}"
+            if table.vot
+            else ""
+        )
+        + ".",
+        "",
+        f"Command: `{command}` ({machine}). Wall time: {wall}.",
+        "",
+    ]
     columns = [c for c in table.columns if c != metric]
-    out += ["| row | paper's name | seeds | " + f"{METRICS[metric]} mean ± half-range | per seed | "
-            + "".join(f"{METRICS[c]} | " for c in columns) + ("EAO | " if table.vot else "") + "paper |",
-            "|---|---|---|---|---|" + "---|" * len(columns) + ("---|" if table.vot else "") + "---|"]
+    out += [
+        "| row | paper's name | seeds | "
+        + f"{METRICS[metric]} mean ± half-range | per seed | "
+        + "".join(f"{METRICS[c]} | " for c in columns)
+        + ("EAO | " if table.vot else "")
+        + "paper |",
+        "|---|---|---|---|---|" + "---|" * len(columns) + ("---|" if table.vot else "") + "---|",
+    ]
     for row in rows:
         label, paper = table.rows[row]
         if row not in scores:
-            out.append(f"| {row} | {label} | not run | - | - |" + " - |" * len(columns)
-                       + (" - |" if table.vot else "") + f" {paper} |")
+            out.append(
+                f"| {row} | {label} | not run | - | - |"
+                + " - |" * len(columns)
+                + (" - |" if table.vot else "")
+                + f" {paper} |"
+            )
             continue
         means = row_means(scores[row][metric])
         seeds_text = "deterministic" if list(means) == [None] else str(len(means))
@@ -640,41 +848,65 @@ def build_section(name: str, table: Table, rows, seeds, scores: dict, eao: dict,
         vot = ""
         if table.vot:
             vot = f" {_mean_spread(eao[row].values())} |" if eao.get(row) else " - |"
-        out.append(f"| {row} | {label} | {seeds_text} | **{_mean_spread(means.values())}** | {per_seed} |{cells}"
-                   f"{vot} {paper} |")
+        out.append(
+            f"| {row} | {label} | {seeds_text} | **{_mean_spread(means.values())}** | {per_seed} |{cells}"
+            f"{vot} {paper} |"
+        )
     for reference, result in references.items():
         cells = "".join(f" {result['overall'][c]:.3f} |" for c in columns)
-        out.append(f"| {reference} (reference) | - | - | {result['overall'][metric]:.3f} | - |{cells}"
-                   + (" - |" if table.vot else "") + " - |")
+        out.append(
+            f"| {reference} (reference) | - | - | {result['overall'][metric]:.3f} | - |{cells}"
+            + (" - |" if table.vot else "")
+            + " - |"
+        )
     if missing:
         out += ["", "Not scored yet (no complete results): " + ", ".join(f"`{m}`" for m in missing) + "."]
     if claims:
-        out += ["", "Paired comparison of each row against its baseline (same seed; a deterministic row pairs with "
-                "every seed), on the claim's metric: mean difference over the pairs, each pair's mean over "
-                "sequences, sequences better / worse (mean over the pairs), the noise (the larger half-range of the "
-                "two rows; two deterministic rows: the table's largest seeded half-range), and the statement (rule in "
-                "`benchmarks/seed_tables.py`).", "",
-                "| row | baseline | metric | paper | ours: mean difference | per pair | better / worse | noise | "
-                "statement |", "|---|---|---|---|---|---|---|---|---|"]
+        out += [
+            "",
+            "Paired comparison of each row against its baseline (same seed; a deterministic row pairs with "
+            "every seed), on the claim's metric: mean difference over the pairs, each pair's mean over "
+            "sequences, sequences better / worse (mean over the pairs), the noise (the larger half-range of the "
+            "two rows; two deterministic rows: the table's largest seeded half-range), and the statement (rule in "
+            "`benchmarks/seed_tables.py`).",
+            "",
+            "| row | baseline | metric | paper | ours: mean difference | per pair | better / worse | noise | "
+            "statement |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for claim in claims:
             if claim.row not in scores or claim.baseline not in scores:
-                out.append(f"| {claim.row} | {claim.baseline} | {METRICS[claim.metric]} | {claim.paper} | - | - | - "
-                           f"| - | not run |")
+                out.append(
+                    f"| {claim.row} | {claim.baseline} | {METRICS[claim.metric]} | {claim.paper} | - | - | - "
+                    f"| - | not run |"
+                )
                 continue
             result = evaluate_claim(claim, scores, table_noise)
             noise = "-" if result["noise"] is None else f"{result['noise']:.3f}"
             said = result["statement"] + (f" ({claim.untestable})" if claim.untestable else "")
             per_pair = " / ".join(f"{d:+.3f}" for d in result["differences"])
-            out.append(f"| {claim.row} | {claim.baseline} | {METRICS[claim.metric]} | {claim.paper} | "
-                       f"**{result['mean']:+.3f}** ({100 * result['mean']:+.1f} points) | {per_pair} | "
-                       f"{result['better']} / {result['worse']} | {noise} | **{said}** |")
+            out.append(
+                f"| {claim.row} | {claim.baseline} | {METRICS[claim.metric]} | {claim.paper} | "
+                f"**{result['mean']:+.3f}** ({100 * result['mean']:+.1f} points) | {per_pair} | "
+                f"{result['better']} / {result['worse']} | {noise} | **{said}** |"
+            )
     scored = [row for row in rows if row in scores]
     if scored:
-        out += ["", f"Per sequence ({METRICS[metric]}, mean over seeds):", "",
-                "| sequence | " + " | ".join(scored) + " |", "|---|" + "---|" * len(scored)]
+        out += [
+            "",
+            f"Per sequence ({METRICS[metric]}, mean over seeds):",
+            "",
+            "| sequence | " + " | ".join(scored) + " |",
+            "|---|" + "---|" * len(scored),
+        ]
         for sequence in sequences:
-            out.append(f"| {sequence.name} | " + " | ".join(
-                f"{np.mean([v[sequence.name] for v in scores[row][metric].values()]):.3f}" for row in scored) + " |")
+            out.append(
+                f"| {sequence.name} | "
+                + " | ".join(
+                    f"{np.mean([v[sequence.name] for v in scores[row][metric].values()]):.3f}" for row in scored
+                )
+                + " |"
+            )
     if table.notes:
         out += [""] + [f"- {note}" for note in table.notes]
     if figure:
@@ -695,12 +927,24 @@ def plot_table(name: str, table: Table, rows, scores: dict, references: dict, pa
     for x, row in enumerate(scored):
         values = np.array(list(row_means(scores[row][metric]).values()))
         mean = values.mean()
-        axis.errorbar([x], [mean], yerr=[[mean - values.min()], [values.max() - mean]], fmt="o", color="C0",
-                      capsize=6, markersize=7)
+        axis.errorbar(
+            [x],
+            [mean],
+            yerr=[[mean - values.min()], [values.max() - mean]],
+            fmt="o",
+            color="C0",
+            capsize=6,
+            markersize=7,
+        )
         axis.scatter(np.full(len(values), x + 0.12), values, s=12, color="C1", zorder=3)
     for index, (reference, result) in enumerate(references.items()):
-        axis.axhline(result["overall"][metric], linestyle="--", color=f"C{index + 2}", linewidth=1,
-                     label=f"{reference} (reference)")
+        axis.axhline(
+            result["overall"][metric],
+            linestyle="--",
+            color=f"C{index + 2}",
+            linewidth=1,
+            label=f"{reference} (reference)",
+        )
     axis.set_xlim(-0.6, len(scored) - 0.4)
     axis.set_xticks(range(len(scored)))
     axis.set_xticklabels([table.rows[row][0] for row in scored], rotation=25, ha="right", fontsize=8)
@@ -745,8 +989,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print the commands that would run, run none")
     parser.add_argument("--record", action="store_true", help="write the table's section of benchmarks/RESULTS.md")
     parser.add_argument("--plot", action="store_true", help="draw benchmarks/figures/<table>.png")
-    parser.add_argument("--sequences", default=None,
-                        help="comma-separated dev-eval sequences (a smoke check; a table is all of them)")
+    parser.add_argument(
+        "--sequences", default=None, help="comma-separated dev-eval sequences (a smoke check; a table is all of them)"
+    )
     parser.add_argument("--results-md", type=Path, default=RESULTS, help=f"--record's file (default {RESULTS})")
     parser.add_argument("--figures", type=Path, default=FIGURES, help=f"--plot's folder (default {FIGURES})")
     add_shared_argument(parser)
@@ -771,8 +1016,15 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--sequences: {unknown} are not dev-eval sequences")
         sequences = [s for s in sequences if s.name in wanted]
     vot_sequences = [s for s in sequences if s.dataset == "VOT"] if table.vot else []
-    planned = plan(rows, args.seeds, runs, results, args.shared, [s.name for s in vot_sequences],
-                   [s.name for s in sequences] if args.sequences else None)
+    planned = plan(
+        rows,
+        args.seeds,
+        runs,
+        results,
+        args.shared,
+        [s.name for s in vot_sequences],
+        [s.name for s in sequences] if args.sequences else None,
+    )
     started = time.time()
     if not args.score_only:
         seen = set()  # rows sharing a training run list its job each: once is enough
@@ -800,10 +1052,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot and scores:
         figure = plot_table(args.table, table, rows, scores, references, args.figures / f"{args.table}.png")
         print(f"figure: {figure}")
-    section = build_section(args.table, table, rows, args.seeds, scores, eao, references, missing,
-                            command_line(__file__, argv), provenance(),
-                            wall_text(planned, read_ledger(results), call_seconds),
-                            None if figure is None else _shown(figure), sequences)
+    section = build_section(
+        args.table,
+        table,
+        rows,
+        args.seeds,
+        scores,
+        eao,
+        references,
+        missing,
+        command_line(__file__, argv),
+        provenance(),
+        wall_text(planned, read_ledger(results), call_seconds),
+        None if figure is None else _shown(figure),
+        sequences,
+    )
     print(section)
     if args.record:
         print(f"recorded: {record_section(args.table, section, args.results_md)}")

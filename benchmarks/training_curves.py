@@ -7,6 +7,7 @@ falling when training stopped.
 
 Writes ``<out>.png`` and ``<out>.md``.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """Shared test fixtures. Real data is read in place from ../shared (never copied into the repository)."""
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """Helpers of the ``siamtrack serve`` tests (tests/serve/test_serve*.py): a tiny folder
 dataset with two trackers' result files and the report ``siamtrack report`` writes for them, a real uvicorn server
 in a thread, and a server-sent-events parser."""
+
 from __future__ import annotations
 
 import json
@@ -26,20 +27,22 @@ def tiny_results(root: Path) -> dict:
     from siamtrack.evaluation.results import ope_paths, write_one_pass
 
     rng = np.random.default_rng(0)
-    background = cv2.resize(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (WIDTH, HEIGHT),
-                            interpolation=cv2.INTER_NEAREST)
+    background = cv2.resize(
+        rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (WIDTH, HEIGHT), interpolation=cv2.INTER_NEAREST
+    )
     square = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
     frames_dir = root / "data" / "clip" / "img"
     frames_dir.mkdir(parents=True)
     truth = []
     for index in range(FRAMES):
         image, x, y = background.copy(), 30 + 3 * index, 30 + 2 * index
-        image[y:y + 20, x:x + 24] = square
+        image[y : y + 20, x : x + 24] = square
         cv2.imwrite(str(frames_dir / f"{index + 1:04d}.png"), image)
         truth.append([x, y, 24, 20])
     truth = np.array(truth, dtype=np.float64)
-    (root / "data" / "clip" / "groundtruth.txt").write_text("\n".join(f"{x + 1:g},{y + 1:g},{w:g},{h:g}"
-                                                                      for x, y, w, h in truth) + "\n")
+    (root / "data" / "clip" / "groundtruth.txt").write_text(
+        "\n".join(f"{x + 1:g},{y + 1:g},{w:g},{h:g}" for x, y, w, h in truth) + "\n"
+    )
     results = root / "results"
     for name, shift in SHIFTS.items():
         boxes_path, times_path = ope_paths(results, name, "clip")
@@ -47,8 +50,7 @@ def tiny_results(root: Path) -> dict:
     sequences = load_dataset("folder", str(root / "data"))
     for sequence in sequences:
         sequence.attributes = ("OCC", "SV")  # so that the report has its attribute plot
-    write_report(build_report(results, list(SHIFTS), sequences, "otb", ("ope",), dataset="folder"),
-                 results / "report")
+    write_report(build_report(results, list(SHIFTS), sequences, "otb", ("ope",), dataset="folder"), results / "report")
     return {"data": root / "data", "results": results, "truth": truth}
 
 

@@ -1,6 +1,7 @@
 """AdaCFNet's focal logistic loss (Eq. 6, averaged as Eq. 5): hand-computed values and gradients at chosen
 points, autograd gradcheck, numerical stability, its relation to the logistic loss (Eq. 4), and its use in
 training configs (``loss.name: focal_logistic``, the Fig. 9 ablation configs)."""
+
 from __future__ import annotations
 
 import math
@@ -19,16 +20,20 @@ CONFIGS = Path(__file__).resolve().parents[1] / "src" / "siamtrack" / "configs"
 
 
 def focal(y: float, v: float, a: float = 2.0, b: float = 1.0) -> torch.Tensor:
-    return losses.focal_logistic_loss(torch.tensor([[v]], dtype=torch.float64),
-                                      torch.tensor([[y]], dtype=torch.float64), a=a, b=b)
+    return losses.focal_logistic_loss(
+        torch.tensor([[v]], dtype=torch.float64), torch.tensor([[y]], dtype=torch.float64), a=a, b=b
+    )
 
 
-@pytest.mark.parametrize("y, v, expected", [
-    (1.0, 0.0, math.log(2.0)),  # 2 / (1 + 1) * log 2
-    (1.0, 2.0, 2.0 / (1.0 + math.exp(2.0)) * math.log(1.0 + math.exp(-2.0))),  # easy positive
-    (-1.0, 2.0, 2.0 / (1.0 + math.exp(-2.0)) * math.log(1.0 + math.exp(2.0))),  # hard negative
-    (-1.0, -3.0, 2.0 / (1.0 + math.exp(3.0)) * math.log(1.0 + math.exp(-3.0))),  # easy negative
-])
+@pytest.mark.parametrize(
+    "y, v, expected",
+    [
+        (1.0, 0.0, math.log(2.0)),  # 2 / (1 + 1) * log 2
+        (1.0, 2.0, 2.0 / (1.0 + math.exp(2.0)) * math.log(1.0 + math.exp(-2.0))),  # easy positive
+        (-1.0, 2.0, 2.0 / (1.0 + math.exp(-2.0)) * math.log(1.0 + math.exp(2.0))),  # hard negative
+        (-1.0, -3.0, 2.0 / (1.0 + math.exp(3.0)) * math.log(1.0 + math.exp(-3.0))),  # easy negative
+    ],
+)
 def test_values_at_chosen_points(y, v, expected):
     assert focal(y, v).item() == pytest.approx(expected, rel=1e-12)
 
@@ -41,8 +46,14 @@ def test_gradient_matches_the_hand_derived_closed_form(y, v, a, b):
     # l = a / (1 + e^{b t}) log(1 + e^{-t}), t = y v:
     # dl/dv = -a y [b e^{b t} / (1 + e^{b t})^2 log(1 + e^{-t}) + 1 / ((1 + e^{b t})(1 + e^{t}))]
     t = y * v
-    expected = -a * y * (b * math.exp(b * t) / (1 + math.exp(b * t)) ** 2 * math.log(1 + math.exp(-t))
-                         + 1.0 / ((1 + math.exp(b * t)) * (1 + math.exp(t))))
+    expected = (
+        -a
+        * y
+        * (
+            b * math.exp(b * t) / (1 + math.exp(b * t)) ** 2 * math.log(1 + math.exp(-t))
+            + 1.0 / ((1 + math.exp(b * t)) * (1 + math.exp(t)))
+        )
+    )
     assert score.grad.item() == pytest.approx(expected, rel=1e-10)
 
 
@@ -58,8 +69,9 @@ def test_gradcheck_over_a_score_map_with_weights():
     labels = torch.where(torch.rand(3, 1, 5, 5) > 0.8, 1.0, -1.0).double()
     weights = losses.balanced_weights(labels)
     assert torch.autograd.gradcheck(lambda s: losses.focal_logistic_loss(s, labels), (scores,))
-    assert torch.autograd.gradcheck(lambda s: losses.focal_logistic_loss(s, labels, weights, a=1.3, b=2.0,
-                                                                         reduction="none"), (scores,))
+    assert torch.autograd.gradcheck(
+        lambda s: losses.focal_logistic_loss(s, labels, weights, a=1.3, b=2.0, reduction="none"), (scores,)
+    )
 
 
 def test_map_loss_is_the_mean_over_the_map_and_pairs_eq5():
@@ -85,8 +97,9 @@ def test_stable_for_extreme_scores():
 def test_b_zero_and_a_two_is_the_logistic_loss():
     torch.manual_seed(2)
     scores, labels = torch.randn(2, 1, 5, 5) * 4, torch.where(torch.rand(2, 1, 5, 5) > 0.7, 1.0, -1.0)
-    torch.testing.assert_close(losses.focal_logistic_loss(scores, labels, a=2.0, b=0.0),
-                               losses.logistic_loss(scores, labels))
+    torch.testing.assert_close(
+        losses.focal_logistic_loss(scores, labels, a=2.0, b=0.0), losses.logistic_loss(scores, labels)
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -94,8 +107,9 @@ def test_b_zero_and_a_two_is_the_logistic_loss():
 def test_down_weights_easy_samples_and_up_weights_hard_ones(v, y):
     """Fig. 6: with a = 2 the modulating factor is below 1 exactly when the sample is classified right."""
     focal_value = focal(y, v).item()
-    logistic = losses.logistic_loss(torch.tensor([[v]], dtype=torch.float64),
-                                    torch.tensor([[y]], dtype=torch.float64)).item()
+    logistic = losses.logistic_loss(
+        torch.tensor([[v]], dtype=torch.float64), torch.tensor([[y]], dtype=torch.float64)
+    ).item()
     if y * v > 1e-9:
         assert focal_value < logistic
     elif y * v < -1e-9:
@@ -118,15 +132,18 @@ def test_training_config_uses_the_focal_loss_with_its_arguments():
     check_loss_and_labels(config)
     torch.manual_seed(3)
     scores, labels = torch.randn(2, 1, 33, 33), torch.where(torch.rand(2, 1, 33, 33) > 0.9, 1.0, -1.0)
-    torch.testing.assert_close(batch_loss(scores, {"label": labels}, config),
-                               losses.focal_logistic_loss(scores, labels, a=2.0, b=1.0))
+    torch.testing.assert_close(
+        batch_loss(scores, {"label": labels}, config), losses.focal_logistic_loss(scores, labels, a=2.0, b=1.0)
+    )
     with pytest.raises(ConfigError, match="loss.args"):
         check_loss_and_labels(load_config(CONFIGS / "adacfnet.yaml", overrides=["loss.args={gamma: 2}"]))
 
 
 def test_fig9_ablation_configs_differ_only_in_the_switches():
-    rows = {name: config_to_dict(load_config(CONFIGS / f"adacfnet-ablation-{name}.yaml"))
-            for name in ("cfnet", "se", "se-focal")}
+    rows = {
+        name: config_to_dict(load_config(CONFIGS / f"adacfnet-ablation-{name}.yaml"))
+        for name in ("cfnet", "se", "se-focal")
+    }
     switches = {name: (row["model"]["args"].pop("attention"), row["loss"].pop("name")) for name, row in rows.items()}
     assert switches == {"cfnet": (False, "logistic"), "se": (True, "logistic"), "se-focal": (True, "focal_logistic")}
     assert rows["cfnet"] == rows["se"] == rows["se-focal"]

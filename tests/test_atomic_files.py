@@ -1,4 +1,5 @@
 """Atomic writes: the one helper behind result files, reports, checkpoints and curated-data indexes."""
+
 from __future__ import annotations
 
 import pytest

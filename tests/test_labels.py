@@ -1,4 +1,5 @@
 """Label maps: SiamFC's ±1 disc, Gaussian responses, and the map <-> crop geometry."""
+
 from __future__ import annotations
 
 import numpy as np

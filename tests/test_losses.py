@@ -1,4 +1,5 @@
 """Losses: values and gradients at chosen points against closed forms, autograd and torch references."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,9 @@ from siamtrack.losses import balanced_weights, bce_with_logits_loss, l2_loss, lo
 def test_logistic_loss_matches_closed_form_at_chosen_points():
     scores = torch.tensor([[[0.0, 2.0], [-1.0, 3.0]]], dtype=torch.float64)
     labels = torch.tensor([[[1.0, -1.0], [-1.0, 1.0]]], dtype=torch.float64)
-    expected = (math.log(2.0) + math.log(1 + math.exp(2.0)) + math.log(1 + math.exp(-1.0))
-                + math.log(1 + math.exp(-3.0))) / 4  # Eq. 2 with w = 1/|D|
+    expected = (
+        math.log(2.0) + math.log(1 + math.exp(2.0)) + math.log(1 + math.exp(-1.0)) + math.log(1 + math.exp(-3.0))
+    ) / 4  # Eq. 2 with w = 1/|D|
     assert logistic_loss(scores, labels).item() == pytest.approx(expected, rel=1e-12)
 
 
@@ -24,8 +26,9 @@ def test_logistic_loss_weights_and_batch_mean():
     weights = torch.tensor([[0.25, 0.75], [1.0, 2.0]], dtype=torch.float64)
     per_pair = logistic_loss(scores, labels, weights, reduction="none")
     softplus = lambda v: math.log1p(math.exp(v))  # noqa: E731
-    assert per_pair.tolist() == pytest.approx([0.25 * softplus(-1.0) + 0.75 * softplus(-2.0),
-                                               1.0 * softplus(0.5) + 2.0 * softplus(0.0)], rel=1e-12)
+    assert per_pair.tolist() == pytest.approx(
+        [0.25 * softplus(-1.0) + 0.75 * softplus(-2.0), 1.0 * softplus(0.5) + 2.0 * softplus(0.0)], rel=1e-12
+    )
     assert logistic_loss(scores, labels, weights).item() == pytest.approx(per_pair.mean().item(), rel=1e-12)
 
 
@@ -53,8 +56,7 @@ def test_logistic_loss_gradcheck():
 
 
 def test_balanced_weights_give_each_class_half_per_pair():
-    labels = torch.tensor([[[1.0, -1.0, -1.0], [-1.0, 0.0, -1.0]],
-                           [[1.0, 1.0, -1.0], [1.0, -1.0, 1.0]]])
+    labels = torch.tensor([[[1.0, -1.0, -1.0], [-1.0, 0.0, -1.0]], [[1.0, 1.0, -1.0], [1.0, -1.0, 1.0]]])
     weights = balanced_weights(labels)
     for pair in range(2):
         assert weights[pair][labels[pair] > 0].sum().item() == pytest.approx(0.5)
@@ -84,15 +86,20 @@ def test_bce_equals_logistic_for_binary_targets_and_torch_reference():
     scores = torch.randn(4, 1, 6, 6, dtype=torch.float64)
     labels = torch.where(torch.rand(4, 1, 6, 6) > 0.8, 1.0, -1.0).double()
     weights = balanced_weights(labels)
-    torch.testing.assert_close(bce_with_logits_loss(scores, (labels + 1) / 2, weights),
-                               logistic_loss(scores, labels, weights), rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(
+        bce_with_logits_loss(scores, (labels + 1) / 2, weights),
+        logistic_loss(scores, labels, weights),
+        rtol=1e-12,
+        atol=1e-15,
+    )
     reference = F.binary_cross_entropy_with_logits(scores, (labels + 1) / 2, weight=weights, reduction="sum") / 4
     torch.testing.assert_close(bce_with_logits_loss(scores, (labels + 1) / 2, weights), reference)
 
 
 def test_l2_loss_value_and_gradient():
-    responses = torch.tensor([[[1.0, 2.0], [0.0, -1.0]], [[0.5, 0.5], [0.5, 0.5]]], dtype=torch.float64,
-                             requires_grad=True)
+    responses = torch.tensor(
+        [[[1.0, 2.0], [0.0, -1.0]], [[0.5, 0.5], [0.5, 0.5]]], dtype=torch.float64, requires_grad=True
+    )
     targets = torch.tensor([[0.0, 1.0], [0.0, 0.0]], dtype=torch.float64)  # broadcast over the batch
     loss = l2_loss(responses, targets)
     assert loss.item() == pytest.approx(((1 + 1 + 0 + 1) + (0.25 + 0.25 + 0.25 + 0.25)) / 2)
@@ -113,7 +120,8 @@ def test_reduction_none_and_errors():
 
 def test_temporal_pair_weight_is_rasnet_eq13():
     gaps = torch.tensor([0, 1, 50, -100])
-    torch.testing.assert_close(temporal_pair_weight(gaps, 100.0),
-                               torch.tensor([1.0, math.exp(-0.01), math.exp(-0.5), math.exp(-1.0)]))
+    torch.testing.assert_close(
+        temporal_pair_weight(gaps, 100.0), torch.tensor([1.0, math.exp(-0.01), math.exp(-0.5), math.exp(-1.0)])
+    )
     with pytest.raises(ValueError, match="sigma"):
         temporal_pair_weight(gaps, 0.0)

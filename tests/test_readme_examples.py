@@ -2,6 +2,7 @@
 commands through the installed console script, Python blocks with this interpreter; ``../shared`` is the shared
 data folder, outputs go to a temporary folder), and every ``siamtrack`` command in any shell block of the README
 parses with today's command line and uses no deprecated spelling."""
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,7 @@ def fenced_blocks(text: str) -> list[tuple[str, str, bool]]:
             continue
         end = next(i for i in range(index + 1, len(lines)) if lines[i].startswith("```"))
         marked = index > 0 and lines[index - 1].strip() == MARKER
-        blocks.append((match.group(1), "\n".join(lines[index + 1:end]), marked))
+        blocks.append((match.group(1), "\n".join(lines[index + 1 : end]), marked))
         index = end + 1
     return blocks
 
@@ -39,8 +40,11 @@ def fenced_blocks(text: str) -> list[tuple[str, str, bool]]:
 def shell_commands(code: str) -> list[str]:
     """The commands of a shell block: continuation lines joined, comments and blank lines dropped."""
     joined = re.sub(r"\\\n\s*", " ", code)
-    return [line.split("  #")[0].strip() for line in joined.splitlines() if line.strip() and
-            not line.strip().startswith("#")]
+    return [
+        line.split("  #")[0].strip()
+        for line in joined.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 def siamtrack_arguments(command: str) -> list[str] | None:
@@ -50,9 +54,9 @@ def siamtrack_arguments(command: str) -> list[str] | None:
         words = shlex.split(part)
         for index, word in enumerate(words):
             if word.endswith("bin/siamtrack") or word == "siamtrack":
-                return words[index + 1:]
+                return words[index + 1 :]
             if word in ("siamtrack.cli", "siamtrack") and index and words[index - 1] == "-m":
-                return words[index + 1:]
+                return words[index + 1 :]
     return None
 
 
@@ -63,8 +67,9 @@ MARKED = [(language, code) for language, code, marked in BLOCKS if marked]
 def test_the_readme_marks_examples_of_the_cli_and_the_python_api():
     languages = [language for language, _ in MARKED]
     assert languages.count("bash") >= 2 and "python" in languages, languages
-    commands = [siamtrack_arguments(c)[0] for language, code in MARKED if language == "bash"
-                for c in shell_commands(code)]
+    commands = [
+        siamtrack_arguments(c)[0] for language, code in MARKED if language == "bash" for c in shell_commands(code)
+    ]
     assert {"trackers", "track", "eval", "bench", "datasets"} <= set(commands), commands
 
 
@@ -94,12 +99,21 @@ def test_every_siamtrack_command_in_the_readme_parses_and_uses_no_deprecated_spe
 
 def _run_shell_example(command: str, shared: Path, cwd: Path) -> subprocess.CompletedProcess:
     arguments = siamtrack_arguments(command)
-    assert arguments is not None and shlex.split(command)[0] == ".venv/bin/siamtrack", \
+    assert arguments is not None and shlex.split(command)[0] == ".venv/bin/siamtrack", (
         f"a tested shell example runs one .venv/bin/siamtrack command per line: {command}"
-    arguments = [str(shared) + argument[len("../shared"):] if argument.startswith("../shared") else argument
-                 for argument in arguments]
-    return subprocess.run([str(SCRIPT), *arguments], capture_output=True, text=True, timeout=120, cwd=cwd,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    )
+    arguments = [
+        str(shared) + argument[len("../shared") :] if argument.startswith("../shared") else argument
+        for argument in arguments
+    ]
+    return subprocess.run(
+        [str(SCRIPT), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
 
 
 @pytest.mark.parametrize("index", range(len(MARKED)))
@@ -107,9 +121,14 @@ def test_marked_readme_example_runs(index, tmp_path):
     shared = shared_path()
     language, code = MARKED[index]
     if language == "python":
-        result = subprocess.run([sys.executable, "-c", code.replace('"../shared', f'"{shared}')],
-                                capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+        result = subprocess.run(
+            [sys.executable, "-c", code.replace('"../shared', f'"{shared}')],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         return
     assert language == "bash", language

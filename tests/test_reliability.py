@@ -3,6 +3,7 @@ state in trackers, natural frame order, truncated frames, initial boxes outside 
 keeping what it computed when a frame fails, ``siamtrack eval`` never reusing another run's results, frames of
 another size, and clear one-line errors (exit status 2 for usage errors, 1 at run time) for bad parameters,
 options, names and weights files."""
+
 from __future__ import annotations
 
 import collections
@@ -49,7 +50,7 @@ def dcfnet():
 
 def resident_mb() -> float:
     with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 # ---- 0. memory: nothing grows from frame to frame ------------------------------------------------------------
@@ -136,8 +137,7 @@ def hands_freed_memory_back(loop: str, folder: str) -> None:
 def test_tracking_loops_hand_freed_memory_back(loop, tmp_path):
     environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
     code = f"import test_reliability as t; t.hands_freed_memory_back({loop!r}, {str(tmp_path)!r})"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
-                            timeout=300)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -216,10 +216,24 @@ def test_dcfnet_keeps_a_box_larger_than_the_frame_within_the_frame(dragon_baby, 
 
 def run_track(frames_dir: Path, out: Path, box: str) -> subprocess.CompletedProcess:
     weights = shared_path("weights", "dcfnet", "param.pth")
-    command = [str(SIAMTRACK), "track", "--tracker", "dcfnet", "--weights", str(weights), "--frames",
-               str(frames_dir), "--box", box, "--out", str(out), "--quiet"]  # stderr: the error alone
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    command = [
+        str(SIAMTRACK),
+        "track",
+        "--tracker",
+        "dcfnet",
+        "--weights",
+        str(weights),
+        "--frames",
+        str(frames_dir),
+        "--box",
+        box,
+        "--out",
+        str(out),
+        "--quiet",
+    ]  # stderr: the error alone
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
 
 
 def test_track_stops_on_a_truncated_frame_with_the_boxes_so_far(tmp_path, dragon_baby):
@@ -255,8 +269,9 @@ def test_track_rejects_a_box_outside_the_first_frame_and_leaves_no_old_outputs(t
     (out / "boxes.txt").write_text("1,2,3,4\n")
     result = run_track(frames_dir, out, "900,10,40,40")
     assert result.returncode == 2
-    assert result.stderr.strip() == ("error: dcfnet: the initial box x, y, w, h = [900.0, 10.0, 40.0, 40.0] does not "
-                                     "overlap the 640x360 image")
+    assert result.stderr.strip() == (
+        "error: dcfnet: the initial box x, y, w, h = [900.0, 10.0, 40.0, 40.0] does not overlap the 640x360 image"
+    )
     assert not (out / "boxes.txt").exists() and not (out / "track.mp4").exists()
 
 
@@ -284,7 +299,7 @@ def tiny_frames(folder: Path, sizes, extension: str = ".png", names=None) -> Non
     folder.mkdir(parents=True, exist_ok=True)
     for index, (height, width) in enumerate(sizes, start=1):
         image = np.full((height, width, 3), 40, np.uint8)
-        image[10:30, 20 + index:40 + index] = 220
+        image[10:30, 20 + index : 40 + index] = 220
         name = names[index - 1] if names else f"{index}{extension}"
         cv2.imwrite(str(folder / name), image)
 
@@ -298,8 +313,21 @@ def tiny_otb(root: Path, frames: int = 4) -> Path:
 
 def run_eval(tmp_path: Path, *arguments: str) -> int:
     torch.set_num_threads(1)
-    return main(["eval", "--tracker", "dcfnet", "--dataset", "otb-folder", "--root", str(tmp_path / "otb"),
-                 "--results", str(tmp_path / "results"), "--quiet", *arguments])
+    return main(
+        [
+            "eval",
+            "--tracker",
+            "dcfnet",
+            "--dataset",
+            "otb-folder",
+            "--root",
+            str(tmp_path / "otb"),
+            "--results",
+            str(tmp_path / "results"),
+            "--quiet",
+            *arguments,
+        ]
+    )
 
 
 def test_eval_refuses_a_result_folder_of_another_run(tmp_path, capsys):
@@ -316,9 +344,11 @@ def test_eval_refuses_a_result_folder_of_another_run(tmp_path, capsys):
     capsys.readouterr()
     assert run_eval(tmp_path, "--weights", str(weights)) == 0  # the same run: its results are reused
     assert "found 1 results, skipping them" in capsys.readouterr().err
-    for arguments, differs in ((["--param", "template_lr=0.02"], "parameters {} there, {'template_lr': 0.02} now"),
-                               ([], "weights sha256"),  # --weights other.pth below
-                               (["--tracker", "siamfc", "--name", "dcfnet"], "tracker 'dcfnet' there, 'siamfc' now")):
+    for arguments, differs in (
+        (["--param", "template_lr=0.02"], "parameters {} there, {'template_lr': 0.02} now"),
+        ([], "weights sha256"),  # --weights other.pth below
+        (["--tracker", "siamfc", "--name", "dcfnet"], "tracker 'dcfnet' there, 'siamfc' now"),
+    ):
         chosen = str(other_weights) if not arguments else str(weights)
         assert run_eval(tmp_path, "--weights", chosen, *arguments) == 2, arguments
         output = capsys.readouterr()
@@ -380,24 +410,42 @@ def test_a_hyperparameter_of_the_wrong_type_is_refused(params, owner, value, got
 def track_dcfnet_with(tmp_path, param: str) -> int:
     """``siamtrack track`` (in process) of two tiny frames with the authors' DCFNet and ``--param param``."""
     tiny_frames(tmp_path / "frames", [(48, 64)] * 2)
-    return main(["track", "--tracker", "dcfnet", "--weights", str(shared_path("weights", "dcfnet", "param.pth")),
-                 "--frames", str(tmp_path / "frames"), "--box", "21,10,20,20", "--out", str(tmp_path / "out"),
-                 "--param", param])
+    return main(
+        [
+            "track",
+            "--tracker",
+            "dcfnet",
+            "--weights",
+            str(shared_path("weights", "dcfnet", "param.pth")),
+            "--frames",
+            str(tmp_path / "frames"),
+            "--box",
+            "21,10,20,20",
+            "--out",
+            str(tmp_path / "out"),
+            "--param",
+            param,
+        ]
+    )
 
 
 def test_track_refuses_a_float_for_an_integer_parameter(tmp_path, capsys):
     code = track_dcfnet_with(tmp_path, "num_scales=2.5")
     assert code == 2
-    assert capsys.readouterr().err.strip() == ("error: DCFNetTracker: hyper-parameter num_scales=2.5 must be an "
-                                               "integer (int), got float")
+    assert capsys.readouterr().err.strip() == (
+        "error: DCFNetTracker: hyper-parameter num_scales=2.5 must be an integer (int), got float"
+    )
     assert not (tmp_path / "out" / "boxes.txt").exists()
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("template_lr", 3.0, "DCFNetParams.template_lr must be in (0, 1], got 3.0"),
-    ("num_scales", 0, "DCFNetParams.num_scales must be at least 1, got 0"),
-    ("crop_size", 4, "DCFNetParams.crop_size must be at least 8, got 4"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("template_lr", 3.0, "DCFNetParams.template_lr must be in (0, 1], got 3.0"),
+        ("num_scales", 0, "DCFNetParams.num_scales must be at least 1, got 0"),
+        ("crop_size", 4, "DCFNetParams.crop_size must be at least 8, got 4"),
+    ],
+)
 def test_dcfnet_range_errors_name_the_field_only(field, value, message):
     with pytest.raises(ValueError) as error:
         DCFNetParams(**{field: value})
@@ -430,33 +478,68 @@ def test_train_resume_without_a_checkpoint(tmp_path, capsys):
 # ---- 9/10. one-line errors and exit statuses ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["eval", "--workers", "0"], "argument --workers: must be a positive integer (1 or more), got 0"),
-    (["eval", "--workers", "-3"], "argument --workers: must be a positive integer (1 or more), got -3"),
-    (["track", "--max-frames", "0"], "argument --max-frames: must be a positive integer (1 or more), got 0"),
-    (["eval", "--option", "nosuch=1"], "error: --option nosuch: dataset 'otb-folder' takes no option 'nosuch'; "
-                                       "its options: tiger1_init_omit, all_targets"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["eval", "--workers", "0"], "argument --workers: must be a positive integer (1 or more), got 0"),
+        (["eval", "--workers", "-3"], "argument --workers: must be a positive integer (1 or more), got -3"),
+        (["track", "--max-frames", "0"], "argument --max-frames: must be a positive integer (1 or more), got 0"),
+        (
+            ["eval", "--option", "nosuch=1"],
+            "error: --option nosuch: dataset 'otb-folder' takes no option 'nosuch'; "
+            "its options: tiger1_init_omit, all_targets",
+        ),
+    ],
+)
 def test_console_script_usage_errors_exit_2_in_one_line(tmp_path, arguments, message):
     tiny_otb(tmp_path / "otb")
-    common = {"eval": ["--tracker", "dcfnet", "--weights", "random", "--dataset", "otb-folder", "--root",
-                       str(tmp_path / "otb"), "--results", str(tmp_path / "results"), "--quiet"],
-              "track": ["--tracker", "opencv-kcf", "--frames", str(tmp_path / "otb" / "Seq" / "img"), "--box",
-                        "21,10,20,20", "--out", str(tmp_path / "out")]}[arguments[0]]
-    result = subprocess.run([str(SIAMTRACK), *arguments, *common], capture_output=True, text=True, timeout=60,
-                            cwd=REPO_ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    common = {
+        "eval": [
+            "--tracker",
+            "dcfnet",
+            "--weights",
+            "random",
+            "--dataset",
+            "otb-folder",
+            "--root",
+            str(tmp_path / "otb"),
+            "--results",
+            str(tmp_path / "results"),
+            "--quiet",
+        ],
+        "track": [
+            "--tracker",
+            "opencv-kcf",
+            "--frames",
+            str(tmp_path / "otb" / "Seq" / "img"),
+            "--box",
+            "21,10,20,20",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    }[arguments[0]]
+    result = subprocess.run(
+        [str(SIAMTRACK), *arguments, *common],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr and result.stderr.strip().splitlines()[-1].endswith(message), \
-        result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.strip().splitlines()[-1].endswith(message), result.stderr
     assert not (tmp_path / "results").exists() and not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("build", [
-    lambda: DCFNetParams(crop_size=100000),
-    lambda: SiamFCParams(instance_size=100000),
-    lambda: build_tracker("siamfc", weights="random", device="cpu", exemplar_size=100000),
-    lambda: build_tracker("siamfc", weights="random", device="cpu", response_up=100000),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: DCFNetParams(crop_size=100000),
+        lambda: SiamFCParams(instance_size=100000),
+        lambda: build_tracker("siamfc", weights="random", device="cpu", exemplar_size=100000),
+        lambda: build_tracker("siamfc", weights="random", device="cpu", response_up=100000),
+    ],
+)
 def test_huge_crop_sizes_are_refused_before_allocating(build):
     with pytest.raises(ValueError, match=r"is too large") as error:
         build()
@@ -467,8 +550,9 @@ def test_huge_crop_sizes_are_refused_before_allocating(build):
 def test_track_refuses_a_huge_crop_size(tmp_path, capsys):
     code = track_dcfnet_with(tmp_path, "crop_size=100000")
     assert code == 2
-    assert capsys.readouterr().err.strip() == ("error: DCFNetParams.crop_size = 100000 is too large: crops are at "
-                                               "most 2048 pixels wide")
+    assert capsys.readouterr().err.strip() == (
+        "error: DCFNetParams.crop_size = 100000 is too large: crops are at most 2048 pixels wide"
+    )
 
 
 def test_empty_or_truncated_weights_files_are_named(tmp_path, capsys):
@@ -490,8 +574,21 @@ def test_empty_or_truncated_weights_files_are_named(tmp_path, capsys):
         assert "\n" not in message
     tiny_frames(tmp_path / "frames", [(48, 64)] * 2)
     for tracker in ("dcfnet", "siamfc"):
-        code = main(["track", "--tracker", tracker, "--weights", str(tmp_path / "empty.pth"), "--frames",
-                     str(tmp_path / "frames"), "--box", "21,10,20,20", "--out", str(tmp_path / "out")])
+        code = main(
+            [
+                "track",
+                "--tracker",
+                tracker,
+                "--weights",
+                str(tmp_path / "empty.pth"),
+                "--frames",
+                str(tmp_path / "frames"),
+                "--box",
+                "21,10,20,20",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
         assert code == 2
         assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'empty.pth'}: weights file is empty (0 bytes)"
 
@@ -510,9 +607,23 @@ def test_ctrl_c_in_eval_is_one_line_and_exit_130(tmp_path):
         for index in range(300):
             cv2.imwrite(str(frames / f"{index:04d}.png"), np.full((48, 64, 3), index % 255, np.uint8))
         (frames.parent / "groundtruth.txt").write_text("\n".join("10,10,20,20" for _ in range(300)))
-    process = subprocess.Popen([str(SIAMTRACK), "eval", "--tracker", "dcfnet", "--dataset", "folder", "--root",
-                                str(tmp_path / "data"), "--results", str(tmp_path / "results"), "--quiet"],
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            str(SIAMTRACK),
+            "eval",
+            "--tracker",
+            "dcfnet",
+            "--dataset",
+            "folder",
+            "--root",
+            str(tmp_path / "data"),
+            "--results",
+            str(tmp_path / "results"),
+            "--quiet",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(4)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)

@@ -1,5 +1,6 @@
 """benchmarks/seed_tables.py: the statement rule, the paired comparison, the RESULTS.md section replacement, and
 each table's --dry-run (every command's config loads with its overrides, every tracker is registered)."""
+
 from __future__ import annotations
 
 import shlex
@@ -47,8 +48,11 @@ def test_statement_noise_when_seeds_disagree_or_the_mean_is_within_the_spread():
 
 
 def test_paired_comparison_pairs_same_seeds_and_counts_sequences():
-    row = {0: {"a": 0.60, "b": 0.50, "c": 0.40}, 1: {"a": 0.62, "b": 0.48, "c": 0.40}, 2: {"a": 0.9, "b": 0.9,
-                                                                                           "c": 0.9}}
+    row = {
+        0: {"a": 0.60, "b": 0.50, "c": 0.40},
+        1: {"a": 0.62, "b": 0.48, "c": 0.40},
+        2: {"a": 0.9, "b": 0.9, "c": 0.9},
+    }
     base = {0: {"a": 0.50, "b": 0.50, "c": 0.30}, 1: {"a": 0.52, "b": 0.50, "c": 0.43}}
     result = paired_comparison(row, base)
     assert result["pairs"] == [(0, 0), (1, 1)]  # seed 2 has no baseline: not paired
@@ -72,6 +76,7 @@ def test_paired_comparison_deterministic_baseline_pairs_with_every_seed():
 
 def test_evaluate_claim_on_hand_made_scores():
     """Row above its baseline on every seed by more than either spread: reproduced; reversed direction: not."""
+
     def seeds(offset):
         return {s: {"a": 0.5 + offset + 0.01 * s, "b": 0.4 + offset} for s in range(3)}
 
@@ -100,8 +105,9 @@ def test_replace_section_in_place_in_a_copy_of_results_md(tmp_path):
     st.record_section("tadt", "## Seed table `tadt`: TADT again\n\nsecond version\n| a |\n", copy)
     twice = copy.read_text(encoding="utf-8")
     assert twice.count("## Seed table `tadt`") == 1 and "first version" not in twice and "second version" in twice
-    assert twice.replace("## Seed table `tadt`: TADT again\n\nsecond version\n| a |\n", "") == \
-        once.replace(first, "")  # nothing else moved
+    assert twice.replace("## Seed table `tadt`: TADT again\n\nsecond version\n| a |\n", "") == once.replace(
+        first, ""
+    )  # nothing else moved
     # a section in the middle is replaced in place: the sections around it stay where they were
     text = "intro\n\n## A\n\na\n\n## Seed table `edcf`: old\n\nold body\n\n## C\n\nc\n"
     replaced = replace_section(text, "## Seed table `edcf`", "## Seed table `edcf`: new\n\nnew body\n")
@@ -139,10 +145,27 @@ def test_run_dirs_and_result_names_keep_the_former_names():
 @pytest.mark.parametrize("table", sorted(st.TABLES))
 def test_dry_run_lists_every_command(table, tmp_path, shared):
     seeds = [0, 1, 2]
-    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "seed_tables.py"), "--table", table, "--dry-run",
-                          "--seeds", *map(str, seeds), "--runs", str(tmp_path / "runs"), "--results",
-                          str(tmp_path / "results"), "--shared", str(shared)],
-                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "seed_tables.py"),
+            "--table",
+            table,
+            "--dry-run",
+            "--seeds",
+            *map(str, seeds),
+            "--runs",
+            str(tmp_path / "runs"),
+            "--results",
+            str(tmp_path / "results"),
+            "--shared",
+            str(shared),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     commands = [shlex.split(line[2:]) for line in out.stdout.splitlines() if line.startswith("+ ")]
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()  # nothing ran
@@ -170,5 +193,5 @@ def test_dry_run_lists_every_command(table, tmp_path, shared):
             assert run_dir in expected_runs, (name, run_dir)
         row = next(row for row in spec.rows if name in {st.result_name(row, s) for s in seeds + [None]})
         params = [command[i + 1] for i, item in enumerate(command) if item == "--param"]
-        assert params[:len(st.ROWS[row].params)] == list(st.ROWS[row].params)
+        assert params[: len(st.ROWS[row].params)] == list(st.ROWS[row].params)
         assert ("seed=" in " ".join(params)) == st.ROWS[row].param_seed

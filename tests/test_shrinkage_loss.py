@@ -1,5 +1,6 @@
 """DSLT's losses (Lu et al., TPAMI 2020): values at chosen points (closed forms computed by hand), gradients
 against hand-derived closed forms and autograd (gradcheck), and the shapes claimed by Fig. 4 and Fig. 6."""
+
 from __future__ import annotations
 
 import math
@@ -7,8 +8,17 @@ import math
 import pytest
 import torch
 
-from siamtrack.losses import (balanced_weights, bce_with_logits_loss, focal_bce_loss, l2_loss, l3_loss,
-                              ohnm_l2_loss, shrinkage_bce_loss, shrinkage_loss, shrinkage_modulation)
+from siamtrack.losses import (
+    balanced_weights,
+    bce_with_logits_loss,
+    focal_bce_loss,
+    l2_loss,
+    l3_loss,
+    ohnm_l2_loss,
+    shrinkage_bce_loss,
+    shrinkage_loss,
+    shrinkage_modulation,
+)
 
 
 def sig(x: float) -> float:
@@ -24,8 +34,12 @@ def double(values) -> torch.Tensor:
 
 def test_modulating_factor_eq5_at_chosen_points():
     l = double([0.0, 0.2, 0.5, 1.0])
-    expected = [1 / (1 + math.exp(10 * 0.2)), 0.5, 1 / (1 + math.exp(10 * (0.2 - 0.5))),
-                1 / (1 + math.exp(10 * (0.2 - 1.0)))]
+    expected = [
+        1 / (1 + math.exp(10 * 0.2)),
+        0.5,
+        1 / (1 + math.exp(10 * (0.2 - 0.5))),
+        1 / (1 + math.exp(10 * (0.2 - 1.0))),
+    ]
     assert shrinkage_modulation(l, a=10, c=0.2).tolist() == pytest.approx(expected, rel=1e-12)
     assert shrinkage_modulation(double([0.6]), a=6, c=0.6).item() == pytest.approx(0.5)
 
@@ -45,8 +59,9 @@ def test_shrinkage_loss_values_eq6_and_eq7():
     eq7 = math.e * 0.04 * 0.5 + 1.0 * 0.25 * sig(3.0)
     assert shrinkage_loss(responses, targets).item() == pytest.approx(eq7, rel=1e-12)
     # other a, c (Table 3 grid): a = 6, c = 0.6 at l = 0.5
-    assert shrinkage_loss(double([[0.5]]), double([[0.0]]), a=6, c=0.6).item() == \
-        pytest.approx(0.25 * sig(6 * (0.5 - 0.6)), rel=1e-12)
+    assert shrinkage_loss(double([[0.5]]), double([[0.0]]), a=6, c=0.6).item() == pytest.approx(
+        0.25 * sig(6 * (0.5 - 0.6)), rel=1e-12
+    )
 
 
 def test_shrinkage_loss_gradient_closed_form_and_gradcheck():
@@ -94,8 +109,7 @@ def test_ohnm_excludes_easy_samples_only():
     responses.requires_grad_(True)
     ohnm_l2_loss(responses, targets).backward()
     torch.testing.assert_close(responses.grad, double([[0.0, 1.0, -0.04, 0.0]]))
-    assert ohnm_l2_loss(responses, targets, threshold=0.0).item() == pytest.approx(
-        l2_loss(responses, targets).item())
+    assert ohnm_l2_loss(responses, targets, threshold=0.0).item() == pytest.approx(l2_loss(responses, targets).item())
 
 
 # ------------------------------------------------------------------------------------------ classification
@@ -106,8 +120,11 @@ def test_focal_bce_values_eq11():
     t = double([[1.0, 0.0, 1.0]])
     w = double([[0.5, 0.25, 0.25]])
     p = [0.5, sig(2.0), sig(-1.0)]
-    expected = (0.5 * (1 - p[0]) ** 2 * -math.log(p[0]) + 0.25 * p[1] ** 2 * -math.log(1 - p[1])
-                + 0.25 * (1 - p[2]) ** 2 * -math.log(p[2]))
+    expected = (
+        0.5 * (1 - p[0]) ** 2 * -math.log(p[0])
+        + 0.25 * p[1] ** 2 * -math.log(1 - p[1])
+        + 0.25 * (1 - p[2]) ** 2 * -math.log(p[2])
+    )
     assert focal_bce_loss(v, t, w).item() == pytest.approx(expected, rel=1e-12)
     # gamma = 0: the weighted BCE of Eq. 10
     assert focal_bce_loss(v, t, w, gamma=0.0).item() == pytest.approx(bce_with_logits_loss(v, t, w).item(), rel=1e-12)
@@ -134,9 +151,11 @@ def test_shrinkage_bce_values_eq14_with_corrected_negative_case():
     negative2 = math.exp(1 - p[2]) / (1 + math.exp(a * ((1 - p[2]) - c))) * -math.log(1 - p[2])
     w = torch.ones_like(v)
     assert shrinkage_bce_loss(v, t, w).item() == pytest.approx(positive + negative1 + negative2, rel=1e-12)
-    without = (1 / (1 + math.exp(a * (p[0] - c))) * -math.log(p[0])
-               + 1 / (1 + math.exp(a * ((1 - p[1]) - c))) * -math.log(1 - p[1])
-               + 1 / (1 + math.exp(a * ((1 - p[2]) - c))) * -math.log(1 - p[2]))
+    without = (
+        1 / (1 + math.exp(a * (p[0] - c))) * -math.log(p[0])
+        + 1 / (1 + math.exp(a * ((1 - p[1]) - c))) * -math.log(1 - p[1])
+        + 1 / (1 + math.exp(a * ((1 - p[2]) - c))) * -math.log(1 - p[2])
+    )
     assert shrinkage_bce_loss(v, t, w, importance=False).item() == pytest.approx(without, rel=1e-12)
 
 
@@ -144,8 +163,9 @@ def test_shrinkage_bce_is_symmetric_in_the_classes():
     """With the OCR slip fixed, the y = 0 case at logit v equals the y = 1 case at -v (both are -f(p_t) log p_t)."""
     v = torch.linspace(-6, 6, 49, dtype=torch.float64)[None]
     ones, zeros = torch.ones_like(v), torch.zeros_like(v)
-    torch.testing.assert_close(shrinkage_bce_loss(v, zeros, ones, reduction="none"),
-                               shrinkage_bce_loss(-v, ones, ones, reduction="none"))
+    torch.testing.assert_close(
+        shrinkage_bce_loss(v, zeros, ones, reduction="none"), shrinkage_bce_loss(-v, ones, ones, reduction="none")
+    )
 
 
 def test_shrinkage_bce_gradient_closed_form_and_gradcheck():

@@ -7,6 +7,7 @@ centre it should report on frame ``k`` is the initial centre plus ``k * step``. 
 (flipped, transposed, off by its centre) sends the box the other way or nowhere: over 10 frames the content moves
 ~32 px.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +28,7 @@ def translated_frames(count: int = 10, step=TRANSLATION_STEP) -> list[np.ndarray
     for index in range(count):
         x0, y0 = 200 - index * dx, 60 - index * dy
         assert 0 <= x0 <= image.shape[1] - 320 and 0 <= y0 <= image.shape[0] - 240, "window leaves the image"
-        frames.append(np.ascontiguousarray(image[y0:y0 + 240, x0:x0 + 320]))
+        frames.append(np.ascontiguousarray(image[y0 : y0 + 240, x0 : x0 + 320]))
     return frames
 
 

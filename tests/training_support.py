@@ -1,4 +1,5 @@
 """Helpers for the training tests: tiny synthetic sequences and a tiny Siamese model (fast on 2 CPU cores)."""
+
 from __future__ import annotations
 
 import time
@@ -42,7 +43,7 @@ def synthetic_sequence(name: str, length: int = 12, seed: int = 0, size=(96, 128
         w, h = 24.0, 20.0
         frame = background.copy()
         x0, y0 = int(round(x)), int(round(y))
-        frame[y0:y0 + int(h), x0:x0 + int(w)] = np.kron(pattern, np.ones((5, 6, 1)))[:int(h), :int(w)]
+        frame[y0 : y0 + int(h), x0 : x0 + int(w)] = np.kron(pattern, np.ones((5, 6, 1)))[: int(h), : int(w)]
         frames.append(frame.astype(np.uint8))
         boxes.append([x0, y0, w, h])
     boxes = np.asarray(boxes, dtype=np.float64)
@@ -63,7 +64,8 @@ class TinySiamese(nn.Module):
         self.delay = delay  # seconds slept per forward pass (lets a test kill a run mid-way)
         self.calls = calls  # a file that gets one line per training-mode forward pass (counts the work done)
         self.features = nn.Sequential(
-            nn.Conv2d(3, channels, 3, stride=2), nn.ReLU(),
+            nn.Conv2d(3, channels, 3, stride=2),
+            nn.ReLU(),
             nn.Dropout2d(dropout),
             nn.Conv2d(channels, channels, 3, stride=2),
         )
@@ -95,11 +97,18 @@ def tiny_config_dict(curated_dir: str, **sections) -> dict:
     """A config for :class:`TinySiamese` on curated synthetic data; ``sections`` update sections."""
     config = {
         "model": {"name": "training_support:TinySiamese", "args": {}},
-        "data": {"curation": {"directory": curated_dir}, "exemplar_size": 31, "instance_size": 63,
-                 "max_gap": 5, "pairs_per_epoch": 12},
-        "augment": {"exemplar": {"stretch": 0.05, "shift": 2, "color": 0.1},
-                    "instance": {"stretch": 0.05, "shift": 4, "color": 0.1, "blur_probability": 0.3},
-                    "grayscale": 0.2},
+        "data": {
+            "curation": {"directory": curated_dir},
+            "exemplar_size": 31,
+            "instance_size": 63,
+            "max_gap": 5,
+            "pairs_per_epoch": 12,
+        },
+        "augment": {
+            "exemplar": {"stretch": 0.05, "shift": 2, "color": 0.1},
+            "instance": {"stretch": 0.05, "shift": 4, "color": 0.1, "blur_probability": 0.3},
+            "grayscale": 0.2,
+        },
         "labels": {"kind": "logistic", "total_stride": 4, "radius": 8},
         "loss": {"name": "logistic", "balanced": True},
         "optim": {"name": "sgd", "lr_start": 1e-2, "lr_end": 1e-3, "momentum": 0.9, "weight_decay": 5e-4},

@@ -19,6 +19,7 @@ sequences (~3400 frames) at ~10-20 fps adds ~5 min per row: about 2.5 h for the 
 train.epochs=50`` follows the paper's 50 epochs (~5.5 h). ``--smoke``: 2 epochs x 64 pairs, 2 sequences
 (a few minutes), an end-to-end check of the pipeline only.
 """
+
 from __future__ import annotations
 
 import sys
@@ -55,8 +56,9 @@ def plot_first_frame_weights(weights: Path, shared: Path, sequence_name: str | N
 
 
 def main(argv=None) -> int:
-    parser = ablation_parser(__doc__, ROWS, "adacfnet-fig9", trained=True,
-                             smoke="tiny end-to-end check: 2 epochs x 64 pairs, 2 sequences")
+    parser = ablation_parser(
+        __doc__, ROWS, "adacfnet-fig9", trained=True, smoke="tiny end-to-end check: 2 epochs x 64 pairs, 2 sequences"
+    )
     args = parser.parse_args(argv)
     overrides = (SMOKE if args.smoke else []) + args.overrides
     sequences = args.sequences or ("DragonBaby,ball1" if args.smoke else None)

@@ -25,6 +25,7 @@ SiamFC iteration takes ~1 s on the idle 2-core CPU (~1.1 h per row), a SiamRPN i
 about 10 h for the six rows, plus ~5 min of tracking per row. ``--paper-schedule`` keeps the configs' 50 epochs
 x 53,200 pairs (weeks on this CPU: for a GPU). ``--smoke``: 2 epochs x 32 pairs and one sequence.
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,15 +34,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for common
 from common import ablation_parser, dev_eval_options, run_siamtrack, train_row, training_curves  # noqa: E402
 
-ROWS = {row: f"bundled/{row}-width0.5" for row in
-        ("siamfc", "siamfc_fl", "siamfc_sl", "siamrpn", "siamrpn_fl", "siamrpn_sl")}
+ROWS = {
+    row: f"bundled/{row}-width0.5"
+    for row in ("siamfc", "siamfc_fl", "siamfc_sl", "siamrpn", "siamrpn_fl", "siamrpn_sl")
+}
 CPU_SCHEDULE = ["train.epochs=20", "data.pairs_per_epoch=1600", "train.progress=false"]
 SMOKE = ["train.epochs=2", "data.pairs_per_epoch=32", "train.progress=false"]
 
 
 def main(argv=None) -> int:
-    parser = ablation_parser(__doc__, ROWS, "dslt-classification", trained=True,
-                             smoke="2 epochs x 32 pairs, one sequence")
+    parser = ablation_parser(
+        __doc__, ROWS, "dslt-classification", trained=True, smoke="2 epochs x 32 pairs, one sequence"
+    )
     parser.add_argument("--paper-schedule", action="store_true", help="the configs' own schedule (GPU)")
     args = parser.parse_args(argv)
     rows, out = args.rows, args.out

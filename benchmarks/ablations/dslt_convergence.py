@@ -20,6 +20,7 @@ Cost: about 0.1-0.2 s per iteration on the idle 2-core CPU with the width-1 Siam
 forward + backward of the regression network): 150 iterations x 3 losses x 10 sequences = 4500 steps, about
 10-15 min.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,8 +90,9 @@ def main(argv=None) -> int:
     for number, sequence in enumerate(sequences):
         for name in names:
             torch.manual_seed(number)  # the same initial network for every loss
-            tracker = build_tracker("dslt", weights=args.weights, device="cpu",
-                                    **{**overrides, "loss": name, "init_iterations": 0})
+            tracker = build_tracker(
+                "dslt", weights=args.weights, device="cpu", **{**overrides, "loss": name, "init_iterations": 0}
+            )
             tracker.init(sequence.frames[0], sequence.init_box)
             loss_values, errors = fit_curves(tracker, args.iterations)
             below = [step for step, error in enumerate(errors) if error < args.tolerance]
@@ -100,12 +102,15 @@ def main(argv=None) -> int:
             row["error"].append(errors)
             row["iterations"].append(converged)
             row["sequences"].append(sequence.name)
-            print(f"{sequence.name:24s} {name:10s} converged at {converged:4d}  final error {errors[-1]:.3f}",
-                  flush=True)
+            print(
+                f"{sequence.name:24s} {name:10s} converged at {converged:4d}  final error {errors[-1]:.3f}", flush=True
+            )
     (out / "curves.json").write_text(json.dumps({"tolerance": args.tolerance, "results": results}))
 
-    for key, ylabel, filename in [("loss", "loss / loss before training", "fig16_loss.png"),
-                                  ("error", "||P - Y||² / ||Y||²", "fig16_error.png")]:
+    for key, ylabel, filename in [
+        ("loss", "loss / loss before training", "fig16_loss.png"),
+        ("error", "||P - Y||² / ||Y||²", "fig16_error.png"),
+    ]:
         figure, axis = plt.subplots(figsize=(5.5, 4))
         for name in names:
             curves = np.array(results[name][key])
@@ -129,13 +134,20 @@ def main(argv=None) -> int:
     figure.savefig(out / "fig16_iterations.png", dpi=120)
     plt.close(figure)
 
-    lines = [f"# DSLT convergence (Fig. 16), {args.split}, {len(sequences)} sequences", "",
-             f"Iterations until ||P - Y||²/||Y||² < {args.tolerance:g} ({args.iterations} = not reached).", "",
-             "| loss | mean iterations | std | final error (mean) |", "|---|---|---|---|"]
+    lines = [
+        f"# DSLT convergence (Fig. 16), {args.split}, {len(sequences)} sequences",
+        "",
+        f"Iterations until ||P - Y||²/||Y||² < {args.tolerance:g} ({args.iterations} = not reached).",
+        "",
+        "| loss | mean iterations | std | final error (mean) |",
+        "|---|---|---|---|",
+    ]
     for name in names:
         row = results[name]
-        lines.append(f"| {name} | {np.mean(row['iterations']):.1f} | {np.std(row['iterations']):.1f} | "
-                     f"{np.mean([e[-1] for e in row['error']]):.4f} |")
+        lines.append(
+            f"| {name} | {np.mean(row['iterations']):.1f} | {np.std(row['iterations']):.1f} | "
+            f"{np.mean([e[-1] for e in row['error']]):.4f} |"
+        )
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -26,6 +26,7 @@ Cost on the 2-core CPU with the width-1 SiamFC backbone: about 0.5-1 s per frame
 steps per sequence; the 10 dev-eval sequences hold 3375 frames, so about 30-60 min per row and 5-9 h for the
 nine rows. ``--smoke``: two short sequences, 10 first-frame steps (a few minutes per row), a pipeline check.
 """
+
 from __future__ import annotations
 
 import sys
@@ -51,8 +52,9 @@ SMOKE_SEQUENCES = "DragonBaby,ball1"
 
 
 def main(argv=None) -> int:
-    parser = ablation_parser(__doc__, ROWS, "dslt-regression", trained=False,
-                             smoke="two short sequences, 10 first-frame steps")
+    parser = ablation_parser(
+        __doc__, ROWS, "dslt-regression", trained=False, smoke="two short sequences, 10 first-frame steps"
+    )
     args = parser.parse_args(argv)
     sequences = args.sequences or (SMOKE_SEQUENCES if args.smoke else None)
     report = args.out / "report"
@@ -62,8 +64,9 @@ def main(argv=None) -> int:
     names = []
     for row in args.rows:
         name = load_preset(ROWS[row]).name  # checked here (file, key) before any row runs
-        run_siamtrack("eval", "--preset", ROWS[row], *weights, "--name", name, "--quiet",
-                      *repeated("--param", extra), *source)
+        run_siamtrack(
+            "eval", "--preset", ROWS[row], *weights, "--name", name, "--quiet", *repeated("--param", extra), *source
+        )
         names.append(name)
     run_siamtrack("report", "--trackers", ",".join(names), "--out", str(report), *source)
     print(f"report: {report / 'report.md'}")

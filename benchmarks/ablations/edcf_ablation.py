@@ -33,6 +33,7 @@ cores, EDCF and EDSiam most of it); the evaluation (7 trackers x 3,375 dev-eval 
 ball1 and VOT-bolt1) adds ~1-2 h. ``--set data.pairs_per_epoch=320`` halves the training time. ``--smoke`` with
 ``--rows CACF,CACFNet+,EDCF --sequences ball1`` took 7 min of wall time (2.5 min CPU) under load.
 """
+
 from __future__ import annotations
 
 import sys
@@ -67,14 +68,21 @@ def table(report_dir: Path, rows: list[str], vot_report_dir: Path | None) -> str
     for row in rows:
         overall = ope[row]["overall"]
         eao = baseline.get(row, {}).get("overall", {}).get("eao")
-        lines.append(f"| {row} | {cell(overall.get('sr50'), 100)} | {cell(overall.get('precision'), 100)} | "
-                     f"{cell(eao, digits=3)} | {cell(overall.get('fps'))} |")
+        lines.append(
+            f"| {row} | {cell(overall.get('sr50'), 100)} | {cell(overall.get('precision'), 100)} | "
+            f"{cell(eao, digits=3)} | {cell(overall.get('fps'))} |"
+        )
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    parser = ablation_parser(__doc__, ROWS, "edcf-ablation", trained=True,
-                             smoke="tiny end-to-end check: 1 epoch x 16 pairs per row, 2 sequences")
+    parser = ablation_parser(
+        __doc__,
+        ROWS,
+        "edcf-ablation",
+        trained=True,
+        smoke="tiny end-to-end check: 1 epoch x 16 pairs per row, 2 sequences",
+    )
     parser.add_argument("--no-vot", action="store_true", help="skip the VOT baseline (EAO) runs")
     args = parser.parse_args(argv)
     rows, out = args.rows, args.out
@@ -100,8 +108,10 @@ def main(argv=None) -> int:
         run_siamtrack("report", "--trackers", ",".join(rows), "--out", str(out / "report-vot"), *vot)
     text = table(out / "report", rows, out / "report-vot" if run_vot else None)
     sequences = ", ".join(s.name for s in chosen)
-    (out / "table1.md").write_text(f"# EDCF ablation (Table 1) on dev-eval\n\nOPE on {sequences}; EAO on "
-                                   f"{', '.join(vot_names) if run_vot else '-'}.\n\n{text}\n")
+    (out / "table1.md").write_text(
+        f"# EDCF ablation (Table 1) on dev-eval\n\nOPE on {sequences}; EAO on "
+        f"{', '.join(vot_names) if run_vot else '-'}.\n\n{text}\n"
+    )
     print(text)
     print(f"report: {out / 'report'}, table: {out / 'table1.md'}")
     return 0

@@ -19,6 +19,7 @@ for the six rows; evaluation (3375 dev-eval frames) and the validation curves (2
 ~10 min per row. ``--set data.pairs_per_epoch=320`` halves the training time. A quick end-to-end check:
 ``--smoke`` (2 epochs x 64 pairs, 2 sequences; a few minutes).
 """
+
 from __future__ import annotations
 
 import sys
@@ -42,8 +43,13 @@ SMOKE = ["train.epochs=2", "data.pairs_per_epoch=64", "train.progress=false"]
 
 
 def main(argv=None) -> int:
-    parser = ablation_parser(__doc__, ROWS, "rasnet-ablation", trained=True,
-                             smoke="tiny end-to-end check: 2 epochs x 64 pairs, 2 sequences, 32 validation pairs")
+    parser = ablation_parser(
+        __doc__,
+        ROWS,
+        "rasnet-ablation",
+        trained=True,
+        smoke="tiny end-to-end check: 2 epochs x 64 pairs, 2 sequences, 32 validation pairs",
+    )
     parser.add_argument("--validation-pairs", type=int, default=256, help="fixed dev-eval pairs per snapshot")
     args = parser.parse_args(argv)
     rows, out = args.rows, args.out
@@ -66,12 +72,14 @@ def main(argv=None) -> int:
         validation_logs.append(validation_log(out / row, batches))
     plot_losses(train_logs, out / "training.png", labels=rows, smooth=1, ylabel="training objective (epoch mean)")
     plot_losses(validation_logs, out / "validation.png", labels=rows, smooth=1, ylabel="validation objective")
-    with_general = {row: out / row for row in rows
-                    if load_config(out / row / "config.yaml").model.args.get("general", True)}
+    with_general = {
+        row: out / row for row in rows if load_config(out / row / "config.yaml").model.args.get("general", True)
+    }
     if with_general:
         plot_general_attention(with_general, out / "general_attention.png")
-    print(f"report: {report}; curves: {out / 'training.png'}, {out / 'validation.png'}, "
-          f"{out / 'general_attention.png'}")
+    print(
+        f"report: {report}; curves: {out / 'training.png'}, {out / 'validation.png'}, {out / 'general_attention.png'}"
+    )
     return 0
 
 

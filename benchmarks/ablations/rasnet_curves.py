@@ -14,6 +14,7 @@ Validation pairs come from the run's config with the sources replaced (the proje
 default) and augmentation off, drawn once (``epoch 0``, indices ``0 .. count - 1``), the same for every
 snapshot and every run.
 """
+
 from __future__ import annotations
 
 import csv
@@ -58,20 +59,24 @@ def load_snapshot(config: Config, path: str | os.PathLike) -> torch.nn.Module:
 def validation_pairs(config: Config, sources: list, count: int, batch_size: int = 32) -> list[dict]:
     """``count`` fixed validation pairs of ``sources`` (curated with the run's crop settings, no
     augmentation), as batches of the loop's format."""
-    data = dataclasses.replace(config.data, sources=list(sources),
-                               curation=dataclasses.replace(config.data.curation, directory=None))
+    data = dataclasses.replace(
+        config.data, sources=list(sources), curation=dataclasses.replace(config.data.curation, directory=None)
+    )
     config = dataclasses.replace(config, data=data, augment=AugmentConfig())
     _, curated = load_curated(prepare_curated(config, progress=False))
     model = build_model(config.model.name, dict(config.model.args)).eval()
     with torch.no_grad():
-        probe = model(torch.zeros(1, 3, data.exemplar_size, data.exemplar_size),
-                      torch.zeros(1, 3, data.instance_size, data.instance_size))
+        probe = model(
+            torch.zeros(1, 3, data.exemplar_size, data.exemplar_size),
+            torch.zeros(1, 3, data.instance_size, data.instance_size),
+        )
     dataset = PairDataset(curated, pair_settings(config, int(probe.shape[-1])), data.max_gap, config.train.seed)
     batches = []
     for first in range(0, count, batch_size):
         items = [dataset[(0, index)] for index in range(first, min(first + batch_size, count))]
-        batches.append({key: torch.stack([item[key] for item in items]) for key in ("exemplar", "instance",
-                                                                                    "label", "gap")})
+        batches.append(
+            {key: torch.stack([item[key] for item in items]) for key in ("exemplar", "instance", "label", "gap")}
+        )
     return batches
 
 
@@ -120,8 +125,9 @@ def epoch_log(run_dir: str | os.PathLike) -> Path:
     return _write_log(run_dir / "train-epochs.csv", rows)
 
 
-def validation_log(run_dir: str | os.PathLike, batches: list[dict] | None = None, sources: list | None = None,
-                   count: int = 256) -> Path:
+def validation_log(
+    run_dir: str | os.PathLike, batches: list[dict] | None = None, sources: list | None = None, count: int = 256
+) -> Path:
     """Score every snapshot of ``run_dir`` on the validation pairs (``batches``, or ``count`` pairs drawn from
     ``sources``) and write ``validation.csv`` (``log.csv`` format, one row per epoch at its last step)."""
     run_dir = Path(run_dir)
@@ -150,8 +156,9 @@ def general_attention(state_dict: dict) -> np.ndarray | None:
     return None if weight is None else weight.detach().float().mean(dim=0).numpy()
 
 
-def plot_general_attention(runs: dict[str, str | os.PathLike], png_path: str | os.PathLike,
-                           epochs: list[int] | None = None) -> Path:
+def plot_general_attention(
+    runs: dict[str, str | os.PathLike], png_path: str | os.PathLike, epochs: list[int] | None = None
+) -> Path:
     """Heat maps of the general attention of each run (a row per run, a column per epoch snapshot; by default
     the first, two middle and the last) with the values written in, into ``png_path`` (RASNet Fig. 6a)."""
     import matplotlib
@@ -164,8 +171,9 @@ def plot_general_attention(runs: dict[str, str | os.PathLike], png_path: str | o
         found = dict(snapshots(run_dir))
         if not found:
             raise FileNotFoundError(f"{run_dir}/epochs holds no {SNAPSHOT_GLOB}")
-        wanted = epochs or sorted({min(found), *np.quantile(sorted(found), [1 / 3, 2 / 3]).round().astype(int),
-                                   max(found)} & set(found))
+        wanted = epochs or sorted(
+            {min(found), *np.quantile(sorted(found), [1 / 3, 2 / 3]).round().astype(int), max(found)} & set(found)
+        )
         maps = {}
         for epoch in wanted:
             if epoch not in found:

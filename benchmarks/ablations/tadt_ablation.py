@@ -32,6 +32,7 @@ so one row over the 3,375 dev-eval frames of 11 sequences takes ~6 min and the s
 on an idle machine (measured under a load of ~10: the ``--smoke`` rows ran at 3-9 fps, i.e. 2-3x longer). With
 VGG-16 each frame costs ~3x more.
 """
+
 from __future__ import annotations
 
 import sys
@@ -49,26 +50,37 @@ ROWS = {  # Table 5 row -> preset
     "5": "bundled/presets/tadt-ablation-regress-regress",
     "6": "bundled/presets/tadt",
 }
-PAPER_AUC = {"1": (0.602, 0.597), "2": (0.618, 0.610), "3": (0.645, 0.646), "4": (0.662, 0.644),
-             "5": (0.669, 0.651), "6": (0.680, 0.660)}
+PAPER_AUC = {
+    "1": (0.602, 0.597),
+    "2": (0.618, 0.610),
+    "3": (0.645, 0.646),
+    "4": (0.662, 0.644),
+    "5": (0.669, 0.651),
+    "6": (0.680, 0.660),
+}
 SMOKE_SEQUENCES = ("DragonBaby", "ball1")
 
 
 def table(report_dir: Path, rows: list[str], labels: dict[str, str]) -> str:
     """Table 5's layout with this split's AUC, precision and fps next to the paper's OTB AUCs."""
     ope = report_results(report_dir, "ope")
-    lines = ["| row | conv4_1 / conv4_3 | AUC | precision | fps | paper OTB-2013 | paper OTB-2015 |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| row | conv4_1 / conv4_3 | AUC | precision | fps | paper OTB-2013 | paper OTB-2015 |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         overall = ope[f"tadt-row{row}"]["overall"]
-        lines.append(f"| {row} | {labels[row]} | {overall['auc']:.3f} | {overall['precision']:.3f} | "
-                     f"{overall['fps']:.1f} | {PAPER_AUC[row][0]:.3f} | {PAPER_AUC[row][1]:.3f} |")
+        lines.append(
+            f"| {row} | {labels[row]} | {overall['auc']:.3f} | {overall['precision']:.3f} | "
+            f"{overall['fps']:.1f} | {PAPER_AUC[row][0]:.3f} | {PAPER_AUC[row][1]:.3f} |"
+        )
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    parser = ablation_parser(__doc__, ROWS, "tadt-ablation", trained=False,
-                             smoke="random weights, 2 sequences: a quick end-to-end check")
+    parser = ablation_parser(
+        __doc__, ROWS, "tadt-ablation", trained=False, smoke="random weights, 2 sequences: a quick end-to-end check"
+    )
     parser.add_argument("--workers", type=int, default=1, help="evaluation worker processes (default 1)")
     args = parser.parse_args(argv)
     rows, out = args.rows, args.out
@@ -78,14 +90,28 @@ def main(argv=None) -> int:
     labels = {}
     for row in rows:
         labels[row] = load_preset(ROWS[row]).description  # checked here (file, key) before any row runs
-        run_siamtrack("eval", "--preset", ROWS[row], *weights, *repeated("--param", args.param), "--name",
-                      f"tadt-row{row}", "--quiet", "--workers", str(args.workers), *data)
-    run_siamtrack("report", "--trackers", ",".join(f"tadt-row{row}" for row in rows), "--out", str(out / "report"),
-                  *data)
+        run_siamtrack(
+            "eval",
+            "--preset",
+            ROWS[row],
+            *weights,
+            *repeated("--param", args.param),
+            "--name",
+            f"tadt-row{row}",
+            "--quiet",
+            "--workers",
+            str(args.workers),
+            *data,
+        )
+    run_siamtrack(
+        "report", "--trackers", ",".join(f"tadt-row{row}" for row in rows), "--out", str(out / "report"), *data
+    )
     text = table(out / "report", rows, labels)
-    (out / "table5.md").write_text(f"# TADT ablation (Table 5) on dev-eval\n\nweights: "
-                                   f"{'random (smoke)' if args.smoke else args.weights or 'bundled siamfc.pth'}; "
-                                   f"overrides: {args.param or '-'}\n\n{text}\n")
+    (out / "table5.md").write_text(
+        f"# TADT ablation (Table 5) on dev-eval\n\nweights: "
+        f"{'random (smoke)' if args.smoke else args.weights or 'bundled siamfc.pth'}; "
+        f"overrides: {args.param or '-'}\n\n{text}\n"
+    )
     print(text)
     print(f"report: {out / 'report'}, table: {out / 'table5.md'}")
     return 0

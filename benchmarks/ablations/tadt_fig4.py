@@ -10,6 +10,7 @@ The feature maps cover the crop less the backbone's border (half its receptive f
 unpadded SiamFC AlexNet). Default weights: the bundled SiamFC embedding (``--weights random`` for an untrained
 network: even then the selected conv4_3 channels light up the target). Takes seconds per sequence.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,9 @@ def main() -> int:
     for row, (name, crop, size, views) in zip(axes, rows):
         row[0].imshow(crop)
         centre = crop.shape[0] / 2
-        row[0].add_patch(plt.Rectangle((centre - size[0] / 2, centre - size[1] / 2), size[0], size[1],
-                                       fill=False, color="lime"))
+        row[0].add_patch(
+            plt.Rectangle((centre - size[0] / 2, centre - size[1] / 2), size[0], size[1], fill=False, color="lime")
+        )
         row[0].set_ylabel(name)
         for axis, (title, view) in zip(row[1:], views.items()):
             axis.imshow(view, cmap="jet")

@@ -12,6 +12,7 @@ The practitioner's API, all importable from here::
 The names that pull in torch are resolved on first use (module ``__getattr__``, PEP 562), so ``import siamtrack``
 itself stays cheap (``siamtrack --help``, ``siamtrack --version``).
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -31,8 +32,7 @@ _LAZY = {
     "OpenCVStyleTracker": "siamtrack.integrations.opencv_style",
 }
 
-__all__ = ["DEFAULT_TRACKER", "OpenCVStyleTracker", "__version__", "available_trackers", "build_tracker",
-           "track_video"]
+__all__ = ["DEFAULT_TRACKER", "OpenCVStyleTracker", "__version__", "available_trackers", "build_tracker", "track_video"]
 
 
 def __getattr__(name: str):

@@ -1,4 +1,5 @@
 """``python -m siamtrack``: the ``siamtrack`` command line (:mod:`siamtrack.cli`)."""
+
 import sys
 
 from siamtrack.cli import main

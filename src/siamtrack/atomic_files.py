@@ -1,5 +1,6 @@
 """Atomic file writing: a reader (or a run killed mid-write) sees either the old file or the new one, never a
 torn one. Result files, reports, training checkpoints and curated-data indexes are all written this way."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Each sub-command is one ``_add_<name>`` function (its arguments) and one ``_run_<name>`` function (what it
 does, by calling the library); heavy imports happen inside the ``_run_`` functions so ``--help`` is fast.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,16 @@ def positive_int(text: str) -> int:
 
 def _deprecated(command: str, old: str, new: str) -> None:
     """One line on stderr for an old spelling that still works in this release (removed in the next)."""
-    print(f"siamtrack {command}: warning: {old} is deprecated and will be removed after siamtrack 0.1; use {new}",
-          file=sys.stderr)
+    print(
+        f"siamtrack {command}: warning: {old} is deprecated and will be removed after siamtrack 0.1; use {new}",
+        file=sys.stderr,
+    )
 
 
 def _add_quiet(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress on stderr (the one-line summary at the end is still printed)")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress on stderr (the one-line summary at the end is still printed)"
+    )
 
 
 def _dataset_options(dataset: str, items: list[str]) -> dict:
@@ -58,24 +62,37 @@ def _dataset_options(dataset: str, items: list[str]) -> dict:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return options
     fixed = getattr(reader, "keywords", None) or {}  # a functools.partial's own settings are not options
-    known = [name for name, p in list(parameters.items())[1:] if name not in fixed
-             and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    known = [
+        name
+        for name, p in list(parameters.items())[1:]
+        if name not in fixed and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
     unknown = [key for key in options if key not in known]
     if unknown:
-        raise UsageError(f"--option {unknown[0]}: dataset {dataset!r} takes no option {unknown[0]!r}; its options: "
-                         f"{', '.join(known) or 'none'}")
+        raise UsageError(
+            f"--option {unknown[0]}: dataset {dataset!r} takes no option {unknown[0]!r}; its options: "
+            f"{', '.join(known) or 'none'}"
+        )
     return options
 
 
 def _add_datasets(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["list", "summary"],
-                        help="list: the known dataset readers; summary: one line per sequence of --dataset at --root")
+    parser.add_argument(
+        "action",
+        choices=["list", "summary"],
+        help="list: the known dataset readers; summary: one line per sequence of --dataset at --root",
+    )
     parser.add_argument("--dataset", default=None, help="reader name (see 'datasets list'), for summary")
     parser.add_argument("--root", default=None, help="dataset root folder, for summary")
     parser.add_argument("name", nargs="?", help=argparse.SUPPRESS)  # deprecated: summary NAME ROOT
     parser.add_argument("root_positional", nargs="?", metavar="root", help=argparse.SUPPRESS)
-    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                        help="reader option, e.g. --option split=dev-eval (repeatable)")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="reader option, e.g. --option split=dev-eval (repeatable)",
+    )
 
 
 def _run_datasets(args: argparse.Namespace) -> int:
@@ -87,8 +104,10 @@ def _run_datasets(args: argparse.Namespace) -> int:
         return 0
     if args.name is not None:  # the old positional spelling: summary NAME ROOT
         if args.dataset is not None or args.root is not None:
-            print("error: datasets summary takes --dataset NAME --root DIR (not positional NAME ROOT as well)",
-                  file=sys.stderr)
+            print(
+                "error: datasets summary takes --dataset NAME --root DIR (not positional NAME ROOT as well)",
+                file=sys.stderr,
+            )
             return 2
         _deprecated("datasets", "'datasets summary NAME ROOT'", "'datasets summary --dataset NAME --root ROOT'")
         args.dataset, args.root = args.name, args.root_positional
@@ -107,24 +126,41 @@ def _run_datasets(args: argparse.Namespace) -> int:
         return 1
     for sequence in sequences:
         box = ",".join(f"{value:g}" for value in sequence.init_box)
-        print(f"{sequence.name}\t{sequence.dataset}\t{len(sequence)} frames from {sequence.start_frame}\t"
-              f"{int(sequence.absent.sum())} absent\tfirst box {box}")
+        print(
+            f"{sequence.name}\t{sequence.dataset}\t{len(sequence)} frames from {sequence.start_frame}\t"
+            f"{int(sequence.absent.sum())} absent\tfirst box {box}"
+        )
     print(f"{len(sequences)} sequences, {sum(len(s) for s in sequences)} frames")
     return 0
 
 
 def _add_train(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True,
-                        help="YAML training config: a path, or bundled/NAME for one shipped with siamtrack "
-                             "(src/siamtrack/configs/NAME.yaml, e.g. bundled/siamfc, bundled/weights/siamfc)")
+    parser.add_argument(
+        "--config",
+        required=True,
+        help="YAML training config: a path, or bundled/NAME for one shipped with siamtrack "
+        "(src/siamtrack/configs/NAME.yaml, e.g. bundled/siamfc, bundled/weights/siamfc)",
+    )
     parser.add_argument("--run-dir", required=True, help="folder for config.yaml, checkpoint.pth, logs, model.pth")
     parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override a config value (YAML syntax), e.g. --set train.batch_size=16; repeatable")
-    parser.add_argument("--stop-after", type=int, default=None, metavar="N",
-                        help="stop after N iterations without exporting (timing runs)")
-    parser.add_argument("--curate-only", action="store_true",
-                        help="only curate the training data (print its folder) and exit")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a config value (YAML syntax), e.g. --set train.batch_size=16; repeatable",
+    )
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop after N iterations without exporting (timing runs)",
+    )
+    parser.add_argument(
+        "--curate-only", action="store_true", help="only curate the training data (print its folder) and exit"
+    )
     _add_quiet(parser)  # = --set train.progress=false
 
 
@@ -137,9 +173,12 @@ def _run_train(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if args.resume and not args.curate_only and not (run_dir / "checkpoint.pth").exists():
         if run_dir.is_dir() and any(run_dir.iterdir()):
-            print(f"error: --resume: {run_dir} holds no checkpoint.pth, so there is nothing to resume (a run killed "
-                  "before its first checkpoint, or the wrong folder): drop --resume to start it afresh, or check "
-                  "--run-dir", file=sys.stderr)
+            print(
+                f"error: --resume: {run_dir} holds no checkpoint.pth, so there is nothing to resume (a run killed "
+                "before its first checkpoint, or the wrong folder): drop --resume to start it afresh, or check "
+                "--run-dir",
+                file=sys.stderr,
+            )
             return 2
         print(f"note: --resume: {run_dir} is new (no checkpoint.pth): starting a fresh run", file=sys.stderr)
     import time
@@ -172,11 +211,15 @@ def _run_train(args: argparse.Namespace) -> int:
 def _add_track(parser: argparse.ArgumentParser) -> None:
     from siamtrack.trackers import DEFAULT_TRACKER
 
-    parser.add_argument("--tracker", default=None,
-                        help=f"registered tracker name (siamtrack.trackers.TRACKERS; default: the --preset's tracker, "
-                             f"else {DEFAULT_TRACKER})")
-    parser.add_argument("--weights", default=None,
-                        help="weights file, or 'random' for an untrained network (default: bundled weights)")
+    parser.add_argument(
+        "--tracker",
+        default=None,
+        help=f"registered tracker name (siamtrack.trackers.TRACKERS; default: the --preset's tracker, "
+        f"else {DEFAULT_TRACKER})",
+    )
+    parser.add_argument(
+        "--weights", default=None, help="weights file, or 'random' for an untrained network (default: bundled weights)"
+    )
     _add_preset(parser)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--video", help="video file (MP4, AVI, ...)")
@@ -185,17 +228,25 @@ def _add_track(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--box", required=True, help="target in the first frame: x,y,w,h (0-based pixels)")
     parser.add_argument("--out", required=True, help="output folder: boxes.txt and track.mp4")
     parser.add_argument("--max-frames", type=positive_int, default=None, metavar="N", help="stop after N frames")
-    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="tracker hyper-parameter override, e.g. --param window_influence=0.2 (repeatable; "
-                             "over the --preset's)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="tracker hyper-parameter override, e.g. --param window_influence=0.2 (repeatable; over the --preset's)",
+    )
     _add_quiet(parser)
 
 
 def _add_preset(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default=None, metavar="NAME|PATH",
-                        help="tracker-parameter preset: bundled/presets/NAME (shipped with siamtrack, e.g. "
-                             "bundled/presets/dslt) or a YAML file (tracker, params); its tracker is the default "
-                             "--tracker and --param items go over its params")
+    parser.add_argument(
+        "--preset",
+        default=None,
+        metavar="NAME|PATH",
+        help="tracker-parameter preset: bundled/presets/NAME (shipped with siamtrack, e.g. "
+        "bundled/presets/dslt) or a YAML file (tracker, params); its tracker is the default "
+        "--tracker and --param items go over its params",
+    )
 
 
 def _tracker_and_params(args: argparse.Namespace, default_tracker: str | None):
@@ -221,8 +272,7 @@ def _run_track(args: argparse.Namespace) -> int:
 
     from siamtrack.data.sequence import VideoFile
     from siamtrack.imaging import FrameReadError
-    from siamtrack.integrations.video import (TrackingStopped, camera_frames, folder_frames, parse_box,
-                                              track_to_folder)
+    from siamtrack.integrations.video import TrackingStopped, camera_frames, folder_frames, parse_box, track_to_folder
     from siamtrack.progress import counted, progress_bar, summary_line
     from siamtrack.trackers import DEFAULT_TRACKER, build_tracker
 
@@ -244,8 +294,9 @@ def _run_track(args: argparse.Namespace) -> int:
         bar = progress_bar(total=total, desc="track", unit="frame", disable=args.quiet)
         start = time.perf_counter()
         try:
-            boxes = track_to_folder(tracker, counted(frames, bar, args.max_frames), box, args.out, fps=fps,
-                                    max_frames=args.max_frames)
+            boxes = track_to_folder(
+                tracker, counted(frames, bar, args.max_frames), box, args.out, fps=fps, max_frames=args.max_frames
+            )
         finally:
             bar.close()
         seconds = time.perf_counter() - start
@@ -263,8 +314,9 @@ def _run_track(args: argparse.Namespace) -> int:
 def _add_demo(parser: argparse.ArgumentParser) -> None:
     from siamtrack.trackers import DEFAULT_TRACKER
 
-    parser.add_argument("--tracker", default=DEFAULT_TRACKER,
-                        help=f"registered tracker name (default: {DEFAULT_TRACKER})")
+    parser.add_argument(
+        "--tracker", default=DEFAULT_TRACKER, help=f"registered tracker name (default: {DEFAULT_TRACKER})"
+    )
     parser.add_argument("--weights", default=None, help="weights file, or 'random' (default: bundled weights)")
     parser.add_argument("--out", default="out/demo", help="output folder: boxes.txt and track.mp4")
     _add_quiet(parser)
@@ -297,27 +349,42 @@ def _run_demo(args: argparse.Namespace) -> int:
         bar.close()
     seconds = time.perf_counter() - start
     scores = scores_from_frames(frame_scores(boxes, ground_truth, "got10k"), "got10k")
-    print(f"{args.tracker}: {len(boxes)} frames of the bundled demo clip in {seconds:.1f} s "
-          f"(tracking + video writing); against its exact ground truth: success AUC {scores.auc:.3f}, "
-          f"precision@20px {scores.precision:.3f}")
+    print(
+        f"{args.tracker}: {len(boxes)} frames of the bundled demo clip in {seconds:.1f} s "
+        f"(tracking + video writing); against its exact ground truth: success AUC {scores.auc:.3f}, "
+        f"precision@20px {scores.precision:.3f}"
+    )
     print(f"wrote {args.out}/boxes.txt and {args.out}/track.mp4")
     print(summary_line("demo", seconds, len(boxes)))
     return 0
 
 
 def _add_bench(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trackers", default="tadt-lite,siamfc-lite,dcfnet,siamfc,cfnet-conv2",
-                        help="comma-separated registered trackers (OpenCV's CSRT and KCF are added)")
-    parser.add_argument("--shared", default=None,
-                        help="the shared data folder holding data/index.json (default: $SIAMTRACK_SHARED)")
+    parser.add_argument(
+        "--trackers",
+        default="tadt-lite,siamfc-lite,dcfnet,siamfc,cfnet-conv2",
+        help="comma-separated registered trackers (OpenCV's CSRT and KCF are added)",
+    )
+    parser.add_argument(
+        "--shared", default=None, help="the shared data folder holding data/index.json (default: $SIAMTRACK_SHARED)"
+    )
     parser.add_argument("--split", default="dev-eval", help="split of index.json to run on")
-    parser.add_argument("--sequences", default=None, metavar="NAMES",
-                        help="comma-separated sequence names of the split, as in eval (default: the first "
-                             "--max-sequences)")
-    parser.add_argument("--max-sequences", type=positive_int, default=None, metavar="N",
-                        help="the first N sequences of the split (default 3)")
-    parser.add_argument("--max-frames", type=positive_int, default=None, metavar="N",
-                        help="frames per sequence (default 60)")
+    parser.add_argument(
+        "--sequences",
+        default=None,
+        metavar="NAMES",
+        help="comma-separated sequence names of the split, as in eval (default: the first --max-sequences)",
+    )
+    parser.add_argument(
+        "--max-sequences",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="the first N sequences of the split (default 3)",
+    )
+    parser.add_argument(
+        "--max-frames", type=positive_int, default=None, metavar="N", help="frames per sequence (default 60)"
+    )
     # deprecated: bench --frames N (a count; --frames is a folder in track)
     parser.add_argument("--frames", dest="frames_count", type=positive_int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=positive_int, default=3, metavar="N", help="runs per sequence (median reported)")
@@ -371,8 +438,11 @@ def _run_bench(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    builders = {name: (lambda name=name: build_tracker(name, weights=RANDOM_WEIGHTS))
-                for name in args.trackers.split(",") if name}
+    builders = {
+        name: (lambda name=name: build_tracker(name, weights=RANDOM_WEIGHTS))
+        for name in args.trackers.split(",")
+        if name
+    }
     if not args.no_opencv:
         for name, factory in opencv_tracker_factories().items():
             builders[name] = (lambda name=name: build_tracker(name, weights=RANDOM_WEIGHTS)) if factory else None
@@ -389,25 +459,40 @@ def _run_bench(args: argparse.Namespace) -> int:
             continue
         rows.append([name] + [f"{r:.1f}" for r in rates] + [f"{np.median(rates):.1f}", ""])
     header = ["tracker"] + [s.name for s in sequences] + ["median fps", "note"]
-    print(f"fps (median of {args.runs} runs, {args.max_frames} frames, init and decoding excluded; random weights; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads)")
+    print(
+        f"fps (median of {args.runs} runs, {args.max_frames} frames, init and decoding excluded; random weights; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads)"
+    )
     print(format_table(rows, header))
     return 0
 
 
 def _add_sequence_source(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by ``eval`` and ``report``: which sequences (and their ground truth)."""
-    parser.add_argument("--dataset", required=True, help="dataset reader name (see 'datasets list'), e.g. "
-                                                           "otb2015, vot, shared")
+    parser.add_argument(
+        "--dataset", required=True, help="dataset reader name (see 'datasets list'), e.g. otb2015, vot, shared"
+    )
     parser.add_argument("--root", required=True, help="dataset root folder (for 'shared': the shared folder)")
-    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                        help="reader option, e.g. --option split=dev-eval (repeatable)")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="reader option, e.g. --option split=dev-eval (repeatable)",
+    )
     parser.add_argument("--sequences", default=None, help="comma-separated sequence names (default: all)")
-    parser.add_argument("--protocol", default="otb", help="metric preset: otb, got10k, got10k_benchmark, pysot, "
-                                                          "lasot, vot, vot2015..vot2018")
-    parser.add_argument("--experiment", action="append", default=None,
-                        choices=["ope", "tre", "sre", "baseline", "realtime"],
-                        help="experiment(s) (repeatable; default ope)")
+    parser.add_argument(
+        "--protocol",
+        default="otb",
+        help="metric preset: otb, got10k, got10k_benchmark, pysot, lasot, vot, vot2015..vot2018",
+    )
+    parser.add_argument(
+        "--experiment",
+        action="append",
+        default=None,
+        choices=["ope", "tre", "sre", "baseline", "realtime"],
+        help="experiment(s) (repeatable; default ope)",
+    )
     parser.add_argument("--results", required=True, help="results root: <results>/<tracker>/...")
 
 
@@ -426,24 +511,40 @@ def _eval_sequences(args: argparse.Namespace):
 
 
 def _add_eval(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tracker", default=None, help="registered tracker name (siamtrack.trackers.TRACKERS; "
-                                                         "default: the --preset's tracker)")
+    parser.add_argument(
+        "--tracker",
+        default=None,
+        help="registered tracker name (siamtrack.trackers.TRACKERS; default: the --preset's tracker)",
+    )
     parser.add_argument("--weights", default=None, help="weights file, or 'random' (default: bundled weights)")
     _add_preset(parser)
-    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="tracker hyper-parameter override (repeatable; over the --preset's)")
-    parser.add_argument("--name", default=None, help="result folder name under --results (default: the preset's "
-                                                     "name, else the tracker name); its run.json records the "
-                                                     "tracker, preset, resolved parameters and weights that "
-                                                     "produced it (siamtrack.presets.tracker_from_run rebuilds "
-                                                     "the tracker from it)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="tracker hyper-parameter override (repeatable; over the --preset's)",
+    )
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="result folder name under --results (default: the preset's "
+        "name, else the tracker name); its run.json records the "
+        "tracker, preset, resolved parameters and weights that "
+        "produced it (siamtrack.presets.tracker_from_run rebuilds "
+        "the tracker from it)",
+    )
     _add_sequence_source(parser)
-    parser.add_argument("--workers", type=positive_int, default=1,
-                        help="worker processes (default 1: in this process)")
+    parser.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1: in this process)")
     parser.add_argument("--repetitions", type=positive_int, default=1, help="runs per sequence of baseline/realtime")
     parser.add_argument("--fps", type=float, default=20.0, help="realtime: frames per second delivered (20)")
-    parser.add_argument("--frame-time", type=float, default=None, metavar="SECONDS",
-                        help="realtime: simulate every tracker call as taking SECONDS (default: measured)")
+    parser.add_argument(
+        "--frame-time",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="realtime: simulate every tracker call as taking SECONDS (default: measured)",
+    )
     parser.add_argument("--grace", type=int, default=0, help="realtime: slow calls forgiven after each init")
     parser.add_argument("--report", default=None, metavar="DIR", help="also write this tracker's report to DIR")
     _add_quiet(parser)
@@ -473,8 +574,13 @@ def _weights_file(tracker: str, weights):
 
 def _run_eval(args: argparse.Namespace) -> int:
     from siamtrack.evaluation import RealtimeClock, TrackerFactory, build_report, get_protocol, write_report
-    from siamtrack.evaluation.runner import ResultsMismatch, claim_results_folder, run_metadata, run_one_pass, \
-        run_supervised
+    from siamtrack.evaluation.runner import (
+        ResultsMismatch,
+        claim_results_folder,
+        run_metadata,
+        run_one_pass,
+        run_supervised,
+    )
 
     try:  # the arguments: a mistake here is a usage error (2); reading the dataset can fail at run time (1)
         tracker, hyperparameters, preset = _tracker_and_params(args, None)
@@ -491,8 +597,13 @@ def _run_eval(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     try:
-        metadata = run_metadata(tracker, args.weights, hyperparameters, _weights_file(tracker, args.weights),
-                                preset=None if preset is None else preset.source)
+        metadata = run_metadata(
+            tracker,
+            args.weights,
+            hyperparameters,
+            _weights_file(tracker, args.weights),
+            preset=None if preset is None else preset.source,
+        )
         for warning in claim_results_folder(args.results, name, metadata):
             print(warning, file=sys.stderr)
     except ResultsMismatch as error:
@@ -508,17 +619,39 @@ def _run_eval(args: argparse.Namespace) -> int:
     announce = lambda message: print(message, file=sys.stderr)  # noqa: E731
     counts, start = {}, time.perf_counter()
     try:
-        factory = TrackerFactory("siamtrack.trackers:build_tracker",
-                                 {"name": tracker, "weights": args.weights, **hyperparameters})
+        factory = TrackerFactory(
+            "siamtrack.trackers:build_tracker", {"name": tracker, "weights": args.weights, **hyperparameters}
+        )
         experiments = args.experiment or ["ope"]
         for experiment in experiments:
             if experiment in ("ope", "tre", "sre"):
-                run_one_pass(factory, sequences, args.results, name, experiment, args.workers, not args.quiet,
-                             announce=announce, counts=counts)
+                run_one_pass(
+                    factory,
+                    sequences,
+                    args.results,
+                    name,
+                    experiment,
+                    args.workers,
+                    not args.quiet,
+                    announce=announce,
+                    counts=counts,
+                )
             else:
                 clock = RealtimeClock(args.fps, args.frame_time, args.grace) if experiment == "realtime" else None
-                run_supervised(factory, sequences, args.results, name, protocol, experiment, args.repetitions, clock,
-                               args.workers, not args.quiet, announce=announce, counts=counts)
+                run_supervised(
+                    factory,
+                    sequences,
+                    args.results,
+                    name,
+                    protocol,
+                    experiment,
+                    args.repetitions,
+                    clock,
+                    args.workers,
+                    not args.quiet,
+                    announce=announce,
+                    counts=counts,
+                )
         seconds = time.perf_counter() - start
         report = build_report(args.results, [name], sequences, protocol, tuple(experiments), dataset=args.dataset)
         if args.report:
@@ -547,8 +680,14 @@ def _run_report(args: argparse.Namespace) -> int:
 
     try:
         trackers = [name for name in args.trackers.split(",") if name]
-        report = build_report(args.results, trackers, _eval_sequences(args), get_protocol(args.protocol),
-                              tuple(args.experiment or ["ope"]), dataset=args.dataset)
+        report = build_report(
+            args.results,
+            trackers,
+            _eval_sequences(args),
+            get_protocol(args.protocol),
+            tuple(args.experiment or ["ope"]),
+            dataset=args.dataset,
+        )
         files = write_report(report, args.out)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -569,11 +708,20 @@ def _run_trackers(args: argparse.Namespace) -> int:
     rows = []
     for name in available_trackers():
         item = entry(name)
-        rows.append([name + (" (default)" if name == DEFAULT_TRACKER else ""), item.paper, item.weights_text(),
-                     "-" if item.auc is None else f"{item.auc:.3f}", "-" if item.fps is None else f"{item.fps:g}"])
+        rows.append(
+            [
+                name + (" (default)" if name == DEFAULT_TRACKER else ""),
+                item.paper,
+                item.weights_text(),
+                "-" if item.auc is None else f"{item.auc:.3f}",
+                "-" if item.fps is None else f"{item.fps:g}",
+            ]
+        )
     print(format_table(rows, ["tracker", "paper", "weights", "dev-eval AUC", "fps (2 CPU cores)"]))
-    print(f"\nAUC: got10k success AUC on the dev-eval split of ../shared; fps: siamtrack bench on a quiet 2-core CPU; "
-          f"sources in {RESULTS} (siamtrack/trackers/catalogue.py). Default: {DEFAULT_TRACKER}.")
+    print(
+        f"\nAUC: got10k success AUC on the dev-eval split of ../shared; fps: siamtrack bench on a quiet 2-core CPU; "
+        f"sources in {RESULTS} (siamtrack/trackers/catalogue.py). Default: {DEFAULT_TRACKER}."
+    )
     return 0
 
 
@@ -581,21 +729,41 @@ SERVE_EXTRA = ("starlette", "uvicorn")  # what `pip install 'siamtrack[serve]'` 
 
 
 def _add_serve(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--videos", default=None, metavar="DIR",
-                        help="folder whose videos the page offers (besides the demo clip and uploads)")
-    parser.add_argument("--results", default=None, metavar="DIR",
-                        help="results folder: its reports (report.json + plots, any depth up to 4) and, with "
-                             "--dataset/--root, its <tracker>/<sequence>.txt boxes played over the frames")
-    parser.add_argument("--dataset", default=None, help="dataset reader of the sequences to play (see 'datasets "
-                                                        "list'), with --root")
+    parser.add_argument(
+        "--videos",
+        default=None,
+        metavar="DIR",
+        help="folder whose videos the page offers (besides the demo clip and uploads)",
+    )
+    parser.add_argument(
+        "--results",
+        default=None,
+        metavar="DIR",
+        help="results folder: its reports (report.json + plots, any depth up to 4) and, with "
+        "--dataset/--root, its <tracker>/<sequence>.txt boxes played over the frames",
+    )
+    parser.add_argument(
+        "--dataset", default=None, help="dataset reader of the sequences to play (see 'datasets list'), with --root"
+    )
     parser.add_argument("--root", default=None, metavar="DIR", help="dataset root folder, with --dataset")
-    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                        help="reader option, e.g. --option split=dev-eval (repeatable)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="reader option, e.g. --option split=dev-eval (repeatable)",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: a free one, printed)")
-    parser.add_argument("--max-upload-mb", type=float, default=200.0, metavar="N",
-                        help="largest video the page may upload, in MB (default 200)")
+    parser.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=200.0,
+        metavar="N",
+        help="largest video the page may upload, in MB (default 200)",
+    )
 
 
 def _run_serve(args: argparse.Namespace) -> int:
@@ -604,8 +772,11 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     missing = [name for name in SERVE_EXTRA if importlib.util.find_spec(name) is None]
     if missing:
-        print(f"error: siamtrack serve needs the 'serve' extra ({', '.join(missing)} not installed): "
-              "pip install 'siamtrack[serve]'", file=sys.stderr)
+        print(
+            f"error: siamtrack serve needs the 'serve' extra ({', '.join(missing)} not installed): "
+            "pip install 'siamtrack[serve]'",
+            file=sys.stderr,
+        )
         return 2
     from siamtrack.serve import ServeConfig, serve
 
@@ -624,8 +795,14 @@ def _run_serve(args: argparse.Namespace) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    config = ServeConfig(videos=folders["videos"], results=folders["results"], dataset=args.dataset,
-                         root=folders["root"], options=options, max_upload_mb=args.max_upload_mb)
+    config = ServeConfig(
+        videos=folders["videos"],
+        results=folders["results"],
+        dataset=args.dataset,
+        root=folders["root"],
+        options=options,
+        max_upload_mb=args.max_upload_mb,
+    )
     try:
         serve(config, args.host, args.port, announce=lambda line: print(line, flush=True))
     except OSError as error:  # the port is taken, the address is not this machine's
@@ -644,8 +821,11 @@ COMMANDS = {
     "bench": ("measure trackers' speed (fps) on real sequences", _add_bench, _run_bench),
     "train": ("train a model offline from a YAML config", _add_train, _run_train),
     "datasets": ("list dataset readers or summarise a dataset", _add_datasets, _run_datasets),
-    "serve": ("a local web page: draw a box, watch it tracked, download the results; browse reports", _add_serve,
-              _run_serve),
+    "serve": (
+        "a local web page: draw a box, watch it tracked, download the results; browse reports",
+        _add_serve,
+        _run_serve,
+    ),
 }
 # the commands that track frames, which opt into keep_freed_memory (main)
 TRACKING_COMMANDS = ("demo", "track", "eval", "bench", "serve")

@@ -6,6 +6,7 @@ slowly panning background, changes size by up to ±30 %, and is briefly occluded
 has something real to do. ``render_demo_frames`` is deterministic for a given seed; the shipped
 ``assets/demo.mp4`` + ``assets/demo.txt`` were written by ``python -m siamtrack.demo``.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,7 +57,7 @@ def render_demo_frames(num_frames: int = 150, width: int = 320, height: int = 24
         phase = 2 * np.pi * t / num_frames
         pan_x = int(round(width / 2 * (1 - np.cos(phase)) / 2))
         pan_y = int(round(height / 4 * (1 - np.cos(2 * phase)) / 2))
-        frame = background[pan_y:pan_y + height, pan_x:pan_x + width].copy()
+        frame = background[pan_y : pan_y + height, pan_x : pan_x + width].copy()
         scale = 0.55 * (1.0 + 0.3 * np.sin(1.5 * phase))
         side = max(int(round(sprite_size * scale)), 8)
         cx = width / 2 + width * 0.3 * np.sin(phase)
@@ -64,12 +65,12 @@ def render_demo_frames(num_frames: int = 150, width: int = 320, height: int = 24
         resized = cv2.resize(sprite, (side, side), interpolation=cv2.INTER_AREA)
         mask = cv2.resize(alpha, (side, side), interpolation=cv2.INTER_AREA)[..., None]
         x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-        region = frame[y0:y0 + side, x0:x0 + side]
-        frame[y0:y0 + side, x0:x0 + side] = mask * resized + (1 - mask) * region
+        region = frame[y0 : y0 + side, x0 : x0 + side]
+        frame[y0 : y0 + side, x0 : x0 + side] = mask * resized + (1 - mask) * region
         # occluding bar crossing the scene in the middle of the clip
         bar_x = int((t - num_frames * 0.45) * 6)
         if 0 <= bar_x < width:
-            frame[:, bar_x:bar_x + 14] = (0.3, 0.3, 0.32)
+            frame[:, bar_x : bar_x + 14] = (0.3, 0.3, 0.32)
         frames.append((np.clip(frame, 0, 1) * 255).astype(np.uint8))
         # exact tight box of the ellipse inside the sprite square
         box_w, box_h = side * 0.96, side * 0.72
@@ -77,8 +78,11 @@ def render_demo_frames(num_frames: int = 150, width: int = 320, height: int = 24
     return frames, np.array(boxes, dtype=np.float64)
 
 
-def write_demo(video_path: str | os.PathLike = DEMO_VIDEO, ground_truth_path: str | os.PathLike = DEMO_GROUND_TRUTH,
-               fps: float = 25.0) -> None:
+def write_demo(
+    video_path: str | os.PathLike = DEMO_VIDEO,
+    ground_truth_path: str | os.PathLike = DEMO_GROUND_TRUTH,
+    fps: float = 25.0,
+) -> None:
     """Render the demo clip and write it as MP4 (``mp4v``) plus a 0-based ``x,y,w,h`` ground-truth file."""
     frames, boxes = render_demo_frames()
     height, width = frames[0].shape[:2]

@@ -5,6 +5,7 @@ and its centre is ``(5, 5)``. Converters to and from other conventions (1-based 
 polygons) live here and are used only at the edges (readers, writers, tracker-specific preprocessing).
 Every function accepts a single box of shape ``(4,)`` or a stack of shape ``(N, 4)``.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -8,6 +8,7 @@ preprocessing.
 an axis-aligned window resampled by one ``cv2.warpAffine``, padded with a constant colour (by default the
 image's mean colour, as SiamFC pads); :func:`window_box` says where a box lands in such a crop.
 """
+
 from __future__ import annotations
 
 import os
@@ -96,14 +97,22 @@ def crop_window(image: np.ndarray, center, window, out_size, border_value=None) 
     if not np.all(np.isfinite(window)) or np.any(window <= 0):
         raise ValueError(f"crop window must have a positive finite size, got {tuple(window)}")
     if border_value is None:
-        border_value = cv2.mean(image)[:image.shape[-1]]  # per-channel mean, 50x faster than numpy's
+        border_value = cv2.mean(image)[: image.shape[-1]]  # per-channel mean, 50x faster than numpy's
     scale_x, scale_y = window[0] / out_w, window[1] / out_h
-    matrix = np.array([
-        [scale_x, 0.0, center[0] - 0.5 + (0.5 - out_w / 2.0) * scale_x],
-        [0.0, scale_y, center[1] - 0.5 + (0.5 - out_h / 2.0) * scale_y],
-    ])
-    return cv2.warpAffine(image, matrix, (int(out_w), int(out_h)), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(v) for v in border_value))
+    matrix = np.array(
+        [
+            [scale_x, 0.0, center[0] - 0.5 + (0.5 - out_w / 2.0) * scale_x],
+            [0.0, scale_y, center[1] - 0.5 + (0.5 - out_h / 2.0) * scale_y],
+        ]
+    )
+    return cv2.warpAffine(
+        image,
+        matrix,
+        (int(out_w), int(out_h)),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=tuple(float(v) for v in border_value),
+    )
 
 
 def window_box(box, center, window, out_size) -> np.ndarray:

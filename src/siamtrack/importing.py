@@ -6,6 +6,7 @@ Used by the model registry (:data:`siamtrack.models.MODELS`), the tracker regist
 (:class:`siamtrack.evaluation.runner.TrackerFactory`, which also accepts ``package.module.attribute``).
 No torch: the evaluation modules import it.
 """
+
 from __future__ import annotations
 
 import importlib

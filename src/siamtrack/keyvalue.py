@@ -15,6 +15,7 @@ KEY is a Python identifier (``window_influence``); ``--set`` takes a dotted path
 (Before this module ``--set`` read VALUE as YAML, so ``yes`` / ``on`` were booleans and ``1e-3`` a string;
 ``--option`` kept everything but true/false a string. Now ``1e-3`` is a number and ``yes`` a string everywhere.)
 """
+
 from __future__ import annotations
 
 import ast

@@ -6,6 +6,7 @@ A score map of ``S x S`` positions is laid over the search crop with a total str
 map's centre looks at the crop's centre. :func:`map_center` turns the target's offset from the crop centre
 (in crop pixels) into a map position; the label functions take that position.
 """
+
 from __future__ import annotations
 
 import numpy as np

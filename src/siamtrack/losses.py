@@ -9,6 +9,7 @@ Conventions shared by every function here:
   pairs, e.g. RASNet's temporal weighting, :func:`temporal_pair_weight`). Averaging over pairs keeps the loss
   of a global batch equal to the mean of its shards' losses, which is what distributed training needs.
 """
+
 from __future__ import annotations
 
 import torch
@@ -38,8 +39,9 @@ def _check_shapes(scores: torch.Tensor, *others: torch.Tensor | None) -> None:
         except RuntimeError:
             fits = False
         if not fits:
-            raise ValueError(f"a tensor of shape {tuple(other.shape)} does not broadcast to the scores' shape "
-                             f"{tuple(scores.shape)}")
+            raise ValueError(
+                f"a tensor of shape {tuple(other.shape)} does not broadcast to the scores' shape {tuple(scores.shape)}"
+            )
 
 
 def balanced_weights(labels: torch.Tensor) -> torch.Tensor:
@@ -57,8 +59,9 @@ def balanced_weights(labels: torch.Tensor) -> torch.Tensor:
     return weights.reshape(labels.shape)
 
 
-def logistic_loss(scores: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None,
-                  reduction: str = "mean") -> torch.Tensor:
+def logistic_loss(
+    scores: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None, reduction: str = "mean"
+) -> torch.Tensor:
     """SiamFC's logistic loss (Bertinetto et al. 2016, Eq. 1-2; RASNet Eq. 11).
 
     ``l(y, v) = log(1 + exp(-y v))`` for a label ``y`` in ``{-1, +1}`` (0 = neutral) and a score ``v``
@@ -72,8 +75,9 @@ def logistic_loss(scores: torch.Tensor, labels: torch.Tensor, weights: torch.Ten
     return _reduce(_per_pair_sum(weights * F.softplus(-labels * scores)), reduction)
 
 
-def bce_with_logits_loss(scores: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None,
-                         reduction: str = "mean") -> torch.Tensor:
+def bce_with_logits_loss(
+    scores: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None, reduction: str = "mean"
+) -> torch.Tensor:
     """Binary cross-entropy on logits for soft targets ``t`` in ``[0, 1]`` (e.g. Gaussian labels).
 
     ``l(t, v) = -t log(sigmoid(v)) - (1 - t) log(1 - sigmoid(v)) = softplus(v) - t v``; per pair
@@ -83,8 +87,12 @@ def bce_with_logits_loss(scores: torch.Tensor, targets: torch.Tensor, weights: t
     _check_shapes(scores, targets, weights)
     if weights is None:
         weights = torch.full_like(scores, 1.0 / scores[0].numel())
-    return _reduce(_per_pair_sum(weights * F.binary_cross_entropy_with_logits(scores, targets.expand_as(scores),
-                                                                                reduction="none")), reduction)
+    return _reduce(
+        _per_pair_sum(
+            weights * F.binary_cross_entropy_with_logits(scores, targets.expand_as(scores), reduction="none")
+        ),
+        reduction,
+    )
 
 
 def l2_loss(responses: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -108,8 +116,14 @@ def temporal_pair_weight(gaps: torch.Tensor, sigma: float) -> torch.Tensor:
     return torch.exp(-gaps.abs().to(torch.get_default_dtype()) / sigma)
 
 
-def focal_logistic_loss(scores: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None,
-                        a: float = 2.0, b: float = 1.0, reduction: str = "mean") -> torch.Tensor:
+def focal_logistic_loss(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    a: float = 2.0,
+    b: float = 1.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """AdaCFNet's focal logistic loss (Li et al., Eq. 6), averaged over the score map (Eq. 5).
 
     ``l(y, v) = a / (1 + exp(b y v)) · log(1 + exp(-y v))`` for a label ``y`` in ``{-1, +1}`` and a score
@@ -160,8 +174,9 @@ def shrinkage_modulation(l: torch.Tensor, a: float = 10.0, c: float = 0.2) -> to
     return torch.sigmoid(a * (l - c))
 
 
-def l3_loss(responses: torch.Tensor, targets: torch.Tensor, gamma: float = 1.0,
-            reduction: str = "mean") -> torch.Tensor:
+def l3_loss(
+    responses: torch.Tensor, targets: torch.Tensor, gamma: float = 1.0, reduction: str = "mean"
+) -> torch.Tensor:
     """DSLT Eq. 4: the square loss re-weighted by ``l^gamma``, ``L_F = l^gamma · l² = l^(2 + gamma)`` with
     ``l = |r - y|`` (the paper's "L3" loss at ``gamma = 1``), summed over the map.
     ``d L / d r = (2 + gamma) l^(1 + gamma) sign(r - y)``."""
@@ -171,8 +186,14 @@ def l3_loss(responses: torch.Tensor, targets: torch.Tensor, gamma: float = 1.0,
     return _reduce(_per_pair_sum((responses - targets).abs() ** (2.0 + gamma)), reduction)
 
 
-def shrinkage_loss(responses: torch.Tensor, targets: torch.Tensor, a: float = 10.0, c: float = 0.2,
-                   importance: bool = True, reduction: str = "mean") -> torch.Tensor:
+def shrinkage_loss(
+    responses: torch.Tensor,
+    targets: torch.Tensor,
+    a: float = 10.0,
+    c: float = 0.2,
+    importance: bool = True,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """DSLT shrinkage loss for regression (Eq. 6-7, without Eq. 7's ``λ||W||²``, which is the optimiser's
     weight decay), summed over the map:
 
@@ -192,8 +213,9 @@ def shrinkage_loss(responses: torch.Tensor, targets: torch.Tensor, a: float = 10
     return _reduce(_per_pair_sum(per_element), reduction)
 
 
-def ohnm_l2_loss(responses: torch.Tensor, targets: torch.Tensor, threshold: float = 0.01,
-                 reduction: str = "mean") -> torch.Tensor:
+def ohnm_l2_loss(
+    responses: torch.Tensor, targets: torch.Tensor, threshold: float = 0.01, reduction: str = "mean"
+) -> torch.Tensor:
     """The square loss with online hard negative mining, the alternative of DSLT Sec. 5.4 (Fig. 15): samples
     whose absolute difference ``l = |r - y|`` is below ``threshold`` (0.01 in the paper) are "easy" and
     excluded; the others keep their ``l²``. Summed over the map.
@@ -213,8 +235,13 @@ def _binary_terms(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tor
     return torch.sigmoid(scores), -F.softplus(-scores), -F.softplus(scores)
 
 
-def focal_bce_loss(scores: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None,
-                   gamma: float = 2.0, reduction: str = "mean") -> torch.Tensor:
+def focal_bce_loss(
+    scores: torch.Tensor,
+    targets: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    gamma: float = 2.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """The focal loss (Lin et al. 2017) in DSLT's class-weighted form (Eq. 11) on logits ``v``, ``p = sigmoid(v)``:
 
     ``-β1 (1 - p)^γ log p`` for ``y = 1`` and ``-β2 p^γ log(1 - p)`` for ``y = 0``, i.e.
@@ -236,9 +263,15 @@ def focal_bce_loss(scores: torch.Tensor, targets: torch.Tensor, weights: torch.T
     return _reduce(_per_pair_sum(weights * (targets * positive + (1.0 - targets) * negative)), reduction)
 
 
-def shrinkage_bce_loss(scores: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None,
-                       a: float = 10.0, c: float = 0.6, importance: bool = True,
-                       reduction: str = "mean") -> torch.Tensor:
+def shrinkage_bce_loss(
+    scores: torch.Tensor,
+    targets: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    a: float = 10.0,
+    c: float = 0.6,
+    importance: bool = True,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """DSLT shrinkage loss for classification (Eq. 12-14) on logits ``v``, ``p = sigmoid(v)``:
 
     ``-β1 exp(p) / (1 + exp(a (p - c))) · log p`` for ``y = 1`` and

@@ -20,6 +20,7 @@ resolved in one order everywhere (:func:`resolve_params`): the preset's ``params
 training in ``model.pth`` (``tracker_name`` and ``tracker_params``), so that :func:`tracker_from_run` rebuilds
 the tracker of a results folder or a training run folder exactly.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,8 +68,10 @@ def check_params(tracker: str, params: dict, where) -> None:
     fields = {f.name: f for f in dataclasses.fields(params_class)}
     for key, value in params.items():
         if key not in fields:
-            raise PresetError(f"{where(key)}: unknown parameter '{key}' for tracker {tracker!r} "
-                              f"({params_class.__name__} fields: {', '.join(sorted(fields))})")
+            raise PresetError(
+                f"{where(key)}: unknown parameter '{key}' for tracker {tracker!r} "
+                f"({params_class.__name__} fields: {', '.join(sorted(fields))})"
+            )
         try:
             check_field_type(fields[key], value, params_class.__name__)
         except TypeError as error:
@@ -82,9 +85,11 @@ def load_preset(path: str | os.PathLike) -> Preset:
     try:
         file = resolve_config(path)
     except ConfigError:
-        raise PresetError(f"{os.fspath(path)}: no such bundled preset (bundled/presets/<name> names "
-                          f"siamtrack/configs/presets/<name>.yaml); the bundled presets are: "
-                          f"{', '.join(bundled_presets())}") from None
+        raise PresetError(
+            f"{os.fspath(path)}: no such bundled preset (bundled/presets/<name> names "
+            f"siamtrack/configs/presets/<name>.yaml); the bundled presets are: "
+            f"{', '.join(bundled_presets())}"
+        ) from None
     try:
         data, lines = _read_yaml(file)
     except ConfigError as error:
@@ -99,13 +104,15 @@ def load_preset(path: str | os.PathLike) -> Preset:
             raise PresetError(f"{where(key)}: unknown key '{key}' in a preset (its keys: {', '.join(PRESET_KEYS)})")
     tracker = data.get("tracker")
     if not isinstance(tracker, str) or not tracker:
-        raise PresetError(f"{where('tracker')}: a preset names its tracker ('tracker: <registered name>'), "
-                          f"got {tracker!r}")
+        raise PresetError(
+            f"{where('tracker')}: a preset names its tracker ('tracker: <registered name>'), got {tracker!r}"
+        )
     from siamtrack.trackers import TRACKERS
 
     if tracker not in TRACKERS:
-        raise PresetError(f"{where('tracker')}: unknown tracker {tracker!r}; known trackers: "
-                          f"{', '.join(sorted(TRACKERS))}")
+        raise PresetError(
+            f"{where('tracker')}: unknown tracker {tracker!r}; known trackers: {', '.join(sorted(TRACKERS))}"
+        )
     params = data.get("params") or {}
     if not isinstance(params, dict):
         raise PresetError(f"{where('params')}: 'params' must be a mapping of parameter: value, got {params!r}")
@@ -171,11 +178,22 @@ def tracker_from_run(folder: str | os.PathLike, **overrides):
         weights = read_weights(model)
         name = weights.tracker_name or weights.model_name
         if name not in TRACKERS:
-            raise ValueError(f"{model}: records no tracker (tracker_name) and its model {weights.model_name!r} is "
-                             "not a tracker name: pass the tracker to build_tracker(name, weights=...)")
+            raise ValueError(
+                f"{model}: records no tracker (tracker_name) and its model {weights.model_name!r} is "
+                "not a tracker name: pass the tracker to build_tracker(name, weights=...)"
+            )
         return build_tracker(name, weights=weights, **overrides)
     raise FileNotFoundError(f"{folder}: neither a results folder (run.json) nor a training run folder (model.pth)")
 
 
-__all__ = ["PRESET_KEYS", "Preset", "PresetError", "bundled_presets", "check_params", "load_preset", "plain",
-           "resolve_params", "tracker_from_run"]
+__all__ = [
+    "PRESET_KEYS",
+    "Preset",
+    "PresetError",
+    "bundled_presets",
+    "check_params",
+    "load_preset",
+    "plain",
+    "resolve_params",
+    "tracker_from_run",
+]

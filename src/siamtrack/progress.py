@@ -6,6 +6,7 @@ and the end) in the same words, without ``\\r`` or a bar, so a log holds readabl
 (``--quiet``) prints nothing. :func:`summary_line` is the command's last line on stdout, printed also with
 ``--quiet``: ``siamtrack track: 120 frames, 4.2 s, 28.6 fps``.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,9 @@ from collections.abc import Iterable, Iterator
 
 # seconds between two plain progress lines when stderr is not a terminal (SIAMTRACK_PROGRESS_INTERVAL overrides)
 PLAIN_INTERVAL = 10.0
-PLAIN_FORMAT = ("{desc}: {n_fmt}/{total_fmt} ({percentage:.0f}%), {rate_fmt}, elapsed {elapsed}, ETA {remaining}"
-                "{postfix}")
+PLAIN_FORMAT = (
+    "{desc}: {n_fmt}/{total_fmt} ({percentage:.0f}%), {rate_fmt}, elapsed {elapsed}, ETA {remaining}{postfix}"
+)
 PLAIN_FORMAT_OPEN = "{desc}: {n_fmt}, {rate_fmt}, elapsed {elapsed}{postfix}"  # no total known (a camera)
 
 
@@ -56,8 +58,7 @@ def progress_bar(iterable: Iterable | None = None, *, disable: bool = False, fil
     known = kwargs.get("total") is not None or hasattr(iterable, "__len__")
     kwargs.setdefault("bar_format", PLAIN_FORMAT if known else PLAIN_FORMAT_OPEN)
     interval = float(os.environ.get("SIAMTRACK_PROGRESS_INTERVAL", PLAIN_INTERVAL))
-    return tqdm(iterable, file=_PlainLines(stream), mininterval=interval, maxinterval=max(interval, 10.0),
-                **kwargs)
+    return tqdm(iterable, file=_PlainLines(stream), mininterval=interval, maxinterval=max(interval, 10.0), **kwargs)
 
 
 class counted:
@@ -86,8 +87,9 @@ class counted:
         return getattr(self.frames, name)
 
 
-def summary_line(command: str, seconds: float, count: int, unit: str = "frames", rate: str = "fps",
-                 sequences: int | None = None) -> str:
+def summary_line(
+    command: str, seconds: float, count: int, unit: str = "frames", rate: str = "fps", sequences: int | None = None
+) -> str:
     """``siamtrack eval: 10 sequences, 3421 frames, 120.3 s, 28.4 fps`` (``-`` fps when nothing was done)."""
     speed = f"{count / seconds:.1f}" if count and seconds > 0 else "-"
     where = "" if sequences is None else f"{sequences} sequences, "

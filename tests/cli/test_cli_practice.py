@@ -2,6 +2,7 @@
 building with defaults or saying why it needs weights, and one command-line vocabulary (counts ``--max-*``, names
 ``--sequences``, folders ``--frames``; one KEY=VALUE grammar). CLI behaviour is checked through the installed
 console script."""
+
 from __future__ import annotations
 
 import io
@@ -19,14 +20,17 @@ from conftest import REPO_ROOT, shared_path
 
 SCRIPT = Path(sys.executable).with_name("siamtrack")  # the installed console script of this venv
 TESTS = Path(__file__).resolve().parents[1]  # tests/, holding the *_support helpers
-SUMMARY = re.compile(r"^siamtrack (\w+): (?:(\d+) sequences, )?(\d+) (frames|iterations), ([\d.]+) s, ([\d.]+|-) "
-                     r"(fps|it/s)$")
+SUMMARY = re.compile(
+    r"^siamtrack (\w+): (?:(\d+) sequences, )?(\d+) (frames|iterations), ([\d.]+) s, ([\d.]+|-) "
+    r"(fps|it/s)$"
+)
 
 
 def run(*args: str, timeout: int = 120, env: dict | None = None, cwd=REPO_ROOT) -> subprocess.CompletedProcess:
     environment = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                          env=environment)
+    return subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=environment
+    )
 
 
 def summary(stdout: str) -> tuple:
@@ -34,8 +38,13 @@ def summary(stdout: str) -> tuple:
     lines = [m for m in map(SUMMARY.match, stdout.splitlines()) if m]
     assert len(lines) == 1, stdout
     command, sequences, count, _, seconds, rate, _ = lines[0].groups()
-    return command, None if sequences is None else int(sequences), int(count), float(seconds), \
-        (None if rate == "-" else float(rate))
+    return (
+        command,
+        None if sequences is None else int(sequences),
+        int(count),
+        float(seconds),
+        (None if rate == "-" else float(rate)),
+    )
 
 
 def progress_lines(stderr: str, label: str) -> list[str]:
@@ -55,6 +64,7 @@ def dragon_baby_frames(tmp_path_factory):
 
 
 # --- A. progress, ETA and the summary line --------------------------------------------------------------------
+
 
 def test_track_prints_progress_and_a_summary_and_quiet_silences_the_progress(tmp_path, dragon_baby_frames):
     folder, box = dragon_baby_frames
@@ -79,8 +89,21 @@ def test_track_prints_progress_and_a_summary_and_quiet_silences_the_progress(tmp
 
 def test_track_max_frames_counts_in_the_summary(tmp_path, dragon_baby_frames):
     folder, box = dragon_baby_frames
-    result = run(SCRIPT, "track", "--tracker", "opencv-kcf", "--frames", folder, "--box", box, "--out", tmp_path,
-                 "--max-frames", "5", "--quiet")
+    result = run(
+        SCRIPT,
+        "track",
+        "--tracker",
+        "opencv-kcf",
+        "--frames",
+        folder,
+        "--box",
+        box,
+        "--out",
+        tmp_path,
+        "--max-frames",
+        "5",
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     assert summary(result.stdout)[2] == 5 and len((tmp_path / "boxes.txt").read_text().splitlines()) == 5
 
@@ -97,8 +120,23 @@ def test_demo_quiet_prints_only_the_results_and_the_summary(tmp_path):
 
 def test_eval_progress_is_per_frame_and_the_summary_counts_sequences_and_frames(tmp_path):
     root = shared_path("data", "benchmarks", "OTB")
-    arguments = ["eval", "--tracker", "opencv-kcf", "--weights", "random", "--dataset", "otb-folder", "--root", root,
-                 "--sequences", "DragonBaby", "--protocol", "got10k", "--results", tmp_path / "results"]
+    arguments = [
+        "eval",
+        "--tracker",
+        "opencv-kcf",
+        "--weights",
+        "random",
+        "--dataset",
+        "otb-folder",
+        "--root",
+        root,
+        "--sequences",
+        "DragonBaby",
+        "--protocol",
+        "got10k",
+        "--results",
+        tmp_path / "results",
+    ]
     result = run(SCRIPT, *arguments, env={"SIAMTRACK_PROGRESS_INTERVAL": "0"})
     assert result.returncode == 0, result.stderr
     name, sequences, frames, seconds, fps = summary(result.stdout)
@@ -120,14 +158,17 @@ def test_train_progress_quiet_and_iteration_summary(tmp_path):
     curated = curate(sequences, CropSettings(context_size=31, crop_size=79), tmp_path / "cache", progress=False)
     config = tiny_config_dict(str(curated), train={"epochs": 2, "progress": True, "checkpoint_every": 100})
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
-    env = {"PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
-           "SIAMTRACK_PROGRESS_INTERVAL": "0"}
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+        "SIAMTRACK_PROGRESS_INTERVAL": "0",
+    }
     result = run(SCRIPT, "train", "--config", tmp_path / "tiny.yaml", "--run-dir", tmp_path / "run", env=env)
     assert result.returncode == 0, result.stderr
     assert summary(result.stdout)[0] == "train" and summary(result.stdout)[2] == 6  # 12 pairs / 4 x 2 epochs
     assert progress_lines(result.stderr, "epoch 2/2")[-1].startswith("epoch 2/2: 3/3 (100%)"), result.stderr
-    quiet = run(SCRIPT, "train", "--config", tmp_path / "tiny.yaml", "--run-dir", tmp_path / "quiet", "--quiet",
-                env=env)
+    quiet = run(
+        SCRIPT, "train", "--config", tmp_path / "tiny.yaml", "--run-dir", tmp_path / "quiet", "--quiet", env=env
+    )
     assert quiet.returncode == 0 and "epoch 1/2" not in quiet.stderr, quiet.stderr
     assert summary(quiet.stdout)[2] == 6
 
@@ -142,8 +183,12 @@ def test_progress_bar_writes_whole_lines_to_a_file_and_counted_stops_at_the_limi
     bar.close()
     assert taken == [0, 1, 2, 3] and bar.n == 4
     lines = stream.getvalue().splitlines()
-    assert "\r" not in stream.getvalue() and lines[0].startswith("demo: 0/4 (0%)") and lines[-1].startswith(
-        "demo: 4/4 (100%)") and "ETA" in lines[-1]
+    assert (
+        "\r" not in stream.getvalue()
+        and lines[0].startswith("demo: 0/4 (0%)")
+        and lines[-1].startswith("demo: 4/4 (100%)")
+        and "ETA" in lines[-1]
+    )
     silent = io.StringIO()
     bar = progress_bar(total=3, desc="demo", file=silent, disable=True)
     assert list(counted(range(3), bar)) == [0, 1, 2] and silent.getvalue() == ""
@@ -153,6 +198,7 @@ def test_progress_bar_writes_whole_lines_to_a_file_and_counted_stops_at_the_limi
 
 # --- B. every registered tracker builds with defaults or says why it needs weights --------------------------
 
+
 def test_every_registered_tracker_builds_or_raises_the_reason_siamtrack_trackers_shows():
     from siamtrack.trackers import WeightsRequired, available_trackers, build_tracker
     from siamtrack.trackers.catalogue import CATALOGUE, NEEDS, entry
@@ -160,8 +206,11 @@ def test_every_registered_tracker_builds_or_raises_the_reason_siamtrack_trackers
 
     listing = run(SCRIPT, "trackers")
     assert listing.returncode == 0, listing.stderr
-    rows = {line.split("|")[1].strip().removesuffix(" (default)"): line for line in listing.stdout.splitlines()
-            if line.startswith("| ") and not line.startswith("| tracker ")}
+    rows = {
+        line.split("|")[1].strip().removesuffix(" (default)"): line
+        for line in listing.stdout.splitlines()
+        if line.startswith("| ") and not line.startswith("| tracker ")
+    }
     assert sorted(rows) == available_trackers() == sorted(CATALOGUE)
     built, needing = [], []
     for name in available_trackers():
@@ -191,14 +240,16 @@ def test_track_with_a_tracker_that_needs_weights_says_why_in_one_line(tmp_path):
     from siamtrack.trackers import bundled_weights, weights_required_message
     from siamtrack.trackers.catalogue import entry
 
-    result = run(SCRIPT, "track", "--tracker", "siamrpn", "--frames", tmp_path, "--box", "1,2,3,4", "--out",
-                 tmp_path / "out")
+    result = run(
+        SCRIPT, "track", "--tracker", "siamrpn", "--frames", tmp_path, "--box", "1,2,3,4", "--out", tmp_path / "out"
+    )
     assert result.returncode == 2
     reason = f"{entry('siamrpn').detail} ({bundled_weights('siamrpn')} does not exist)"
     assert result.stderr.strip() == f"error: {weights_required_message('siamrpn', reason)}"
 
 
 # --- C. one vocabulary: counts --max-*, names --sequences, folders --frames; one KEY=VALUE grammar ------------
+
 
 def _bench_table(stdout: str) -> tuple[str, list[str]]:
     header = next(line for line in stdout.splitlines() if line.startswith("| tracker "))
@@ -222,11 +273,13 @@ def test_bench_counts_are_max_options_and_sequences_takes_names():
         "siamtrack bench: warning: --frames 4 (a count) is deprecated and will be removed after siamtrack 0.1; "
         "use --max-frames 4",
         "siamtrack bench: warning: --sequences 2 (a count) is deprecated and will be removed after siamtrack 0.1; "
-        "use --max-sequences 2"]
+        "use --max-sequences 2",
+    ]
     assert _bench_table(old.stdout) == (title, columns)  # the same run as the new spelling
     unknown = run(SCRIPT, *common, "--sequences", "nope")
-    assert unknown.returncode == 2 and unknown.stderr.strip().endswith("unknown sequence(s) ['nope'] in split "
-                                                                       "'dev-eval'"), unknown.stderr
+    assert unknown.returncode == 2 and unknown.stderr.strip().endswith(
+        "unknown sequence(s) ['nope'] in split 'dev-eval'"
+    ), unknown.stderr
 
 
 def test_datasets_summary_takes_dataset_and_root_and_the_positional_form_is_deprecated():
@@ -236,8 +289,10 @@ def test_datasets_summary_takes_dataset_and_root_and_the_positional_form_is_depr
     assert new.stdout.splitlines()[0].startswith("DragonBaby\tOTB\t113 frames from 1")
     old = run(SCRIPT, "datasets", "summary", "otb-folder", root)
     assert old.returncode == 0 and old.stdout == new.stdout
-    assert old.stderr.strip() == ("siamtrack datasets: warning: 'datasets summary NAME ROOT' is deprecated and will "
-                                  "be removed after siamtrack 0.1; use 'datasets summary --dataset NAME --root ROOT'")
+    assert old.stderr.strip() == (
+        "siamtrack datasets: warning: 'datasets summary NAME ROOT' is deprecated and will "
+        "be removed after siamtrack 0.1; use 'datasets summary --dataset NAME --root ROOT'"
+    )
     missing = run(SCRIPT, "datasets", "summary", "--dataset", "otb-folder")
     assert missing.returncode == 2
     assert missing.stderr.strip() == "error: datasets summary needs --dataset NAME and --root DIR"
@@ -248,37 +303,95 @@ def test_one_key_value_grammar_for_param_option_and_set():
     from siamtrack.keyvalue import KeyValueError, parse_items
     from siamtrack.trackers import parse_hyperparameters
 
-    items = ["a=0.2", "b=1e-3", "c=true", "d=False", "e=null", "f='cpu'", "g=dev-eval", "h=(1, 2)", "i=[a, b]",
-             "j={gamma: 2}", "k=16", "l=/data/otb", "m=x=y"]
-    expected = {"a": 0.2, "b": 1e-3, "c": True, "d": False, "e": None, "f": "cpu", "g": "dev-eval", "h": (1, 2),
-                "i": ["a", "b"], "j": {"gamma": 2}, "k": 16, "l": "/data/otb", "m": "x=y"}
+    items = [
+        "a=0.2",
+        "b=1e-3",
+        "c=true",
+        "d=False",
+        "e=null",
+        "f='cpu'",
+        "g=dev-eval",
+        "h=(1, 2)",
+        "i=[a, b]",
+        "j={gamma: 2}",
+        "k=16",
+        "l=/data/otb",
+        "m=x=y",
+    ]
+    expected = {
+        "a": 0.2,
+        "b": 1e-3,
+        "c": True,
+        "d": False,
+        "e": None,
+        "f": "cpu",
+        "g": "dev-eval",
+        "h": (1, 2),
+        "i": ["a", "b"],
+        "j": {"gamma": 2},
+        "k": 16,
+        "l": "/data/otb",
+        "m": "x=y",
+    }
     assert parse_items(items, "--option") == expected == parse_hyperparameters(items)
-    with pytest.raises(KeyValueError, match=r"^--param 'window': expected KEY=VALUE, e.g. --param "
-                                            r"window_influence=0.2$"):
+    with pytest.raises(
+        KeyValueError,
+        match=r"^--param 'window': expected KEY=VALUE, e.g. --param "
+        r"window_influence=0.2$",
+    ):
         parse_hyperparameters(["window"])
-    with pytest.raises(ConfigError, match=r"^--set 'train.epochs': expected SECTION.KEY=VALUE, e.g. --set "
-                                          r"train.batch_size=16$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^--set 'train.epochs': expected SECTION.KEY=VALUE, e.g. --set "
+        r"train.batch_size=16$",
+    ):
         load_config(resolve_config("bundled/siamfc"), ["train.epochs"])
-    config = load_config(resolve_config("bundled/siamfc"), ["optim.lr_start=1e-3", "train.progress=false",
-                                                                 "model.args.a=1e-3", "model.args.b=yes",
-                                                                 "model.args.c=[a, b]"])
+    config = load_config(
+        resolve_config("bundled/siamfc"),
+        ["optim.lr_start=1e-3", "train.progress=false", "model.args.a=1e-3", "model.args.b=yes", "model.args.c=[a, b]"],
+    )
     assert config.optim.lr_start == 1e-3 and config.train.progress is False
     # model.args is free-form, so the values are the grammar's own: 1e-3 a number (YAML: a string), yes a string
     # (YAML: True), the same as --param and --option read them
-    assert {key: config.model.args[key] for key in "abc"} == parse_items(["a=1e-3", "b=yes", "c=[a, b]"], "--set") \
+    assert (
+        {key: config.model.args[key] for key in "abc"}
+        == parse_items(["a=1e-3", "b=yes", "c=[a, b]"], "--set")
         == {"a": 1e-3, "b": "yes", "c": ["a", "b"]}
+    )
 
 
-@pytest.mark.parametrize("command, item, message", [
-    (["track", "--tracker", "opencv-kcf", "--frames", "{tmp}", "--box", "1,2,3,4", "--out", "{tmp}/out"],
-     ["--param", "window"], "error: --param 'window': expected KEY=VALUE, e.g. --param window_influence=0.2"),
-    (["eval", "--tracker", "opencv-kcf", "--weights", "random", "--dataset", "otb-folder", "--root", "{tmp}",
-      "--results", "{tmp}/results"],
-     ["--option", "split"], "error: --option 'split': expected KEY=VALUE, e.g. --option split=dev-eval"),
-    (["train", "--config", "bundled/siamfc", "--run-dir", "{tmp}/run"],
-     ["--set", "train.epochs"], "error: --set 'train.epochs': expected SECTION.KEY=VALUE, e.g. --set "
-                                "train.batch_size=16"),
-])
+@pytest.mark.parametrize(
+    "command, item, message",
+    [
+        (
+            ["track", "--tracker", "opencv-kcf", "--frames", "{tmp}", "--box", "1,2,3,4", "--out", "{tmp}/out"],
+            ["--param", "window"],
+            "error: --param 'window': expected KEY=VALUE, e.g. --param window_influence=0.2",
+        ),
+        (
+            [
+                "eval",
+                "--tracker",
+                "opencv-kcf",
+                "--weights",
+                "random",
+                "--dataset",
+                "otb-folder",
+                "--root",
+                "{tmp}",
+                "--results",
+                "{tmp}/results",
+            ],
+            ["--option", "split"],
+            "error: --option 'split': expected KEY=VALUE, e.g. --option split=dev-eval",
+        ),
+        (
+            ["train", "--config", "bundled/siamfc", "--run-dir", "{tmp}/run"],
+            ["--set", "train.epochs"],
+            "error: --set 'train.epochs': expected SECTION.KEY=VALUE, e.g. --set train.batch_size=16",
+        ),
+    ],
+)
 def test_key_value_errors_have_one_format_on_the_command_line(tmp_path, command, item, message):
     result = run(SCRIPT, *[part.replace("{tmp}", str(tmp_path)) for part in command], *item)
     assert result.returncode == 2, result.stderr

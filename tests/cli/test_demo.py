@@ -1,4 +1,5 @@
 """The bundled demo clip and the README's main job (``siamtrack demo``)."""
+
 import numpy as np
 
 from siamtrack.cli import main

@@ -1,5 +1,6 @@
 """The shared annotation parser: closed cases, error messages, and fuzzing (no input may crash it with
 anything but DatasetError)."""
+
 import math
 import re
 import tempfile
@@ -39,17 +40,20 @@ def test_nan_only_where_allowed():
         parse_annotation("1,2,3,4\nnan,NaN,NAN,nan\n", "f")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("1,2,3,4\n1,2,x,4\n", r"^gt\.txt:2: cannot read 'x' as a number \(line '1,2,x,4'\)"),
-    ("1,2,3,4\n1,,3,4\n", r"^gt\.txt:2: cannot read '' as a number"),
-    ("1,2,3,4\n1,2,3\n", r"^gt\.txt:2: expected 4 values, found 3"),
-    ("1,2,3,4\n\n1,2,3,4\n", r"^gt\.txt:2: blank line between annotation rows"),
-    ("1,2,3,4,\n", r"^gt\.txt:1: cannot read '' as a number"),
-    ("1,2,inf,4\n", r"^gt\.txt:1: cannot read 'inf'"),
-    ("1,2,1e999,4\n", r"^gt\.txt:1: value out of range"),
-    ("", r"^gt\.txt: no annotation rows"),
-    (b"1,2,\xff,4\n", r"^gt\.txt: not UTF-8 text \(byte 4"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1,2,3,4\n1,2,x,4\n", r"^gt\.txt:2: cannot read 'x' as a number \(line '1,2,x,4'\)"),
+        ("1,2,3,4\n1,,3,4\n", r"^gt\.txt:2: cannot read '' as a number"),
+        ("1,2,3,4\n1,2,3\n", r"^gt\.txt:2: expected 4 values, found 3"),
+        ("1,2,3,4\n\n1,2,3,4\n", r"^gt\.txt:2: blank line between annotation rows"),
+        ("1,2,3,4,\n", r"^gt\.txt:1: cannot read '' as a number"),
+        ("1,2,inf,4\n", r"^gt\.txt:1: cannot read 'inf'"),
+        ("1,2,1e999,4\n", r"^gt\.txt:1: value out of range"),
+        ("", r"^gt\.txt: no annotation rows"),
+        (b"1,2,\xff,4\n", r"^gt\.txt: not UTF-8 text \(byte 4"),
+    ],
+)
 def test_malformed_input_names_file_line_and_value(text, message):
     with pytest.raises(DatasetError, match=message):
         parse_annotation(text, "gt.txt")
@@ -174,9 +178,15 @@ _DELIMITERS = st.sampled_from([",", "\t", " ", ", ", "  ", " ,\t"])
 
 
 @settings(max_examples=200, deadline=None)
-@given(rows=st.lists(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), min_size=4, max_size=4),
-                     min_size=1, max_size=8),
-       delimiter=_DELIMITERS, newline=st.sampled_from(["\n", "\r\n"]))
+@given(
+    rows=st.lists(
+        st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), min_size=4, max_size=4),
+        min_size=1,
+        max_size=8,
+    ),
+    delimiter=_DELIMITERS,
+    newline=st.sampled_from(["\n", "\r\n"]),
+)
 def test_valid_tables_round_trip(rows, delimiter, newline):
     text = newline.join(delimiter.join(repr(value) for value in row) for row in rows) + newline
     np.testing.assert_array_equal(parse_annotation(text, "f"), np.array(rows, dtype=np.float64))

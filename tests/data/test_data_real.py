@@ -3,6 +3,7 @@
 Ground truth is checked against the files parsed independently here (numpy's own text reader), so a
 reader bug cannot hide behind the shared parser.
 """
+
 import json
 from pathlib import Path
 
@@ -15,8 +16,18 @@ from siamtrack.data import READERS, load_dataset, read_video_sequence, shared_sp
 from siamtrack.data import sequence as sequence_module
 from siamtrack.data.uav123 import UAV123_10FPS_RANGES
 
-DEV_EVAL = ["DragonBaby", "Jogging.1", "ball1", "building5", "car16_1", "horse",
-            "OTB-Basketball", "VOT-bolt1", "UAV123_10fps-car16_2", "TinyTLP-Bike"]
+DEV_EVAL = [
+    "DragonBaby",
+    "Jogging.1",
+    "ball1",
+    "building5",
+    "car16_1",
+    "horse",
+    "OTB-Basketball",
+    "VOT-bolt1",
+    "UAV123_10fps-car16_2",
+    "TinyTLP-Bike",
+]
 
 
 def _raw(path, delimiter=","):
@@ -32,12 +43,26 @@ def dev_eval():
 def test_dev_eval_split_names_lengths_and_datasets(dev_eval):
     assert list(dev_eval) == DEV_EVAL
     lengths = {name: len(sequence) for name, sequence in dev_eval.items()}
-    assert lengths == {"DragonBaby": 113, "Jogging.1": 307, "ball1": 105, "building5": 161, "car16_1": 139,
-                       "horse": 348, "OTB-Basketball": 725, "VOT-bolt1": 350, "UAV123_10fps-car16_2": 527,
-                       "TinyTLP-Bike": 600}
+    assert lengths == {
+        "DragonBaby": 113,
+        "Jogging.1": 307,
+        "ball1": 105,
+        "building5": 161,
+        "car16_1": 139,
+        "horse": 348,
+        "OTB-Basketball": 725,
+        "VOT-bolt1": 350,
+        "UAV123_10fps-car16_2": 527,
+        "TinyTLP-Bike": 600,
+    }
     assert {name: s.dataset for name, s in dev_eval.items() if "-" not in name} == {
-        "DragonBaby": "OTB", "Jogging.1": "OTB", "ball1": "VOT", "building5": "UAV123_10fps",
-        "car16_1": "UAV123_10fps", "horse": "VOT-TIR"}
+        "DragonBaby": "OTB",
+        "Jogging.1": "OTB",
+        "ball1": "VOT",
+        "building5": "UAV123_10fps",
+        "car16_1": "UAV123_10fps",
+        "horse": "VOT-TIR",
+    }
     assert all(len(s.frames) == len(s.ground_truth) == len(s.absent) for s in dev_eval.values())
 
 
@@ -55,10 +80,12 @@ def test_train_split_matches_index_and_never_overlaps_dev_eval():
 
 def test_first_boxes_equal_the_files(dev_eval):
     bench = shared_path("data", "benchmarks")
-    one_based = {"DragonBaby": bench / "OTB/DragonBaby/groundtruth_rect.txt",
-                 "Jogging.1": bench / "OTB/Jogging/groundtruth_rect.1.txt",
-                 "building5": bench / "UAV123_10fps/building5/building5.txt",
-                 "car16_1": bench / "UAV123_10fps/car16_1/car16_1.txt"}
+    one_based = {
+        "DragonBaby": bench / "OTB/DragonBaby/groundtruth_rect.txt",
+        "Jogging.1": bench / "OTB/Jogging/groundtruth_rect.1.txt",
+        "building5": bench / "UAV123_10fps/building5/building5.txt",
+        "car16_1": bench / "UAV123_10fps/car16_1/car16_1.txt",
+    }
     for name, path in one_based.items():
         raw = _raw(path)
         np.testing.assert_array_equal(dev_eval[name].ground_truth, raw - [1, 1, 0, 0], err_msg=name)
@@ -70,8 +97,10 @@ def test_first_boxes_equal_the_files(dev_eval):
 
 def test_vot_polygons_kept_and_boxed_by_min_max(dev_eval):
     bench = shared_path("data", "benchmarks")
-    for name, path in (("ball1", bench / "VOT/ball1/groundtruth.txt"),
-                       ("horse", bench / "VOT-TIR/horse/groundtruth.txt")):
+    for name, path in (
+        ("ball1", bench / "VOT/ball1/groundtruth.txt"),
+        ("horse", bench / "VOT-TIR/horse/groundtruth.txt"),
+    ):
         polygons = _raw(path)
         sequence = dev_eval[name]
         np.testing.assert_array_equal(sequence.polygons, polygons)
@@ -164,5 +193,7 @@ def test_registry_reads_the_shared_benchmark_layouts():
     bench = shared_path("data", "benchmarks")
     assert [s.name for s in READERS["vot"](bench / "VOT")] == ["ball1"]
     assert [(s.name, len(s)) for s in load_dataset("uav123_10fps", bench / "UAV123_10fps")] == [
-        ("building5", 161), ("car16_1", 139)]
+        ("building5", 161),
+        ("car16_1", 139),
+    ]
     assert [s.name for s in load_dataset("shared", shared_path(), split="dev-eval")] == DEV_EVAL

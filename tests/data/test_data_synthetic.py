@@ -1,6 +1,7 @@
 """Readers on small synthetic layouts written to tmp_path: benchmark quirks absent from ../shared and the
 error cases. Frame files are empty unless a test decodes them (frames are checked by listing, not decoding).
 """
+
 import subprocess
 import sys
 from pathlib import Path
@@ -42,8 +43,17 @@ def _boxes(count: int, start: int = 1, delimiter: str = ",") -> str:
 
 # ---------------------------------------------------------------------------------------------- OTB ----
 
-def _otb_video(root: Path, video: str, rows: int, images=None, digits: int = 4, targets=(None,),
-               delimiter: str = ",", start: int = 1) -> None:
+
+def _otb_video(
+    root: Path,
+    video: str,
+    rows: int,
+    images=None,
+    digits: int = 4,
+    targets=(None,),
+    delimiter: str = ",",
+    start: int = 1,
+) -> None:
     numbers = images if images is not None else range(start, start + rows)
     _frames(root / video / "img", numbers, f"%0{digits}d.jpg")
     for target in targets:
@@ -52,12 +62,20 @@ def _otb_video(root: Path, video: str, rows: int, images=None, digits: int = 4, 
 
 
 def _otb_root(root: Path) -> Path:
-    quirks = {"David": dict(rows=471, images=range(1, 771)), "Football1": dict(rows=74, images=range(1, 81)),
-              "Freeman3": dict(rows=460, images=range(1, 471)), "Freeman4": dict(rows=283, images=range(1, 291)),
-              "Diving": dict(rows=215, images=range(1, 232)), "BlurCar1": dict(rows=4, start=247),
-              "BlurCar3": dict(rows=4, start=3), "BlurCar4": dict(rows=4, start=18), "Board": dict(rows=3, digits=5),
-              "Jogging": dict(rows=3, targets=(1, 2)), "Skating2": dict(rows=3, targets=(1, 2)),
-              "Human4": dict(rows=3, targets=(2,))}
+    quirks = {
+        "David": dict(rows=471, images=range(1, 771)),
+        "Football1": dict(rows=74, images=range(1, 81)),
+        "Freeman3": dict(rows=460, images=range(1, 471)),
+        "Freeman4": dict(rows=283, images=range(1, 291)),
+        "Diving": dict(rows=215, images=range(1, 232)),
+        "BlurCar1": dict(rows=4, start=247),
+        "BlurCar3": dict(rows=4, start=3),
+        "BlurCar4": dict(rows=4, start=18),
+        "Board": dict(rows=3, digits=5),
+        "Jogging": dict(rows=3, targets=(1, 2)),
+        "Skating2": dict(rows=3, targets=(1, 2)),
+        "Human4": dict(rows=3, targets=(2,)),
+    }
     videos = {name.split(".")[0] for name in OTB2015_TARGETS}
     for video in sorted(videos):
         _otb_video(root, video, **quirks.get(video, dict(rows=3)))
@@ -74,8 +92,19 @@ def test_otb2013_and_otb2015_target_lists(tmp_path):
     assert "Human4.1" not in {s.name for s in otb2015}
     assert otb2015[0].dataset == "OTB-2015" and otb2013[0].dataset == "OTB-2013"
     assert all(s.attributes for s in otb2015)  # every one of the 100 targets has its attributes
-    assert {a for s in otb2015 for a in s.attributes} == {"IV", "SV", "OCC", "DEF", "MB", "FM", "IPR", "OPR",
-                                                           "OV", "BC", "LR"}
+    assert {a for s in otb2015 for a in s.attributes} == {
+        "IV",
+        "SV",
+        "OCC",
+        "DEF",
+        "MB",
+        "FM",
+        "IPR",
+        "OPR",
+        "OV",
+        "BC",
+        "LR",
+    }
     folder = read_otb(root, "folder")
     assert [s.name for s in folder] == sorted(OTB2015_TARGETS)
 
@@ -83,11 +112,17 @@ def test_otb2013_and_otb2015_target_lists(tmp_path):
 def test_otb_frame_range_quirks(tmp_path):
     root = _otb_root(tmp_path)
     by_name = {s.name: s for s in read_otb(root, "otb2015")}
-    expectations = {"David": (300, 471, "0300.jpg", "0770.jpg"), "Football1": (1, 74, "0001.jpg", "0074.jpg"),
-                    "Freeman3": (1, 460, "0001.jpg", "0460.jpg"), "Freeman4": (1, 283, "0001.jpg", "0283.jpg"),
-                    "Diving": (1, 215, "0001.jpg", "0215.jpg"), "BlurCar1": (247, 4, "0247.jpg", "0250.jpg"),
-                    "BlurCar3": (3, 4, "0003.jpg", "0006.jpg"), "BlurCar4": (18, 4, "0018.jpg", "0021.jpg"),
-                    "Board": (1, 3, "00001.jpg", "00003.jpg")}
+    expectations = {
+        "David": (300, 471, "0300.jpg", "0770.jpg"),
+        "Football1": (1, 74, "0001.jpg", "0074.jpg"),
+        "Freeman3": (1, 460, "0001.jpg", "0460.jpg"),
+        "Freeman4": (1, 283, "0001.jpg", "0283.jpg"),
+        "Diving": (1, 215, "0001.jpg", "0215.jpg"),
+        "BlurCar1": (247, 4, "0247.jpg", "0250.jpg"),
+        "BlurCar3": (3, 4, "0003.jpg", "0006.jpg"),
+        "BlurCar4": (18, 4, "0018.jpg", "0021.jpg"),
+        "Board": (1, 3, "00001.jpg", "00003.jpg"),
+    }
     for name, (start, length, first, last) in expectations.items():
         sequence = by_name[name]
         assert (sequence.start_frame, len(sequence)) == (start, length), name
@@ -124,9 +159,17 @@ def test_otb_init_omit_files_fill_tre_omit(tmp_path):
     _otb_video(tmp_path, "BlurCar4", rows=30, start=18)  # images 0018..0047
     _otb_video(tmp_path, "Tiger1", rows=12)
     _otb_video(tmp_path, "Jogging", rows=8, targets=(1, 2))
-    _init_omit(tmp_path, {"walking.txt": "3 4\n7,10\n", "BLURCAR4.TXT": "20 25\n1\t19\n45 60",
-                          "tiger1.txt": "1 5\n8 9\n", "jogging.txt": "2 3\n", "Jogging-2.txt": "5 6\n",
-                          "empty.txt": "\n"})
+    _init_omit(
+        tmp_path,
+        {
+            "walking.txt": "3 4\n7,10\n",
+            "BLURCAR4.TXT": "20 25\n1\t19\n45 60",
+            "tiger1.txt": "1 5\n8 9\n",
+            "jogging.txt": "2 3\n",
+            "Jogging-2.txt": "5 6\n",
+            "empty.txt": "\n",
+        },
+    )
     # 1-based inclusive image numbers -> 0-based inclusive indices from the sequence's first frame
     assert read_otb_sequence(tmp_path / "Walking").metadata["tre_omit"] == [(2, 3), (6, 9)]
     assert "tre_omit" not in read_otb_sequence(tmp_path / "Plain").metadata  # no file: nothing omitted
@@ -146,13 +189,16 @@ def test_otb_init_omit_files_fill_tre_omit(tmp_path):
     assert read_otb_sequence(tmp_path / "Empty").metadata["tre_omit"] == []
 
 
-@pytest.mark.parametrize("text, message", [
-    ("3 4\n5 x\n", r"initOmit/walking\.txt:2: cannot read 'x' as a number \(line '5 x'\)"),
-    ("3 4\n9 7\n", r"initOmit/walking\.txt:2: expected two frame numbers 1 <= first <= last \(line '9 7'\)"),
-    ("0 3\n", r"initOmit/walking\.txt:1: expected two frame numbers .* \(line '0 3'\)"),
-    ("2.5 4\n", r"initOmit/walking\.txt:1: expected two frame numbers .* \(line '2.5 4'\)"),
-    ("1 2\n3 4 5\n", r"initOmit/walking\.txt:2: expected 2 values, found 3 \(line '3 4 5'\)"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("3 4\n5 x\n", r"initOmit/walking\.txt:2: cannot read 'x' as a number \(line '5 x'\)"),
+        ("3 4\n9 7\n", r"initOmit/walking\.txt:2: expected two frame numbers 1 <= first <= last \(line '9 7'\)"),
+        ("0 3\n", r"initOmit/walking\.txt:1: expected two frame numbers .* \(line '0 3'\)"),
+        ("2.5 4\n", r"initOmit/walking\.txt:1: expected two frame numbers .* \(line '2.5 4'\)"),
+        ("1 2\n3 4 5\n", r"initOmit/walking\.txt:2: expected 2 values, found 3 \(line '3 4 5'\)"),
+    ],
+)
 def test_otb_malformed_init_omit_names_file_line_and_text(tmp_path, text, message):
     _otb_video(tmp_path, "Walking", rows=10)
     _init_omit(tmp_path, {"walking.txt": text})
@@ -195,8 +241,9 @@ def test_otb_errors_name_the_fault(tmp_path):
     with pytest.raises(DatasetError, match=r"Gap/img/0003\.jpg: frame file missing"):
         read_otb_sequence(tmp_path / "Gap")
     _otb_video(tmp_path, "David", rows=470, images=range(1, 771))
-    with pytest.raises(DatasetError,
-                       match=r"470 rows from frame 300 end at frame 769, but OTB's David ends at frame 770"):
+    with pytest.raises(
+        DatasetError, match=r"470 rows from frame 300 end at frame 769, but OTB's David ends at frame 770"
+    ):
         read_otb_sequence(tmp_path / "David")
     _otb_video(tmp_path, "Negative", rows=2)
     (tmp_path / "Negative" / "groundtruth_rect.txt").write_text("1,2,3,4\n1,2,-3,4\n")
@@ -211,6 +258,7 @@ def test_otb_errors_name_the_fault(tmp_path):
 
 
 # -------------------------------------------------------------------------------------------- TC128 ----
+
 
 def test_tc128_frame_range_file(tmp_path):
     sequence_dir = tmp_path / "Ball_ce1"
@@ -230,6 +278,7 @@ def test_tc128_frame_range_file(tmp_path):
 
 
 # -------------------------------------------------------------------------------------------- LaSOT ----
+
 
 def _lasot_sequence(root: Path, name: str, boxes: str, occlusion: str, out_of_view: str) -> Path:
     sequence_dir = root / name.rsplit("-", 1)[0] / name
@@ -267,6 +316,7 @@ def test_lasot_errors(tmp_path):
 
 # ------------------------------------------------------------------------------------------ GOT-10k ----
 
+
 def _got10k_sequence(subset_dir: Path, name: str, rows: str, frames: int, labels: dict) -> None:
     _frames(subset_dir / name, range(1, frames + 1), "%08d.jpg")
     (subset_dir / name / "groundtruth.txt").write_text(rows)
@@ -276,9 +326,18 @@ def _got10k_sequence(subset_dir: Path, name: str, rows: str, frames: int, labels
 
 def test_got10k_val_labels_meta_and_test_first_box(tmp_path):
     val = tmp_path / "val"
-    _got10k_sequence(val, "GOT-10k_Val_000001", "1,2,3,4\n0,0,0,0\n2,3,4,5\n", 3, {
-        "absence.label": "0\n1\n0\n", "cover.label": "8\n0\n5\n", "cut_by_image.label": "0\n0\n1\n",
-        "meta_info.ini": "[METAINFO]\nobject_class: ursine\nmotion_class: walking\nresolution: (1920, 1080)\n"})
+    _got10k_sequence(
+        val,
+        "GOT-10k_Val_000001",
+        "1,2,3,4\n0,0,0,0\n2,3,4,5\n",
+        3,
+        {
+            "absence.label": "0\n1\n0\n",
+            "cover.label": "8\n0\n5\n",
+            "cut_by_image.label": "0\n0\n1\n",
+            "meta_info.ini": "[METAINFO]\nobject_class: ursine\nmotion_class: walking\nresolution: (1920, 1080)\n",
+        },
+    )
     (val / "list.txt").write_text("GOT-10k_Val_000001\n")
     (sequence,) = read_got10k(tmp_path, "val")
     np.testing.assert_array_equal(sequence.ground_truth[0], [1, 2, 3, 4])  # 0-based as given
@@ -354,6 +413,7 @@ def test_vid_errors(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- VOT ----
 
+
 def test_vot_legacy_flat_layout_with_rectangles_and_labels(tmp_path):
     sequence_dir = tmp_path / "bag"
     _frames(sequence_dir, range(1, 4), "%08d.jpg")
@@ -406,6 +466,7 @@ def test_vot_errors(tmp_path):
 
 # ------------------------------------------------------------------------------------------- UAV123 ----
 
+
 def test_uav123_official_layout_sub_range_and_attributes(tmp_path):
     _frames(tmp_path / "data_seq" / "UAV123_10fps" / "car16", range(1, 700), "%06d.jpg")
     annotations = tmp_path / "anno" / "UAV123_10fps"
@@ -436,6 +497,7 @@ def test_uav123_per_sequence_layout_checks_the_range(tmp_path):
 
 
 # -------------------------------------------------------------------------------- folder and video ----
+
 
 def test_folder_of_frames_and_ground_truth(tmp_path):
     (tmp_path / "frames").mkdir()
@@ -487,20 +549,48 @@ def test_video_file_with_zero_based_ground_truth(tmp_path):
 
 # -------------------------------------------------------------------------------- registry and CLI ----
 
+
 def test_registry_errors_and_cli(tmp_path, capsys):
     with pytest.raises(DatasetError, match=r"unknown dataset 'otb2020'; known: folder, got10k"):
         load_dataset("otb2020", tmp_path)
     with pytest.raises(DatasetError, match="unknown GOT-10k subset 'dev'"):
         load_dataset("got10k", tmp_path, subset="dev")
-    output = subprocess.run([sys.executable, "-m", "siamtrack.cli", "datasets", "list"], check=True,
-                            capture_output=True, text=True).stdout.split()
-    assert {"otb2013", "otb2015", "uav123", "uav123_10fps", "uav20l", "tc128", "vot", "lasot", "got10k",
-            "ilsvrc-vid", "folder", "videos", "shared"} <= set(output)
+    output = subprocess.run(
+        [sys.executable, "-m", "siamtrack.cli", "datasets", "list"], check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert {
+        "otb2013",
+        "otb2015",
+        "uav123",
+        "uav123_10fps",
+        "uav20l",
+        "tc128",
+        "vot",
+        "lasot",
+        "got10k",
+        "ilsvrc-vid",
+        "folder",
+        "videos",
+        "shared",
+    } <= set(output)
 
     sequence_dir = tmp_path / "otb" / "Walker"
     _otb_video(tmp_path / "otb", "Walker", rows=2)
-    assert cli.main(["datasets", "summary", "--dataset", "otb-folder", "--root", str(tmp_path / "otb"), "--option",
-                     "all_targets=false"]) == 0
+    assert (
+        cli.main(
+            [
+                "datasets",
+                "summary",
+                "--dataset",
+                "otb-folder",
+                "--root",
+                str(tmp_path / "otb"),
+                "--option",
+                "all_targets=false",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     assert lines == ["Walker\tOTB\t2 frames from 1\t0 absent\tfirst box 0,9,20,30", "1 sequences, 2 frames"]
     (sequence_dir / "groundtruth_rect.txt").write_text("1,2,3\n")

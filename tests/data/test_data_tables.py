@@ -1,4 +1,5 @@
 """Embedded benchmark tables checked against golden fixtures and published totals."""
+
 from siamtrack.data.otb import ATTRIBUTES, ATTRIBUTE_NAMES, END_FRAMES, OTB2013_TARGETS, OTB2015_TARGETS
 from siamtrack.data.uav123 import UAV20L_RANGES, UAV123_10FPS_RANGES, UAV123_RANGES
 
@@ -47,8 +48,26 @@ def test_uav_tables_match_published_totals():
     # sub-sequences cover their video without gaps, except the documented uav1 / bird1 cuts
     assert UAV123_RANGES["uav1_3"][1] > UAV123_RANGES["uav1_2"][2]
     assert {video for video, first, last in UAV123_RANGES.values() if first > 1} == {
-        "bird1", "car1", "car6", "car8", "car16", "group1", "group2", "group3", "person2", "person4", "person5",
-        "person7", "person8", "person12", "person14", "person17", "person19", "truck4", "uav1"}
+        "bird1",
+        "car1",
+        "car6",
+        "car8",
+        "car16",
+        "group1",
+        "group2",
+        "group3",
+        "person2",
+        "person4",
+        "person5",
+        "person7",
+        "person8",
+        "person12",
+        "person14",
+        "person17",
+        "person19",
+        "truck4",
+        "uav1",
+    }
 
 
 def test_otb_lists_and_attributes():
@@ -60,6 +79,17 @@ def test_otb_lists_and_attributes():
     # plots (MATLAB toolkit) are SV 64, MB 29, FM 39, OPR 63, BC 31, LR 9: the two labellings differ slightly
     # (see siamtrack/data/otb.py); this pins the embedded table so a change to it is deliberate.
     counts = {name: sum(name in labels for labels in ATTRIBUTES.values()) for name in ATTRIBUTE_NAMES}
-    assert counts == {"IV": 38, "SV": 65, "OCC": 49, "DEF": 44, "MB": 31, "FM": 43, "IPR": 51, "OPR": 64,
-                      "OV": 14, "BC": 32, "LR": 10}
+    assert counts == {
+        "IV": 38,
+        "SV": 65,
+        "OCC": 49,
+        "DEF": 44,
+        "MB": 31,
+        "FM": 43,
+        "IPR": 51,
+        "OPR": 64,
+        "OV": 14,
+        "BC": 32,
+        "LR": 10,
+    }
     assert set(END_FRAMES) == {"David", "Football1", "Freeman3", "Freeman4", "Diving"}

@@ -1,4 +1,5 @@
 """A slow stand-in tracker for the tests of runners sharing one results folder (imported by worker processes)."""
+
 from __future__ import annotations
 
 import os

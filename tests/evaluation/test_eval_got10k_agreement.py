@@ -4,6 +4,7 @@ Result files are produced by siamtrack's own runner (deterministic oracle tracke
 one sequence of which has NaN rows), then scored twice: by ``evaluate_one_pass(..., "got10k")`` and by
 ``got10k.experiments.ExperimentOTB.report`` reading the same folder.
 """
+
 from __future__ import annotations
 
 import functools
@@ -78,8 +79,7 @@ def test_got10k_preset_equals_experiment_otb_report(otb_results, tmp_path):
         assert ours["overall"]["sr50"] == pytest.approx(theirs["overall"]["success_rate"], abs=1e-9)
         assert ours["overall"]["fps"] == pytest.approx(theirs["overall"]["speed_fps"], rel=1e-9)
         np.testing.assert_allclose(ours["overall"]["success_curve"], theirs["overall"]["success_curve"], atol=1e-9)
-        np.testing.assert_allclose(ours["overall"]["precision_curve"], theirs["overall"]["precision_curve"],
-                                   atol=1e-9)
+        np.testing.assert_allclose(ours["overall"]["precision_curve"], theirs["overall"]["precision_curve"], atol=1e-9)
         for sequence in sequences:
             mine, reference = ours["per_sequence"][sequence.name], theirs["seq_wise"][sequence.name]
             assert mine["auc"] == pytest.approx(reference["success_score"], abs=1e-9)
@@ -96,8 +96,9 @@ def test_presets_differ_where_the_toolkits_do(otb_results):
     otb = evaluate_one_pass(root, "nan_gaps", sequences, "otb")["overall"]
     assert otb["auc"] > got10k["auc"] + 0.01
     same = evaluate_one_pass(root, "noisy", sequences, "otb")["overall"]
-    assert same["auc"] == pytest.approx(evaluate_one_pass(root, "noisy", sequences, "got10k")["overall"]["auc"],
-                                        abs=1e-12)
+    assert same["auc"] == pytest.approx(
+        evaluate_one_pass(root, "noisy", sequences, "got10k")["overall"]["auc"], abs=1e-12
+    )
 
 
 def test_got10k_benchmark_preset_equals_experiment_got10k(otb_results):

@@ -1,4 +1,5 @@
 """One-pass metrics and the Protocol presets: closed forms, edge cases, convention switches."""
+
 from __future__ import annotations
 
 from dataclasses import FrozenInstanceError, replace
@@ -163,8 +164,13 @@ def test_length_mismatch_names_the_source():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 50), st.floats(0, 50), st.floats(1, 40), st.floats(1, 40)),
-                min_size=2, max_size=30), st.floats(-30, 30), st.floats(0.5, 2.0))
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 50), st.floats(0, 50), st.floats(1, 40), st.floats(1, 40)), min_size=2, max_size=30
+    ),
+    st.floats(-30, 30),
+    st.floats(0.5, 2.0),
+)
 def test_curves_are_monotone_and_auc_bounded(rows, shift, scale):
     truth = np.array(rows)
     predictions = truth * [1, 1, scale, scale] + [shift, -shift, 0, 0]

@@ -1,4 +1,5 @@
 """Reports from result files (JSON, Markdown, PNG) and the ``eval`` / ``report`` commands."""
+
 from __future__ import annotations
 
 import functools
@@ -48,8 +49,16 @@ def test_report_json_markdown_and_plots(two_trackers, tmp_path):
     report = build_report(root, ["good", "poor"], sequences, "vot", ("ope", "baseline"), dataset="synthetic")
     files = write_report(report, tmp_path)
     names = {f.name for f in files}
-    assert {"report.json", "report.md", "ope_success.png", "ope_precision.png", "ope_norm_precision.png",
-            "ope_attributes.png", "baseline_eao.png", "baseline_tags.png"} == names
+    assert {
+        "report.json",
+        "report.md",
+        "ope_success.png",
+        "ope_precision.png",
+        "ope_norm_precision.png",
+        "ope_attributes.png",
+        "baseline_eao.png",
+        "baseline_tags.png",
+    } == names
     for path in files:
         if path.suffix == ".png":
             assert path.read_bytes()[:8] == PNG_MAGIC and path.stat().st_size > 5000
@@ -90,9 +99,11 @@ def test_report_titles_per_sequence_table_colours_and_counts(two_trackers, tmp_p
         figures[path.name] = {
             "title": ax.get_title(),
             "lines": {line.get_label().split(" [")[0]: line.get_color() for line in ax.get_lines()},
-            "bars": {container.get_label(): tuple(container.patches[0].get_facecolor()[:3])
-                     for container in ax.containers},
-            "ticks": [tick.get_text() for tick in ax.get_xticklabels()]}
+            "bars": {
+                container.get_label(): tuple(container.patches[0].get_facecolor()[:3]) for container in ax.containers
+            },
+            "ticks": [tick.get_text() for tick in ax.get_xticklabels()],
+        }
         plt.close(fig)
         return path
 
@@ -103,8 +114,11 @@ def test_report_titles_per_sequence_table_colours_and_counts(two_trackers, tmp_p
     assert all(f["title"].endswith("synthetic, 3 sequences") for f in figures.values())
     # "good" ranks first in the success plot: the colours follow the names, not the ranks
     assert list(figures["ope_success.png"]["lines"])[:2] == ["good", "poor"]
-    colours = [figures["ope_success.png"]["lines"], figures["ope_precision.png"]["lines"],
-               figures["baseline_eao.png"]["lines"]]
+    colours = [
+        figures["ope_success.png"]["lines"],
+        figures["ope_precision.png"]["lines"],
+        figures["baseline_eao.png"]["lines"],
+    ]
     for name in ("good", "poor"):
         assert len({tuple(np.round(to_rgb(c[name]), 6)) for c in colours}) == 1
         bar = figures["ope_attributes.png"]["bars"][name]
@@ -138,17 +152,51 @@ def test_report_command_on_the_shared_split(tmp_path, shared):
         for sequence in sequences:
             boxes = sequence.ground_truth + [offset, offset, 0, 0]
             write_one_pass(*ope_paths(tmp_path / "results", tracker, sequence.name), boxes, np.full(len(boxes), 0.01))
-    code = main(["report", "--trackers", "gt,shifted", "--dataset", "shared", "--root", str(shared),
-                 "--option", "split=dev-eval", "--sequences", ",".join(names), "--results", str(tmp_path / "results"),
-                 "--protocol", "otb", "--out", str(tmp_path / "report")])
+    code = main(
+        [
+            "report",
+            "--trackers",
+            "gt,shifted",
+            "--dataset",
+            "shared",
+            "--root",
+            str(shared),
+            "--option",
+            "split=dev-eval",
+            "--sequences",
+            ",".join(names),
+            "--results",
+            str(tmp_path / "results"),
+            "--protocol",
+            "otb",
+            "--out",
+            str(tmp_path / "report"),
+        ]
+    )
     assert code == 0
     saved = json.loads((tmp_path / "report" / "report.json").read_text())
     gt = saved["results"]["ope"]["gt"]["overall"]
     assert gt["auc"] == pytest.approx(20 / 21, abs=1e-9) and gt["fps"] == pytest.approx(100.0)
     assert saved["results"]["ope"]["shifted"]["overall"]["auc"] < gt["auc"]
-    bad = main(["report", "--trackers", "gt", "--dataset", "shared", "--root", str(shared), "--option",
-                "split=dev-eval", "--sequences", "nope", "--results", str(tmp_path / "results"),
-                "--out", str(tmp_path)])
+    bad = main(
+        [
+            "report",
+            "--trackers",
+            "gt",
+            "--dataset",
+            "shared",
+            "--root",
+            str(shared),
+            "--option",
+            "split=dev-eval",
+            "--sequences",
+            "nope",
+            "--results",
+            str(tmp_path / "results"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert bad == 1
 
 
@@ -201,10 +249,14 @@ def _held_box_scores_on_ball1() -> dict:
             return len(polygons)
 
     Ball1.size = size
-    return {"auc": float(np.mean([(overlaps > t).mean() for t in np.linspace(0, 1, 21)])),
-            "ao": float(overlaps.mean()), "precision": float((errors <= 20).mean()), "eao": float("nan"),
-            "accuracy": float(compute_accuracy(trajectory, Ball1(), burnin=10)[0]),
-            "total_failures": float(count_failures(trajectory)[0])}
+    return {
+        "auc": float(np.mean([(overlaps > t).mean() for t in np.linspace(0, 1, 21)])),
+        "ao": float(overlaps.mean()),
+        "precision": float((errors <= 20).mean()),
+        "eao": float("nan"),
+        "accuracy": float(compute_accuracy(trajectory, Ball1(), burnin=10)[0]),
+        "total_failures": float(count_failures(trajectory)[0]),
+    }
 
 
 def test_eval_command_runs_and_scores(tmp_path, monkeypatch, capsys):
@@ -216,10 +268,34 @@ def test_eval_command_runs_and_scores(tmp_path, monkeypatch, capsys):
         return _HoldStill()
 
     monkeypatch.setattr(siamtrack.trackers, "build_tracker", fake_build_tracker)
-    arguments = ["eval", "--tracker", "still", "--weights", "random", "--param", "scale=3", "--dataset", "shared",
-                 "--root", str(shared_path()), "--option", "split=dev-eval", "--sequences", "ball1",
-                 "--protocol", "vot", "--experiment", "ope", "--experiment", "baseline", "--results",
-                 str(tmp_path / "results"), "--report", str(tmp_path / "report"), "--quiet"]
+    arguments = [
+        "eval",
+        "--tracker",
+        "still",
+        "--weights",
+        "random",
+        "--param",
+        "scale=3",
+        "--dataset",
+        "shared",
+        "--root",
+        str(shared_path()),
+        "--option",
+        "split=dev-eval",
+        "--sequences",
+        "ball1",
+        "--protocol",
+        "vot",
+        "--experiment",
+        "ope",
+        "--experiment",
+        "baseline",
+        "--results",
+        str(tmp_path / "results"),
+        "--report",
+        str(tmp_path / "report"),
+        "--quiet",
+    ]
     assert main(arguments) == 0
     assert calls[0] == ("still", "random", {"scale": 3})
     assert (tmp_path / "results" / "still" / "ball1.txt").is_file()
@@ -229,8 +305,14 @@ def test_eval_command_runs_and_scores(tmp_path, monkeypatch, capsys):
     baseline = re.search(r"still baseline: eao (\S+), accuracy ([\d.]+), total_failures ([\d.]+), fps", out)
     assert ope and baseline, out
     expected = _held_box_scores_on_ball1()
-    printed = {"auc": ope[1], "precision": ope[2], "ao": ope[3], "eao": baseline[1], "accuracy": baseline[2],
-               "total_failures": baseline[3]}
+    printed = {
+        "auc": ope[1],
+        "precision": ope[2],
+        "ao": ope[3],
+        "eao": baseline[1],
+        "accuracy": baseline[2],
+        "total_failures": baseline[3],
+    }
     for key, value in printed.items():  # printed with 3 decimals
         assert float(value) == pytest.approx(expected[key], abs=5e-4 + 1e-9, nan_ok=True), (key, value, expected)
     assert expected["total_failures"] >= 5 and 0 < expected["auc"] < 0.2  # the held box is lost again and again

@@ -1,4 +1,5 @@
 """The runner: got10k layout, atomic writes, resuming, worker processes, TRE/SRE runs, factories."""
+
 from __future__ import annotations
 
 import functools
@@ -84,8 +85,9 @@ def test_interrupted_run_resumes_without_recomputing(tmp_path):
 def test_worker_processes_write_the_same_results(tmp_path):
     sequences = _sequences(count=4, length=15)
     run_one_pass(_GroundTruthTracker(sequences), sequences, tmp_path / "serial", "oracle", progress=False)
-    written = run_one_pass(_GroundTruthTracker(sequences), sequences, tmp_path / "parallel", "oracle", workers=2,
-                           progress=False)
+    written = run_one_pass(
+        _GroundTruthTracker(sequences), sequences, tmp_path / "parallel", "oracle", workers=2, progress=False
+    )
     assert len(written) == 4
     for sequence in sequences:
         serial = read_boxes(ope_paths(tmp_path / "serial", "oracle", sequence.name)[0])
@@ -109,10 +111,17 @@ def test_tre_start_frames_follow_otb():
 def test_sre_boxes_follow_otb_shift_init_bb():
     boxes = sre_initial_boxes([10.0, 20.0, 40.0, 30.0], (200, 100))
     expected = {
-        "left": [6, 20, 40, 30], "right": [14, 20, 40, 30], "up": [10, 17, 40, 30], "down": [10, 23, 40, 30],
-        "topLeft": [6, 17, 44, 33], "topRight": [10, 17, 44, 33], "bottomLeft": [6, 20, 44, 33],
+        "left": [6, 20, 40, 30],
+        "right": [14, 20, 40, 30],
+        "up": [10, 17, 40, 30],
+        "down": [10, 23, 40, 30],
+        "topLeft": [6, 17, 44, 33],
+        "topRight": [10, 17, 44, 33],
+        "bottomLeft": [6, 20, 44, 33],
         "bottomRight": [10, 20, 44, 33],
-        "scale_8": [14, 23, 32, 24], "scale_9": [12, 22, 36, 27], "scale_11": [8, 19, 44, 33],
+        "scale_8": [14, 23, 32, 24],
+        "scale_9": [12, 22, 36, 27],
+        "scale_11": [8, 19, 44, 33],
         "scale_12": [6, 17, 48, 36],
     }
     for box, (name, values) in zip(boxes, expected.items()):
@@ -126,8 +135,14 @@ def test_tre_and_sre_runs_are_scored_per_run(tmp_path):
     sequences = _sequences(count=2, length=60)
     for experiment in ("tre", "sre"):
         for sequence in sequences:  # an oracle reproducing the ground truth of the frames it is given
-            run_one_pass(functools.partial(OracleTracker, sequence.ground_truth), [sequence], tmp_path, "gt",
-                         experiment=experiment, progress=False)
+            run_one_pass(
+                functools.partial(OracleTracker, sequence.ground_truth),
+                [sequence],
+                tmp_path,
+                "gt",
+                experiment=experiment,
+                progress=False,
+            )
     tre_files = sorted((tmp_path / "gt" / "tre").glob("seq0_*.txt"))
     assert len(tre_files) == 20 and len(read_boxes(tre_files[-1])) == 20
     assert len(list((tmp_path / "gt" / "sre").glob("seq1_*.txt"))) == 12
@@ -136,7 +151,8 @@ def test_tre_and_sre_runs_are_scored_per_run(tmp_path):
         # the tracker reproduces the ground truth, and frame 0 of every run is forced to it
         assert result["overall"]["auc"] == pytest.approx(20 / 21)
         assert result["per_sequence"]["seq0"]["num_frames"] == (
-            sum(60 - s for s in tre_start_frames(sequences[0].ground_truth)) if experiment == "tre" else 12 * 60)
+            sum(60 - s for s in tre_start_frames(sequences[0].ground_truth)) if experiment == "tre" else 12 * 60
+        )
         assert set(result["per_attribute"]) == {"IV", "OCC"}
 
 

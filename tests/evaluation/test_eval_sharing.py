@@ -1,5 +1,6 @@
 """Two runners on one results folder share the work: every run is done once, by one of them, and both finish with
 every result (each run is claimed atomically; a dead runner's claim is taken over)."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,10 @@ def test_two_runners_share_a_results_folder(tmp_path):
     code = f"import sharing_support as s; s.run({str(root)!r}, {str(log)!r})"
     # this folder (sharing_support) and tests/ (training_support, which it imports)
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)]), "OMP_NUM_THREADS": "1"}
-    runners = [subprocess.Popen([sys.executable, "-c", code], env=environment, stderr=subprocess.PIPE, text=True)
-               for _ in range(2)]
+    runners = [
+        subprocess.Popen([sys.executable, "-c", code], env=environment, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     for runner in runners:
         assert runner.wait(timeout=240) == 0, runner.stderr.read()[-2000:]
     results = sorted(p.name for p in (root / "still").glob("*.txt"))

@@ -1,4 +1,5 @@
 """VOT reset-based evaluation: reset logic, accuracy burn-in, EAO closed forms, the realtime clock."""
+
 from __future__ import annotations
 
 import functools
@@ -21,8 +22,7 @@ def _constant_target(count=30):
 def test_resets_five_frames_after_each_failure():
     """A tracker drifting 3 px/frame off a 20 px target loses all overlap 7 frames after each start."""
     sequence = _constant_target(30)
-    run = supervised_run(functools.partial(OracleTracker, sequence.ground_truth, drift=(3, 0, 0, 0)),
-                         sequence, "vot")
+    run = supervised_run(functools.partial(OracleTracker, sequence.ground_truth, drift=(3, 0, 0, 0)), sequence, "vot")
     expected = [I] + [T] * 6 + [F] + [S] * 4 + [I] + [T] * 6 + [F] + [S] * 4 + [I] + [T] * 5
     assert run.states.tolist() == expected
     assert run.failures == 2
@@ -42,8 +42,7 @@ def test_failure_needs_zero_overlap_in_raster_pixels():
 
 def test_trajectory_file_round_trip(tmp_path):
     sequence = _constant_target(30)
-    run = supervised_run(functools.partial(OracleTracker, sequence.ground_truth, drift=(3, 0, 0, 0)),
-                         sequence, "vot")
+    run = supervised_run(functools.partial(OracleTracker, sequence.ground_truth, drift=(3, 0, 0, 0)), sequence, "vot")
     path, times = supervised_paths(tmp_path, "drift", "baseline", "still")
     write_supervised(path, times, run)
     assert path == tmp_path / "drift" / "baseline" / "still" / "still_001.txt"
@@ -60,15 +59,15 @@ def test_trajectory_file_round_trip(tmp_path):
 
 def test_accuracy_skips_burn_in_failures_and_skipped_frames():
     states = np.array([I, T, T, T, F, S, S, S, S, I, T, T, T, T], dtype=np.int8)
-    overlaps = np.array([0, .1, .2, .3, 0, 0, 0, 0, 0, 0, .5, .6, .7, .8])
-    assert accuracy(overlaps, states, burnin=2) == (pytest.approx(np.mean([.2, .3, .6, .7, .8])), 5)
-    assert accuracy(overlaps, states, burnin=0) == (pytest.approx(np.mean([.1, .2, .3, .5, .6, .7, .8])), 7)
+    overlaps = np.array([0, 0.1, 0.2, 0.3, 0, 0, 0, 0, 0, 0, 0.5, 0.6, 0.7, 0.8])
+    assert accuracy(overlaps, states, burnin=2) == (pytest.approx(np.mean([0.2, 0.3, 0.6, 0.7, 0.8])), 5)
+    assert accuracy(overlaps, states, burnin=0) == (pytest.approx(np.mean([0.1, 0.2, 0.3, 0.5, 0.6, 0.7, 0.8])), 7)
     assert accuracy(overlaps, states, burnin=20) == (0.0, 0)
 
 
 def test_eao_segments_and_curve_closed_form():
     states = np.array([I, T, T, F, S, S, S, S, I, T, T, T], dtype=np.int8)
-    overlaps = np.array([0, .4, .8, 0, 0, 0, 0, 0, 0, .6, .6, .6])
+    overlaps = np.array([0, 0.4, 0.8, 0, 0, 0, 0, 0, 0, 0.6, 0.6, 0.6])
     segments = eao_segments(overlaps, states)
     assert [(len(o), failed) for o, failed in segments] == [(3, True), (4, False)]
     curve = eao_curve(segments)

@@ -4,6 +4,7 @@ The oracle trackers read the frame number from the image they are given (:class:
 in the pixels), so they output a known function of the ground truth of exactly the frame the runner
 passed them: ground truth plus a drift since initialisation, seeded noise, or a constant box.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,9 @@ class IndexFrames(FrameSource):
         if not 0 <= index < self.count:
             raise IndexError(f"frame index {index} out of range for {self.count} frames")
         pixel = np.array([index % 256, (index // 256) % 256, index // 65536], dtype=np.uint8)
-        return np.lib.stride_tricks.as_strided(pixel, shape=(self.height, self.width, 3), strides=(0, 0, 1),
-                                               writeable=False)
+        return np.lib.stride_tricks.as_strided(
+            pixel, shape=(self.height, self.width, 3), strides=(0, 0, 1), writeable=False
+        )
 
 
 def frame_index(image: np.ndarray) -> int:
@@ -40,8 +42,15 @@ class OracleTracker:
     """Outputs ``ground_truth[k] + drift * (k - k0) + noise * N(0, 1)`` on frame k (k0 = the init frame);
     NaN ground truth rows are replaced by the last known box. ``constant=True`` keeps the initial box."""
 
-    def __init__(self, ground_truth, drift=(0.0, 0.0, 0.0, 0.0), noise: float = 0.0, seed: int = 0,
-                 constant: bool = False, nan_every: int = 0):
+    def __init__(
+        self,
+        ground_truth,
+        drift=(0.0, 0.0, 0.0, 0.0),
+        noise: float = 0.0,
+        seed: int = 0,
+        constant: bool = False,
+        nan_every: int = 0,
+    ):
         truth = np.asarray(ground_truth, dtype=np.float64).reshape(-1, 4).copy()
         for k in range(1, len(truth)):
             if np.isnan(truth[k]).any():
@@ -79,24 +88,38 @@ def real_oracle_sequences(kind: str) -> list[Sequence]:
     benchmarks = shared_path("data", "benchmarks")
     videos = shared_path("data", "videos")
     if kind == "otb":
-        sources = [read_otb_sequence(benchmarks / "OTB" / "DragonBaby"),
-                   read_otb_sequence(benchmarks / "OTB" / "Jogging", 1),
-                   read_otb_sequence(benchmarks / "OTB" / "Jogging", 2),
-                   read_uav_sequence(benchmarks / "UAV123_10fps", "car16_1", "uav123_10fps"),
-                   read_video_sequence(videos / "UAV123_10fps-group3_2.mp4")]
+        sources = [
+            read_otb_sequence(benchmarks / "OTB" / "DragonBaby"),
+            read_otb_sequence(benchmarks / "OTB" / "Jogging", 1),
+            read_otb_sequence(benchmarks / "OTB" / "Jogging", 2),
+            read_uav_sequence(benchmarks / "UAV123_10fps", "car16_1", "uav123_10fps"),
+            read_video_sequence(videos / "UAV123_10fps-group3_2.mp4"),
+        ]
     elif kind == "vot":
-        sources = [read_vot_sequence(benchmarks / "VOT" / "ball1"),
-                   read_vot_sequence(benchmarks / "VOT-TIR" / "horse"),
-                   read_video_sequence(videos / "VOT-bolt1.mp4"),
-                   read_video_sequence(videos / "VOT-car1.mp4"),
-                   read_video_sequence(videos / "VOT-zebrafish1.mp4")]
+        sources = [
+            read_vot_sequence(benchmarks / "VOT" / "ball1"),
+            read_vot_sequence(benchmarks / "VOT-TIR" / "horse"),
+            read_video_sequence(videos / "VOT-bolt1.mp4"),
+            read_video_sequence(videos / "VOT-car1.mp4"),
+            read_video_sequence(videos / "VOT-zebrafish1.mp4"),
+        ]
     else:
         raise ValueError(kind)
     out = []
     for source in sources:
         height, width = source.frames[0].shape[:2]
-        out.append(oracle_sequence(source.name, source.ground_truth, width, height, absent=source.absent,
-                                   polygons=source.polygons, tags=source.tags, attributes=source.attributes))
+        out.append(
+            oracle_sequence(
+                source.name,
+                source.ground_truth,
+                width,
+                height,
+                absent=source.absent,
+                polygons=source.polygons,
+                tags=source.tags,
+                attributes=source.attributes,
+            )
+        )
     return out
 
 

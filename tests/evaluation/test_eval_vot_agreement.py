@@ -6,6 +6,7 @@ the written trajectories with ``vot.region.io.read_trajectory`` and scores them 
 ``vot.analysis.supervised`` (``AccuracyRobustness``/``compute_accuracy``/``count_failures``,
 ``AverageAccuracyRobustness``, ``EAOCurve``/``compute_eao_curve``, ``EAOScore``'s interval).
 """
+
 from __future__ import annotations
 
 import functools
@@ -53,8 +54,9 @@ def _toolkit_sequence(sequence):
         assert all(isinstance(r, Polygon) for r in regions)
     else:
         regions = [Rectangle(*row) for row in sequence.ground_truth]
-    return _Sized(name=sequence.name, groundtruth=lambda: regions, size=sequence.metadata["image_size"],
-                  length=len(regions))
+    return _Sized(
+        name=sequence.name, groundtruth=lambda: regions, size=sequence.metadata["image_size"], length=len(regions)
+    )
 
 
 class _Trajectory:
@@ -72,8 +74,10 @@ class _Experiment:
         self.root = root
 
     def gather(self, tracker, sequence):
-        return [_Trajectory(read_trajectory(str(path)))
-                for path in supervised_repetitions(self.root, tracker, "baseline", sequence.name)]
+        return [
+            _Trajectory(read_trajectory(str(path)))
+            for path in supervised_repetitions(self.root, tracker, "baseline", sequence.name)
+        ]
 
 
 class _Sized(SimpleNamespace):
@@ -132,9 +136,9 @@ def test_vot_preset_equals_vot_toolkit(vot_results):
         low, high = protocol.eao_interval
         if len(curve) > high:  # EAOScore: mean(curve[low:high + 1])
             covered += 1
-            assert ours["overall"]["eao"] == pytest.approx(float(np.mean(curve[low:high + 1])), abs=1e-6)
+            assert ours["overall"]["eao"] == pytest.approx(float(np.mean(curve[low : high + 1])), abs=1e-6)
         else:  # no segment reaches the interval: the toolkit's slice is (partly) empty
-            window = curve[low:high + 1]
+            window = curve[low : high + 1]
             expected = float(np.mean(window)) if len(window) else float("nan")
             assert ours["overall"]["eao"] == pytest.approx(expected, abs=1e-6, nan_ok=True)
     assert covered >= 1  # car1 (742 frames) tracked without failure covers the whole interval
@@ -225,10 +229,12 @@ def test_reset_protocol_equals_the_vot_toolkit_runner(tmp_path):
     assert skip_initialize == get_protocol("vot").skip_initialize == 5
     (tmp_path / "trackers.ini").write_text(
         "[siamtrack_dcfnet]\nlabel = siamtrack dcfnet\nprotocol = trax\ntimeout = 60\n"
-        f"command = {sys.executable} -m siamtrack.integrations.trax_server --tracker dcfnet --param device='cpu'\n")
+        f"command = {sys.executable} -m siamtrack.integrations.trax_server --tracker dcfnet --param device='cpu'\n"
+    )
     tracker = Registry([str(tmp_path)])["siamtrack_dcfnet"]
-    experiment = _Experiment("baseline", LocalStorage(str(tmp_path / "results")), skip_initialize=skip_initialize,
-                             repetitions=1)
+    experiment = _Experiment(
+        "baseline", LocalStorage(str(tmp_path / "results")), skip_initialize=skip_initialize, repetitions=1
+    )
     toolkit_sequence = load_sequence(str(folder))
     experiment.execute(tracker, toolkit_sequence, force=True)
     theirs = Trajectory.read(experiment.results(tracker, toolkit_sequence), "forced_001").regions()

@@ -1,5 +1,6 @@
 """Integrations: the got10k adapter driven by got10k's own ``Tracker.track``, and the TraX server driven by
 the vot-toolkit's TraX runtime on real VOT frames (rectangle and polygon regions)."""
+
 from __future__ import annotations
 
 import configparser
@@ -104,7 +105,8 @@ def test_got10k_adapter_tracks_as_the_in_process_tracker(in_process_dcfnet):
     boxes, _ = GOT10kTracker(build_tracker("dcfnet", device="cpu")).track(paths, BALL1_BOX)
     np.testing.assert_allclose(boxes, in_process_dcfnet, rtol=0, atol=1e-9)
     one_based, _ = GOT10kTracker(build_tracker("dcfnet", device="cpu"), one_based=True).track(
-        paths[:5], np.add(BALL1_BOX, [1, 1, 0, 0]))
+        paths[:5], np.add(BALL1_BOX, [1, 1, 0, 0])
+    )
     np.testing.assert_allclose(one_based - [1, 1, 0, 0], in_process_dcfnet[:5], rtol=0, atol=1e-9)
 
 
@@ -116,7 +118,8 @@ def test_trax_server_tracks_as_the_in_process_tracker(tmp_path, in_process_dcfne
 
     (tmp_path / "trackers.ini").write_text(
         "[siamtrack_dcfnet]\nlabel = siamtrack dcfnet\nprotocol = trax\ntimeout = 60\n"
-        f"command = {sys.executable} -m siamtrack.integrations.trax_server --tracker dcfnet --param device='cpu'\n")
+        f"command = {sys.executable} -m siamtrack.integrations.trax_server --tracker dcfnet --param device='cpu'\n"
+    )
     tracker = Registry([str(tmp_path)])["siamtrack_dcfnet"]
     _, states = run_vot_session(tracker, Rectangle(*BALL1_BOX), frames=BALL1_FRAMES)
     boxes = np.array([rectangle_of(s) for s in states])
@@ -142,12 +145,19 @@ def vot_tracker(tmp_path_factory):
     folder = tmp_path_factory.mktemp("vot-workspace")
     torch.manual_seed(1)
     weights = folder / "siamfc-quarter.pth"
-    torch.save({"state_dict": build_model("siamfc", width=0.25).state_dict(), "model_name": "siamfc",
-                "model_config": {"width": 0.25}}, weights)
+    torch.save(
+        {
+            "state_dict": build_model("siamfc", width=0.25).state_dict(),
+            "model_name": "siamfc",
+            "model_config": {"width": 0.25},
+        },
+        weights,
+    )
     (folder / "trackers.ini").write_text(
         "[siamtrack_test]\nlabel = siamtrack test\nprotocol = trax\ntimeout = 60\n"
         f"command = {sys.executable} -m siamtrack.integrations.trax_server --tracker siamfc "
-        f"--weights {weights} --param device='cpu'\n")
+        f"--weights {weights} --param device='cpu'\n"
+    )
     return Registry([str(folder)])["siamtrack_test"]
 
 
@@ -204,20 +214,31 @@ def test_vot_evaluate_runs_the_example_registry_on_a_local_workspace(tmp_path):
     (tmp_path / "sequences" / "list.txt").write_text("ball1\n")
     (tmp_path / "config.yaml").write_text("registry:\n  - ./trackers.ini\nstack: ./stack.yaml\n")
     (tmp_path / "stack.yaml").write_text(
-        "title: siamtrack local check\nexperiments:\n  baseline:\n    type: unsupervised\n    repetitions: 1\n")
+        "title: siamtrack local check\nexperiments:\n  baseline:\n    type: unsupervised\n    repetitions: 1\n"
+    )
     weights = tmp_path / "siamfc-quarter.pth"
-    torch.save({"state_dict": build_model("siamfc", width=0.25).state_dict(), "model_name": "siamfc",
-                "model_config": {"width": 0.25}}, weights)
+    torch.save(
+        {
+            "state_dict": build_model("siamfc", width=0.25).state_dict(),
+            "model_name": "siamfc",
+            "model_config": {"width": 0.25},
+        },
+        weights,
+    )
     config = configparser.ConfigParser()
     config.read(INTEGRATIONS / "trackers.ini")
     command = config["siamtrack_siamfc"]["command"]
     assert command.startswith("python ")
-    config["siamtrack_siamfc"]["command"] = f"{sys.executable} {command[len('python '):]} --weights {weights}"
+    config["siamtrack_siamfc"]["command"] = f"{sys.executable} {command[len('python ') :]} --weights {weights}"
     with open(tmp_path / "trackers.ini", "w") as handle:
         config.write(handle)
     vot = Path(sys.executable).with_name("vot")
-    done = subprocess.run([str(vot), "evaluate", "--workspace", str(tmp_path), "siamtrack_siamfc"],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(vot), "evaluate", "--workspace", str(tmp_path), "siamtrack_siamfc"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     results = tmp_path / "results" / "siamtrack_siamfc" / "baseline" / "ball1"
     confidences = (results / "ball1_001_confidence.value").read_text().splitlines()

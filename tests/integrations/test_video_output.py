@@ -1,5 +1,6 @@
 """The annotated ``track.mp4``: H.264 ``yuv420p`` with its index at the front (what browsers play and stream),
 one frame per tracked frame, each the source frame with the box drawn; odd frame sizes padded by one pixel."""
+
 from __future__ import annotations
 
 import subprocess
@@ -20,17 +21,17 @@ SCRIPT = Path(sys.executable).with_name("siamtrack")  # the installed console sc
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     error = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0 ** 2 / max(error, 1e-12)))
+    return float(10 * np.log10(255.0**2 / max(error, 1e-12)))
 
 
 def top_level_boxes(path: Path) -> list[str]:
     """The types of the top-level MP4 boxes (atoms) of ``path``, in file order."""
     data, position, kinds = path.read_bytes(), 0, []
     while position + 8 <= len(data):
-        size = int.from_bytes(data[position:position + 4], "big")
-        kinds.append(data[position + 4:position + 8].decode("latin-1"))
+        size = int.from_bytes(data[position : position + 4], "big")
+        kinds.append(data[position + 4 : position + 8].decode("latin-1"))
         if size == 1:
-            size = int.from_bytes(data[position + 8:position + 16], "big")
+            size = int.from_bytes(data[position + 8 : position + 16], "big")
         assert size >= 8, f"{path}: bad box size {size} at {position}"
         position += size
     return kinds
@@ -49,8 +50,25 @@ def test_track_writes_h264_that_holds_every_tracked_frame_with_its_box(tmp_path)
     ground_truth = np.loadtxt(DEMO_GROUND_TRUTH, delimiter=",", ndmin=2)
     box = ",".join(f"{v:.2f}" for v in ground_truth[0])
     out = tmp_path / "run"
-    result = subprocess.run([str(SCRIPT), "track", "--tracker", "dcfnet", "--video", str(DEMO_VIDEO), "--box", box,
-                             "--out", str(out), "--max-frames", "12"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            str(SCRIPT),
+            "track",
+            "--tracker",
+            "dcfnet",
+            "--video",
+            str(DEMO_VIDEO),
+            "--box",
+            box,
+            "--out",
+            str(out),
+            "--max-frames",
+            "12",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     boxes = np.loadtxt(out / "boxes.txt", delimiter=",", ndmin=2)
     assert boxes.shape == (12, 4)
@@ -75,7 +93,7 @@ def test_track_writes_h264_that_holds_every_tracked_frame_with_its_box(tmp_path)
         x, y, w, h = (int(round(v)) for v in boxes[index])
         away = np.ones((240, 320), bool)
         away[:40] = False  # the text
-        away[max(y - 4, 0):y + h + 4, max(x - 4, 0):x + w + 4] = False
+        away[max(y - 4, 0) : y + h + 4, max(x - 4, 0) : x + w + 4] = False
         assert psnr(frames[index][away], expected[away]) > 34.0
         # a pixel in the middle of the box's top edge is the box colour (yellow in BGR)
         b, g, r = frames[index][y, x + w // 2].astype(int)
@@ -85,8 +103,7 @@ def test_track_writes_h264_that_holds_every_tracked_frame_with_its_box(tmp_path)
 def test_odd_frame_size_is_padded_by_one_pixel(tmp_path):
     rng = np.random.default_rng(3)
     height, width = 45, 61
-    images = [cv2.GaussianBlur(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), (9, 9), 3)
-              for _ in range(5)]
+    images = [cv2.GaussianBlur(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), (9, 9), 3) for _ in range(5)]
     path = tmp_path / "odd.mp4"
     with H264Writer(path, width, height, fps=12.5) as writer:
         assert writer.padded

@@ -1,5 +1,6 @@
 """Squeeze-and-excitation block (AdaCFNet Sec. III-A, Table I; Hu et al. 2018): closed forms, the
 input-conditioned weights, hidden sizes, gradients and input checks."""
+
 from __future__ import annotations
 
 import pytest

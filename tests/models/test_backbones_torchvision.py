@@ -1,5 +1,6 @@
 """VGG-16 and ResNet-50 definitions: torchvision's state-dict layout (keys built here from the architectures'
 definitions), loading a torchvision-layout file written with random weights (weights_only), feature taps."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """EDCF's context-aware correlation-filter layer (Eq. 6-14): the closed form against a direct least-squares
 solve with circulant data matrices in the spatial domain (float64), the hand-written backward (Eq. 10-14)
 against autograd through torch.fft and against finite differences, and the layer's geometry."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,8 +23,11 @@ def convolution_matrix(signal: torch.Tensor) -> torch.Tensor:
     """The circulant matrix ``Z`` of a 2-D ``signal`` with ``(Z w)[u] = Σ_t z[u - t] w[t]`` (circular
     convolution: the paper's convention, ``Z w = F⁻¹(ẑ ⊙ ŵ)``), built shift by shift (no FFT)."""
     height, width = signal.shape
-    columns = [torch.roll(signal, shifts=(t_row, t_col), dims=(0, 1)).reshape(-1)
-               for t_row in range(height) for t_col in range(width)]  # column t holds z[u - t]
+    columns = [
+        torch.roll(signal, shifts=(t_row, t_col), dims=(0, 1)).reshape(-1)
+        for t_row in range(height)
+        for t_col in range(width)
+    ]  # column t holds z[u - t]
     return torch.stack(columns, dim=1)
 
 
@@ -48,8 +52,9 @@ def spatial_context_aware_solve(template, context, target, lam1, lam2, cross_cha
 
 def fourier_filter(template, context, target, lam1, lam2) -> torch.Tensor:
     """The spatial filter of Eq. 7 for one sample."""
-    filter_fft, _ = context_aware_filter(torch.fft.rfft2(template[None]), torch.fft.rfft2(context[None]),
-                                         torch.fft.rfft2(target), lam1, lam2)
+    filter_fft, _ = context_aware_filter(
+        torch.fft.rfft2(template[None]), torch.fft.rfft2(context[None]), torch.fft.rfft2(target), lam1, lam2
+    )
     return torch.fft.irfft2(filter_fft, s=template.shape[-2:])[0]
 
 
@@ -146,8 +151,9 @@ def test_l2_loss_gradient_of_eq10():
     search.requires_grad_(True)
     response = context_aware_correlation(template, context, search, target, 0.1, 0.5)
     (grad,) = torch.autograd.grad(((response - target) ** 2).sum(), search)
-    filter_fft, _ = context_aware_filter(torch.fft.rfft2(template), torch.fft.rfft2(context),
-                                         torch.fft.rfft2(target), 0.1, 0.5)
+    filter_fft, _ = context_aware_filter(
+        torch.fft.rfft2(template), torch.fft.rfft2(context), torch.fft.rfft2(target), 0.1, 0.5
+    )
     gamma = 2 * (torch.fft.rfft2(response.detach()) - torch.fft.rfft2(target))
     torch.testing.assert_close(grad, torch.fft.irfft2(gamma * filter_fft.conj(), s=target.shape))
 

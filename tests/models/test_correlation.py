@@ -1,5 +1,6 @@
 """Correlation layers: xcorr against a direct loop, the CF layer against a spatial least-squares solve,
 finite differences (gradcheck) and autograd through that independent solve."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +28,7 @@ def direct_xcorr(exemplar: torch.Tensor, instance: torch.Tensor) -> torch.Tensor
         template = exemplar[index // k]
         for row in range(big_h - h + 1):
             for col in range(big_w - w + 1):
-                out[index, 0, row, col] = (template * instance[index, :, row:row + h, col:col + w]).sum()
+                out[index, 0, row, col] = (template * instance[index, :, row : row + h, col : col + w]).sum()
     return out
 
 
@@ -41,8 +42,9 @@ def test_xcorr_matches_direct_loop(m, n):
     torch.testing.assert_close(result, direct_xcorr(exemplar, instance))
 
 
-@pytest.mark.parametrize("m, n, size, big", [(1, 3, (12, 13), (20, 17)), (3, 3, (12, 12), (12, 15)),
-                                             (2, 4, (13, 12), (16, 16))])
+@pytest.mark.parametrize(
+    "m, n, size, big", [(1, 3, (12, 13), (20, 17)), (3, 3, (12, 12), (12, 15)), (2, 4, (13, 12), (16, 16))]
+)
 def test_xcorr_fft_path_matches_direct_loop_and_conv_with_gradients(m, n, size, big):
     """Exemplars of FFT_MIN_AREA cells or more go through the FFT: same maps as the loop (float64), as the
     convolution (float32, to rounding), and the same gradients (gradcheck)."""
@@ -53,7 +55,9 @@ def test_xcorr_fft_path_matches_direct_loop_and_conv_with_gradients(m, n, size, 
     result = xcorr(exemplar, instance)
     torch.testing.assert_close(result, direct_xcorr(exemplar, instance))
     k = n // m
-    by_conv = torch.cat([F.conv2d(instance[i * k:(i + 1) * k].float(), exemplar[i:i + 1].float()) for i in range(m)])
+    by_conv = torch.cat(
+        [F.conv2d(instance[i * k : (i + 1) * k].float(), exemplar[i : i + 1].float()) for i in range(m)]
+    )
     torch.testing.assert_close(xcorr(exemplar.float(), instance.float()), by_conv, rtol=1e-4, atol=1e-4)
     small = (exemplar[:, :1, :, :].clone().requires_grad_(), instance[:, :1, :, :].clone().requires_grad_())
     assert torch.autograd.gradcheck(xcorr, small)
@@ -150,8 +154,9 @@ def test_correlation_filter_layer_windows_then_crops():
     layer = CorrelationFilter(lam=2.0, sigma=1.5, margin=2)
     template = layer(features)
     assert template.shape == (2, 3, 7, 5)
-    full = solve_correlation_filter(features * hann_window(11, 9, dtype=torch.float64),
-                                    circular_gaussian(11, 9, 1.5, dtype=torch.float64), 2.0)
+    full = solve_correlation_filter(
+        features * hann_window(11, 9, dtype=torch.float64), circular_gaussian(11, 9, 1.5, dtype=torch.float64), 2.0
+    )
     torch.testing.assert_close(template, full[..., 2:9, 2:7])
     with pytest.raises(ValueError, match="too small"):
         layer(torch.zeros(1, 1, 4, 9))

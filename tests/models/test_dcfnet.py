@@ -1,4 +1,5 @@
 """DCFNet model, DCF layer and weight loaders: golden fixture, closed forms, autograd, bad files."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,10 +7,17 @@ import pytest
 import torch
 
 from conftest import shared_path
-from siamtrack.models.dcfnet import (DCFNet, DCFNetFeatures, LocalResponseNorm, channels_first, cosine_window,
-                                     dcf_response, dcf_solve, gaussian_label)
-from siamtrack.weights.dcfnet import (features_from_state_dict, load_dcfnet_features, load_dcfnet_mat,
-                                      load_param_pth)
+from siamtrack.models.dcfnet import (
+    DCFNet,
+    DCFNetFeatures,
+    LocalResponseNorm,
+    channels_first,
+    cosine_window,
+    dcf_response,
+    dcf_solve,
+    gaussian_label,
+)
+from siamtrack.weights.dcfnet import features_from_state_dict, load_dcfnet_features, load_dcfnet_mat, load_param_pth
 from siamtrack.weights.matconvnet import WeightFileError, read_simplenn, simplenn_to_torch
 
 scipy_io = pytest.importorskip("scipy.io")
@@ -20,6 +28,7 @@ def _weights(name: str):
 
 
 # ---- LRN -------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("size,channels", [(1, 4), (3, 7), (4, 6), (5, 32), (6, 3)])
 def test_lrn_equals_pytorch_lrn(size, channels):
@@ -33,8 +42,9 @@ def test_lrn_equals_pytorch_lrn(size, channels):
 def test_lrn_float32_matches_pytorch_within_rounding_and_has_gradients():
     torch.manual_seed(0)
     x = torch.randn(3, 32, 17, 17) * 60
-    torch.testing.assert_close(LocalResponseNorm(5)(x), torch.nn.LocalResponseNorm(5, 1e-4, 0.75, 1.0)(x),
-                               rtol=2e-6, atol=2e-6)
+    torch.testing.assert_close(
+        LocalResponseNorm(5)(x), torch.nn.LocalResponseNorm(5, 1e-4, 0.75, 1.0)(x), rtol=2e-6, atol=2e-6
+    )
     x64 = torch.randn(1, 6, 3, 3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(LocalResponseNorm(3, alpha=0.5, beta=0.75, k=1.0), (x64,))
 
@@ -65,6 +75,7 @@ def test_channels_first_moves_values_only():
 
 
 # ---- golden fixture and weight agreement -----------------------------------------------------------------
+
 
 def _golden():
     contents = scipy_io.loadmat(str(_weights("net_param.mat")))
@@ -124,6 +135,7 @@ def test_matconvnet_meta_is_read():
 
 # ---- the DCF layer -----------------------------------------------------------------------------------------
 
+
 def _convolution_matrix(kernel: np.ndarray) -> np.ndarray:
     """Matrix A with A @ w.ravel() = (w circularly convolved with kernel).ravel() for 2-D arrays."""
     h, w = kernel.shape
@@ -164,11 +176,11 @@ def test_label_and_window():
     label = gaussian_label(125, 125 / 3 * 0.1)
     assert label.shape == (125, 125) and label[0, 0] == 1.0 and int(label.argmax()) == 0
     sigma = 125 / 3 * 0.1
-    assert label[0, 1].item() == pytest.approx(np.exp(-0.5 / sigma ** 2), rel=1e-6)
+    assert label[0, 1].item() == pytest.approx(np.exp(-0.5 / sigma**2), rel=1e-6)
     torch.testing.assert_close(label[0, 1], label[0, -1])  # periodic: offsets +1 and -1 alike
     for size in (7, 8):  # the authors' offsets: i up to n - floor(n / 2), then i - n
         offsets = np.array([i if i <= size - size // 2 else i - size for i in range(size)], float)
-        expected = np.exp(-(offsets[:, None] ** 2 + offsets[None, :] ** 2) / (2 * 1.5 ** 2))
+        expected = np.exp(-(offsets[:, None] ** 2 + offsets[None, :] ** 2) / (2 * 1.5**2))
         np.testing.assert_allclose(gaussian_label(size, 1.5).numpy(), expected, rtol=1e-6)
     window = cosine_window(7)
     assert window[0, 3] == 0 and window[3, 3] == 1.0 and torch.equal(window, window.T)
@@ -213,6 +225,7 @@ def test_training_net_rejects_bad_sizes():
 
 # ---- the generic MatConvNet converter on closed forms -----------------------------------------------------
 
+
 def _save_simplenn(path, layers, meta=None):
     cells = np.empty((1, len(layers)), dtype=object)
     for index, layer in enumerate(layers):
@@ -234,17 +247,35 @@ def test_simplenn_converter_matches_hand_computed_layers(tmp_path):
     first_row = np.zeros((2, 1, 1, 2), np.float32)
     first_row[0, 0, 0, :] = [1.0, -2.0]  # 2 x 1 filters with pad [1 0 0 0]: again y(i, j) = x(i - 1, j) (x -2)
     grouped = np.ones((1, 1, 1, 2), np.float32)  # 1 input channel per group, 2 groups
-    path = _save_simplenn(tmp_path / "net.mat", [
-        {"name": "shift", "type": "conv", "weights": _cell(shift_down, np.array([0.5], np.float32)),
-         "pad": np.array([1.0]), "stride": np.array([1.0, 1.0])},
-        {"name": "rows", "type": "conv", "weights": _cell(first_row, np.zeros(2, np.float32)),
-         "pad": np.array([1.0, 0, 0, 0]), "stride": 1.0},
-        {"name": "leaky", "type": "relu", "leak": 0.1},
-        {"name": "groups", "type": "conv", "weights": _cell(grouped, np.zeros(2, np.float32)), "pad": 0.0,
-         "stride": 1.0},
-        {"name": "norm", "type": "lrn", "param": np.array([3.0, 2.0, 0.01, 0.75])},
-        {"name": "pool", "type": "pool", "method": "max", "pool": np.array([2.0, 2.0]), "stride": 2.0, "pad": 0.0},
-    ])
+    path = _save_simplenn(
+        tmp_path / "net.mat",
+        [
+            {
+                "name": "shift",
+                "type": "conv",
+                "weights": _cell(shift_down, np.array([0.5], np.float32)),
+                "pad": np.array([1.0]),
+                "stride": np.array([1.0, 1.0]),
+            },
+            {
+                "name": "rows",
+                "type": "conv",
+                "weights": _cell(first_row, np.zeros(2, np.float32)),
+                "pad": np.array([1.0, 0, 0, 0]),
+                "stride": 1.0,
+            },
+            {"name": "leaky", "type": "relu", "leak": 0.1},
+            {
+                "name": "groups",
+                "type": "conv",
+                "weights": _cell(grouped, np.zeros(2, np.float32)),
+                "pad": 0.0,
+                "stride": 1.0,
+            },
+            {"name": "norm", "type": "lrn", "param": np.array([3.0, 2.0, 0.01, 0.75])},
+            {"name": "pool", "type": "pool", "method": "max", "pool": np.array([2.0, 2.0]), "stride": 2.0, "pad": 0.0},
+        ],
+    )
     net = simplenn_to_torch(read_simplenn(path))
     x = np.random.default_rng(0).normal(size=(6, 8)).astype(np.float32)
     with torch.no_grad():
@@ -257,7 +288,7 @@ def test_simplenn_converter_matches_hand_computed_layers(tmp_path):
     twice[1:] = shifted[:-1]
     channels = np.stack([twice, -2 * twice])
     channels = np.where(channels > 0, channels, 0.1 * channels)
-    squares = np.pad(channels ** 2, ((1, 1), (0, 0), (0, 0)))
+    squares = np.pad(channels**2, ((1, 1), (0, 0), (0, 0)))
     normed = channels / (2.0 + 0.01 * (squares[0:2] + squares[1:3] + squares[2:4])) ** 0.75  # alpha not / N
     pooled = normed.reshape(2, 3, 2, 4, 2).max(axis=(2, 4))
     np.testing.assert_allclose(out, pooled, rtol=1e-5, atol=1e-6)
@@ -267,17 +298,28 @@ def test_simplenn_converter_rejects_what_it_cannot_translate(tmp_path):
     path = _save_simplenn(tmp_path / "custom.mat", [{"name": "mystery", "type": "bnorm"}])
     with pytest.raises(WeightFileError, match=r"custom\.mat: layer 1 \('mystery', type 'bnorm'\).*not supported"):
         simplenn_to_torch(read_simplenn(path))
-    path = _save_simplenn(tmp_path / "even.mat", [{"name": "n", "type": "lrn",
-                                                   "param": np.array([4.0, 1, 1e-4, 0.75])}])
+    path = _save_simplenn(
+        tmp_path / "even.mat", [{"name": "n", "type": "lrn", "param": np.array([4.0, 1, 1e-4, 0.75])}]
+    )
     with pytest.raises(WeightFileError, match="even.mat.*N=4.0 is not supported"):
         simplenn_to_torch(read_simplenn(path))
-    path = _save_simplenn(tmp_path / "pad.mat", [{"name": "c", "type": "conv", "weights": _cell(
-        np.ones((3, 3, 1, 1), np.float32), np.zeros(1, np.float32)), "pad": np.array([1.0, 2.0, 3.0])}])
+    path = _save_simplenn(
+        tmp_path / "pad.mat",
+        [
+            {
+                "name": "c",
+                "type": "conv",
+                "weights": _cell(np.ones((3, 3, 1, 1), np.float32), np.zeros(1, np.float32)),
+                "pad": np.array([1.0, 2.0, 3.0]),
+            }
+        ],
+    )
     with pytest.raises(WeightFileError, match=r"pad.mat: layer 1 .*pad must be 1 or 4 non-negative integers"):
         simplenn_to_torch(read_simplenn(path))
 
 
 # ---- bad weight files ---------------------------------------------------------------------------------------
+
 
 def test_bad_weight_files_give_clear_errors(tmp_path):
     with pytest.raises(WeightFileError, match="nope.pth: weight file does not exist"):

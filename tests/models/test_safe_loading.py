@@ -1,5 +1,6 @@
 """Every loader of files a user can hand us refuses a pickle whose unpickling would run code, and the code never
 runs: the payload below creates a marker file when unpickled, so a loader with ``weights_only=False`` fails here."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,8 +40,11 @@ def loaders():
 
 
 @pytest.mark.parametrize("name", list(loaders()))
-@pytest.mark.parametrize("wrap", [lambda obj: obj, lambda obj: {"state_dict": {"w": torch.zeros(1)}, "x": obj}],
-                         ids=["bare", "inside a state dict"])
+@pytest.mark.parametrize(
+    "wrap",
+    [lambda obj: obj, lambda obj: {"state_dict": {"w": torch.zeros(1)}, "x": obj}],
+    ids=["bare", "inside a state dict"],
+)
 def test_a_pickled_payload_is_refused_and_never_runs(tmp_path, name, wrap):
     path, marker = payload_file(tmp_path, wrap)
     with pytest.raises(Exception) as caught:

@@ -1,6 +1,7 @@
 """``siamtrack serve``, its HTTP layer through Starlette's test client and a real uvicorn server: bad inputs get a
 clear message and the server goes on, one run at a time, a closed page stops its run, nothing outside the folders
 given to it can be read, and the reports API. The page itself in Chromium: tests/serve/test_serve_browser.py."""
+
 from __future__ import annotations
 
 import http.client
@@ -42,8 +43,16 @@ def folders(tmp_path_factory):
 
 @pytest.fixture()
 def app(folders, tmp_path):
-    return create_app(ServeConfig(videos=folders["videos"], results=folders["results"], dataset="folder",
-                                  root=folders["data"], max_upload_mb=1.0, work_dir=tmp_path / "work"))
+    return create_app(
+        ServeConfig(
+            videos=folders["videos"],
+            results=folders["results"],
+            dataset="folder",
+            root=folders["data"],
+            max_upload_mb=1.0,
+            work_dir=tmp_path / "work",
+        )
+    )
 
 
 @pytest.fixture()
@@ -65,6 +74,7 @@ def start(client, **fields):
 
 # --- pages and listings ------------------------------------------------------------------------------------------
 
+
 def test_pages_trackers_and_videos(client):
     from siamtrack.trackers import DEFAULT_TRACKER, available_trackers
 
@@ -79,12 +89,14 @@ def test_pages_trackers_and_videos(client):
     assert "videos/escape.mp4" not in ids  # a symlink out of --videos is not offered
     info = client.get("/api/videos/info", params={"video": "videos/sub/clip.mp4"}).json()
     assert (info["width"], info["height"], info["frames"]) == (320, 240, 150)
-    frame = cv2.imdecode(np.frombuffer(client.get("/api/videos/frame", params={"video": "demo"}).content, np.uint8),
-                         cv2.IMREAD_COLOR)
+    frame = cv2.imdecode(
+        np.frombuffer(client.get("/api/videos/frame", params={"video": "demo"}).content, np.uint8), cv2.IMREAD_COLOR
+    )
     assert frame.shape == (240, 320, 3)
 
 
 # --- a run: events, files, the same files as track_to_folder ----------------------------------------------------
+
 
 def test_a_run_streams_its_boxes_and_writes_the_files_of_siamtrack_track(client, app, tmp_path):
     from siamtrack.data.sequence import VideoFile
@@ -111,11 +123,13 @@ def test_a_run_streams_its_boxes_and_writes_the_files_of_siamtrack_track(client,
         served = client.get(f"/api/jobs/{job['id']}/{index}/boxes.txt")
         assert served.status_code == 200 and 'filename="boxes.txt"' in served.headers["content-disposition"]
         expected = tmp_path / tracker
-        track_to_folder(build_tracker(tracker), VideoFile(str(DEMO_VIDEO)), np.array(BOX, float), expected,
-                        fps=25.0, max_frames=6)
+        track_to_folder(
+            build_tracker(tracker), VideoFile(str(DEMO_VIDEO)), np.array(BOX, float), expected, fps=25.0, max_frames=6
+        )
         assert served.text == (expected / "boxes.txt").read_text()  # the code of siamtrack track, the same file
-        np.testing.assert_allclose(np.loadtxt(served.text.splitlines(), delimiter=","),
-                                   [streamed[k] for k in range(6)], atol=6e-5)
+        np.testing.assert_allclose(
+            np.loadtxt(served.text.splitlines(), delimiter=","), [streamed[k] for k in range(6)], atol=6e-5
+        )
         video = client.get(f"/api/jobs/{job['id']}/{index}/track.mp4")
         assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
         path = tmp_path / f"{index}.mp4"
@@ -130,11 +144,20 @@ def test_a_run_streams_its_boxes_and_writes_the_files_of_siamtrack_track(client,
 
 # --- bad input: a clear message, and the server goes on ---------------------------------------------------------
 
-@pytest.mark.parametrize("box, message", [
-    ([100, 80, 0, 40], "w and h > 0"), ([100, 80, 50, -3], "w and h > 0"), ([100, 80, 0.4, 40], "too small"),
-    ([300, 80, 50, 40], "not inside the 320x240 frame"), ([-5, 80, 50, 40], "not inside"),
-    ([100, 220, 50, 40], "not inside"), (None, "draw the target's box"), ("1,2,3", "x,y,w,h"),
-])
+
+@pytest.mark.parametrize(
+    "box, message",
+    [
+        ([100, 80, 0, 40], "w and h > 0"),
+        ([100, 80, 50, -3], "w and h > 0"),
+        ([100, 80, 0.4, 40], "too small"),
+        ([300, 80, 50, 40], "not inside the 320x240 frame"),
+        ([-5, 80, 50, 40], "not inside"),
+        ([100, 220, 50, 40], "not inside"),
+        (None, "draw the target's box"),
+        ("1,2,3", "x,y,w,h"),
+    ],
+)
 def test_a_bad_box_is_refused_with_a_message(client, app, box, message):
     response = start(client, box=box)
     assert response.status_code == 400 and message in response.json()["error"]
@@ -142,11 +165,13 @@ def test_a_bad_box_is_refused_with_a_message(client, app, box, message):
 
 
 def test_bad_requests_are_refused_with_a_message(client):
-    for body, message in [({"trackers": ["no-such"]}, "trackers must be 1 or 2 of"),
-                          ({"trackers": ["dcfnet"] * 3}, "trackers must be 1 or 2"),
-                          ({"max_frames": -1}, "max_frames must be a positive integer"),
-                          ({"video": "videos/notes.mp4"}, "notes.mp4: not a video OpenCV can read"),
-                          ({"video": "elsewhere/x.mp4"}, "unknown video")]:
+    for body, message in [
+        ({"trackers": ["no-such"]}, "trackers must be 1 or 2 of"),
+        ({"trackers": ["dcfnet"] * 3}, "trackers must be 1 or 2"),
+        ({"max_frames": -1}, "max_frames must be a positive integer"),
+        ({"video": "videos/notes.mp4"}, "notes.mp4: not a video OpenCV can read"),
+        ({"video": "elsewhere/x.mp4"}, "unknown video"),
+    ]:
         response = start(client, **body)
         assert response.status_code in (400, 404) and message in response.json()["error"], (body, response.text)
     response = client.post("/api/jobs", content=b"{not json")
@@ -179,6 +204,7 @@ def test_uploads_not_a_video_too_large_then_a_video(client):
 
 
 # --- one run at a time -------------------------------------------------------------------------------------------
+
 
 def test_a_second_run_is_refused_while_one_runs_and_stop_frees_the_worker(client, app):
     first = start(client)
@@ -223,12 +249,12 @@ def test_two_pages_starting_at_once_get_one_run(app):
 
 # --- the page goes away mid-run -----------------------------------------------------------------------------------
 
+
 def test_a_closed_page_stops_its_run_and_frees_the_worker(app):
     before = {t.name for t in threading.enumerate()}
     with LiveServer(app) as server:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
-        connection.request("POST", "/api/jobs", body=f'{{"video": "demo", "box": {BOX}, '
-                                                     f'"trackers": ["opencv-csrt"]}}')
+        connection.request("POST", "/api/jobs", body=f'{{"video": "demo", "box": {BOX}, "trackers": ["opencv-csrt"]}}')
         job = __import__("json").loads(connection.getresponse().read())
         connection.request("GET", f"/api/jobs/{job['id']}/events")
         response = connection.getresponse()
@@ -244,8 +270,9 @@ def test_a_closed_page_stops_its_run_and_frees_the_worker(app):
         assert lane["state"] == "stopped" and "closed its event stream" in lane["message"], lane
         assert 1 <= lane["frames"] < 150
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
-        connection.request("POST", "/api/jobs", body=f'{{"video": "demo", "box": {BOX}, "trackers": '
-                                                     '["opencv-csrt"], "max_frames": 2}')
+        connection.request(
+            "POST", "/api/jobs", body=f'{{"video": "demo", "box": {BOX}, "trackers": ["opencv-csrt"], "max_frames": 2}}'
+        )
         assert connection.getresponse().status == 202  # the worker takes a new run
         connection.close()
         wait_free(app)
@@ -266,9 +293,18 @@ def test_a_run_no_page_attaches_to_stops_itself(app, monkeypatch):
 
 # --- nothing outside the folders given to serve ------------------------------------------------------------------
 
-TRAVERSALS = ["../outside/secret.txt", "../../etc/passwd", "/etc/passwd", "report/../../outside/secret.txt",
-              "escape.txt", "report//report.json", "./report/report.json", "report\\..\\..\\outside\\secret.txt",
-              "%2e%2e/outside/secret.txt", ""]
+TRAVERSALS = [
+    "../outside/secret.txt",
+    "../../etc/passwd",
+    "/etc/passwd",
+    "report/../../outside/secret.txt",
+    "escape.txt",
+    "report//report.json",
+    "./report/report.json",
+    "report\\..\\..\\outside\\secret.txt",
+    "%2e%2e/outside/secret.txt",
+    "",
+]
 
 
 @pytest.mark.parametrize("path", TRAVERSALS)
@@ -279,9 +315,19 @@ def test_results_files_cannot_leave_the_results_folder(client, path):
     assert "error" in response.json()
 
 
-@pytest.mark.parametrize("video", ["videos/../outside/secret.mp4", "videos/../../outside/secret.mp4",
-                                   "videos//etc/passwd", "videos/escape.mp4", "uploads/../videos/sub/clip.mp4",
-                                   "/etc/passwd", "../outside/secret.mp4", "videos/sub/../../outside/secret.mp4"])
+@pytest.mark.parametrize(
+    "video",
+    [
+        "videos/../outside/secret.mp4",
+        "videos/../../outside/secret.mp4",
+        "videos//etc/passwd",
+        "videos/escape.mp4",
+        "uploads/../videos/sub/clip.mp4",
+        "/etc/passwd",
+        "../outside/secret.mp4",
+        "videos/sub/../../outside/secret.mp4",
+    ],
+)
 def test_videos_cannot_leave_their_folders(client, video):
     for url in ("/api/videos/info", "/api/videos/frame"):
         response = client.get(url, params={"video": video})
@@ -293,12 +339,16 @@ def test_videos_cannot_leave_their_folders(client, video):
 def test_encoded_and_raw_traversal_on_the_wire(app, folders):
     """Requests sent byte for byte (no client normalises them): encoded dots and slashes, raw ``..``."""
     with LiveServer(app) as server:
-        for target in ["/api/results/file?path=%2e%2e%2foutside%2fsecret.txt",
-                       "/api/results/file?path=%2E%2E/%2E%2E/etc/passwd",
-                       "/api/results/file?path=report%2f..%2f..%2foutside%2fsecret.txt",
-                       "/api/results/file?path=%252e%252e%252foutside%252fsecret.txt",
-                       "/api/videos/frame?video=videos%2f%2e%2e%2f..%2foutside%2fsecret.mp4",
-                       "/../../outside/secret.txt", "/%2e%2e/%2e%2e/etc/passwd", "/api/results/../../etc/passwd"]:
+        for target in [
+            "/api/results/file?path=%2e%2e%2foutside%2fsecret.txt",
+            "/api/results/file?path=%2E%2E/%2E%2E/etc/passwd",
+            "/api/results/file?path=report%2f..%2f..%2foutside%2fsecret.txt",
+            "/api/results/file?path=%252e%252e%252foutside%252fsecret.txt",
+            "/api/videos/frame?video=videos%2f%2e%2e%2f..%2foutside%2fsecret.mp4",
+            "/../../outside/secret.txt",
+            "/%2e%2e/%2e%2e/etc/passwd",
+            "/api/results/../../etc/passwd",
+        ]:
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
             connection.putrequest("GET", target, skip_accept_encoding=True)
             connection.endheaders()
@@ -315,6 +365,7 @@ def test_encoded_and_raw_traversal_on_the_wire(app, folders):
 
 # --- reports ------------------------------------------------------------------------------------------------------
 
+
 def test_reports_and_one_sequence_played_with_every_trackers_boxes(client, folders):
     reports = client.get("/api/reports").json()
     assert reports["playback"] is True
@@ -325,8 +376,10 @@ def test_reports_and_one_sequence_played_with_every_trackers_boxes(client, folde
     plot = client.get("/api/results/file", params={"path": "report/ope_success.png"})
     assert plot.status_code == 200 and plot.content.startswith(b"\x89PNG")
     data = client.get("/api/results/file", params={"path": "report/report.json"}).json()
-    assert data["results"]["ope"]["alpha"]["per_sequence"]["clip"]["auc"] > \
-        data["results"]["ope"]["beta"]["per_sequence"]["clip"]["auc"]
+    assert (
+        data["results"]["ope"]["alpha"]["per_sequence"]["clip"]["auc"]
+        > data["results"]["ope"]["beta"]["per_sequence"]["clip"]["auc"]
+    )
     assert client.get("/api/sequences").json()["sequences"] == ["clip"]
     info = client.get("/api/sequences/info", params={"name": "clip"}).json()
     assert (info["frames"], info["width"], info["height"]) == (FRAMES, 128, 96)
@@ -349,6 +402,7 @@ def test_without_results_or_dataset_the_reports_page_says_what_to_pass(tmp_path)
 
 
 # --- the command --------------------------------------------------------------------------------------------------
+
 
 def test_serve_without_the_extra_says_which_extra(monkeypatch, capsys):
     import importlib.util

@@ -1,6 +1,7 @@
 """AdaCFNet network and tracker: Table I shapes, SE placement (closed form), identity with CFNet-conv2 without
 attention, end-to-end training through SE + CF layer with the focal logistic loss, input-conditioned channel
 weights kept per frame, their bar plot, and tracking on a real sequence (tracker and ``siamtrack track``)."""
+
 from __future__ import annotations
 
 import cv2
@@ -36,8 +37,11 @@ def calibrated_random_model(seed: int, frame: np.ndarray, **config) -> AdaCFNetN
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
             module.momentum = None  # cumulative average over the calibration batch
-    crops = torch.from_numpy(np.stack([cv2.resize(frame[y:y + 300, x:x + 300], (255, 255))
-                                       for x, y in [(300, 200), (400, 300), (500, 250)]]))
+    crops = torch.from_numpy(
+        np.stack(
+            [cv2.resize(frame[y : y + 300, x : x + 300], (255, 255)) for x, y in [(300, 200), (400, 300), (500, 250)]]
+        )
+    )
     with torch.no_grad():
         model.train()(crops.permute(0, 3, 1, 2).float(), crops.permute(0, 3, 1, 2).float())
     return model.eval()
@@ -206,8 +210,23 @@ def test_build_tracker_from_weights_with_model_config():
 def test_track_command_runs_with_random_weights(tmp_path):
     root = shared_path("data", "benchmarks", "VOT", "ball1", "color")
     out = tmp_path / "track"
-    code = cli_main(["track", "--tracker", "adacfnet", "--weights", "random", "--frames", str(root),
-                     "--box", ",".join(str(v) for v in BALL_BOX), "--out", str(out), "--max-frames", "4"])
+    code = cli_main(
+        [
+            "track",
+            "--tracker",
+            "adacfnet",
+            "--weights",
+            "random",
+            "--frames",
+            str(root),
+            "--box",
+            ",".join(str(v) for v in BALL_BOX),
+            "--out",
+            str(out),
+            "--max-frames",
+            "4",
+        ]
+    )
     assert code == 0
     boxes = np.loadtxt(out / "boxes.txt", delimiter=",")
     assert boxes.shape == (4, 4) and np.all(np.isfinite(boxes))
@@ -222,8 +241,19 @@ def test_bundled_adacfnet_follows_a_translated_real_image(tmp_path):
     for index, frame in enumerate(translated_frames()):
         cv2.imwrite(str(folder / f"{index:04d}.png"), frame[:, :, ::-1])
     out = tmp_path / "track"
-    code = cli_main(["track", "--tracker", "adacfnet", "--frames", str(folder),
-                     "--box", ",".join(str(v) for v in TRANSLATED_BOX), "--out", str(out)])
+    code = cli_main(
+        [
+            "track",
+            "--tracker",
+            "adacfnet",
+            "--frames",
+            str(folder),
+            "--box",
+            ",".join(str(v) for v in TRANSLATED_BOX),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     boxes = np.loadtxt(out / "boxes.txt", delimiter=",")
     assert boxes.shape == (10, 4)

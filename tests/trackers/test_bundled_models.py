@@ -21,8 +21,18 @@ BUNDLED = sorted(path.stem for path in BUNDLED_WEIGHTS.glob("*.pth"))
 
 
 def test_the_expected_models_are_bundled():
-    expected = {"siamfc", "cfnet-conv2", "dcfnet", "adacfnet", "rasnet", "edcf", "siamfc_sl", "siamrpn_sl",
-                "siamfc-lite", "rasnet-lite"}
+    expected = {
+        "siamfc",
+        "cfnet-conv2",
+        "dcfnet",
+        "adacfnet",
+        "rasnet",
+        "edcf",
+        "siamfc_sl",
+        "siamrpn_sl",
+        "siamfc-lite",
+        "rasnet-lite",
+    }
     assert expected <= set(BUNDLED), f"missing bundled weights: {sorted(expected - set(BUNDLED))}"
 
 
@@ -34,8 +44,11 @@ def test_bundled_file_is_what_its_config_trains(name):
     weights = read_weights(BUNDLED_WEIGHTS / f"{name}.pth")  # torch.load(..., weights_only=True)
     assert weights.model_name == config.model.name  # siamtrack train writes both fields into model.pth
     assert weights.model_config == dict(config.model.args)
-    assert all(torch.isfinite(value).all() for value in weights.state_dict.values()
-               if torch.is_tensor(value) and value.is_floating_point())
+    assert all(
+        torch.isfinite(value).all()
+        for value in weights.state_dict.values()
+        if torch.is_tensor(value) and value.is_floating_point()
+    )
     assert (BUNDLED_WEIGHTS / f"{name}.pth").stat().st_size < 8_000_000  # "a few MB at most"
 
 

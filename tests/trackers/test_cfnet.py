@@ -1,6 +1,7 @@
 """CFNet: variant shapes, end-to-end trainability through the CF layer, template rolling average, and the
 tracker following a synthetic target through the correlation filter (known embedding) and running on a real
 sequence with random weights."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -67,8 +68,13 @@ def test_tracker_hyper_parameters_per_variant():
     assert (conv2.window_influence, conv2.template_lr, conv2.response_up) == (0.2625, 0.005, 8)
     assert (conv2.exemplar_size, conv2.instance_size) == (255, 255)
     conv1 = CFNetConv1Tracker.Params()
-    assert (conv1.scale_step, conv1.scale_penalty, conv1.scale_lr, conv1.window_influence, conv1.template_lr) == \
-        (1.0355, 0.9825, 0.7, 0.2375, 0.0058)
+    assert (conv1.scale_step, conv1.scale_penalty, conv1.scale_lr, conv1.window_influence, conv1.template_lr) == (
+        1.0355,
+        0.9825,
+        0.7,
+        0.2375,
+        0.0058,
+    )
 
 
 class BrightnessCFNet(CFNetNet):
@@ -101,7 +107,7 @@ def test_tracker_follows_a_synthetic_target_through_the_filter():
     for index in range(10):
         cx, cy = 80 + 5 * index, 90 + 2 * index
         frame = np.full(shape + (3,), 30, np.uint8)
-        frame[cy - size // 2:cy + size // 2, cx - size // 2:cx + size // 2] = 220
+        frame[cy - size // 2 : cy + size // 2, cx - size // 2 : cx + size // 2] = 220
         frames.append(frame)
         centres.append((cx, cy))
     tracker = CFNetTracker(BrightnessCFNet(), device="cpu")
@@ -121,7 +127,8 @@ def test_random_weight_cfnet_runs_on_a_real_sequence():
     # the correlation filter locks on to whatever it is given, even through random features: on a real image
     # translated by (3, 2) px per frame it stays within 2 px of the content (measured: 0.7 px)
     torch.manual_seed(4)
-    boxes, _ = CFNetTracker(build_model("cfnet-conv2", width=0.25), device="cpu").track(translated_frames(),
-                                                                                        TRANSLATED_BOX)
+    boxes, _ = CFNetTracker(build_model("cfnet-conv2", width=0.25), device="cpu").track(
+        translated_frames(), TRANSLATED_BOX
+    )
     errors = centre_errors(boxes)
     assert errors.max() < 2.0, np.round(errors, 1)

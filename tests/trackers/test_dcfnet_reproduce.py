@@ -7,6 +7,7 @@ sequence, rounded to 3 decimals, as recorded in benchmarks/RESULTS.md ("DCFNet r
 tracker"). They were not produced by siamtrack's tracker; the run of the authors' code that produced them is not in
 this repository (the 8-frame literal port in test_dcfnet_tracker.py is the in-repository check of the same loop).
 """
+
 from __future__ import annotations
 
 

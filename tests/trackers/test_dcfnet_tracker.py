@@ -1,4 +1,5 @@
 """DCFNet tracker: crop geometry, real-sequence tracking with the authors' weights, registry and errors."""
+
 from __future__ import annotations
 
 import platform
@@ -68,14 +69,18 @@ def _authors_tracker(state_dict, frames_bgr, init_rect_one_based):
     scale_penalties = 0.9925 ** np.abs(np.array([-1, 0, 1]))
     half = np.floor(crop_sz / 2)
     grid_x, grid_y = np.meshgrid(np.arange(1, crop_sz + 1) - half, np.arange(1, crop_sz + 1) - half)
-    y = np.exp(-0.5 / (crop_sz / (1 + padding) * 0.1) ** 2 * (grid_x ** 2 + grid_y ** 2))
+    y = np.exp(-0.5 / (crop_sz / (1 + padding) * 0.1) ** 2 * (grid_x**2 + grid_y**2))
     y = np.roll(np.roll(y, int(-half + 1), axis=0), int(-half + 1), axis=1)
     yf = torch.fft.rfft2(torch.Tensor(y).view(1, 1, crop_sz, crop_sz))
     cos_window = torch.Tensor(np.outer(np.hanning(crop_sz), np.hanning(crop_sz)))
     mean = np.array([104, 117, 123]).reshape(-1, 1, 1).astype(np.float32)
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.ReLU(inplace=True),
-                              torch.nn.Conv2d(32, 32, 3, padding=1), torch.nn.LocalResponseNorm(5, 0.0001, 0.75, 1))
-    net.load_state_dict({key[len("feature."):]: value for key, value in state_dict.items()})
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 32, 3, padding=1),
+        torch.nn.ReLU(inplace=True),
+        torch.nn.Conv2d(32, 32, 3, padding=1),
+        torch.nn.LocalResponseNorm(5, 0.0001, 0.75, 1),
+    )
+    net.load_state_dict({key[len("feature.") :]: value for key, value in state_dict.items()})
 
     def authors_crop_chw(image, bbox):
         a, b = (crop_sz - 1) / (bbox[2] - bbox[0]), (crop_sz - 1) / (bbox[3] - bbox[1])
@@ -90,7 +95,7 @@ def _authors_tracker(state_dict, frames_bgr, init_rect_one_based):
         return torch.fft.rfft2(net(torch.Tensor(patches - mean)) * cos_window)
 
     def learn(zf):
-        kzzf = (zf.real ** 2 + zf.imag ** 2).sum(dim=1, keepdim=True)
+        kzzf = (zf.real**2 + zf.imag**2).sum(dim=1, keepdim=True)
         return zf, yf / (kzzf + lambda0)
 
     rect = np.asarray(init_rect_one_based, dtype=np.float64)
@@ -116,16 +121,25 @@ def _authors_tracker(state_dict, frames_bgr, init_rect_one_based):
             zf, alphaf = learn(features_fft(authors_crop_chw(image, bbox(target_pos, target_sz * 3))[None]))
             model_alphaf = (1 - interp) * model_alphaf + interp * alphaf
             model_zf = (1 - interp) * model_zf + interp * zf
-            boxes.append(np.array([target_pos[0] - target_sz[0] / 2 + 1, target_pos[1] - target_sz[1] / 2 + 1,
-                                   target_sz[0], target_sz[1]]))
+            boxes.append(
+                np.array(
+                    [
+                        target_pos[0] - target_sz[0] / 2 + 1,
+                        target_pos[1] - target_sz[1] / 2 + 1,
+                        target_sz[0],
+                        target_sz[1],
+                    ]
+                )
+            )
     return np.array(boxes)
 
 
 def test_matches_a_literal_port_of_the_authors_loop(dragon_baby, param_pth, tracked):
     """Batching, the deferred model update, the fast LRN and RGB->BGR handling change nothing but rounding."""
     frames, truth = dragon_baby
-    theirs = _authors_tracker(torch.load(param_pth, weights_only=True), [f[:, :, ::-1].copy() for f in frames[:8]],
-                              truth[0] + [1, 1, 0, 0])
+    theirs = _authors_tracker(
+        torch.load(param_pth, weights_only=True), [f[:, :, ::-1].copy() for f in frames[:8]], truth[0] + [1, 1, 0, 0]
+    )
     np.testing.assert_allclose(tracked[0][:8], theirs - [1, 1, 0, 0], atol=1e-3)
 
 
@@ -195,13 +209,26 @@ def test_the_authors_parameter_names_are_still_accepted_with_a_warning():
     tracker = DCFNetTracker.from_weights(weights, device="cpu")
     assert tracker.params.ridge_lambda == 1e-3 and tracker.net.lambda_ == 1e-3
     with pytest.warns(FutureWarning) as caught:
-        old = DCFNetTracker(DCFNetFeatures(), device="cpu", interp_factor=0.02, min_scale_factor=0.3,
-                            max_scale_factor=4.0, lambda_=1e-3)
+        old = DCFNetTracker(
+            DCFNetFeatures(), device="cpu", interp_factor=0.02, min_scale_factor=0.3, max_scale_factor=4.0, lambda_=1e-3
+        )
     messages = sorted(str(warning.message) for warning in caught)
-    assert messages == [f"DCFNetTracker: hyper-parameter {name!r} is deprecated, use {new!r}" for name, new in
-                        sorted([("interp_factor", "template_lr"), ("lambda_", "ridge_lambda"),
-                                ("max_scale_factor", "max_scale"), ("min_scale_factor", "min_scale")])]
-    assert (old.params.template_lr, old.params.min_scale, old.params.max_scale, old.params.ridge_lambda) == \
-        (0.02, 0.3, 4.0, 1e-3)
+    assert messages == [
+        f"DCFNetTracker: hyper-parameter {name!r} is deprecated, use {new!r}"
+        for name, new in sorted(
+            [
+                ("interp_factor", "template_lr"),
+                ("lambda_", "ridge_lambda"),
+                ("max_scale_factor", "max_scale"),
+                ("min_scale_factor", "min_scale"),
+            ]
+        )
+    ]
+    assert (old.params.template_lr, old.params.min_scale, old.params.max_scale, old.params.ridge_lambda) == (
+        0.02,
+        0.3,
+        4.0,
+        1e-3,
+    )
     with pytest.raises(TypeError, match="interp_factor and template_lr are the same parameter"):
         DCFNetTracker(DCFNetFeatures(), device="cpu", interp_factor=0.02, template_lr=0.02)

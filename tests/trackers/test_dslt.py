@@ -1,5 +1,6 @@
 """DSLT* (Lu et al., TPAMI 2020): the two-layer features, the regression network of Fig. 2 / 5(c), and the
 tracker on a real sequence (random quarter-width SiamFC backbone, so it runs in seconds on 2 CPU cores)."""
+
 from __future__ import annotations
 
 
@@ -81,8 +82,9 @@ def test_regression_network_is_the_residual_fusion_of_fig2():
     assert net.regress_fused.bias is None and net.regress_deep.bias is None  # Eq. 1: no bias
     s = net.reduce_shallow(shallow)
     d = F.interpolate(net.reduce_deep(deep), scale_factor=2, mode="bilinear", align_corners=False)
-    expected = (F.conv2d(s + d, net.regress_fused.weight, padding=(1, 2))
-                + F.conv2d(d, net.regress_deep.weight, padding=(1, 2)))
+    expected = F.conv2d(s + d, net.regress_fused.weight, padding=(1, 2)) + F.conv2d(
+        d, net.regress_deep.weight, padding=(1, 2)
+    )
     torch.testing.assert_close(net(shallow, deep), expected)
     grouped = [p for layers in net.branches().values() for layer in layers for p in layer.parameters()]
     assert len(grouped) == len(list(net.parameters())) and {id(p) for p in grouped} == {id(p) for p in net.parameters()}
@@ -92,9 +94,12 @@ def test_regression_network_is_the_residual_fusion_of_fig2():
 
 def test_regression_loss_dispatch_and_kernel_sizes():
     responses, labels = torch.rand(2, 1, 5, 5), torch.rand(2, 1, 5, 5)
-    cases = {"shrinkage": losses.shrinkage_loss(responses, labels, a=6.0, c=0.6, importance=False),
-             "l2": losses.l2_loss(responses, labels), "l3": losses.l3_loss(responses, labels),
-             "ohnm": losses.ohnm_l2_loss(responses, labels, threshold=0.05)}
+    cases = {
+        "shrinkage": losses.shrinkage_loss(responses, labels, a=6.0, c=0.6, importance=False),
+        "l2": losses.l2_loss(responses, labels),
+        "l3": losses.l3_loss(responses, labels),
+        "ohnm": losses.ohnm_l2_loss(responses, labels, threshold=0.05),
+    }
     for name, expected in cases.items():
         params = DSLTParams(loss=name, shrinkage_a=6.0, shrinkage_c=0.6, importance=False, ohnm_threshold=0.05)
         torch.testing.assert_close(regression_loss(params, responses, labels), expected)
@@ -207,8 +212,15 @@ def test_tracker_errors(siamfc_quarter, frame_and_box, tmp_path, monkeypatch):
 @pytest.mark.parametrize("backbone, size", [("vgg16", 256), ("resnet50", 256)])
 def test_torchvision_backbones_track_a_translated_frame(backbone, size, frame_and_box):
     image, box = frame_and_box
-    tracker = build_tracker("dslt", weights="random", backbone=backbone, instance_size=size, context_size=size / 2,
-                            device="cpu", init_iterations=30)
+    tracker = build_tracker(
+        "dslt",
+        weights="random",
+        backbone=backbone,
+        instance_size=size,
+        context_size=size / 2,
+        device="cpu",
+        init_iterations=30,
+    )
     tracker.init(image, box)
     result = tracker.update(shifted(image, 8.0, -6.0))
     centre = box[:2] + box[2:] / 2

@@ -1,6 +1,7 @@
 """EDCF: network shapes (encoder, conv2 branch, 7-layer decoder to 255x255x3), the reconstruction loss, the
 context patches and labels, the multi-task objective (Eq. 15) through the real training loop, and the trackers
 of Table 1 (Eq. 16-18): geometry on synthetic and real frames, the dynamic update rate, the registry."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,8 +55,13 @@ def test_full_width_architecture_follows_the_paper():
     net = build_model("edcf")
     convs = [m for m in net.encoder.features if isinstance(m, nn.Conv2d)]
     pools = [m for m in net.encoder.features if isinstance(m, nn.MaxPool2d)]
-    assert [(c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0]) for c in convs] == \
-        [(96, 11, 2, 2), (256, 5, 1, 0), (384, 3, 1, 0), (384, 3, 1, 0), (256, 3, 1, 0)]  # 5 convs ...
+    assert [(c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0]) for c in convs] == [
+        (96, 11, 2, 2),
+        (256, 5, 1, 0),
+        (384, 3, 1, 0),
+        (384, 3, 1, 0),
+        (256, 3, 1, 0),
+    ]  # 5 convs ...
     assert len(pools) == 2  # ... with two max pools (Sec. 3.1)
     assert net.encoder.output_size(255) == 22 and net.encoder.output_size(127) == 6
     assert net.low_branch[0].in_channels == 96 and net.low_branch[0].out_channels == 8
@@ -152,17 +158,26 @@ def synthetic_batch(count: int = 2) -> dict:
     box = torch.tensor([[107.5, 97.5, 40.0, 60.0]]).repeat(count, 1)
     labels = -torch.ones(count, 1, 17, 17)
     labels[:, :, 7:10, 7:10] = 1.0
-    return {"exemplar": images(count), "instance": images(count, seed=1), "exemplar_box": box,
-            "instance_box": box + 2.0, "label": labels}
+    return {
+        "exemplar": images(count),
+        "instance": images(count, seed=1),
+        "exemplar_box": box,
+        "instance_box": box + 2.0,
+        "label": labels,
+    }
 
 
-TERMS = {"high": {"low_weight": 0.0, "reconstruction_weight": 0.0},
-         "low": {"high_weight": 0.0, "reconstruction_weight": 0.0},
-         "reconstruction": {"high_weight": 0.0, "low_weight": 0.0}}
+TERMS = {
+    "high": {"low_weight": 0.0, "reconstruction_weight": 0.0},
+    "low": {"high_weight": 0.0, "reconstruction_weight": 0.0},
+    "reconstruction": {"high_weight": 0.0, "low_weight": 0.0},
+}
 
 
-@pytest.mark.parametrize("name, present", [("edcf", {"high", "low", "reconstruction"}),
-                                           ("edsiam", {"high", "reconstruction"}), ("cacfnet", {"low"})])
+@pytest.mark.parametrize(
+    "name, present",
+    [("edcf", {"high", "low", "reconstruction"}), ("edsiam", {"high", "reconstruction"}), ("cacfnet", {"low"})],
+)
 def test_objective_sums_the_present_terms_and_reaches_every_branch(name, present):
     torch.manual_seed(2)
     net = build_model(name, width=0.125)
@@ -180,14 +195,21 @@ def test_objective_sums_the_present_terms_and_reaches_every_branch(name, present
 def test_training_loop_runs_the_multitask_objective(tmp_path):
     sequences = [synthetic_sequence(f"s{i}", 8, seed=i, size=(160, 200)) for i in range(2)]
     curated = curate(sequences, CropSettings(crop_size=287), tmp_path / "cache", progress=False)
-    config = config_from_dict({
-        "model": {"name": "edcf", "args": {"width": 0.125}},
-        "data": {"curation": {"directory": str(curated)}, "exemplar_size": 255, "instance_size": 255,
-                 "max_gap": 5, "pairs_per_epoch": 2},
-        "labels": {"kind": "logistic", "total_stride": 8, "radius": 16},
-        "loss": {"name": "siamtrack.training.objectives:edcf_objective", "args": {"reconstruction_weight": 2.0}},
-        "train": {"epochs": 1, "batch_size": 2, "progress": False, "device": "cpu"},
-    })
+    config = config_from_dict(
+        {
+            "model": {"name": "edcf", "args": {"width": 0.125}},
+            "data": {
+                "curation": {"directory": str(curated)},
+                "exemplar_size": 255,
+                "instance_size": 255,
+                "max_gap": 5,
+                "pairs_per_epoch": 2,
+            },
+            "labels": {"kind": "logistic", "total_stride": 8, "radius": 16},
+            "loss": {"name": "siamtrack.training.objectives:edcf_objective", "args": {"reconstruction_weight": 2.0}},
+            "train": {"epochs": 1, "batch_size": 2, "progress": False, "device": "cpu"},
+        }
+    )
     model_path = train(config, tmp_path / "run")
     log = (tmp_path / "run" / "log.csv").read_text().splitlines()
     assert len(log) == 2 and all(np.isfinite(float(row.split(",")[3])) for row in log[1:])
@@ -195,8 +217,12 @@ def test_training_loop_runs_the_multitask_objective(tmp_path):
     tracker = EDCFTracker.from_weights(Weights(weights.state_dict, "edcf", {"width": 0.125}), device="cpu")
     assert tracker.model.decoder is None
     # (the objective's name before it moved out of models/edcf.py still names it)
-    bad = config_from_dict({**{"model": {"name": "edcf"}}, "loss": {"name": "siamtrack.models.edcf:edcf_objective",
-                                                                       "args": {"gamma": 1.0}}})
+    bad = config_from_dict(
+        {
+            **{"model": {"name": "edcf"}},
+            "loss": {"name": "siamtrack.models.edcf:edcf_objective", "args": {"gamma": 1.0}},
+        }
+    )
     with pytest.raises(ConfigError, match="gamma"):
         train(bad, tmp_path / "bad")
 
@@ -214,7 +240,7 @@ def moving_target_frames(count: int = 16):
     for index in range(count):
         x, y = 70 + 3.0 * index, 80 + 1.5 * index
         frame = background.copy()
-        frame[int(y):int(y) + 28, int(x):int(x) + 36] = pattern
+        frame[int(y) : int(y) + 28, int(x) : int(x) + 36] = pattern
         frames.append(np.repeat(frame[..., None], 3, axis=2).astype(np.uint8))
         boxes.append([int(x), int(y), 36, 28])
     return frames, np.asarray(boxes, dtype=np.float64)
@@ -274,8 +300,10 @@ def test_parameters_and_branches_are_checked():
         EDCFTracker(build_model("cacfnet", width=0.125), device="cpu", response="low")
 
 
-@pytest.mark.parametrize("name, model_name", [("edcf", "edcf"), ("edsiam", "edsiam"), ("cacfnet", "cacfnet"),
-                                              ("cacfnet-plus", "edcf"), ("cacf", "cacf")])
+@pytest.mark.parametrize(
+    "name, model_name",
+    [("edcf", "edcf"), ("edsiam", "edsiam"), ("cacfnet", "cacfnet"), ("cacfnet-plus", "edcf"), ("cacf", "cacf")],
+)
 def test_registered_trackers_run_on_a_real_sequence(name, model_name):
     shared_path("data", "index.json")
     sequence = shared_split(str(shared_path()), "dev-eval")[0]
@@ -295,8 +323,10 @@ def test_registered_trackers_run_on_a_real_sequence(name, model_name):
     if name == "edcf":
         tracker, tolerance = build_tracker("edcf", device="cpu"), 5.0
     else:
-        tracker, tolerance = build_tracker(name, weights=Weights(model.state_dict(), model_name, config),
-                                           device="cpu"), 1.5
+        tracker, tolerance = (
+            build_tracker(name, weights=Weights(model.state_dict(), model_name, config), device="cpu"),
+            1.5,
+        )
     boxes, _ = tracker.track(translated_frames(), TRANSLATED_BOX)
     errors = centre_errors(boxes)
     assert errors.max() < tolerance, np.round(errors, 1)
@@ -335,7 +365,7 @@ def test_lite_cf_branch_peaks_at_the_shift_of_a_real_crop(lite_net):
 
     def crop(dx, dy):  # a 257-px crop whose centre is the target's centre moved by (-dx, -dy)
         top, left = cy + 200 - 128 - dy, cx + 200 - 128 - dx
-        return torch.from_numpy(padded[top:top + 257, left:left + 257]).permute(2, 0, 1)[None].contiguous()
+        return torch.from_numpy(padded[top : top + 257, left : left + 257]).permute(2, 0, 1)[None].contiguous()
 
     with torch.no_grad():
         low_z, _ = lite_net.encode(crop(0, 0), need_high=False)

@@ -1,5 +1,6 @@
 """The per-frame output of every tracker: :class:`~siamtrack.trackers.base.FrameOutput` from ``Tracker.run``
 (box, confidence, seconds, the tracker's per-frame ``extras``), consistent with ``init``/``update`` and ``track``."""
+
 from __future__ import annotations
 
 import math
@@ -15,7 +16,7 @@ def moving_square(count: int = 4) -> list[np.ndarray]:
     frames = []
     for index in range(count):
         frame = np.full((120, 160, 3), 60, np.uint8)
-        frame[40 + 2 * index:72 + 2 * index, 60 + 3 * index:92 + 3 * index] = (220, 140, 40)
+        frame[40 + 2 * index : 72 + 2 * index, 60 + 3 * index : 92 + 3 * index] = (220, 140, 40)
         frames.append(frame)
     return frames
 

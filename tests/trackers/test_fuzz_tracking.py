@@ -11,6 +11,7 @@ negative size, never another exception.
 
 Reproducible (``derandomize=True``) and small: the whole file runs in well under a minute on one thread.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -48,7 +49,7 @@ def texture_frames(seed: int, width: int, height: int, count: int = NUM_FRAMES) 
     frames = []
     for _ in range(count):
         dx, dy = rng.integers(0, 9, 2)
-        frame = base[dy:dy + height, dx:dx + width].astype(np.int16) + rng.integers(-20, 21, (height, width, 3))
+        frame = base[dy : dy + height, dx : dx + width].astype(np.int16) + rng.integers(-20, 21, (height, width, 3))
         frames.append(np.clip(frame, 0, 255).astype(np.uint8))
     return frames
 
@@ -62,7 +63,7 @@ def boxes(draw, width: int, height: int, kind: str):
         size = st.floats(1.0, 4.0 * max(width, height))
     elif kind == "extreme":  # 1e-300 .. 1e300 px a side: w·h under- or overflows, sqrt(w)·sqrt(h) does not
         exponents = st.one_of(st.sampled_from([-300.0, 300.0, -160.0, 160.0]), st.floats(-300.0, 300.0))
-        size = exponents.map(lambda exponent: 10.0 ** exponent)
+        size = exponents.map(lambda exponent: 10.0**exponent)
     else:
         size = st.floats(1.0, float(max(width, height)))
     w, h = draw(size), draw(size)
@@ -131,9 +132,13 @@ def check_track(tracker, frames: list[np.ndarray], box) -> None:
 def test_track_fuzz(trackers, name, kind):
     tracker = trackers[name]
 
-    @settings(max_examples=MAX_EXAMPLES[name], deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=MAX_EXAMPLES[name],
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+    )
     @given(cases(kind))
     def run(case):
         width, height, box, seed = case

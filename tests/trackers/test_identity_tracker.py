@@ -1,6 +1,7 @@
 """The package's reference tracker (siamtrack.trackers.identity.IdentityTracker, got10k's IdentityTracker): the
 stand-in of the tests, and a floor for users; run here through the API, the evaluation runner (by import path) and
 scored against the closed form of a constant box."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,7 @@ def test_the_reference_tracker_keeps_the_first_box():
 
 def test_the_runner_takes_the_reference_tracker_by_import_path(tmp_path):
     sequences = [synthetic_sequence(f"s{i}", 6, seed=i) for i in range(2)]
-    run_one_pass(("siamtrack.trackers.identity:IdentityTracker", {}), sequences, tmp_path, "identity",
-                 progress=False)
+    run_one_pass(("siamtrack.trackers.identity:IdentityTracker", {}), sequences, tmp_path, "identity", progress=False)
     for sequence in sequences:
         boxes = read_boxes(tmp_path / "identity" / f"{sequence.name}.txt")
         np.testing.assert_allclose(boxes, np.tile(sequence.init_box, (len(sequence), 1)), atol=1e-3)

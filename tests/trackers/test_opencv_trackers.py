@@ -1,6 +1,7 @@
 """OpenCV's CSRT/KCF behind the Tracker API (siamtrack.trackers.opencv): box and colour conversions and
 failure handling against a fake cv2 tracker, the constructor lookup in OpenCV 4/5/legacy layouts, the
 registry build without weights, and (where opencv-contrib is installed) a 20-frame run on a real sequence."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -13,8 +14,13 @@ from conftest import SHARED, shared_path
 from siamtrack.geometry import box_iou
 from siamtrack.trackers import build_tracker
 from siamtrack.trackers import opencv as opencv_trackers
-from siamtrack.trackers.opencv import (OpenCVCSRTTracker, OpenCVKCFTracker, OpenCVTracker, opencv_box,
-                                       opencv_tracker_factory)
+from siamtrack.trackers.opencv import (
+    OpenCVCSRTTracker,
+    OpenCVKCFTracker,
+    OpenCVTracker,
+    opencv_box,
+    opencv_tracker_factory,
+)
 
 
 class FakeCV2Tracker:
@@ -53,12 +59,14 @@ def test_init_gives_opencv_bgr_frames_and_rounded_int_boxes():
 
 
 def test_update_returns_float_boxes_and_keeps_the_last_one_on_failure():
-    tracker, fake = fake_tracker([(True, (12, 22, 30, 40)), (False, (0, 0, 0, 0)), (False, None),
-                                  (True, (14.5, 23.0, 31.0, 41.0))])
+    tracker, fake = fake_tracker(
+        [(True, (12, 22, 30, 40)), (False, (0, 0, 0, 0)), (False, None), (True, (14.5, 23.0, 31.0, 41.0))]
+    )
     image = np.zeros((50, 70, 3), np.uint8)
     boxes, _ = tracker.track([image] * 5, [10.4, 20.6, 30.3, 40.2])
-    np.testing.assert_array_equal(boxes, [[10.4, 20.6, 30.3, 40.2], [12, 22, 30, 40], [12, 22, 30, 40],
-                                          [12, 22, 30, 40], [14.5, 23, 31, 41]])
+    np.testing.assert_array_equal(
+        boxes, [[10.4, 20.6, 30.3, 40.2], [12, 22, 30, 40], [12, 22, 30, 40], [12, 22, 30, 40], [14.5, 23, 31, 41]]
+    )
     assert boxes.dtype == np.float64 and len(fake.update_images) == 4
 
 
@@ -115,8 +123,11 @@ def test_missing_contrib_names_the_package(monkeypatch):
 CONTRIB = opencv_tracker_factory("CSRT") is not None and opencv_tracker_factory("KCF") is not None
 
 
-@pytest.mark.skipif(not CONTRIB, reason="this cv2 has no CSRT/KCF trackers: another OpenCV wheel replaced "
-                                        "opencv-contrib-python-headless (scripts/setup.sh repairs it)")
+@pytest.mark.skipif(
+    not CONTRIB,
+    reason="this cv2 has no CSRT/KCF trackers: another OpenCV wheel replaced "
+    "opencv-contrib-python-headless (scripts/setup.sh repairs it)",
+)
 @pytest.mark.parametrize("name", ["opencv-csrt", "opencv-kcf"])
 def test_real_opencv_trackers_follow_the_thermal_horse(name):
     from siamtrack.data import shared_split

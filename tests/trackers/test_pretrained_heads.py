@@ -1,6 +1,7 @@
 """CFNet-conv2, AdaCFNet and RASNet on the pretrained EfficientNet-Lite0 embedding: what trains, what is saved and
 rebuilt, where the scores peak, the feature-cache trainer with each paper's loss, the ``-lite`` trackers, and the
 AlexNet path left as it was."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,7 @@ import pytest
 import torch
 
 from siamtrack.training.config import config_to_dict, load_config
-from siamtrack.models import (Weights, build_model, model_from_weights, pretrained_keys, read_weights,
-                              trained_state_dict)
+from siamtrack.models import Weights, build_model, model_from_weights, pretrained_keys, read_weights, trained_state_dict
 from siamtrack.models.correlation import CorrelationFilter
 from siamtrack.models.pretrained import center_cells
 from siamtrack.trackers import BUNDLED_WEIGHTS, build_tracker
@@ -26,15 +26,34 @@ HEADS = ["cfnet-conv2", "adacfnet", "rasnet"]
 ADJUST = {"backbone.adjust.0.weight", "backbone.adjust.1.weight", "backbone.adjust.1.bias"}
 TRAINED = {  # every parameter that trains on the pretrained path (nothing of the trunk)
     "cfnet-conv2": ADJUST | {"gain", "bias"},
-    "adacfnet": ADJUST | {"gain", "bias", "backbone.attention.0.reduce.weight", "backbone.attention.0.reduce.bias",
-                          "backbone.attention.0.expand.weight", "backbone.attention.0.expand.bias"},
-    "rasnet": ADJUST | {"bias", "general_attention.weight", "channel_attention.reduce.weight",
-                        "channel_attention.reduce.bias", "channel_attention.expand.weight",
-                        "channel_attention.expand.bias", "residual_attention.stem.0.weight",
-                        "residual_attention.stem.0.bias", "residual_attention.head.weight",
-                        "residual_attention.head.bias"}
-              | {f"residual_attention.{part}.{level}.0.{kind}" for part in ("encoder", "decoder")
-                 for level in (0, 1) for kind in ("weight", "bias")},
+    "adacfnet": ADJUST
+    | {
+        "gain",
+        "bias",
+        "backbone.attention.0.reduce.weight",
+        "backbone.attention.0.reduce.bias",
+        "backbone.attention.0.expand.weight",
+        "backbone.attention.0.expand.bias",
+    },
+    "rasnet": ADJUST
+    | {
+        "bias",
+        "general_attention.weight",
+        "channel_attention.reduce.weight",
+        "channel_attention.reduce.bias",
+        "channel_attention.expand.weight",
+        "channel_attention.expand.bias",
+        "residual_attention.stem.0.weight",
+        "residual_attention.stem.0.bias",
+        "residual_attention.head.weight",
+        "residual_attention.head.bias",
+    }
+    | {
+        f"residual_attention.{part}.{level}.0.{kind}"
+        for part in ("encoder", "decoder")
+        for level in (0, 1)
+        for kind in ("weight", "bias")
+    },
 }
 
 
@@ -126,7 +145,7 @@ def test_scores_peak_where_the_exemplar_is_in_the_search_crop(heads, name, textu
     exemplar = texture[..., 32:289, 32:289]
     size = {"cfnet-conv2": 17, "adacfnet": 17, "rasnet": 27}[name]  # 33 - 17 + 1 and 33 - 7 + 1
     for dy, dx in ((0, 0), (16, -8), (-24, 16), (8, 32)):
-        search = texture[..., 32 + dy:289 + dy, 32 + dx:289 + dx]
+        search = texture[..., 32 + dy : 289 + dy, 32 + dx : 289 + dx]
         with torch.no_grad():
             scores = model(exemplar, search)[0, 0]
         assert scores.shape == (size, size)
@@ -186,9 +205,10 @@ def test_pretrained_path_arguments_are_checked():
 # ------------------------------------------------------------------------------------------------ trackers
 
 
-@pytest.mark.parametrize("name, model_name, response_up", [("cfnet-lite", "cfnet-conv2", 16),
-                                                           ("adacfnet-lite", "adacfnet", 16),
-                                                           ("rasnet-lite", "rasnet", 16)])
+@pytest.mark.parametrize(
+    "name, model_name, response_up",
+    [("cfnet-lite", "cfnet-conv2", 16), ("adacfnet-lite", "adacfnet", 16), ("rasnet-lite", "rasnet", 16)],
+)
 def test_lite_trackers_use_the_networks_crops_and_refuse_alexnet_weights(name, model_name, response_up):
     torch.set_num_threads(1)
     tracker = build_tracker(name, weights="random", device="cpu")
@@ -200,7 +220,7 @@ def test_lite_trackers_use_the_networks_crops_and_refuse_alexnet_weights(name, m
         build_tracker(name, weights=BUNDLED_WEIGHTS / f"{model_name}.pth", device="cpu")
     frames = [np.full((160, 200, 3), 40, np.uint8) for _ in range(2)]
     for offset, frame in enumerate(frames):
-        frame[60 + 3 * offset:92 + 3 * offset, 80:112] = (200, 120, 60)
+        frame[60 + 3 * offset : 92 + 3 * offset, 80:112] = (200, 120, 60)
     tracker.init(frames[0], [80, 60, 32, 32])
     box = tracker.update(frames[1])
     assert box.shape == (4,) and np.isfinite(box).all()
@@ -214,8 +234,9 @@ def test_lite_trackers_use_the_networks_crops_and_refuse_alexnet_weights(name, m
 @pytest.fixture(scope="module")
 def curated(tmp_path_factory):
     sequences = [synthetic_sequence(f"s{i}", 10, seed=i) for i in range(2)]
-    return curate(sequences, CropSettings(context_size=63, crop_size=193), tmp_path_factory.mktemp("curated"),
-                  progress=False)
+    return curate(
+        sequences, CropSettings(context_size=63, crop_size=193), tmp_path_factory.mktemp("curated"), progress=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -223,17 +244,31 @@ def cache_root(tmp_path_factory):
     return tmp_path_factory.mktemp("cache")  # one feature cache for the three models (same trunk and stage)
 
 
-CONFIGS = {"cfnet-conv2": "cfnet-lite0-cached.yaml", "adacfnet": "adacfnet-lite0-cached.yaml",
-           "rasnet": "rasnet-lite0-cached.yaml"}
+CONFIGS = {
+    "cfnet-conv2": "cfnet-lite0-cached.yaml",
+    "adacfnet": "adacfnet-lite0-cached.yaml",
+    "rasnet": "rasnet-lite0-cached.yaml",
+}
 
 
 def cached_config(name: str, curated, cache_root):
     """The repository's config for ``name`` on the tiny synthetic curated data: 129-px windows (17x17 cells, so
     the CF crop margin is 4: 9x9 filters), 16 channels, 2 iterations of batch 4."""
-    overrides = [f"data.curation.directory={curated}", f"data.curation.cache_dir={cache_root / 'curated'}",
-                 "data.sources=[]", "data.exemplar_size=129", "data.instance_size=129", "data.max_gap=4",
-                 "data.pairs_per_epoch=8", "model.args.channels=16", "train.batch_size=4", "train.epochs=1",
-                 "train.progress=false", "train.feature_shift=4", "train.feature_precision=float32"]
+    overrides = [
+        f"data.curation.directory={curated}",
+        f"data.curation.cache_dir={cache_root / 'curated'}",
+        "data.sources=[]",
+        "data.exemplar_size=129",
+        "data.instance_size=129",
+        "data.max_gap=4",
+        "data.pairs_per_epoch=8",
+        "model.args.channels=16",
+        "train.batch_size=4",
+        "train.epochs=1",
+        "train.progress=false",
+        "train.feature_shift=4",
+        "train.feature_precision=float32",
+    ]
     if name != "rasnet":
         overrides.append("model.args.margin=4")
     return load_config(PRETRAINED_CONFIGS / CONFIGS[name], overrides)
@@ -253,8 +288,9 @@ def test_feature_cache_trains_each_head_with_its_papers_loss(name, curated, cach
     seed_everything(config.train.seed)  # the network the run started from
     initial = build_model(name, **config.model.args)
     assert set(weights.state_dict) == set(trained_state_dict(initial))
-    assert not torch.equal(weights.state_dict["backbone.adjust.0.weight"],
-                           initial.state_dict()["backbone.adjust.0.weight"])  # two steps moved the head
+    assert not torch.equal(
+        weights.state_dict["backbone.adjust.0.weight"], initial.state_dict()["backbone.adjust.0.weight"]
+    )  # two steps moved the head
     rebuilt = model_from_weights(name, weights, name).eval()
     with torch.no_grad():
         scores = rebuilt(torch.rand(1, 3, 129, 129) * 255, torch.rand(2, 3, 129, 129) * 255)
@@ -265,8 +301,11 @@ def test_lite_configs_share_the_siamfc_lite_data_and_schedule():
     """Same data, crops, labels, optimiser and schedule as siamfc-lite0-cached.yaml; only model and loss differ,
     each the paper's (CFNet: balanced logistic; AdaCFNet: focal logistic, plain mean; RASNet: bundled RASNet's)."""
     reference = config_to_dict(load_config("bundled/pretrained/siamfc-lite0-cached"))
-    losses = {"cfnet-conv2": ("logistic", True, None), "adacfnet": ("focal_logistic", False, None),
-              "rasnet": ("logistic", True, 100.0)}
+    losses = {
+        "cfnet-conv2": ("logistic", True, None),
+        "adacfnet": ("focal_logistic", False, None),
+        "rasnet": ("logistic", True, 100.0),
+    }
     for name, file in CONFIGS.items():
         config = config_to_dict(load_config(PRETRAINED_CONFIGS / file))
         for section in ("data", "augment", "labels", "optim", "train"):

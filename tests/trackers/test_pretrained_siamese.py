@@ -1,4 +1,5 @@
 """SiamFC on the pretrained EfficientNet-Lite0 embedding: what is trained, what is saved, how it is rebuilt."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,7 @@ def lite_model():
 
 def test_only_the_adjust_layer_and_score_are_trained_and_saved(lite_model):
     trained = {name for name, p in lite_model.named_parameters() if p.requires_grad}
-    assert trained == {"gain", "bias", "backbone.adjust.0.weight", "backbone.adjust.1.weight",
-                       "backbone.adjust.1.bias"}
+    assert trained == {"gain", "bias", "backbone.adjust.0.weight", "backbone.adjust.1.weight", "backbone.adjust.1.bias"}
     saved = trained_state_dict(lite_model)
     assert not any(key.startswith("backbone.trunk.") for key in saved)
     assert set(saved) | set(pretrained_keys(lite_model)) == set(lite_model.state_dict())
@@ -50,8 +50,14 @@ def test_trained_file_rebuilds_the_same_network(lite_model, tmp_path):
         lite_model.backbone.adjust[1].running_mean.uniform_(-1, 1)
         lite_model.gain.fill_(3.0)
     path = tmp_path / "model.pth"
-    torch.save({"state_dict": trained_state_dict(lite_model), "model_name": "siamfc",
-                "model_config": {"backbone": "efficientnet-lite0"}}, path)
+    torch.save(
+        {
+            "state_dict": trained_state_dict(lite_model),
+            "model_name": "siamfc",
+            "model_config": {"backbone": "efficientnet-lite0"},
+        },
+        path,
+    )
     from siamtrack.models import read_weights
 
     rebuilt = model_from_weights("siamfc", read_weights(path), "siamfc-lite").eval()
@@ -61,8 +67,9 @@ def test_trained_file_rebuilds_the_same_network(lite_model, tmp_path):
         torch.testing.assert_close(rebuilt(images[:1], images), lite_model(images[:1], images))
     # the trunk in the rebuilt model is the package's file, bit for bit
     package = torch.load(pretrained_weights_path("lite0"), map_location="cpu", weights_only=True)
-    assert torch.equal(rebuilt.backbone.trunk._blocks[10]._project_conv.weight,
-                       package["_blocks.10._project_conv.weight"])
+    assert torch.equal(
+        rebuilt.backbone.trunk._blocks[10]._project_conv.weight, package["_blocks.10._project_conv.weight"]
+    )
 
 
 def test_a_file_missing_a_trained_key_is_refused(lite_model):

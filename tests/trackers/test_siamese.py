@@ -1,5 +1,6 @@
 """Shared Siamese machinery: crop geometry against closed forms, padding colour, pyramids, response maths,
 and the generic tracker following a synthetic target with a hand-built (exactly known) embedding."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,8 +35,17 @@ def test_scale_factors_are_symmetric_powers():
     np.testing.assert_allclose(SiameseParams(num_scales=5, scale_step=1.1).scale_factors, 1.1 ** np.arange(-2, 3))
 
 
-@pytest.mark.parametrize("field, value", [("num_scales", 2), ("scale_penalty", 0.0), ("window_influence", 1.5),
-                                          ("exemplar_size", 0), ("min_scale", 2.0), ("template_lr", -0.1)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("num_scales", 2),
+        ("scale_penalty", 0.0),
+        ("window_influence", 1.5),
+        ("exemplar_size", 0),
+        ("min_scale", 2.0),
+        ("template_lr", -0.1),
+    ],
+)
 def test_params_reject_out_of_range_values(field, value):
     with pytest.raises(ValueError, match=field):
         SiameseParams(**{field: value})
@@ -62,7 +72,7 @@ def test_unscaled_crop_equals_a_padded_slice(x0, y0, size):
     padded = np.empty((37 + 200, 53 + 200, 3), np.uint8)
     padded[:] = fill.astype(np.uint8)
     padded[100:137, 100:153] = image
-    expected = padded[100 + y0:100 + y0 + size, 100 + x0:100 + x0 + size]
+    expected = padded[100 + y0 : 100 + y0 + size, 100 + x0 : 100 + x0 + size]
     crop = crop_window(image, (x0 + size / 2, y0 + size / 2), size, size, fill)
     np.testing.assert_array_equal(crop, expected)
 
@@ -104,8 +114,9 @@ def test_pyramid_is_one_warp_per_scale_and_channels_last(monkeypatch):
     assert pyramid.shape == (3, 3, 31, 31) and pyramid.dtype == torch.uint8
     assert pyramid.is_contiguous(memory_format=torch.channels_last)
     for index, side in enumerate(sides):
-        np.testing.assert_array_equal(pyramid[index].permute(1, 2, 0).numpy(),
-                                      crop_window(image, (60.0, 45.0), side, 31, (1, 2, 3)))
+        np.testing.assert_array_equal(
+            pyramid[index].permute(1, 2, 0).numpy(), crop_window(image, (60.0, 45.0), side, 31, (1, 2, 3))
+        )
 
 
 def test_upsampling_keeps_the_centre_and_scales_displacements():
@@ -179,7 +190,7 @@ def moving_square_frames(count: int, start=(60.0, 70.0), step=(6.0, -3.0), size=
         cx, cy = start[0] + step[0] * index, start[1] + step[1] * index
         frame = np.full(shape + (3,), 20, np.uint8)
         x0, y0 = int(round(cx - size / 2)), int(round(cy - size / 2))
-        frame[max(y0, 0):max(y0 + size, 0), max(x0, 0):max(x0 + size, 0)] = 230
+        frame[max(y0, 0) : max(y0 + size, 0), max(x0, 0) : max(x0 + size, 0)] = 230
         frames.append(frame)
         centres.append((x0 + size / 2, y0 + size / 2))
     return frames, np.array(centres)

@@ -1,5 +1,6 @@
 """Model and tracker registries: building by name, weights files (bare and with model config), and the errors
 for unknown names, missing weights, foreign weights and unknown hyper-parameters."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,8 +54,10 @@ def test_bundled_default_is_used_when_present(monkeypatch, tmp_path):
     monkeypatch.setattr(trackers, "BUNDLED_WEIGHTS", tmp_path)
     torch.manual_seed(0)
     net = build_model("siamfc", width=0.25)
-    torch.save({"state_dict": net.state_dict(), "model_name": "siamfc", "model_config": {"width": 0.25}},
-               tmp_path / "siamfc.pth")
+    torch.save(
+        {"state_dict": net.state_dict(), "model_name": "siamfc", "model_config": {"width": 0.25}},
+        tmp_path / "siamfc.pth",
+    )
     tracker = build_tracker("siamfc", device="cpu")
     torch.testing.assert_close(tracker.model.backbone.features[-1].weight, net.backbone.features[-1].weight)
 
@@ -85,8 +88,9 @@ def test_weights_errors_name_the_file(tmp_path):
     with pytest.raises(ValueError, match="junk.pth: not a readable weights file"):
         build_tracker("siamfc", weights=junk)
     foreign = tmp_path / "foreign.pth"
-    torch.save({"state_dict": build_model("cfnet-conv1", width=0.25).state_dict(), "model_name": "cfnet-conv1"},
-               foreign)
+    torch.save(
+        {"state_dict": build_model("cfnet-conv1", width=0.25).state_dict(), "model_name": "cfnet-conv1"}, foreign
+    )
     with pytest.raises(ValueError, match="foreign.pth: weights are for model 'cfnet-conv1'.*'siamfc'"):
         build_tracker("siamfc", weights=foreign)
     wrong_width = tmp_path / "wrong_width.pth"
@@ -107,7 +111,10 @@ def test_unknown_hyper_parameter_is_rejected():
 
 
 def test_parse_hyperparameters():
-    assert parse_hyperparameters(["window_influence=0.2", "num_scales=5", "device=cpu"]) == \
-        {"window_influence": 0.2, "num_scales": 5, "device": "cpu"}
+    assert parse_hyperparameters(["window_influence=0.2", "num_scales=5", "device=cpu"]) == {
+        "window_influence": 0.2,
+        "num_scales": 5,
+        "device": "cpu",
+    }
     with pytest.raises(ValueError, match="KEY=VALUE"):
         parse_hyperparameters(["window_influence"])

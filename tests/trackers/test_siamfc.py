@@ -1,5 +1,6 @@
 """SiamFC: network shapes and keys, width multiplier, initialisation, BN folding, and the tracker on a real
 sequence with random weights (including a first box that sticks out of the image)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """SiamRPN (DSLT's SiamRPN / _fl / _sl): anchors, box coding, target assignment, the objective of Eq. 16 (closed
 form from the network's outputs), the up-channel correlation, the tracking step and the training loop hook."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,15 @@ import torch.nn.functional as F
 from siamtrack import losses
 from siamtrack.training.config import config_from_dict, load_config
 from siamtrack.models import build_model
-from siamtrack.models.siamrpn import (SiamRPNNet, anchor_shapes, assign_targets, center_box_iou, decode_boxes,
-                                      encode_boxes, generate_anchors)
+from siamtrack.models.siamrpn import (
+    SiamRPNNet,
+    anchor_shapes,
+    assign_targets,
+    center_box_iou,
+    decode_boxes,
+    encode_boxes,
+    generate_anchors,
+)
 from siamtrack.trackers import build_tracker
 from siamtrack.trackers.siamrpn import SiamRPNTracker
 from siamtrack.training.curation import CropSettings, curate
@@ -78,20 +86,27 @@ def test_up_channel_correlation_matches_a_loop_over_pairs(tiny_rpn):
     z, x = tiny_rpn.embed(exemplar), tiny_rpn.embed(instance)
     channels = z.shape[1]
     for pair in range(2):
-        kernels = tiny_rpn.template_cls(z[pair:pair + 1]).reshape(10, channels, 4, 4)
-        expected = F.conv2d(tiny_rpn.search_cls(x[pair:pair + 1]), kernels) / kernels[0].numel()
-        torch.testing.assert_close(out["cls"][pair:pair + 1], expected, rtol=1e-4, atol=1e-6)
+        kernels = tiny_rpn.template_cls(z[pair : pair + 1]).reshape(10, channels, 4, 4)
+        expected = F.conv2d(tiny_rpn.search_cls(x[pair : pair + 1]), kernels) / kernels[0].numel()
+        torch.testing.assert_close(out["cls"][pair : pair + 1], expected, rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(out["scores"][:, 0], (out["cls"][:, 5:] - out["cls"][:, :5]).amax(dim=1))
 
 
-@pytest.mark.parametrize("classification, args, function", [
-    ("bce", {}, losses.bce_with_logits_loss),
-    ("focal_bce", {"gamma": 2.0}, losses.focal_bce_loss),
-    ("shrinkage_bce", {"a": 10.0, "c": 0.6}, losses.shrinkage_bce_loss)])
+@pytest.mark.parametrize(
+    "classification, args, function",
+    [
+        ("bce", {}, losses.bce_with_logits_loss),
+        ("focal_bce", {"gamma": 2.0}, losses.focal_bce_loss),
+        ("shrinkage_bce", {"a": 10.0, "c": 0.6}, losses.shrinkage_bce_loss),
+    ],
+)
 def test_objective_is_eq16_from_the_outputs(tiny_rpn, classification, args, function):
     torch.manual_seed(2)
-    batch = {"exemplar": torch.rand(2, 3, 127, 127) * 255, "instance": torch.rand(2, 3, 255, 255) * 255,
-             "instance_box": torch.tensor([[100.0, 100.0, 60.0, 50.0], [90.0, 110.0, 70.0, 40.0]])}
+    batch = {
+        "exemplar": torch.rand(2, 3, 127, 127) * 255,
+        "instance": torch.rand(2, 3, 255, 255) * 255,
+        "instance_box": torch.tensor([[100.0, 100.0, 60.0, 50.0], [90.0, 110.0, 70.0, 40.0]]),
+    }
     value = rpn_objective(tiny_rpn, batch, classification=classification, classification_args=args, eta=0.5)
     out = tiny_rpn(batch["exemplar"], batch["instance"])
     labels, targets = assign_targets(batch["instance_box"], tiny_rpn.anchors(17, 255))
@@ -99,8 +114,13 @@ def test_objective_is_eq16_from_the_outputs(tiny_rpn, classification, args, func
     cls = function(logits, (labels > 0).float(), losses.balanced_weights(labels), reduction="none", **args)
     deltas = out["reg"].reshape(2, 4, -1).transpose(1, 2)
     positive = labels > 0
-    reg = torch.stack([F.smooth_l1_loss(deltas[p][positive[p]], targets[p][positive[p]], beta=1 / 9,
-                                        reduction="sum") / positive[p].sum() for p in range(2)])
+    reg = torch.stack(
+        [
+            F.smooth_l1_loss(deltas[p][positive[p]], targets[p][positive[p]], beta=1 / 9, reduction="sum")
+            / positive[p].sum()
+            for p in range(2)
+        ]
+    )
     assert value.item() == pytest.approx((cls + 0.5 * reg).mean().item(), rel=1e-5)
     value.backward()
     assert tiny_rpn.template_reg.weight.grad is not None and tiny_rpn.template_cls.weight.grad.abs().sum() > 0
@@ -160,8 +180,9 @@ def test_configs_resolve_to_the_objective_hook():
         check_loss_and_labels(config)
     assert load_config(CONFIGS / "siamrpn_sl-allproposals.yaml").loss.args["max_samples"] is None
     # the objective's name before it moved out of models/siamrpn.py still names it
-    former = config_from_dict({"model": {"name": "siamrpn"},
-                               "loss": {"name": "siamtrack.models.siamrpn:rpn_objective"}})
+    former = config_from_dict(
+        {"model": {"name": "siamrpn"}, "loss": {"name": "siamtrack.models.siamrpn:rpn_objective"}}
+    )
     assert objective_function(former) is rpn_objective
     for name, loss in [("siamfc_sl", "shrinkage_bce"), ("siamfc_fl", "focal_bce")]:
         config = load_config(CONFIGS / f"{name}.yaml")
@@ -173,20 +194,33 @@ def test_configs_resolve_to_the_objective_hook():
 def test_training_loop_runs_siamrpn_sl_and_siamfc_sl(tmp_path):
     sequences = [synthetic_sequence(f"s{i}", 6, seed=i, size=(160, 200)) for i in range(2)]
     curated = curate(sequences, CropSettings(crop_size=287), tmp_path / "cache", progress=False)
-    common = {"data": {"curation": {"directory": str(curated)}, "max_gap": 5, "pairs_per_epoch": 4},
-              "train": {"epochs": 1, "batch_size": 2, "progress": False, "device": "cpu"}}
-    rpn = config_from_dict({**common, "model": {"name": "siamrpn", "args": {"width": 0.125}},
-                            "loss": {"name": "siamtrack.training.objectives:rpn_objective",
-                                     "args": {"classification": "shrinkage_bce",
-                                              "classification_args": {"a": 10.0, "c": 0.6}}}})
+    common = {
+        "data": {"curation": {"directory": str(curated)}, "max_gap": 5, "pairs_per_epoch": 4},
+        "train": {"epochs": 1, "batch_size": 2, "progress": False, "device": "cpu"},
+    }
+    rpn = config_from_dict(
+        {
+            **common,
+            "model": {"name": "siamrpn", "args": {"width": 0.125}},
+            "loss": {
+                "name": "siamtrack.training.objectives:rpn_objective",
+                "args": {"classification": "shrinkage_bce", "classification_args": {"a": 10.0, "c": 0.6}},
+            },
+        }
+    )
     path = train(rpn, tmp_path / "rpn")
     saved = torch.load(path, weights_only=True)
     assert saved["model_name"] == "siamrpn" and "template_reg.weight" in saved["state_dict"]
     assert isinstance(build_tracker("siamrpn_sl", weights=path, device="cpu"), SiamRPNTracker)
     lines = (tmp_path / "rpn" / "log.csv").read_text().splitlines()
     assert len(lines) == 3 and all(np.isfinite(float(line.split(",")[3])) for line in lines[1:])
-    siamfc = config_from_dict({**common, "model": {"name": "siamfc", "args": {"width": 0.125}},
-                               "loss": {"name": "shrinkage_bce", "args": {"a": 10.0, "c": 0.6}}})
+    siamfc = config_from_dict(
+        {
+            **common,
+            "model": {"name": "siamfc", "args": {"width": 0.125}},
+            "loss": {"name": "shrinkage_bce", "args": {"a": 10.0, "c": 0.6}},
+        }
+    )
     assert train(siamfc, tmp_path / "sl").is_file()
 
 
@@ -216,9 +250,16 @@ def test_depthwise_head_on_the_pretrained_trunk_matches_a_loop(lite_rpn):
         branch = lite_rpn.cls_branch
         kernel, search = branch.kernel(z), branch.search(x)
         for pair in range(2):
-            correlated = torch.stack([F.conv2d(search[pair:pair + 1, c:c + 1], kernel[pair:pair + 1, c:c + 1])[0, 0]
-                                      for c in range(16)])[None] / 25
-            torch.testing.assert_close(out["cls"][pair:pair + 1], branch.head(correlated), rtol=1e-4, atol=1e-5)
+            correlated = (
+                torch.stack(
+                    [
+                        F.conv2d(search[pair : pair + 1, c : c + 1], kernel[pair : pair + 1, c : c + 1])[0, 0]
+                        for c in range(16)
+                    ]
+                )[None]
+                / 25
+            )
+            torch.testing.assert_close(out["cls"][pair : pair + 1], branch.head(correlated), rtol=1e-4, atol=1e-5)
     assert lite_rpn.tracking_params == {"exemplar_size": 257, "instance_size": 257}
     assert all(key.startswith("backbone.trunk.") for key in lite_rpn.pretrained_keys())
 

@@ -2,6 +2,7 @@
 ranking (Eq. 5-7) gradients on synthetic features whose discriminative channels are known by construction, the
 selection counts and the rescaling of Sec. 4, the geometry helpers, and the tracker (random quarter-width SiamFC
 backbone, and VGG-16 from a random torchvision-layout state dict) on a real frame."""
+
 from __future__ import annotations
 
 import math
@@ -14,10 +15,26 @@ import torch.nn.functional as F
 
 from siamtrack.losses import smooth_ranking_loss
 from siamtrack.models.backbones import build_backbone
-from siamtrack.models.tadt import (ChannelGroup, combined_importance, feature_grid, fit_ridge_regression,
-                                   gaussian_label, is_centred, max_channel_sum, parity_round, patch_normalised,
-                                   random_channels, ranking_importance, ranking_pairs, regression_importance,
-                                   resample_centred, ridge_loss, scaled_count, stack_groups, top_channels)
+from siamtrack.models.tadt import (
+    ChannelGroup,
+    combined_importance,
+    feature_grid,
+    fit_ridge_regression,
+    gaussian_label,
+    is_centred,
+    max_channel_sum,
+    parity_round,
+    patch_normalised,
+    random_channels,
+    ranking_importance,
+    ranking_pairs,
+    regression_importance,
+    resample_centred,
+    ridge_loss,
+    scaled_count,
+    stack_groups,
+    top_channels,
+)
 from siamtrack.models.vgg import VGG16
 from siamtrack.trackers import build_tracker
 from siamtrack.trackers.tadt import TADTParams, TADTTracker, feature_averages
@@ -41,7 +58,7 @@ def target_features(seed: int, channels: int = 32, size: int = 24) -> torch.Tens
     yy, xx = grid(size)
 
     def blob(cy: float, cx: float) -> torch.Tensor:
-        return torch.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 2.5 ** 2))
+        return torch.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 2.5**2))
 
     features = 0.3 * torch.rand(1, channels, size, size, generator=generator)
     for c in range(8):
@@ -60,13 +77,14 @@ def scale_features(seed: int, kernel: int = 7, channels: int = 32, size: int = 2
     channels 8-15 on its whole area (a blob: active on the target, but monotone in scale), the rest noise."""
     generator = torch.Generator().manual_seed(seed)
     yy, xx = grid(size)
-    radius = (yy ** 2 + xx ** 2).sqrt()
+    radius = (yy**2 + xx**2).sqrt()
     features = 0.3 * torch.rand(1, channels, size, size, generator=generator)
     for c in range(8):
         features[0, c] += (0.5 + float(torch.rand(1, generator=generator))) * torch.exp(
-            -(radius - kernel / 2) ** 2 / (2 * 0.7 ** 2))
+            -((radius - kernel / 2) ** 2) / (2 * 0.7**2)
+        )
     for c in range(8, 16):
-        features[0, c] += (0.5 + float(torch.rand(1, generator=generator))) * torch.exp(-radius ** 2 / (2 * 2.5 ** 2))
+        features[0, c] += (0.5 + float(torch.rand(1, generator=generator))) * torch.exp(-(radius**2) / (2 * 2.5**2))
     return features
 
 
@@ -76,8 +94,10 @@ def scale_features(seed: int, kernel: int = 7, channels: int = 32, size: int = 2
 def test_smooth_ranking_loss_is_eq5():
     scores = torch.tensor([[0.0, 1.0, -0.5], [2.0, 0.3, 0.1]])
     pairs = torch.tensor([[0, 1], [2, 1], [2, 0]])  # (i, j): j must rank above i
-    expected = [math.log(1 + math.exp(0 - 1) + math.exp(-0.5 - 1) + math.exp(-0.5 - 0)),
-                math.log(1 + math.exp(2 - 0.3) + math.exp(0.1 - 0.3) + math.exp(0.1 - 2))]
+    expected = [
+        math.log(1 + math.exp(0 - 1) + math.exp(-0.5 - 1) + math.exp(-0.5 - 0)),
+        math.log(1 + math.exp(2 - 0.3) + math.exp(0.1 - 0.3) + math.exp(0.1 - 2)),
+    ]
     assert torch.allclose(smooth_ranking_loss(scores, pairs, reduction="none"), torch.tensor(expected))
     assert torch.isclose(smooth_ranking_loss(scores, pairs), torch.tensor(expected).mean())
     # one pair, by hand: log(1 + e^{-1}) and dL/df = (+σ(-1), -σ(-1))
@@ -88,8 +108,9 @@ def test_smooth_ranking_loss_is_eq5():
     assert math.isclose(float(loss.detach()), math.log(1 + math.exp(-1)), rel_tol=1e-6)
     assert torch.allclose(one.grad, torch.tensor([[sigma, -sigma]]))
     # no overflow for large margins (log-sum-exp)
-    assert torch.isclose(smooth_ranking_loss(torch.tensor([[1000.0, 0.0]]), torch.tensor([[0, 1]])),
-                         torch.tensor(1000.0))
+    assert torch.isclose(
+        smooth_ranking_loss(torch.tensor([[1000.0, 0.0]]), torch.tensor([[0, 1]])), torch.tensor(1000.0)
+    )
 
 
 def test_smooth_ranking_loss_gradient_is_eq6():
@@ -136,8 +157,7 @@ def test_conjugate_gradients_reach_the_ridge_optimum():
     generator = torch.Generator().manual_seed(0)
     features = torch.randn(1, 3, 7, 7, generator=generator, dtype=torch.float64)
     label = gaussian_label((7, 7), 1.0, dtype=torch.float64)
-    weight, loss, iterations = fit_ridge_regression(features, label, (3, 3), lam=0.5, threshold=0.0,
-                                                    max_iterations=200)
+    weight, loss, iterations = fit_ridge_regression(features, label, (3, 3), lam=0.5, threshold=0.0, max_iterations=200)
     patches = F.unfold(features, 3, padding=1)[0].T  # (49 positions, 27 weights)
     exact = torch.linalg.solve(patches.T @ patches + 0.5 * torch.eye(27), patches.T @ label.reshape(-1))
     assert iterations <= 27 + 1  # CG converges in at most (number of unknowns) steps
@@ -230,8 +250,10 @@ def test_top_and_random_channels():
 
 def test_stacking_rescales_each_group_by_its_maximal_channel_sum():
     shallow, deep = torch.rand(1, 6, 5, 5), 10 * torch.rand(1, 4, 5, 5)
-    groups = [ChannelGroup(0, "regress", torch.tensor([4, 1]), 1 / max_channel_sum(shallow[:, [4, 1]])),
-              ChannelGroup(1, "regress", torch.tensor([2]), 1 / max_channel_sum(deep[:, [2]]))]
+    groups = [
+        ChannelGroup(0, "regress", torch.tensor([4, 1]), 1 / max_channel_sum(shallow[:, [4, 1]])),
+        ChannelGroup(1, "regress", torch.tensor([2]), 1 / max_channel_sum(deep[:, [2]])),
+    ]
     stacked = stack_groups((shallow, deep), groups)
     assert stacked.shape == (1, 3, 5, 5)
     sums = stacked.sum(dim=(-2, -1))[0]
@@ -362,8 +384,14 @@ def test_ablation_presets_are_the_rows_of_table5():
             assert preset.tracker == "tadt"
             params = TADTParams(**preset.params)
             rows[(params.select_conv4_1, params.select_conv4_3)] = name
-    assert set(rows) == {("rand", "none"), ("none", "rand"), ("regress", "none"), ("none", "regress"),
-                         ("regress", "regress"), ("regress+rank", "regress")}
+    assert set(rows) == {
+        ("rand", "none"),
+        ("none", "rand"),
+        ("regress", "none"),
+        ("none", "regress"),
+        ("regress", "regress"),
+        ("regress+rank", "regress"),
+    }
     assert rows[("regress+rank", "regress")] == "bundled/presets/tadt"
     assert (TADTParams().select_conv4_1, TADTParams().select_conv4_3) == ("regress+rank", "regress")
 
@@ -425,17 +453,33 @@ def test_matconvnet_vgg16_converts_to_torchvision_layout(tmp_path):
         if name.startswith("conv"):
             out = {"conv1": 64, "conv2": 128, "conv3": 256, "conv4": 512, "conv5": 512}[name.split("_")[0]]
             weights = np.empty((1, 2), dtype=object)
-            weights[0, 0] = (generator.standard_normal((3, 3, channels, out)) * np.sqrt(2 / (9 * channels))
-                             ).astype(np.float32)
+            weights[0, 0] = (generator.standard_normal((3, 3, channels, out)) * np.sqrt(2 / (9 * channels))).astype(
+                np.float32
+            )
             weights[0, 1] = (0.1 * generator.standard_normal((out, 1))).astype(np.float32)
-            layers.append({"type": "conv", "name": name, "weights": weights, "pad": np.array([[1, 1, 1, 1]]),
-                           "stride": np.array([[1, 1]])})
+            layers.append(
+                {
+                    "type": "conv",
+                    "name": name,
+                    "weights": weights,
+                    "pad": np.array([[1, 1, 1, 1]]),
+                    "stride": np.array([[1, 1]]),
+                }
+            )
             channels = out
         elif name.startswith("relu"):
             layers.append({"type": "relu", "name": name})
         else:
-            layers.append({"type": "pool", "name": name, "method": "max", "pool": np.array([[2, 2]]),
-                           "stride": np.array([[2, 2]]), "pad": np.array([[0, 0, 0, 0]])})
+            layers.append(
+                {
+                    "type": "pool",
+                    "name": name,
+                    "method": "max",
+                    "pool": np.array([[2, 2]]),
+                    "stride": np.array([[2, 2]]),
+                    "pad": np.array([[0, 0, 0, 0]]),
+                }
+            )
     cells = np.empty((1, len(layers)), dtype=object)
     for index, layer in enumerate(layers):
         cells[0, index] = layer
@@ -447,8 +491,11 @@ def test_matconvnet_vgg16_converts_to_torchvision_layout(tmp_path):
     converted = vgg16(vgg16_state_dict_from_matconvnet(path)).eval()  # classifier-free: only the 13 convs
     with torch.no_grad():
         image = torch.rand(1, 3, 40, 40) * 255
-        ours = converted(converted_input := (image / 255 - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
-                         / torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1), ("conv1_1", "relu4_3"))
+        ours = converted(
+            converted_input := (image / 255 - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+            / torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1),
+            ("conv1_1", "relu4_3"),
+        )
         reference = simplenn_to_torch(read_simplenn(path)).eval()
         first = reference[0](image - torch.from_numpy(mean).view(1, 3, 1, 1))
         deep = reference[:23](image - torch.from_numpy(mean).view(1, 3, 1, 1))  # up to relu4_3
@@ -469,13 +516,29 @@ def test_track_command_line(siamfc_quarter, tmp_path):
     from siamtrack.cli import main
 
     weights = tmp_path / "siamfc-quarter.pth"
-    torch.save({"state_dict": siamfc_quarter.state_dict, "model_name": "siamfc", "model_config": {"width": 0.25}},
-               weights)
+    torch.save(
+        {"state_dict": siamfc_quarter.state_dict, "model_name": "siamfc", "model_config": {"width": 0.25}}, weights
+    )
     demo = REPO / "src" / "siamtrack" / "assets"
     box = open(demo / "demo.txt").readline().strip()
     with torch.inference_mode():
-        code = main(["track", "--tracker", "tadt", "--weights", str(weights), "--video", str(demo / "demo.mp4"),
-                     "--box", box, "--out", str(tmp_path / "out"), "--max-frames", "4"])
+        code = main(
+            [
+                "track",
+                "--tracker",
+                "tadt",
+                "--weights",
+                str(weights),
+                "--video",
+                str(demo / "demo.mp4"),
+                "--box",
+                box,
+                "--out",
+                str(tmp_path / "out"),
+                "--max-frames",
+                "4",
+            ]
+        )
     assert code == 0
     boxes = np.loadtxt(tmp_path / "out" / "boxes.txt", delimiter=",")
     assert boxes.shape == (4, 4) and np.all(np.isfinite(boxes))

@@ -1,4 +1,5 @@
 """Augmentation: each transform checked on images whose answer is known."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,15 +10,23 @@ from scipy import ndimage
 
 from siamtrack.imaging import crop_window, window_box
 from siamtrack.training.augment import (
-    IMAGENET_EIGENVALUES, IMAGENET_EIGENVECTORS, BranchAugmentation, apply_branch, color_offset, gaussian_blur,
-    sample_branch, shift_colors, stretch_and_shift, to_grayscale,
+    IMAGENET_EIGENVALUES,
+    IMAGENET_EIGENVECTORS,
+    BranchAugmentation,
+    apply_branch,
+    color_offset,
+    gaussian_blur,
+    sample_branch,
+    shift_colors,
+    stretch_and_shift,
+    to_grayscale,
 )
 
 
 def _rectangle_image(height=101, width=121, box=(40, 30, 30, 20), value=255):
     image = np.zeros((height, width, 3), dtype=np.uint8)
     x, y, w, h = box
-    image[y:y + h, x:x + w] = value
+    image[y : y + h, x : x + w] = value
     return image
 
 
@@ -82,8 +91,9 @@ def test_gaussian_blur_against_scipy_and_invariants():
     rng = np.random.default_rng(1)
     image = rng.uniform(0, 255, size=(48, 48, 3)).astype(np.float32)
     blurred = gaussian_blur(image, 1.5)
-    reference = np.stack([ndimage.gaussian_filter(image[..., c], 1.5, mode="mirror", truncate=3.0)
-                          for c in range(3)], axis=-1)
+    reference = np.stack(
+        [ndimage.gaussian_filter(image[..., c], 1.5, mode="mirror", truncate=3.0) for c in range(3)], axis=-1
+    )
     np.testing.assert_allclose(blurred[8:-8, 8:-8], reference[8:-8, 8:-8], atol=0.5)
     assert blurred.std() < 0.5 * image.std()
     assert gaussian_blur(image, 0.0) is image
@@ -95,17 +105,24 @@ def test_grayscale_is_the_bt601_luma_on_every_channel():
     image = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]]], dtype=np.uint8)
     gray = to_grayscale(image)
     assert gray.shape == image.shape
-    np.testing.assert_allclose(gray[..., 0], [[0.2989 * 255, 0.5870 * 255, 0.1140 * 255,
-                                               0.2989 * 10 + 0.5870 * 20 + 0.1140 * 30]], rtol=1e-6)
+    np.testing.assert_allclose(
+        gray[..., 0], [[0.2989 * 255, 0.5870 * 255, 0.1140 * 255, 0.2989 * 10 + 0.5870 * 20 + 0.1140 * 30]], rtol=1e-6
+    )
     np.testing.assert_array_equal(gray[..., 0], gray[..., 2])
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), stretch=st.floats(0, 0.5), shift=st.floats(0, 10),
-       color=st.floats(0, 1), blur=st.floats(0, 1))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    stretch=st.floats(0, 0.5),
+    shift=st.floats(0, 10),
+    color=st.floats(0, 1),
+    blur=st.floats(0, 1),
+)
 def test_sample_branch_respects_its_ranges_and_is_deterministic(seed, stretch, shift, color, blur):
-    settings_ = BranchAugmentation(stretch=stretch, shift=shift, color=color, blur_probability=blur,
-                                   blur_sigma_min=0.5, blur_sigma_max=2.0)
+    settings_ = BranchAugmentation(
+        stretch=stretch, shift=shift, color=color, blur_probability=blur, blur_sigma_min=0.5, blur_sigma_max=2.0
+    )
     draw = sample_branch(np.random.default_rng(seed), settings_)
     assert draw == sample_branch(np.random.default_rng(seed), settings_)
     assert all(1 - stretch <= s <= 1 + stretch for s in draw.stretch)
@@ -133,8 +150,7 @@ def test_apply_branch_without_augmentation_is_a_centre_crop():
     np.testing.assert_allclose(box, [3, 3, 5, 5])
 
 
-@pytest.mark.parametrize("field, value", [("stretch", 1.0), ("shift", -1), ("blur_probability", 1.5),
-                                          ("color", -0.1)])
+@pytest.mark.parametrize("field, value", [("stretch", 1.0), ("shift", -1), ("blur_probability", 1.5), ("color", -0.1)])
 def test_invalid_augmentation_settings(field, value):
     with pytest.raises(ValueError, match=field):
         BranchAugmentation(**{field: value})

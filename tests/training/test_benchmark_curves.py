@@ -1,5 +1,6 @@
 """The training-curve summary of benchmarks/common.py (used by training_curves.py and the DSLT classification
 ablation) on logs with known losses."""
+
 from __future__ import annotations
 
 
@@ -35,10 +36,15 @@ def test_training_curves_table(common, tmp_path):
     flat = [1.0] * 40
     write_log(tmp_path / "falling", falling)
     write_log(tmp_path / "flat", flat)
-    table = common.training_curves({"falling": tmp_path / "falling", "flat": tmp_path / "flat"},
-                                   tmp_path / "curves.png", tmp_path / "curves.md", window=10)
-    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
-            for line in table.splitlines()[2:]}
+    table = common.training_curves(
+        {"falling": tmp_path / "falling", "flat": tmp_path / "flat"},
+        tmp_path / "curves.png",
+        tmp_path / "curves.md",
+        window=10,
+    )
+    rows = {
+        line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]] for line in table.splitlines()[2:]
+    }
     # by hand: the moving average over 10 is s_j = 2 - (j + 4.5) / 100, j = 0..90 (1.955 -> 1.055); it stays within
     # 10 % of 1.055 (s_j <= 1.1605) from j = 80 on (s_79 = 1.165, s_80 = 1.155); final / first = 1.055 / 1.955 =
     # 0.5396; the last fifth starts at j = int(91 * 0.8) = 72, s_72 = 1.235: 1.055 / 1.235 - 1 = -14.57 %

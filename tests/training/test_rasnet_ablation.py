@@ -1,5 +1,6 @@
 """RASNet ablation tooling: the loop's per-epoch snapshots (``train.epoch_snapshots``), validation and epoch
 logs in ``log.csv`` format (drawn by the training package's ``plot_losses``), and the general-attention plot."""
+
 from __future__ import annotations
 
 import csv
@@ -23,17 +24,20 @@ from rasnet_curves import epoch_log, general_attention, plot_general_attention, 
 def tiny_run(tmp_path_factory):
     """A 3-epoch run of the tests' tiny Siamese model with ``epoch_snapshots``, and validation batches."""
     sequences = [synthetic_sequence(f"s{i}", 14, seed=i) for i in range(2)]
-    curated = str(curate(sequences, CropSettings(context_size=31, crop_size=79), tmp_path_factory.mktemp("cache"),
-                         progress=False))
-    config = config_from_dict(tiny_config_dict(curated, train={"epochs": 3, "epoch_snapshots": True},
-                                               loss={"temporal_sigma": 100.0}))
+    curated = str(
+        curate(sequences, CropSettings(context_size=31, crop_size=79), tmp_path_factory.mktemp("cache"), progress=False)
+    )
+    config = config_from_dict(
+        tiny_config_dict(curated, train={"epochs": 3, "epoch_snapshots": True}, loss={"temporal_sigma": 100.0})
+    )
     run_dir = tmp_path_factory.mktemp("run")
     train(config, run_dir)
     dataset = PairDataset(load_curated(curated)[1], pair_settings(config, 9), config.data.max_gap, seed=11)
     items = [dataset[(0, k)] for k in range(6)]
-    batches = [{key: torch.stack([item[key] for item in items[k:k + 4]]) for key in ("exemplar", "instance",
-                                                                                     "label", "gap")}
-               for k in (0, 4)]
+    batches = [
+        {key: torch.stack([item[key] for item in items[k : k + 4]]) for key in ("exemplar", "instance", "label", "gap")}
+        for k in (0, 4)
+    ]
     return config, run_dir, batches
 
 
@@ -57,16 +61,22 @@ def test_validation_log_scores_every_snapshot_with_the_runs_objective(tiny_run):
     model.load_state_dict(read_weights(run_dir / "model.pth").state_dict)
     model.eval()
     with torch.no_grad():  # Ω-weighted objective, pair-weighted mean over the two batches (4 + 2 pairs)
-        expected = sum(float(batch_loss(model(b["exemplar"], b["instance"]), b, config)) * len(b["gap"])
-                       for b in batches) / 6
+        expected = (
+            sum(float(batch_loss(model(b["exemplar"], b["instance"]), b, config)) * len(b["gap"]) for b in batches) / 6
+        )
     assert log["loss"][-1] == pytest.approx(expected, rel=1e-6)
     train_log = read_log(epoch_log(run_dir))
     with open(run_dir / "epochs.csv", newline="") as handle:
         means = [float(row["mean_loss"]) for row in csv.DictReader(handle)]
     np.testing.assert_allclose(train_log["loss"], means)
     assert train_log["step"].tolist() == [2, 5, 8]
-    png = plot_losses([run_dir / "train-epochs.csv", path], run_dir / "curves.png", labels=["train", "val"],
-                      smooth=1, ylabel="objective")
+    png = plot_losses(
+        [run_dir / "train-epochs.csv", path],
+        run_dir / "curves.png",
+        labels=["train", "val"],
+        smooth=1,
+        ylabel="objective",
+    )
     assert png.stat().st_size > 1000
 
 

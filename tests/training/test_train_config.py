@@ -1,5 +1,6 @@
 """Training configs: YAML loading (base chains, overrides, errors naming file and line) and the bundled
 ``siamtrack/configs/`` files (the ``bundled/<name>`` configs), whose models must build and whose crops must fit them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,7 @@ import pytest
 import torch
 import yaml
 
-from siamtrack.training.config import (Config, ConfigError, config_from_dict, config_to_dict, dump_config,
-                                       load_config)
+from siamtrack.training.config import Config, ConfigError, config_from_dict, config_to_dict, dump_config, load_config
 from siamtrack.training.loop import build_model, lr_gamma, probe_score_size
 
 CONFIGS = Path(__file__).resolve().parents[2] / "src" / "siamtrack" / "configs"
@@ -57,13 +57,16 @@ def test_augment_and_curation_sections_are_the_runtime_settings_classes(tmp_path
     crop_fields = [f.name for f in dataclasses.fields(CropSettings)]
     assert [f.name for f in dataclasses.fields(CurationConfig)] == crop_fields + ["cache_dir", "directory", "workers"]
     config = load_config("bundled/dcfnet")
-    assert config.data.curation.crop_settings() == CropSettings(mode="stretched", context=2.0, context_size=125,
-                                                                crop_size=141, jpeg_quality=90)
+    assert config.data.curation.crop_settings() == CropSettings(
+        mode="stretched", context=2.0, context_size=125, crop_size=141, jpeg_quality=90
+    )
     assert type(config.augment.exemplar) is BranchAugmentation
 
     path = tmp_path / "bad.yaml"
-    for text, line, key in (("augment:\n  exemplar:\n    shift: 4\n    strech: 0.1\n", 4, "augment.exemplar.strech"),
-                            ("data:\n  curation:\n    jpeg_quality: 90\n    jpeg: 90\n", 4, "data.curation.jpeg")):
+    for text, line, key in (
+        ("augment:\n  exemplar:\n    shift: 4\n    strech: 0.1\n", 4, "augment.exemplar.strech"),
+        ("data:\n  curation:\n    jpeg_quality: 90\n    jpeg: 90\n", 4, "data.curation.jpeg"),
+    ):
         path.write_text(text)
         with pytest.raises(ConfigError, match=rf"^{path}:{line}: unknown key '{key}'"):
             load_config(path)
@@ -78,8 +81,9 @@ def test_augment_and_curation_sections_are_the_runtime_settings_classes(tmp_path
 def test_base_chain_and_overrides(tmp_path):
     (tmp_path / "base.yaml").write_text("model:\n  name: siamfc\n  args: {width: 1.0}\ntrain:\n  epochs: 7\n")
     (tmp_path / "child.yaml").write_text("base: base.yaml\nmodel:\n  args: {width: 0.5}\n")
-    config = load_config(tmp_path / "child.yaml", ["train.batch_size=16", "data.max_gap=null",
-                                                   "augment.instance.shift=8"])
+    config = load_config(
+        tmp_path / "child.yaml", ["train.batch_size=16", "data.max_gap=null", "augment.instance.shift=8"]
+    )
     assert config.model.args == {"width": 0.5} and config.train.epochs == 7
     assert config.train.batch_size == 16 and config.data.max_gap is None and config.augment.instance.shift == 8.0
     with pytest.raises(ConfigError, match="override 'train.batchsize=3'"):

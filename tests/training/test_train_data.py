@@ -1,4 +1,5 @@
 """Training data: curation (synthetic and real sequences), pair sampling, pair items and batch sharding."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,11 @@ TINY_CROP = CropSettings(context_size=31, crop_size=79)
 
 @pytest.fixture
 def sequences():
-    return [synthetic_sequence("a", 12, seed=0, absent=(3, 4)), synthetic_sequence("b", 10, seed=1),
-            synthetic_sequence("c", 1, seed=2)]
+    return [
+        synthetic_sequence("a", 12, seed=0, absent=(3, 4)),
+        synthetic_sequence("b", 10, seed=1),
+        synthetic_sequence("c", 1, seed=2),
+    ]
 
 
 def test_crop_settings_windows():
@@ -55,8 +59,10 @@ def test_curation_writes_centred_crops_and_skips_invalid_frames(tmp_path, sequen
         crop = read_image(curated[0].path(k))
         assert crop.shape == (79, 79, 3)
         scale = 79 / window[0]
-        np.testing.assert_allclose(curated[0].boxes[k], [79 / 2 - box[2] * scale / 2, 79 / 2 - box[3] * scale / 2,
-                                                         box[2] * scale, box[3] * scale])
+        np.testing.assert_allclose(
+            curated[0].boxes[k],
+            [79 / 2 - box[2] * scale / 2, 79 / 2 - box[3] * scale / 2, box[2] * scale, box[3] * scale],
+        )
         direct = crop_window(sequence.frames[frame], center, window, 79)
         ok, encoded = cv2.imencode(".jpg", direct[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, TINY_CROP.jpeg_quality])
         np.testing.assert_array_equal(crop, cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1])
@@ -202,8 +208,16 @@ def test_dcfnet_items_reproduce_the_dcfnet_label(tmp_path, sequences):
     dcfnet = pytest.importorskip("siamtrack.models.dcfnet")
     crop = CropSettings(mode="stretched", context=2.0, context_size=125, crop_size=141)
     directory = curate(sequences, crop, tmp_path, progress=False)
-    settings = PairSettings(exemplar_size=125, instance_size=125, score_size=125, total_stride=1, label="gaussian",
-                            sigma_factor=0.1, origin="corner", input_mean=dcfnet.DCFNET_MEAN_RGB)
+    settings = PairSettings(
+        exemplar_size=125,
+        instance_size=125,
+        score_size=125,
+        total_stride=1,
+        label="gaussian",
+        sigma_factor=0.1,
+        origin="corner",
+        input_mean=dcfnet.DCFNET_MEAN_RGB,
+    )
     dataset = PairDataset(load_curated(directory)[1], settings, max_gap=None, seed=0)
     item = dataset[(0, 3)]
     expected = dcfnet.DCFNet().label

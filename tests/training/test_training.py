@@ -1,5 +1,6 @@
 """The training loop on a tiny model and synthetic data: outputs, schedules, checkpoints, bit-for-bit resume
 (in process and after a real SIGKILL of the CLI), and DDP with two gloo processes."""
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,9 @@ REPO = TESTS.parent
 @pytest.fixture(scope="module")
 def curated(tmp_path_factory):
     sequences = [synthetic_sequence(f"s{i}", 14, seed=i, absent=(5,) if i == 1 else ()) for i in range(3)]
-    return str(curate(sequences, CropSettings(context_size=31, crop_size=79), tmp_path_factory.mktemp("cache"),
-                      progress=False))
+    return str(
+        curate(sequences, CropSettings(context_size=31, crop_size=79), tmp_path_factory.mktemp("cache"), progress=False)
+    )
 
 
 def _config(curated, **sections):
@@ -115,9 +117,13 @@ def test_run_directory_guards(curated, tmp_path):
 
 
 def test_other_losses_and_adam_train(curated, tmp_path):
-    gaussian = _config(curated, labels={"kind": "gaussian", "sigma_factor": 0.1},
-                       loss={"name": "l2", "balanced": False}, optim={"name": "adam", "lr_start": 1e-3, "lr_end": 1e-4},
-                       train={"epochs": 1, "channels_last": True})
+    gaussian = _config(
+        curated,
+        labels={"kind": "gaussian", "sigma_factor": 0.1},
+        loss={"name": "l2", "balanced": False},
+        optim={"name": "adam", "lr_start": 1e-3, "lr_end": 1e-4},
+        train={"epochs": 1, "channels_last": True},
+    )
     train(gaussian, tmp_path / "l2")
     temporal = _config(curated, loss={"name": "bce", "balanced": True, "temporal_sigma": 100.0}, train={"epochs": 1})
     train(temporal, tmp_path / "bce")
@@ -168,13 +174,22 @@ def test_plot_losses_and_log_errors(curated, tmp_path):
 def test_cli_resumes_bit_for_bit_after_sigkill(curated, tmp_path):
     sections = dict(data={"pairs_per_epoch": 16}, train={"epochs": 2, "checkpoint_every": 1})
     calls = tmp_path / "calls.txt"
-    killed_config = tiny_config_dict(curated, model={"name": "training_support:TinySiamese",
-                                                     "args": {"delay": 0.2, "calls": str(calls)}}, **sections)
+    killed_config = tiny_config_dict(
+        curated, model={"name": "training_support:TinySiamese", "args": {"delay": 0.2, "calls": str(calls)}}, **sections
+    )
     config_path = tmp_path / "tiny.yaml"
     config_path.write_text(yaml.safe_dump(killed_config))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-m", "siamtrack.cli", "train", "--config", str(config_path), "--run-dir",
-               str(tmp_path / "run")]
+    command = [
+        sys.executable,
+        "-m",
+        "siamtrack.cli",
+        "train",
+        "--config",
+        str(config_path),
+        "--run-dir",
+        str(tmp_path / "run"),
+    ]
     process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     checkpoint = tmp_path / "run" / "checkpoint.pth"
     deadline = time.monotonic() + 60
@@ -199,8 +214,9 @@ def test_cli_resumes_bit_for_bit_after_sigkill(curated, tmp_path):
     resumed = read_weights(tmp_path / "run" / "model.pth").state_dict
     for key in straight:
         assert torch.equal(straight[key], resumed[key]), key
-    np.testing.assert_array_equal(read_log(tmp_path / "run" / "log.csv")["loss"],
-                                  read_log(tmp_path / "straight" / "log.csv")["loss"])
+    np.testing.assert_array_equal(
+        read_log(tmp_path / "run" / "log.csv")["loss"], read_log(tmp_path / "straight" / "log.csv")["loss"]
+    )
 
 
 # ----------------------------------------------------------------------------------------------- DDP
@@ -213,8 +229,9 @@ def _free_port() -> int:
 
 
 def _ddp_worker(rank: int, world_size: int, port: int, config_dict: dict, run_dir: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
-                      WORLD_SIZE=str(world_size))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size)
+    )
     torch.set_num_threads(1)
     try:
         train(config_from_dict(config_dict), run_dir)
@@ -227,8 +244,11 @@ def test_two_gloo_processes_follow_the_single_process_trajectory(curated, tmp_pa
     # any trajectory would be within a loose tolerance of log 2): each process's loss after step 0 depends on
     # weights that the synced gradients produced, so a DDP without gradient sync leaves the single-process
     # losses by 4e-5 .. 8e-4 from step 1 on, while with sync they agree to ~1e-7 (float summation order)
-    config_dict = tiny_config_dict(curated, model={"name": "training_support:TinySiamese", "args": {"dropout": 0.0}},
-                                   optim={"lr_start": 1.0, "lr_end": 0.3})
+    config_dict = tiny_config_dict(
+        curated,
+        model={"name": "training_support:TinySiamese", "args": {"dropout": 0.0}},
+        optim={"lr_start": 1.0, "lr_end": 0.3},
+    )
     train(config_from_dict(config_dict), tmp_path / "single")
     torch.multiprocessing.spawn(_ddp_worker, args=(2, _free_port(), config_dict, str(tmp_path / "ddp")), nprocs=2)
     single, ddp = read_log(tmp_path / "single" / "log.csv"), read_log(tmp_path / "ddp" / "log.csv")

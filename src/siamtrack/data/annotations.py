@@ -5,6 +5,7 @@ commas, tabs or spaces (OTB mixes all three between sequences). :func:`parse_ann
 function that turns such text into numbers; readers differ only in the column counts they accept, whether
 NaN is allowed, and how they convert the values afterwards.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,7 +54,8 @@ def parse_annotation(
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as error:
             raise DatasetError(
-                f"{source}: not UTF-8 text (byte {error.start}: {text[error.start:error.start + 1]!r})") from None
+                f"{source}: not UTF-8 text (byte {error.start}: {text[error.start : error.start + 1]!r})"
+            ) from None
     text = text.removeprefix("\ufeff")
     lines = text.splitlines()
     while lines and not lines[-1].strip():
@@ -77,11 +79,11 @@ def parse_annotation(
             values = _parse_fields(fields, source, number, line, allow_nan)
         if allowed is not None and len(values) not in allowed:
             expected = " or ".join(str(count) for count in allowed)
-            raise DatasetError(f"{source}:{number}: expected {expected} values, found {len(values)} "
-                               f"(line {line!r})")
+            raise DatasetError(f"{source}:{number}: expected {expected} values, found {len(values)} (line {line!r})")
         if width is not None and len(values) != width:
-            raise DatasetError(f"{source}:{number}: {len(values)} values where the previous lines have {width} "
-                               f"(line {line!r})")
+            raise DatasetError(
+                f"{source}:{number}: {len(values)} values where the previous lines have {width} (line {line!r})"
+            )
         width = len(values)
         rows.append(values)
     if not rows:
@@ -100,8 +102,9 @@ def _parse_fields(fields: list[str], source: str, number: int, line: str, allow_
             values.append(float(field))
         elif _NAN.fullmatch(field):
             if not allow_nan:
-                raise DatasetError(f"{source}:{number}: NaN value {field!r} is not allowed in this format "
-                                   f"(line {line!r})")
+                raise DatasetError(
+                    f"{source}:{number}: NaN value {field!r} is not allowed in this format (line {line!r})"
+                )
             values.append(float("nan"))
         else:
             raise DatasetError(f"{source}:{number}: cannot read {field!r} as a number (line {line!r})")
@@ -141,8 +144,7 @@ def check_box_sizes(boxes: np.ndarray, source: str, allow_zero: bool = False, fi
     if bad.any():
         row = int(np.nonzero(bad)[0][0])
         what = "negative" if allow_zero else "non-positive"
-        raise DatasetError(f"{source}:{row + first_line}: {what} box size in "
-                           f"{', '.join(f'{v:g}' for v in boxes[row])}")
+        raise DatasetError(f"{source}:{row + first_line}: {what} box size in {', '.join(f'{v:g}' for v in boxes[row])}")
 
 
 def read_flags(path: str | os.PathLike, length: int, pad: bool = False) -> np.ndarray:
@@ -157,8 +159,9 @@ def read_flags(path: str | os.PathLike, length: int, pad: bool = False) -> np.nd
     values = parse_annotation(content, path, columns=None).reshape(-1) if content.strip() else np.zeros(0)
     bad = ~np.isin(values, (0.0, 1.0))
     if bad.any():
-        raise DatasetError(f"{path}: flag number {int(np.nonzero(bad)[0][0]) + 1} is {values[bad][0]:g}, "
-                           "expected 0 or 1")
+        raise DatasetError(
+            f"{path}: flag number {int(np.nonzero(bad)[0][0]) + 1} is {values[bad][0]:g}, expected 0 or 1"
+        )
     if len(values) > length or (len(values) < length and not pad):
         raise DatasetError(f"{path}: {len(values)} flags for {length} frames")
     flags = np.zeros(length, dtype=bool)
@@ -176,8 +179,9 @@ def numbered_frames(directory: str | os.PathLike, numbers, pattern: str) -> list
     names = [pattern % number for number in numbers]
     missing = [name for name in names if name not in present]
     if missing:
-        raise DatasetError(f"{os.path.join(directory, missing[0])}: frame file missing "
-                           f"({len(missing)} of {len(names)} frames missing)")
+        raise DatasetError(
+            f"{os.path.join(directory, missing[0])}: frame file missing ({len(missing)} of {len(names)} frames missing)"
+        )
     return [os.path.join(directory, name) for name in names]
 
 
@@ -201,8 +205,9 @@ def list_numbered_frames(directory: str | os.PathLike) -> tuple[list[str], list[
     numbers = [int(match["number"]) for match in matches]
     for previous, current in zip(numbers, numbers[1:]):
         if current != previous + 1:
-            raise DatasetError(f"{directory}: frame files jump from number {previous} to {current} "
-                               f"(frame {previous + 1} missing)")
+            raise DatasetError(
+                f"{directory}: frame files jump from number {previous} to {current} (frame {previous + 1} missing)"
+            )
     return [os.path.join(directory, match.string) for match in matches], numbers
 
 

@@ -5,6 +5,7 @@ Both take ``x, y, w, h`` rows separated by commas, tabs or spaces, with ``NaN`` 
 ``one_based`` says whether the file's ``x, y`` count pixels from 1 (OTB-style files) or from 0 (the default
 for video files, as in ``shared/data/videos``).
 """
+
 from __future__ import annotations
 
 import os
@@ -26,21 +27,36 @@ def read_boxes(path: str | os.PathLike, one_based: bool) -> np.ndarray:
     return one_based_to_zero_based(boxes) if one_based else boxes
 
 
-def read_folder_sequence(frame_dir: str | os.PathLike, annotation_path: str | os.PathLike,
-                         name: str | None = None, one_based: bool = True, dataset: str = "folder") -> Sequence:
+def read_folder_sequence(
+    frame_dir: str | os.PathLike,
+    annotation_path: str | os.PathLike,
+    name: str | None = None,
+    one_based: bool = True,
+    dataset: str = "folder",
+) -> Sequence:
     """A folder of numbered frames (``0001.jpg``, ``img00001.png`` ...; no gaps) with one box per frame."""
     frame_dir = Path(frame_dir)
     boxes = read_boxes(annotation_path, one_based)
     paths, numbers = list_numbered_frames(frame_dir)
     if len(paths) != len(boxes):
         raise DatasetError(f"{annotation_path}: {len(boxes)} ground-truth rows for {len(paths)} frames in {frame_dir}")
-    return Sequence(name=name or frame_dir.name, frames=ImageFiles(paths), ground_truth=boxes,
-                    start_frame=numbers[0], dataset=dataset)
+    return Sequence(
+        name=name or frame_dir.name,
+        frames=ImageFiles(paths),
+        ground_truth=boxes,
+        start_frame=numbers[0],
+        dataset=dataset,
+    )
 
 
-def read_video_sequence(video_path: str | os.PathLike, annotation_path: str | os.PathLike | None = None,
-                        name: str | None = None, one_based: bool = False, dataset: str = "video",
-                        metadata: dict | None = None) -> Sequence:
+def read_video_sequence(
+    video_path: str | os.PathLike,
+    annotation_path: str | os.PathLike | None = None,
+    name: str | None = None,
+    one_based: bool = False,
+    dataset: str = "video",
+    metadata: dict | None = None,
+) -> Sequence:
     """A video file with one box per frame; ``annotation_path`` defaults to the video's path with ``.txt``.
 
     The frame count is the container's; it must equal the number of ground-truth rows.
@@ -53,12 +69,14 @@ def read_video_sequence(video_path: str | os.PathLike, annotation_path: str | os
     except FrameReadError as error:
         raise DatasetError(str(error)) from None
     if len(frames) != len(boxes):
-        raise DatasetError(f"{annotation_path}: {len(boxes)} ground-truth rows for {len(frames)} frames "
-                           f"in {video_path}")
+        raise DatasetError(
+            f"{annotation_path}: {len(boxes)} ground-truth rows for {len(frames)} frames in {video_path}"
+        )
     info = {"fps": frames.fps}
     info.update(metadata or {})
-    return Sequence(name=name or video_path.stem, frames=frames, ground_truth=boxes, start_frame=1,
-                    dataset=dataset, metadata=info)
+    return Sequence(
+        name=name or video_path.stem, frames=frames, ground_truth=boxes, start_frame=1, dataset=dataset, metadata=info
+    )
 
 
 def read_video_folder(root: str | os.PathLike, one_based: bool = False, dataset: str = "video") -> list[Sequence]:
@@ -75,8 +93,13 @@ def read_video_folder(root: str | os.PathLike, one_based: bool = False, dataset:
     return [read_video_sequence(path, one_based=one_based, dataset=dataset) for path in videos]
 
 
-def read_folder_dataset(root: str | os.PathLike, frames: str = "img", annotation: str = "groundtruth.txt",
-                        one_based: bool = True, dataset: str = "folder") -> list[Sequence]:
+def read_folder_dataset(
+    root: str | os.PathLike,
+    frames: str = "img",
+    annotation: str = "groundtruth.txt",
+    one_based: bool = True,
+    dataset: str = "folder",
+) -> list[Sequence]:
     """Every sub-folder ``<root>/<name>`` holding ``annotation``, its frames in ``<name>/<frames>``
     (``frames="."``: in the sub-folder itself), sorted by name."""
     root = Path(root)
@@ -85,5 +108,9 @@ def read_folder_dataset(root: str | os.PathLike, frames: str = "img", annotation
     names = sorted(entry.name for entry in root.iterdir() if (entry / annotation).is_file())
     if not names:
         raise DatasetError(f"{root}: no sub-folder holds {annotation!r}")
-    return [read_folder_sequence(root / name / frames, root / name / annotation, name=name, one_based=one_based,
-                                 dataset=dataset) for name in names]
+    return [
+        read_folder_sequence(
+            root / name / frames, root / name / annotation, name=name, one_based=one_based, dataset=dataset
+        )
+        for name in names
+    ]

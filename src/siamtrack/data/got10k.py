@@ -9,6 +9,7 @@ Layout: ``<root>/<subset>/list.txt`` (sequence names) and ``<root>/<subset>/<nam
 ``ground_truth`` is that box followed by NaN rows, ``absent`` is all False (unknown, not absent) and
 ``metadata["first_box_only"]`` is True.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,13 +60,21 @@ def read_got10k_sequence(sequence_dir: str | os.PathLike, first_box_only: bool =
         metadata.update(read_meta_info(meta_path))
     if first_box_only:
         if len(boxes) != 1:
-            raise DatasetError(f"{annotation_path}: {len(boxes)} rows; a GOT-10k test sequence has only the "
-                               "first frame's box")
+            raise DatasetError(
+                f"{annotation_path}: {len(boxes)} rows; a GOT-10k test sequence has only the first frame's box"
+            )
         ground_truth = np.full((length, 4), np.nan)
         ground_truth[0] = boxes[0]
         metadata["first_box_only"] = True
-        return Sequence(name=sequence_dir.name, frames=ImageFiles(paths), ground_truth=ground_truth,
-                        absent=np.zeros(length, dtype=bool), start_frame=1, dataset="GOT-10k", metadata=metadata)
+        return Sequence(
+            name=sequence_dir.name,
+            frames=ImageFiles(paths),
+            ground_truth=ground_truth,
+            absent=np.zeros(length, dtype=bool),
+            start_frame=1,
+            dataset="GOT-10k",
+            metadata=metadata,
+        )
     if len(boxes) != length:
         raise DatasetError(f"{annotation_path}: {len(boxes)} ground-truth rows for {length} frames")
     tags = {}
@@ -90,8 +99,16 @@ def read_got10k_sequence(sequence_dir: str | os.PathLike, first_box_only: bool =
     if zero.any():
         row = int(np.nonzero(zero)[0][0])
         raise DatasetError(f"{annotation_path}:{row + 1}: zero-size box on a frame where the target is present")
-    return Sequence(name=sequence_dir.name, frames=ImageFiles(paths), ground_truth=boxes, absent=absent, tags=tags,
-                    start_frame=1, dataset="GOT-10k", metadata=metadata)
+    return Sequence(
+        name=sequence_dir.name,
+        frames=ImageFiles(paths),
+        ground_truth=boxes,
+        absent=absent,
+        tags=tags,
+        start_frame=1,
+        dataset="GOT-10k",
+        metadata=metadata,
+    )
 
 
 def read_got10k(root: str | os.PathLike, subset: str = "val") -> list[Sequence]:

@@ -6,6 +6,7 @@ Layout: ``<root>/<class>/<class>-<k>/img/00000001.jpg ...`` with ``groundtruth.t
 fully occluded or out of view are ``absent`` (their boxes are kept as given; zero-size boxes are allowed
 there). The official test split lists 280 sequence names in ``testing_set.txt``.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,12 +45,21 @@ def read_lasot_sequence(sequence_dir: str | os.PathLike) -> Sequence:
     nlp_path = sequence_dir / "nlp.txt"
     if nlp_path.is_file():
         metadata["nlp"] = nlp_path.read_text(encoding="utf-8", errors="replace").strip()
-    return Sequence(name=sequence_dir.name, frames=ImageFiles(paths), ground_truth=one_based_to_zero_based(boxes),
-                    absent=absent, tags=tags, start_frame=1, dataset="LaSOT", metadata=metadata)
+    return Sequence(
+        name=sequence_dir.name,
+        frames=ImageFiles(paths),
+        ground_truth=one_based_to_zero_based(boxes),
+        absent=absent,
+        tags=tags,
+        start_frame=1,
+        dataset="LaSOT",
+        metadata=metadata,
+    )
 
 
-def read_lasot(root: str | os.PathLike, names: list[str] | None = None,
-               split_file: str | os.PathLike | None = None) -> list[Sequence]:
+def read_lasot(
+    root: str | os.PathLike, names: list[str] | None = None, split_file: str | os.PathLike | None = None
+) -> list[Sequence]:
     """Read LaSOT sequences: ``names`` (``["airplane-1", ...]``), the names listed in ``split_file``
     (e.g. ``testing_set.txt``), or else every ``<class>/<class>-<k>`` folder under ``root``."""
     root = Path(root)
@@ -60,8 +70,13 @@ def read_lasot(root: str | os.PathLike, names: list[str] | None = None,
             raise DatasetError("give either names or split_file, not both")
         names = [line.strip() for line in Path(split_file).read_text(encoding="utf-8").splitlines() if line.strip()]
     if names is None:
-        names = sorted(sequence.name for category in root.iterdir() if category.is_dir()
-                       for sequence in category.iterdir() if (sequence / "groundtruth.txt").is_file())
+        names = sorted(
+            sequence.name
+            for category in root.iterdir()
+            if category.is_dir()
+            for sequence in category.iterdir()
+            if (sequence / "groundtruth.txt").is_file()
+        )
         if not names:
             raise DatasetError(f"{root}: no LaSOT sequences (<class>/<class>-<k>/groundtruth.txt)")
     sequences = []
@@ -71,4 +86,3 @@ def read_lasot(root: str | os.PathLike, names: list[str] | None = None,
             raise DatasetError(f"LaSOT sequence name {name!r} is not '<class>-<number>'")
         sequences.append(read_lasot_sequence(root / category / name))
     return sequences
-

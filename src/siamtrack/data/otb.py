@@ -34,6 +34,7 @@ listing frames on which a TRE run must not start (the target occluded or out of 
 * a line that is not two integers ``1 <= first <= last`` raises :class:`DatasetError` naming the file, the
   line number and the line.
 """
+
 from __future__ import annotations
 
 import os
@@ -98,8 +99,9 @@ ATTRIBUTE_NAMES = {
 _TARGET_FILE = re.compile(r"groundtruth_rect(?:\.(\d+))?\.txt")
 
 
-def read_otb_sequence(video_dir: str | os.PathLike, target: int | None = None,
-                      tiger1_init_omit: bool = False, dataset: str = "OTB") -> Sequence:
+def read_otb_sequence(
+    video_dir: str | os.PathLike, target: int | None = None, tiger1_init_omit: bool = False, dataset: str = "OTB"
+) -> Sequence:
     """Read one OTB target: ``video_dir`` is ``<root>/<Video>``; ``target`` selects
     ``groundtruth_rect.<target>.txt`` (``None``: ``groundtruth_rect.txt``)."""
     video_dir = Path(video_dir)
@@ -114,16 +116,19 @@ def read_otb_sequence(video_dir: str | os.PathLike, target: int | None = None,
     start = START_FRAMES.get(video, 1)
     end = start + len(boxes) - 1
     if video in END_FRAMES and END_FRAMES[video] != end:
-        raise DatasetError(f"{annotation_path}: {len(boxes)} rows from frame {start} end at frame {end}, "
-                           f"but OTB's {video} ends at frame {END_FRAMES[video]}")
+        raise DatasetError(
+            f"{annotation_path}: {len(boxes)} rows from frame {start} end at frame {end}, "
+            f"but OTB's {video} ends at frame {END_FRAMES[video]}"
+        )
     pattern = f"%0{FRAME_NAME_DIGITS.get(video, 4)}d.jpg"
     image_dir = video_dir / "img"
     paths = numbered_frames(image_dir, range(start, end + 1), pattern)
     if video not in START_FRAMES and video not in END_FRAMES:
         extra = _count_images(image_dir) - len(paths)
         if extra:
-            raise DatasetError(f"{annotation_path}: {len(boxes)} ground-truth rows but {image_dir} holds "
-                               f"{len(paths) + extra} images")
+            raise DatasetError(
+                f"{annotation_path}: {len(boxes)} ground-truth rows but {image_dir} holds {len(paths) + extra} images"
+            )
     boxes = one_based_to_zero_based(boxes)
     metadata = {}
     if video == "Tiger1" and tiger1_init_omit:
@@ -159,8 +164,9 @@ def read_init_omit(path: str | os.PathLike, start_frame: int, length: int) -> li
     ranges = []
     for number, (first, last) in enumerate(rows, start=1):
         if not (first.is_integer() and last.is_integer() and 1 <= first <= last):
-            raise DatasetError(f"{path}:{number}: expected two frame numbers 1 <= first <= last "
-                               f"(line {lines[number - 1]!r})")
+            raise DatasetError(
+                f"{path}:{number}: expected two frame numbers 1 <= first <= last (line {lines[number - 1]!r})"
+            )
         first, last = max(int(first) - start_frame, 0), min(int(last) - start_frame, length - 1)
         if first <= last:
             ranges.append((first, last))
@@ -179,8 +185,10 @@ def _init_omit_file(folder: Path, video: str, target: int | None) -> Path | None
     for name in names:
         found = entries.get(name.lower(), [])
         if len(found) > 1:
-            raise DatasetError(f"{folder}: {' and '.join(entry.name for entry in found)} are both the "
-                               f"initOmit file of {video if target is None else f'{video}.{target}'}")
+            raise DatasetError(
+                f"{folder}: {' and '.join(entry.name for entry in found)} are both the "
+                f"initOmit file of {video if target is None else f'{video}.{target}'}"
+            )
         if found:
             return found[0]
     return None
@@ -204,8 +212,9 @@ def otb_targets(video_dir: str | os.PathLike) -> list[int | None]:
     return sorted(targets, key=lambda t: -1 if t is None else t)
 
 
-def read_otb(root: str | os.PathLike, version: str = "otb2015", tiger1_init_omit: bool = False,
-             all_targets: bool = True) -> list[Sequence]:
+def read_otb(
+    root: str | os.PathLike, version: str = "otb2015", tiger1_init_omit: bool = False, all_targets: bool = True
+) -> list[Sequence]:
     """Read an OTB benchmark from ``root``.
 
     Args:
@@ -235,8 +244,14 @@ def read_otb(root: str | os.PathLike, version: str = "otb2015", tiger1_init_omit
         video_dir = root / video
         if not video_dir.is_dir():
             raise DatasetError(f"{video_dir}: {version} video folder missing")
-        sequences.append(read_otb_sequence(video_dir, int(target) if target else None, tiger1_init_omit,
-                                           dataset=version.upper().replace("OTB", "OTB-")))
+        sequences.append(
+            read_otb_sequence(
+                video_dir,
+                int(target) if target else None,
+                tiger1_init_omit,
+                dataset=version.upper().replace("OTB", "OTB-"),
+            )
+        )
     return sequences
 
 

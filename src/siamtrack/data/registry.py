@@ -1,4 +1,5 @@
 """The dataset registry: ``READERS[name](root, **options) -> list[Sequence]`` and :func:`load_dataset`."""
+
 from __future__ import annotations
 
 import os

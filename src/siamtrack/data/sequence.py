@@ -3,6 +3,7 @@
 A :class:`Sequence` holds its ground truth in memory (small) but never its frames: ``sequence.frames[i]``
 decodes frame ``i`` on demand, so a 10,000-frame sequence costs only its file list.
 """
+
 from __future__ import annotations
 
 import os
@@ -157,12 +158,15 @@ class Sequence:
         else:
             self.absent = np.asarray(self.absent, dtype=bool)
             if self.absent.shape != (len(self.ground_truth),):
-                raise ValueError(f"sequence {self.name!r}: absent flags have shape {self.absent.shape}, "
-                                 f"expected ({len(self.ground_truth)},)")
+                raise ValueError(
+                    f"sequence {self.name!r}: absent flags have shape {self.absent.shape}, "
+                    f"expected ({len(self.ground_truth)},)"
+                )
         for tag, values in self.tags.items():
             if len(values) != len(self.ground_truth):
-                raise ValueError(f"sequence {self.name!r}: tag {tag!r} has {len(values)} values "
-                                 f"for {len(self.ground_truth)} frames")
+                raise ValueError(
+                    f"sequence {self.name!r}: tag {tag!r} has {len(values)} values for {len(self.ground_truth)} frames"
+                )
 
     def __len__(self) -> int:
         return len(self.ground_truth)

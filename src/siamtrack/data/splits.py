@@ -10,6 +10,7 @@
 * names: the benchmark's own (``DragonBaby``, ``Jogging.1``, ``ball1``, ``car16_1``, ``horse``) and the
   file stem for videos (``OTB-Basketball``, ``VOT-bolt1`` ...).
 """
+
 from __future__ import annotations
 
 import json

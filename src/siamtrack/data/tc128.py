@@ -5,6 +5,7 @@ Layout: ``<root>/<Seq>/img/0001.jpg ...``, ``<root>/<Seq>/<Seq>_gt.txt`` (1-base
 ``<root>/<Seq>/<Seq>_frames.txt`` (one line ``first, last``: the annotated frame range, which may start after
 frame 1 and end before the folder's last image).
 """
+
 from __future__ import annotations
 
 import os
@@ -30,11 +31,18 @@ def read_tc128_sequence(sequence_dir: str | os.PathLike) -> Sequence:
     first, last = int(first), int(last)
     boxes = read_box_file(annotation_path)
     if len(boxes) != last - first + 1:
-        raise DatasetError(f"{annotation_path}: {len(boxes)} ground-truth rows for frames {first}-{last} "
-                           f"({last - first + 1} frames, from {range_path.name})")
+        raise DatasetError(
+            f"{annotation_path}: {len(boxes)} ground-truth rows for frames {first}-{last} "
+            f"({last - first + 1} frames, from {range_path.name})"
+        )
     paths = numbered_frames(sequence_dir / "img", range(first, last + 1), "%04d.jpg")
-    return Sequence(name=name, frames=ImageFiles(paths), ground_truth=one_based_to_zero_based(boxes),
-                    start_frame=first, dataset="TC128")
+    return Sequence(
+        name=name,
+        frames=ImageFiles(paths),
+        ground_truth=one_based_to_zero_based(boxes),
+        start_frame=first,
+        dataset="TC128",
+    )
 
 
 def read_tc128(root: str | os.PathLike) -> list[Sequence]:

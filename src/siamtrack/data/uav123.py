@@ -20,6 +20,7 @@ UAV123@10fps keeps every third frame of the 30 fps videos, so frame ``f`` at 30 
 and this mapping reproduces all 123 ranges of the 10 fps dataset's own ``configSeqs.m`` (a golden fixture in
 ``tests/data/test_data_tables.py``) and the lengths of the shared 10 fps sequences.
 """
+
 from __future__ import annotations
 
 import os
@@ -85,8 +86,9 @@ def _to_10fps(frame: int) -> int:
 
 UAV123_RANGES = _parse_table(_UAV123_TABLE)
 UAV20L_RANGES = _parse_table(_UAV20L_TABLE)
-UAV123_10FPS_RANGES = {name: (video, _to_10fps(first), _to_10fps(last))
-                       for name, (video, first, last) in UAV123_RANGES.items()}
+UAV123_10FPS_RANGES = {
+    name: (video, _to_10fps(first), _to_10fps(last)) for name, (video, first, last) in UAV123_RANGES.items()
+}
 
 # variant: (name -> (video, first, last), frames folder under data_seq/, annotation folder under anno/)
 VARIANTS = {
@@ -116,12 +118,15 @@ def read_uav_sequence(root: str | os.PathLike, name: str, variant: str = "uav123
         if name not in ranges:
             raise DatasetError(f"{root}: {name!r} is not a {dataset} sequence")
         video, first, last = ranges[name]
-        annotation_path = require_file(root / "anno" / annotation_folder / f"{name}.txt",
-                                       f"{dataset} ground-truth file")
+        annotation_path = require_file(
+            root / "anno" / annotation_folder / f"{name}.txt", f"{dataset} ground-truth file"
+        )
         boxes = one_based_to_zero_based(read_box_file(annotation_path, allow_nan=True))
         if len(boxes) != last - first + 1:
-            raise DatasetError(f"{annotation_path}: {len(boxes)} rows but {name} is frames {first}-{last} "
-                               f"({last - first + 1} frames) of {video}")
+            raise DatasetError(
+                f"{annotation_path}: {len(boxes)} rows but {name} is frames {first}-{last} "
+                f"({last - first + 1} frames) of {video}"
+            )
         paths = numbered_frames(root / "data_seq" / frames_folder / video, range(first, last + 1), "%06d.jpg")
         attribute_path = root / "anno" / annotation_folder / "att" / f"{name}.txt"
         attributes = read_attribute_file(attribute_path) if attribute_path.is_file() else ()
@@ -132,14 +137,23 @@ def read_uav_sequence(root: str | os.PathLike, name: str, variant: str = "uav123
         paths, numbers = list_numbered_frames(sequence_dir / "img")
         first, last = numbers[0], numbers[-1]
         if name in ranges and ranges[name][1:] != (first, last):
-            raise DatasetError(f"{sequence_dir / 'img'}: frames {first}-{last}, but {dataset}'s {name} is "
-                               f"frames {ranges[name][1]}-{ranges[name][2]}")
+            raise DatasetError(
+                f"{sequence_dir / 'img'}: frames {first}-{last}, but {dataset}'s {name} is "
+                f"frames {ranges[name][1]}-{ranges[name][2]}"
+            )
         if len(paths) != len(boxes):
-            raise DatasetError(f"{annotation_path}: {len(boxes)} ground-truth rows for {len(paths)} frames "
-                               f"in {sequence_dir / 'img'}")
+            raise DatasetError(
+                f"{annotation_path}: {len(boxes)} ground-truth rows for {len(paths)} frames in {sequence_dir / 'img'}"
+            )
         attributes = ()
-    return Sequence(name=name, frames=ImageFiles(paths), ground_truth=boxes, attributes=attributes,
-                    start_frame=first, dataset=dataset)
+    return Sequence(
+        name=name,
+        frames=ImageFiles(paths),
+        ground_truth=boxes,
+        attributes=attributes,
+        start_frame=first,
+        dataset=dataset,
+    )
 
 
 def read_uav123(root: str | os.PathLike, variant: str = "uav123", names: list[str] | None = None) -> list[Sequence]:

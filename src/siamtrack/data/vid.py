@@ -12,6 +12,7 @@ first to last annotated frame; frames in between where the track is not annotate
 Boxes: ``xmin..xmax`` are inclusive pixel indices, so ``w = xmax - xmin + 1`` (the got10k convention).
 The XML is parsed with the standard library (expat >= 2.4 refuses entity-expansion bombs).
 """
+
 from __future__ import annotations
 
 import os
@@ -56,18 +57,21 @@ def read_vid_annotation(path: str | os.PathLike) -> list[dict]:
         x1, y1, x2, y2 = (_number(box_element, tag, path) for tag in ("xmin", "ymin", "xmax", "ymax"))
         if x2 < x1 or y2 < y1:
             raise DatasetError(f"{path}: box xmin={x1:g} ymin={y1:g} xmax={x2:g} ymax={y2:g} has negative size")
-        objects.append({
-            "trackid": _text(element, "trackid", path),
-            "class": _text(element, "name", path),
-            "box": np.array([x1, y1, x2 - x1 + 1.0, y2 - y1 + 1.0]),
-            "occluded": element.findtext("occluded", "0").strip() == "1",
-            "generated": element.findtext("generated", "0").strip() == "1",
-        })
+        objects.append(
+            {
+                "trackid": _text(element, "trackid", path),
+                "class": _text(element, "name", path),
+                "box": np.array([x1, y1, x2 - x1 + 1.0, y2 - y1 + 1.0]),
+                "occluded": element.findtext("occluded", "0").strip() == "1",
+                "generated": element.findtext("generated", "0").strip() == "1",
+            }
+        )
     return objects
 
 
-def read_vid_snippet(annotation_dir: str | os.PathLike, frame_dir: str | os.PathLike,
-                     min_length: int = 2) -> list[Sequence]:
+def read_vid_snippet(
+    annotation_dir: str | os.PathLike, frame_dir: str | os.PathLike, min_length: int = 2
+) -> list[Sequence]:
     """One :class:`Sequence` per track id of one snippet (tracks with fewer than ``min_length`` annotated
     frames are dropped, as single boxes cannot make a training pair)."""
     annotation_dir, frame_dir = Path(annotation_dir), Path(frame_dir)
@@ -106,20 +110,23 @@ def read_vid_snippet(annotation_dir: str | os.PathLike, frame_dir: str | os.Path
             boxes[index - first] = obj["box"]
             occluded[index - first] = obj["occluded"]
             generated[index - first] = obj["generated"]
-        sequences.append(Sequence(
-            name=f"{annotation_dir.name}.{track_id}",
-            frames=ImageFiles(paths[first:last + 1]),
-            ground_truth=boxes,
-            tags={"occluded": occluded, "generated": generated},
-            start_frame=numbers[first],
-            dataset="ILSVRC2015-VID",
-            metadata={"class": track["class"], "track_id": track_id},
-        ))
+        sequences.append(
+            Sequence(
+                name=f"{annotation_dir.name}.{track_id}",
+                frames=ImageFiles(paths[first : last + 1]),
+                ground_truth=boxes,
+                tags={"occluded": occluded, "generated": generated},
+                start_frame=numbers[first],
+                dataset="ILSVRC2015-VID",
+                metadata={"class": track["class"], "track_id": track_id},
+            )
+        )
     return sequences
 
 
-def read_vid(root: str | os.PathLike, split: str = "train", max_snippets: int | None = None,
-             min_length: int = 2) -> list[Sequence]:
+def read_vid(
+    root: str | os.PathLike, split: str = "train", max_snippets: int | None = None, min_length: int = 2
+) -> list[Sequence]:
     """All tracks of ILSVRC2015-VID's ``split`` (snippets in sorted order; ``max_snippets`` reads only the
     first ones, for quick experiments)."""
     if split not in SPLITS:

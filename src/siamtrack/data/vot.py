@@ -20,6 +20,7 @@ at 0, as the vot-toolkit draws them). NaN rows (VOT-LT) mean the target is absen
 Tag files shorter than the sequence are padded with 0, as the vot-toolkit does; ``*.value`` files must have
 one value per frame and go to ``metadata["values"]``. Grayscale frames (VOT-TIR) come back as RGB.
 """
+
 from __future__ import annotations
 
 import os
@@ -61,8 +62,10 @@ def read_vot_regions(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | 
     with open(path, "rb") as handle:
         head = handle.read(64).lstrip()
     if head[:1] in (b"m", b"M"):
-        raise DatasetError(f"{path}:1: segmentation-mask regions (VOT2020+) are not supported; "
-                           "use the sequence's polygon/rectangle ground truth")
+        raise DatasetError(
+            f"{path}:1: segmentation-mask regions (VOT2020+) are not supported; "
+            "use the sequence's polygon/rectangle ground truth"
+        )
     regions = read_annotation(path, columns=None, allow_nan=True)
     width = regions.shape[1]
     if width == 4:
@@ -70,8 +73,9 @@ def read_vot_regions(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | 
         return regions, None
     if width >= 6 and width % 2 == 0:
         return polygon_to_box(regions), regions
-    raise DatasetError(f"{path}:1: a VOT region has 4 (rectangle) or an even number >= 6 (polygon) of values, "
-                       f"found {width}")
+    raise DatasetError(
+        f"{path}:1: a VOT region has 4 (rectangle) or an even number >= 6 (polygon) of values, found {width}"
+    )
 
 
 def read_vot_sequence(sequence_dir: str | os.PathLike, channel: str = "color", dataset: str = "VOT") -> Sequence:
@@ -85,8 +89,10 @@ def read_vot_sequence(sequence_dir: str | os.PathLike, channel: str = "color", d
         pattern = fields.get(f"channels.{channel}")
         if pattern is None:
             if channel != "color" or any(key.startswith("channels.") for key in fields):
-                raise DatasetError(f"{description}: no 'channels.{channel}' entry "
-                                   f"(channels: {[k[9:] for k in fields if k.startswith('channels.')]})")
+                raise DatasetError(
+                    f"{description}: no 'channels.{channel}' entry "
+                    f"(channels: {[k[9:] for k in fields if k.startswith('channels.')]})"
+                )
             pattern = "color/%08d.jpg"
         annotation_path = sequence_dir / fields.get("groundtruth", "groundtruth.txt")
     else:

@@ -4,6 +4,7 @@ Result files are the contract (:mod:`.results`); :class:`Protocol` presets (``ot
 ``got10k_benchmark``, ``pysot``, ``lasot``, ``vot``, ``vot2015``..``vot2018``) hold every convention the
 reference toolkits disagree on.
 """
+
 from siamtrack.evaluation.evaluate import evaluate_one_pass, evaluate_supervised
 from siamtrack.evaluation.metrics import FrameScores, OPEScores, average_scores, frame_scores, scores_from_frames
 from siamtrack.evaluation.overlap import overlaps, raster_overlaps
@@ -15,9 +16,33 @@ from siamtrack.evaluation.supervised import FrameState, RealtimeClock, Supervise
 from siamtrack.evaluation.tre_sre import SRE_SHIFTS, sre_initial_boxes, tre_start_frames
 
 __all__ = [
-    "EAO_INTERVALS", "FrameScores", "FrameState", "OPEScores", "PRESETS", "Protocol", "RealtimeClock",
-    "ResultFileError", "SRE_SHIFTS", "SupervisedRun", "TrackerFactory", "average_scores", "build_report",
-    "eao_curve", "eao_score", "evaluate_one_pass", "evaluate_supervised", "frame_scores", "get_protocol", "markdown",
-    "overlaps", "raster_overlaps", "run_one_pass", "run_supervised", "scores_from_frames", "sre_initial_boxes",
-    "supervised_run", "tre_start_frames", "write_report",
+    "EAO_INTERVALS",
+    "FrameScores",
+    "FrameState",
+    "OPEScores",
+    "PRESETS",
+    "Protocol",
+    "RealtimeClock",
+    "ResultFileError",
+    "SRE_SHIFTS",
+    "SupervisedRun",
+    "TrackerFactory",
+    "average_scores",
+    "build_report",
+    "eao_curve",
+    "eao_score",
+    "evaluate_one_pass",
+    "evaluate_supervised",
+    "frame_scores",
+    "get_protocol",
+    "markdown",
+    "overlaps",
+    "raster_overlaps",
+    "run_one_pass",
+    "run_supervised",
+    "scores_from_frames",
+    "sre_initial_boxes",
+    "supervised_run",
+    "tre_start_frames",
+    "write_report",
 ]

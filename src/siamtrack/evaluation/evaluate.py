@@ -8,6 +8,7 @@ that runs one: the run names come from :func:`~siamtrack.evaluation.tre_sre.one_
 
 Every result is a JSON-ready dict; the ``protocol`` entry records every convention used.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -41,8 +42,9 @@ def _needs_image_size(protocol: Protocol, reset: bool) -> bool:
     return measure == "raster" or protocol.clip_to_image
 
 
-def evaluate_one_pass(root, tracker: str, sequences: list[Sequence], protocol: Protocol | str = "otb",
-                      experiment: str = "ope") -> dict:
+def evaluate_one_pass(
+    root, tracker: str, sequences: list[Sequence], protocol: Protocol | str = "otb", experiment: str = "ope"
+) -> dict:
     """Scores of ``tracker``'s ``experiment`` results under ``<root>/<tracker>``."""
     protocol = get_protocol(protocol)
     if not sequences:
@@ -79,8 +81,9 @@ def evaluate_one_pass(root, tracker: str, sequences: list[Sequence], protocol: P
     per_attribute = {}
     for attribute in sorted({a for s in sequences for a in s.attributes}):
         members = [s.name for s in sequences if attribute in s.attributes]
-        per_attribute[attribute] = average_scores([scores_of[n] for n in members], protocol,
-                                                  [frames_of[n] for n in members]).to_dict()
+        per_attribute[attribute] = average_scores(
+            [scores_of[n] for n in members], protocol, [frames_of[n] for n in members]
+        ).to_dict()
     per_tag = {}
     for tag in sorted(tag_frames):
         pooled = FrameScores.concatenate(tag_frames[tag])
@@ -97,8 +100,9 @@ def evaluate_one_pass(root, tracker: str, sequences: list[Sequence], protocol: P
     }
 
 
-def evaluate_supervised(root, tracker: str, sequences: list[Sequence], protocol: Protocol | str = "vot",
-                        experiment: str = "baseline") -> dict:
+def evaluate_supervised(
+    root, tracker: str, sequences: list[Sequence], protocol: Protocol | str = "vot", experiment: str = "baseline"
+) -> dict:
     """Scores of ``tracker``'s reset-based results under ``<root>/<tracker>/<experiment>``."""
     protocol = get_protocol(protocol)
     if not sequences:
@@ -115,8 +119,9 @@ def evaluate_supervised(root, tracker: str, sequences: list[Sequence], protocol:
         repetitions = []
         for path in paths:
             run = read_supervised(path, expected_length=len(sequence))
-            run_overlap = run_overlaps(run, sequence.ground_truth, protocol, image_size=size,
-                                       polygons=sequence.polygons)
+            run_overlap = run_overlaps(
+                run, sequence.ground_truth, protocol, image_size=size, polygons=sequence.polygons
+            )
             repetitions.append((run_overlap, run.states))
             times = read_times(path.with_name(path.stem + "_time.value"), expected_length=len(sequence))
             if times is not None:
@@ -131,8 +136,11 @@ def evaluate_supervised(root, tracker: str, sequences: list[Sequence], protocol:
     per_tag = {}
     for tag in sorted(tag_overlap):
         values = np.concatenate(tag_overlap[tag])
-        per_tag[tag] = {"accuracy": float(np.mean(values)) if len(values) else float("nan"),
-                        "num_frames": int(len(values)), "failures": float(tag_failures[tag])}
+        per_tag[tag] = {
+            "accuracy": float(np.mean(values)) if len(values) else float("nan"),
+            "num_frames": int(len(values)),
+            "failures": float(tag_failures[tag]),
+        }
     timed = np.concatenate(all_times) if all_times else np.zeros(0)
     overall = scores.to_dict()
     per_sequence = overall.pop("per_sequence")

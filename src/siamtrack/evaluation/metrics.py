@@ -14,6 +14,7 @@ Definitions (Wu et al., "Object Tracking Benchmark", TPAMI 2015, Sec. 4.1; Huang
 Every convention (which frames count, how IoU is measured, strictness, averaging) comes from the
 :class:`~siamtrack.evaluation.protocol.Protocol`. All functions are vectorised over frames.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,12 @@ class FrameScores:
 
     @staticmethod
     def concatenate(parts: list[FrameScores]) -> FrameScores:
-        return FrameScores(*(np.concatenate([getattr(p, name) for p in parts]) if parts else np.zeros(0)
-                             for name in ("ious", "center_errors", "normalized_center_errors")))
+        return FrameScores(
+            *(
+                np.concatenate([getattr(p, name) for p in parts]) if parts else np.zeros(0)
+                for name in ("ious", "center_errors", "normalized_center_errors")
+            )
+        )
 
 
 def invalid_boxes(boxes: np.ndarray) -> np.ndarray:
@@ -48,8 +53,16 @@ def invalid_boxes(boxes: np.ndarray) -> np.ndarray:
         return np.isnan(boxes).any(axis=1) | ~(boxes[:, 2] > 0) | ~(boxes[:, 3] > 0)
 
 
-def frame_scores(predictions, ground_truth, protocol: Protocol | str, absent=None, image_size=None,
-                 frame_mask=None, polygons=None, source: str = "predictions") -> FrameScores:
+def frame_scores(
+    predictions,
+    ground_truth,
+    protocol: Protocol | str,
+    absent=None,
+    image_size=None,
+    frame_mask=None,
+    polygons=None,
+    source: str = "predictions",
+) -> FrameScores:
     """IoU and centre errors of one run on the frames ``protocol`` scores.
 
     Args:
@@ -80,8 +93,14 @@ def frame_scores(predictions, ground_truth, protocol: Protocol | str, absent=Non
         source_index = np.maximum.accumulate(np.where(replace, 0, np.arange(count)))
         predictions = predictions[source_index]
 
-    ious = overlaps(predictions, ground_truth, protocol.overlap, image_size=image_size,
-                    clip_to_image=protocol.clip_to_image, polygons=polygons if protocol.use_polygons else None)
+    ious = overlaps(
+        predictions,
+        ground_truth,
+        protocol.overlap,
+        image_size=image_size,
+        clip_to_image=protocol.clip_to_image,
+        polygons=polygons if protocol.use_polygons else None,
+    )
     ious = np.nan_to_num(ious, nan=0.0)  # an IoU that cannot be computed is a miss (0)
     centers, true_centers = box_to_center(predictions), box_to_center(ground_truth)
     delta = centers[:, :2] - true_centers[:, :2]
@@ -123,9 +142,20 @@ class OPEScores:
 
     def summary(self) -> dict:
         """Scalars only (for tables)."""
-        return {key: getattr(self, key) for key in (
-            "auc", "precision", "normalized_precision", "normalized_precision_auc", "ao", "sr50", "sr75",
-            "num_frames", "num_sequences")}
+        return {
+            key: getattr(self, key)
+            for key in (
+                "auc",
+                "precision",
+                "normalized_precision",
+                "normalized_precision_auc",
+                "ao",
+                "sr50",
+                "sr75",
+                "num_frames",
+                "num_sequences",
+            )
+        }
 
     def to_dict(self) -> dict:
         out = self.summary()
@@ -158,8 +188,10 @@ def scores_from_frames(frames: FrameScores, protocol: Protocol | str, name: str 
     """Curves and scores over the frames of ``frames`` (one sequence, or frames pooled over several)."""
     protocol = get_protocol(protocol)
     if len(frames) == 0:
-        raise ValueError(f"{name}: no frame to evaluate under protocol {protocol.name!r} "
-                         "(every frame is excluded or has invalid ground truth)")
+        raise ValueError(
+            f"{name}: no frame to evaluate under protocol {protocol.name!r} "
+            "(every frame is excluded or has invalid ground truth)"
+        )
     thresholds = protocol.success_threshold_values
     success = _fraction_above(frames.ious, thresholds, protocol.success_strict)
     precision = _fraction_at_most(frames.center_errors, protocol.precision_thresholds)
@@ -180,8 +212,9 @@ def scores_from_frames(frames: FrameScores, protocol: Protocol | str, name: str 
     )
 
 
-def average_scores(per_sequence: list[OPEScores], protocol: Protocol | str,
-                   frames: list[FrameScores] | None = None) -> OPEScores:
+def average_scores(
+    per_sequence: list[OPEScores], protocol: Protocol | str, frames: list[FrameScores] | None = None
+) -> OPEScores:
     """Dataset scores: the equal-weight mean over sequences, or (``average_over="frames"``) the scores of
     all frames pooled, which needs ``frames``."""
     protocol = get_protocol(protocol)

@@ -5,6 +5,7 @@ pixel-mask overlap (:func:`raster_overlaps`), which is what the vot-toolkit (``v
 pysot's ``vot_overlap`` compute: both regions are rounded to whole pixels, drawn as masks inside the image
 and the IoU of the masks is counted.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,9 @@ def clip_boxes_to_image(boxes, image_size) -> np.ndarray:
     return out
 
 
-def overlaps(predictions, ground_truth, kind: str, image_size=None, clip_to_image: bool = False,
-             polygons=None) -> np.ndarray:
+def overlaps(
+    predictions, ground_truth, kind: str, image_size=None, clip_to_image: bool = False, polygons=None
+) -> np.ndarray:
     """IoU of each prediction with its ground truth under the measure ``kind``.
 
     Args:
@@ -49,8 +51,10 @@ def overlaps(predictions, ground_truth, kind: str, image_size=None, clip_to_imag
     if clip_to_image:
         if image_size is None:
             raise ValueError("clip_to_image needs the image size (width, height)")
-        predictions, ground_truth = clip_boxes_to_image(predictions, image_size), clip_boxes_to_image(
-            ground_truth, image_size)
+        predictions, ground_truth = (
+            clip_boxes_to_image(predictions, image_size),
+            clip_boxes_to_image(ground_truth, image_size),
+        )
     # clipped to [0, 1] like got10k/pysot: rounding can push the IoU of identical boxes a hair above 1
     return np.clip(box_iou(predictions, ground_truth, plus_one=kind == "plus_one"), 0.0, 1.0)
 
@@ -73,8 +77,7 @@ def raster_overlaps(regions_a, regions_b, image_size) -> np.ndarray:
     if len(regions_a) != len(regions_b):
         raise ValueError(f"region lists differ in length: {len(regions_a)} vs {len(regions_b)}")
     width, height = int(image_size[0]), int(image_size[1])
-    return np.array([_raster_overlap(a, b, width, height) for a, b in zip(regions_a, regions_b)],
-                    dtype=np.float64)
+    return np.array([_raster_overlap(a, b, width, height) for a, b in zip(regions_a, regions_b)], dtype=np.float64)
 
 
 def _as_regions(regions) -> np.ndarray:
@@ -99,8 +102,12 @@ def _bounds(region: np.ndarray) -> tuple[int, int, int, int]:
 
 def _raster_overlap(a: np.ndarray, b: np.ndarray, width: int, height: int) -> float:
     bounds_a, bounds_b = _bounds(a), _bounds(b)
-    union = (min(bounds_a[0], bounds_b[0]), min(bounds_a[1], bounds_b[1]),
-             max(bounds_a[2], bounds_b[2]), max(bounds_a[3], bounds_b[3]))
+    union = (
+        min(bounds_a[0], bounds_b[0]),
+        min(bounds_a[1], bounds_b[1]),
+        max(bounds_a[2], bounds_b[2]),
+        max(bounds_a[3], bounds_b[3]),
+    )
     if union[0] >= union[2] or union[1] >= union[3]:
         return 1.0  # two empty regions are identical
     window = (max(0, union[0]), max(0, union[1]), min(width - 1, union[2]), min(height - 1, union[3]))
@@ -122,7 +129,7 @@ def _rasterize(region: np.ndarray, window: tuple[int, int, int, int]) -> np.ndar
         left, right = max(x, window[0]), min(x + w - 1, window[2])
         top, bottom = max(y, window[1]), min(y + h - 1, window[3])
         if left <= right and top <= bottom:
-            mask[top - window[1]:bottom - window[1] + 1, left - window[0]:right - window[0] + 1] = True
+            mask[top - window[1] : bottom - window[1] + 1, left - window[0] : right - window[0] + 1] = True
         return mask
     return _rasterize_polygon(region.reshape(-1, 2) - np.array([window[0], window[1]]), mask)
 
@@ -142,7 +149,7 @@ def _rasterize_polygon(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
     rise, run = y_j - y_i, x_j - x_i
     with np.errstate(divide="ignore", invalid="ignore"):
         crossing = np.where(rise != 0, x_i + (rows - y_i) / np.where(rise != 0, rise, 1.0) * run, x_i)
-    sentinel = 2 ** 62  # sorts after every real crossing
+    sentinel = 2**62  # sorts after every real crossing
     nodes = np.sort(np.where(crosses, np.trunc(crossing), np.inf), axis=1)
     nodes = np.where(np.isfinite(nodes), nodes, sentinel).astype(np.int64)
     counts = crosses.sum(axis=1)

@@ -13,6 +13,7 @@ Toolkits referred to below:
 * **LaSOT** — the LaSOT MATLAB toolkit (its ``calc_seq_err_robust.m``).
 * **vot-toolkit** — the Python vot-toolkit 0.9 (``vot.analysis.supervised``, ``vot.region.raster``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
@@ -156,9 +157,14 @@ class Protocol:
 
     def __post_init__(self):
         choices = {
-            "overlap": OVERLAPS, "reset_overlap": OVERLAPS, "first_frame": FIRST_FRAME,
-            "invalid_ground_truth": INVALID_GROUND_TRUTH, "invalid_prediction": INVALID_PREDICTION,
-            "auc": AUC, "average_over": AVERAGE_OVER, "speed": SPEED,
+            "overlap": OVERLAPS,
+            "reset_overlap": OVERLAPS,
+            "first_frame": FIRST_FRAME,
+            "invalid_ground_truth": INVALID_GROUND_TRUTH,
+            "invalid_prediction": INVALID_PREDICTION,
+            "auc": AUC,
+            "average_over": AVERAGE_OVER,
+            "speed": SPEED,
         }
         for field_name, allowed in choices.items():
             value = getattr(self, field_name)
@@ -167,17 +173,23 @@ class Protocol:
         if self.success_thresholds < 2:
             raise ValueError(f"protocol {self.name!r}: success_thresholds={self.success_thresholds} must be >= 2")
         if not 0 <= self.precision_at <= self.precision_max:
-            raise ValueError(f"protocol {self.name!r}: precision_at={self.precision_at} is not one of the "
-                             f"thresholds 0..{self.precision_max}")
+            raise ValueError(
+                f"protocol {self.name!r}: precision_at={self.precision_at} is not one of the "
+                f"thresholds 0..{self.precision_max}"
+            )
         if not np.isclose(self.normalized_precision_thresholds, self.normalized_precision_at).any():
-            raise ValueError(f"protocol {self.name!r}: normalized_precision_at={self.normalized_precision_at} "
-                             f"is not one of the thresholds {self.normalized_precision_thresholds.tolist()}")
+            raise ValueError(
+                f"protocol {self.name!r}: normalized_precision_at={self.normalized_precision_at} "
+                f"is not one of the thresholds {self.normalized_precision_thresholds.tolist()}"
+            )
         low, high = self.eao_interval
         if not 0 <= low <= high:
             raise ValueError(f"protocol {self.name!r}: eao_interval={self.eao_interval} must satisfy 0 <= low <= high")
         if self.skip_initialize < 1 or self.burnin < 0:
-            raise ValueError(f"protocol {self.name!r}: skip_initialize must be >= 1 and burnin >= 0, got "
-                             f"{self.skip_initialize} and {self.burnin}")
+            raise ValueError(
+                f"protocol {self.name!r}: skip_initialize must be >= 1 and burnin >= 0, got "
+                f"{self.skip_initialize} and {self.burnin}"
+            )
 
     @cached_property
     def success_threshold_values(self) -> np.ndarray:
@@ -227,12 +239,25 @@ PRESETS: dict[str, Protocol] = {
     "got10k": replace(_OTB, name="got10k", invalid_prediction="fail", speed="mean_frame_rate"),
     # got10k ExperimentGOT10k: the GOT-10k benchmark's AO / SR0.5 / SR0.75 (val split; the server likewise).
     "got10k_benchmark": replace(
-        _OTB, name="got10k_benchmark", clip_to_image=True, first_frame="exclude", invalid_ground_truth="skip",
-        invalid_prediction="fail", success_thresholds=101, average_over="frames", speed="mean_frame_rate",
+        _OTB,
+        name="got10k_benchmark",
+        clip_to_image=True,
+        first_frame="exclude",
+        invalid_ground_truth="skip",
+        invalid_prediction="fail",
+        success_thresholds=101,
+        average_over="frames",
+        speed="mean_frame_rate",
     ),
     # pysot toolkit: OPE as written in the result file; VOT EAO with the 1-based interval.
-    "pysot": replace(_OTB, name="pysot", first_frame="as_is", invalid_prediction="fail", use_polygons=True,
-                     eao_interval_one_based=True),
+    "pysot": replace(
+        _OTB,
+        name="pysot",
+        first_frame="as_is",
+        invalid_prediction="fail",
+        use_polygons=True,
+        eao_interval_one_based=True,
+    ),
     # LaSOT MATLAB toolkit: absent frames removed, invalid predictions replaced by the previous one.
     "lasot": replace(_OTB, name="lasot", invalid_ground_truth="skip"),
     # vot-toolkit 0.9 supervised (baseline) and realtime experiments; VOT2017/2018 interval.

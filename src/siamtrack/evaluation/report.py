@@ -7,6 +7,7 @@ per attribute/tag) and the plots (``<experiment>_success.png``, ``_precision.png
 dataset and the sequence count in every title, one colour per tracker in all plots (:func:`plots.tracker_colors`)
 and each attribute's sequence count (each tag's frame count) on its bar group.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,14 @@ ONE_PASS = ("ope", "tre", "sre")
 SUPERVISED = ("baseline", "realtime")
 
 
-def build_report(root, trackers: list[str], sequences: list[Sequence], protocol: Protocol | str = "otb",
-                 experiments: tuple[str, ...] = ("ope",), dataset: str = "") -> dict:
+def build_report(
+    root,
+    trackers: list[str],
+    sequences: list[Sequence],
+    protocol: Protocol | str = "otb",
+    experiments: tuple[str, ...] = ("ope",),
+    dataset: str = "",
+) -> dict:
     """Evaluate each tracker on each experiment; the report keeps everything needed to redraw it."""
     protocol = get_protocol(protocol)
     if not trackers:
@@ -69,8 +76,12 @@ def _fmt(value, digits: int = 3) -> str:
 
 def markdown(report: dict) -> str:
     """Markdown tables: one per experiment (overall), then per-attribute / per-tag tables."""
-    lines = [f"# Tracking report{': ' + report['dataset'] if report['dataset'] else ''}", "",
-             f"Protocol `{report['protocol']['name']}`, {len(report['sequences'])} sequences.", ""]
+    lines = [
+        f"# Tracking report{': ' + report['dataset'] if report['dataset'] else ''}",
+        "",
+        f"Protocol `{report['protocol']['name']}`, {len(report['sequences'])} sequences.",
+        "",
+    ]
     for experiment, by_tracker in report["results"].items():
         lines.append(f"## {experiment}")
         lines.append("")
@@ -105,8 +116,12 @@ def per_sequence_table(experiment: str, by_tracker: dict, sequences: list[str]) 
     failures for the reset-based ones)."""
     keys = ("auc",) if experiment in ONE_PASS else ("accuracy", "failures")
     trackers = list(by_tracker)
-    lines = [f"### {experiment}: {' / '.join(keys)} per sequence", "",
-             "| sequence | " + " | ".join(trackers) + " |", "|" + "---|" * (len(trackers) + 1)]
+    lines = [
+        f"### {experiment}: {' / '.join(keys)} per sequence",
+        "",
+        "| sequence | " + " | ".join(trackers) + " |",
+        "|" + "---|" * (len(trackers) + 1),
+    ]
     for name in sequences:
         cells = []
         for tracker in trackers:
@@ -148,33 +163,66 @@ def write_report(report: dict, out_dir) -> list[Path]:
         overall = {t: r["overall"] for t, r in by_tracker.items()}
         if experiment in ONE_PASS:
             label = experiment.upper()
-            written.append(plots.curve_plot(
-                out_dir / f"{experiment}_success.png", protocol.success_threshold_values,
-                {t: (np.array(o["success_curve"]), o["auc"]) for t, o in overall.items()},
-                _title(f"Success plots of {label}", report), "overlap threshold", "success rate", colors=colors))
-            written.append(plots.curve_plot(
-                out_dir / f"{experiment}_precision.png", protocol.precision_thresholds,
-                {t: (np.array(o["precision_curve"]), o["precision"]) for t, o in overall.items()},
-                _title(f"Precision plots of {label}", report), "location error threshold (pixels)", "precision",
-                colors=colors))
-            written.append(plots.curve_plot(
-                out_dir / f"{experiment}_norm_precision.png", protocol.normalized_precision_thresholds,
-                {t: (np.array(o["normalized_precision_curve"]), o["normalized_precision"]) for t, o in overall.items()},
-                _title(f"Normalized precision plots of {label}", report), "normalized location error threshold",
-                "normalized precision", colors=colors))
+            written.append(
+                plots.curve_plot(
+                    out_dir / f"{experiment}_success.png",
+                    protocol.success_threshold_values,
+                    {t: (np.array(o["success_curve"]), o["auc"]) for t, o in overall.items()},
+                    _title(f"Success plots of {label}", report),
+                    "overlap threshold",
+                    "success rate",
+                    colors=colors,
+                )
+            )
+            written.append(
+                plots.curve_plot(
+                    out_dir / f"{experiment}_precision.png",
+                    protocol.precision_thresholds,
+                    {t: (np.array(o["precision_curve"]), o["precision"]) for t, o in overall.items()},
+                    _title(f"Precision plots of {label}", report),
+                    "location error threshold (pixels)",
+                    "precision",
+                    colors=colors,
+                )
+            )
+            written.append(
+                plots.curve_plot(
+                    out_dir / f"{experiment}_norm_precision.png",
+                    protocol.normalized_precision_thresholds,
+                    {
+                        t: (np.array(o["normalized_precision_curve"]), o["normalized_precision"])
+                        for t, o in overall.items()
+                    },
+                    _title(f"Normalized precision plots of {label}", report),
+                    "normalized location error threshold",
+                    "normalized precision",
+                    colors=colors,
+                )
+            )
             groups, score = "per_attribute", "auc"
         else:
-            written.append(plots.eao_plot(
-                out_dir / f"{experiment}_eao.png",
-                {t: (np.array(o["eao_curve"], dtype=np.float64), o["eao"]) for t, o in overall.items()},
-                protocol.eao_interval, _title(f"Expected average overlap ({experiment})", report), colors=colors))
+            written.append(
+                plots.eao_plot(
+                    out_dir / f"{experiment}_eao.png",
+                    {t: (np.array(o["eao_curve"], dtype=np.float64), o["eao"]) for t, o in overall.items()},
+                    protocol.eao_interval,
+                    _title(f"Expected average overlap ({experiment})", report),
+                    colors=colors,
+                )
+            )
             groups, score = "per_tag", "accuracy"
         names = sorted({g for r in by_tracker.values() for g in r.get(groups, {})})
         if names:
             values = {t: [r[groups].get(n, {}).get(score, float("nan")) for n in names] for t, r in by_tracker.items()}
             suffix = "attributes" if groups == "per_attribute" else "tags"
-            written.append(plots.bar_plot(out_dir / f"{experiment}_{suffix}.png",
-                                          _group_labels(names, by_tracker, groups), values,
-                                          _title(f"{experiment}: {score} per {suffix[:-1]}", report), score,
-                                          colors=colors))
+            written.append(
+                plots.bar_plot(
+                    out_dir / f"{experiment}_{suffix}.png",
+                    _group_labels(names, by_tracker, groups),
+                    values,
+                    _title(f"{experiment}: {score} per {suffix[:-1]}", report),
+                    score,
+                    colors=colors,
+                )
+            )
     return written

@@ -17,6 +17,7 @@ Layouts (boxes are siamtrack's 0-based ``x, y, w, h``, comma-separated, one fram
 Every file is written to a temporary name and renamed into place, the timing file before the boxes, so
 a results file that exists is complete; runners skip runs whose results file exists.
 """
+
 from __future__ import annotations
 
 import os
@@ -155,8 +156,10 @@ def read_supervised(path, expected_length: int | None = None) -> SupervisedRun:
             states.append(FrameState.TRACKED)
             boxes.append(values)
         else:
-            raise ResultFileError(f"{path}:{number}: expected a code or 4 values x,y,w,h, found {len(values)} "
-                                  f"({line!r}); polygon results are not supported")
+            raise ResultFileError(
+                f"{path}:{number}: expected a code or 4 values x,y,w,h, found {len(values)} "
+                f"({line!r}); polygon results are not supported"
+            )
     if expected_length is not None and len(states) != expected_length:
         raise ResultFileError(f"{path}: {len(states)} frames, expected {expected_length}")
     if states and states[0] != FrameState.INITIALIZED:

@@ -14,6 +14,7 @@ recomputing or losing anything. Runners on the same results folder share the wor
 (:func:`claim`), so two processes or two machines on a shared disk finish a benchmark together. Frames are decoded
 only when the tracker is given them.
 """
+
 from __future__ import annotations
 
 import os
@@ -145,13 +146,21 @@ class SupervisedJob:
         return len(self.sequence)
 
     def run(self, factory: Callable, on_frame: Callable[[], object] | None = None) -> str:
-        write_supervised(self.trajectory_path, self.times_path, supervised_run(factory, self.sequence,
-                                                                                self.protocol, self.clock, on_frame))
+        write_supervised(
+            self.trajectory_path,
+            self.times_path,
+            supervised_run(factory, self.sequence, self.protocol, self.clock, on_frame),
+        )
         return str(self.trajectory_path)
 
 
-def supervised_run(factory: Callable, sequence: Sequence, protocol: Protocol | str,
-                   clock: RealtimeClock | None = None, on_frame: Callable[[], object] | None = None) -> SupervisedRun:
+def supervised_run(
+    factory: Callable,
+    sequence: Sequence,
+    protocol: Protocol | str,
+    clock: RealtimeClock | None = None,
+    on_frame: Callable[[], object] | None = None,
+) -> SupervisedRun:
     """Track ``sequence`` with resets: a frame whose reported box overlaps the ground truth by at most
     ``protocol.failure_overlap`` (``reset_overlap`` measure) is a failure, and a new tracker is initialised
     ``protocol.skip_initialize`` frames later on the ground truth (vot-toolkit ``SupervisedExperiment``).
@@ -168,9 +177,15 @@ def supervised_run(factory: Callable, sequence: Sequence, protocol: Protocol | s
     times = np.zeros(count)
 
     def failed(box: np.ndarray, frame: int) -> bool:
-        reference = None if polygons is None else polygons[frame:frame + 1]
-        value = overlaps(box[None, :], sequence.ground_truth[frame:frame + 1], protocol.reset_overlap,
-                         image_size=size, clip_to_image=protocol.clip_to_image, polygons=reference)[0]
+        reference = None if polygons is None else polygons[frame : frame + 1]
+        value = overlaps(
+            box[None, :],
+            sequence.ground_truth[frame : frame + 1],
+            protocol.reset_overlap,
+            image_size=size,
+            clip_to_image=protocol.clip_to_image,
+            polygons=reference,
+        )[0]
         return not (value > protocol.failure_overlap)  # NaN (e.g. a NaN box) is a failure too
 
     frame = 0
@@ -225,9 +240,15 @@ def supervised_run(factory: Callable, sequence: Sequence, protocol: Protocol | s
     return SupervisedRun(states, boxes, times)
 
 
-def supervised_jobs(sequences: Iterable[Sequence], root, tracker_name: str, protocol: Protocol | str = "vot",
-                    experiment: str = "baseline", repetitions: int = 1,
-                    clock: RealtimeClock | None = None) -> list[SupervisedJob]:
+def supervised_jobs(
+    sequences: Iterable[Sequence],
+    root,
+    tracker_name: str,
+    protocol: Protocol | str = "vot",
+    experiment: str = "baseline",
+    repetitions: int = 1,
+    clock: RealtimeClock | None = None,
+) -> list[SupervisedJob]:
     """The runs of a reset-based experiment (``baseline``, or ``realtime`` with a ``clock``)."""
     protocol = get_protocol(protocol)
     if (experiment == "realtime") != (clock is not None):
@@ -351,8 +372,15 @@ def _wait_for_others(jobs: list, factory, poll: float = 2.0) -> tuple[list, list
     return written, errors
 
 
-def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, description: str = "tracking",
-             announce: Callable[[str], object] | None = None, counts: dict | None = None) -> list[str]:
+def run_jobs(
+    tracker,
+    jobs: list,
+    workers: int = 1,
+    progress: bool = True,
+    description: str = "tracking",
+    announce: Callable[[str], object] | None = None,
+    counts: dict | None = None,
+) -> list[str]:
     """Execute the jobs whose results file does not exist yet; returns the files written here.
 
     Runners share the work: each run is claimed before it starts (:func:`claim`), so two ``siamtrack eval`` on one
@@ -374,8 +402,9 @@ def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, descr
         announce(f"{description}: found {len(jobs) - len(pending)} results, skipping them")
     written, errors, elsewhere = [], [], []
     frames_of = lambda job: getattr(job, "frames", 1)  # noqa: E731 - a job type without frames counts as 1
-    bar = progress_bar(total=sum(frames_of(job) for job in pending), desc=description, unit="frame",
-                       disable=not progress)
+    bar = progress_bar(
+        total=sum(frames_of(job) for job in pending), desc=description, unit="frame", disable=not progress
+    )
     done_here = {"runs": 0, "frames": 0}
 
     class FrameCounter:  # the in-process per-frame progress of one run
@@ -426,26 +455,59 @@ def run_jobs(tracker, jobs: list, workers: int = 1, progress: bool = True, descr
                 counts[key] = counts.get(key, 0) + value
     if errors:
         job, error = errors[0]
-        raise RuntimeError(f"{len(errors)} of {len(pending)} runs failed; first: {_done_path(job)}: "
-                           f"{type(error).__name__}: {error}") from error
+        raise RuntimeError(
+            f"{len(errors)} of {len(pending)} runs failed; first: {_done_path(job)}: {type(error).__name__}: {error}"
+        ) from error
     return written
 
 
-def run_one_pass(tracker, sequences: Iterable[Sequence], root, tracker_name: str, experiment: str = "ope",
-                 workers: int = 1, progress: bool = True, announce: Callable[[str], object] | None = None,
-                 counts: dict | None = None) -> list[str]:
+def run_one_pass(
+    tracker,
+    sequences: Iterable[Sequence],
+    root,
+    tracker_name: str,
+    experiment: str = "ope",
+    workers: int = 1,
+    progress: bool = True,
+    announce: Callable[[str], object] | None = None,
+    counts: dict | None = None,
+) -> list[str]:
     """Run an OPE/TRE/SRE experiment; see :func:`run_jobs`."""
-    return run_jobs(tracker, one_pass_jobs(sequences, root, tracker_name, experiment), workers, progress,
-                    description=f"{tracker_name} {experiment}", announce=announce, counts=counts)
+    return run_jobs(
+        tracker,
+        one_pass_jobs(sequences, root, tracker_name, experiment),
+        workers,
+        progress,
+        description=f"{tracker_name} {experiment}",
+        announce=announce,
+        counts=counts,
+    )
 
 
-def run_supervised(tracker, sequences: Iterable[Sequence], root, tracker_name: str,
-                   protocol: Protocol | str = "vot", experiment: str = "baseline", repetitions: int = 1,
-                   clock: RealtimeClock | None = None, workers: int = 1, progress: bool = True,
-                   announce: Callable[[str], object] | None = None, counts: dict | None = None) -> list[str]:
+def run_supervised(
+    tracker,
+    sequences: Iterable[Sequence],
+    root,
+    tracker_name: str,
+    protocol: Protocol | str = "vot",
+    experiment: str = "baseline",
+    repetitions: int = 1,
+    clock: RealtimeClock | None = None,
+    workers: int = 1,
+    progress: bool = True,
+    announce: Callable[[str], object] | None = None,
+    counts: dict | None = None,
+) -> list[str]:
     """Run a VOT reset-based experiment (``baseline``; ``realtime`` with a :class:`RealtimeClock`)."""
-    return run_jobs(tracker, supervised_jobs(sequences, root, tracker_name, protocol, experiment, repetitions, clock),
-                    workers, progress, description=f"{tracker_name} {experiment}", announce=announce, counts=counts)
+    return run_jobs(
+        tracker,
+        supervised_jobs(sequences, root, tracker_name, protocol, experiment, repetitions, clock),
+        workers,
+        progress,
+        description=f"{tracker_name} {experiment}",
+        announce=announce,
+        counts=counts,
+    )
 
 
 # ------------------------------------------------------------------------------ what produced a result folder
@@ -468,8 +530,9 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def run_metadata(tracker: str, weights, params: dict, weights_file: str | Path | None = None,
-                 preset: str | None = None) -> dict:
+def run_metadata(
+    tracker: str, weights, params: dict, weights_file: str | Path | None = None, preset: str | None = None
+) -> dict:
     """What produces a result folder: the tracker's registered name, its resolved hyper-parameters (``params``:
     the ``preset``'s, which is recorded by name, with the ``--param`` overrides over them; see
     :mod:`siamtrack.presets`), its weights (as given: a path, ``"random"``, or ``None`` for the bundled default;
@@ -482,9 +545,14 @@ def run_metadata(tracker: str, weights, params: dict, weights_file: str | Path |
     if weights_file is None and isinstance(weights, (str, Path)) and str(weights) != "random":
         weights_file = weights
     digest = file_sha256(weights_file) if weights_file is not None and Path(weights_file).is_file() else None
-    return {"tracker": tracker, "params": json.loads(json.dumps(params, sort_keys=True, default=repr)),
-            "weights": None if weights is None else str(weights), "weights_sha256": digest,
-            "preset": preset, "siamtrack": siamtrack.__version__}
+    return {
+        "tracker": tracker,
+        "params": json.loads(json.dumps(params, sort_keys=True, default=repr)),
+        "weights": None if weights is None else str(weights),
+        "weights_sha256": digest,
+        "preset": preset,
+        "siamtrack": siamtrack.__version__,
+    }
 
 
 def _describe(key: str, value) -> str:
@@ -513,27 +581,50 @@ def claim_results_folder(root, name: str, metadata: dict) -> list[str]:
         try:
             saved = json.loads(record.read_text())
         except (OSError, ValueError) as error:
-            raise ResultsMismatch(f"{record}: unreadable ({error}); delete it (or the folder) or pass another "
-                                  "--name") from None
-        differences = [f"{_LABELS[key]} {_describe(key, saved.get(key))} there, "
-                       f"{_describe(key, metadata.get(key))} now"
-                       for key in IDENTITY_KEYS if saved.get(key) != metadata.get(key)]
+            raise ResultsMismatch(
+                f"{record}: unreadable ({error}); delete it (or the folder) or pass another --name"
+            ) from None
+        differences = [
+            f"{_LABELS[key]} {_describe(key, saved.get(key))} there, {_describe(key, metadata.get(key))} now"
+            for key in IDENTITY_KEYS
+            if saved.get(key) != metadata.get(key)
+        ]
         if differences:
-            raise ResultsMismatch(f"{folder} holds results of another run ({'; '.join(differences)}): pass another "
-                                  f"--name, or delete {folder} to recompute them")
+            raise ResultsMismatch(
+                f"{folder} holds results of another run ({'; '.join(differences)}): pass another "
+                f"--name, or delete {folder} to recompute them"
+            )
         if saved.get("siamtrack") != metadata.get("siamtrack"):
-            return [f"warning: {folder}: its results were computed by siamtrack {saved.get('siamtrack')}, this is "
-                    f"{metadata.get('siamtrack')}; they are reused"]
+            return [
+                f"warning: {folder}: its results were computed by siamtrack {saved.get('siamtrack')}, this is "
+                f"{metadata.get('siamtrack')}; they are reused"
+            ]
         return []
     if folder.is_dir() and any(path.is_file() for path in folder.rglob("*")):
-        return [f"warning: {folder} has no {RUN_FILE} (results of an older siamtrack): cannot check that its "
-                "results come from this tracker, these parameters and weights; reusing them as they are"]
+        return [
+            f"warning: {folder} has no {RUN_FILE} (results of an older siamtrack): cannot check that its "
+            "results come from this tracker, these parameters and weights; reusing them as they are"
+        ]
     write_text_atomically(record, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     return []
 
 
 __all__ = [
-    "OnePassJob", "RUN_FILE", "ResultsMismatch", "SRE_SHIFTS", "SupervisedJob", "TrackerFactory", "as_factory",
-    "claim_results_folder", "file_sha256", "image_size", "one_pass_jobs", "run_jobs", "run_metadata", "run_one_pass",
-    "run_supervised", "supervised_jobs", "supervised_run",
+    "OnePassJob",
+    "RUN_FILE",
+    "ResultsMismatch",
+    "SRE_SHIFTS",
+    "SupervisedJob",
+    "TrackerFactory",
+    "as_factory",
+    "claim_results_folder",
+    "file_sha256",
+    "image_size",
+    "one_pass_jobs",
+    "run_jobs",
+    "run_metadata",
+    "run_one_pass",
+    "run_supervised",
+    "supervised_jobs",
+    "supervised_run",
 ]

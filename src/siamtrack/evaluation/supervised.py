@@ -15,6 +15,7 @@ Measures (Kristan et al., "A Novel Performance Evaluation Methodology for Single
   over the segments that failed or are at least ``L`` frames long (Eq. 9); the EAO score averages the curve
   over the protocol's interval of lengths (Eq. 10).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -57,8 +58,9 @@ class SupervisedRun:
         return int(np.count_nonzero(self.states == FrameState.FAILED))
 
 
-def run_overlaps(run: SupervisedRun, ground_truth, protocol: Protocol | str, image_size=None,
-                 polygons=None) -> np.ndarray:
+def run_overlaps(
+    run: SupervisedRun, ground_truth, protocol: Protocol | str, image_size=None, polygons=None
+) -> np.ndarray:
     """Overlap of each TRACKED frame with the ground truth (``protocol.reset_overlap``); 0 elsewhere."""
     protocol = get_protocol(protocol)
     ground_truth = np.asarray(ground_truth, dtype=np.float64).reshape(-1, 4)
@@ -68,9 +70,14 @@ def run_overlaps(run: SupervisedRun, ground_truth, protocol: Protocol | str, ima
     tracked = run.states == FrameState.TRACKED
     if tracked.any():
         reference = polygons if (protocol.use_polygons and polygons is not None) else None
-        values = overlaps(run.boxes[tracked], ground_truth[tracked], protocol.reset_overlap, image_size=image_size,
-                          clip_to_image=protocol.clip_to_image,
-                          polygons=None if reference is None else np.asarray(reference)[tracked])
+        values = overlaps(
+            run.boxes[tracked],
+            ground_truth[tracked],
+            protocol.reset_overlap,
+            image_size=image_size,
+            clip_to_image=protocol.clip_to_image,
+            polygons=None if reference is None else np.asarray(reference)[tracked],
+        )
         out[tracked] = np.nan_to_num(values, nan=0.0)
     return out
 
@@ -81,14 +88,15 @@ def accuracy_mask(states: np.ndarray, burnin: int, valid_ground_truth: np.ndarra
     states = np.asarray(states)
     mask = states == FrameState.TRACKED
     for start in np.flatnonzero(states == FrameState.INITIALIZED):
-        mask[start:start + burnin] = False
+        mask[start : start + burnin] = False
     if valid_ground_truth is not None:
         mask &= np.asarray(valid_ground_truth, dtype=bool)
     return mask
 
 
-def accuracy(run_overlap: np.ndarray, states: np.ndarray, burnin: int,
-             valid_ground_truth: np.ndarray | None = None) -> tuple[float, int]:
+def accuracy(
+    run_overlap: np.ndarray, states: np.ndarray, burnin: int, valid_ground_truth: np.ndarray | None = None
+) -> tuple[float, int]:
     """``(mean overlap, frame count)`` over :func:`accuracy_mask`; ``(0.0, 0)`` when no frame remains, as
     ``vot.analysis.supervised.compute_accuracy`` returns."""
     mask = accuracy_mask(states, burnin, valid_ground_truth)
@@ -107,9 +115,9 @@ def eao_segments(run_overlap: np.ndarray, states: np.ndarray) -> list[tuple[np.n
         return [(np.asarray(run_overlap, dtype=np.float64), False)]
     segments = []
     for index, failure in enumerate(failures):
-        segments.append((run_overlap[starts[index]:failure], True))
+        segments.append((run_overlap[starts[index] : failure], True))
     if len(starts) > len(failures):
-        segments.append((run_overlap[starts[-1]:], False))
+        segments.append((run_overlap[starts[-1] :], False))
     return segments
 
 
@@ -127,7 +135,7 @@ def eao_curve(segments: list[tuple[np.ndarray, bool]]) -> np.ndarray:
     padded = np.zeros((len(segments), length))
     considered = np.zeros((len(segments), length), dtype=bool)
     for row, (values, failed) in enumerate(segments):
-        padded[row, :len(values)] = values
+        padded[row, : len(values)] = values
         considered[row, :] = True if failed else np.arange(length) < len(values)
     running = np.empty_like(padded)
     running[:, 0] = padded[:, 0]
@@ -160,8 +168,10 @@ class SupervisedScores:
     per_sequence: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
-        return {key: getattr(self, key) for key in (
-            "accuracy", "failures", "total_failures", "robustness", "eao", "num_sequences", "num_frames")}
+        return {
+            key: getattr(self, key)
+            for key in ("accuracy", "failures", "total_failures", "robustness", "eao", "num_sequences", "num_frames")
+        }
 
     def to_dict(self) -> dict:
         out = self.summary()
@@ -170,9 +180,12 @@ class SupervisedScores:
         return out
 
 
-def supervised_scores(runs: dict[str, list[tuple[np.ndarray, np.ndarray]]], lengths: dict[str, int],
-                      protocol: Protocol | str, valid_ground_truth: dict[str, np.ndarray] | None = None
-                      ) -> SupervisedScores:
+def supervised_scores(
+    runs: dict[str, list[tuple[np.ndarray, np.ndarray]]],
+    lengths: dict[str, int],
+    protocol: Protocol | str,
+    valid_ground_truth: dict[str, np.ndarray] | None = None,
+) -> SupervisedScores:
     """Aggregate reset-based runs.
 
     Args:
@@ -196,8 +209,12 @@ def supervised_scores(runs: dict[str, list[tuple[np.ndarray, np.ndarray]]], leng
             segments.extend(eao_segments(run_overlap, states))
         seq_accuracy, seq_failures = float(np.mean(accuracies)), float(np.mean(failure_counts))
         length = lengths[name]
-        per_sequence[name] = {"accuracy": seq_accuracy, "failures": seq_failures, "length": length,
-                              "repetitions": len(repetitions)}
+        per_sequence[name] = {
+            "accuracy": seq_accuracy,
+            "failures": seq_failures,
+            "length": length,
+            "repetitions": len(repetitions),
+        }
         weighted_accuracy += seq_accuracy * length
         weighted_failures += seq_failures * length
         total_failures += seq_failures

@@ -11,6 +11,7 @@ Each run is scored on its own frames (its first frame forced to the ground truth
 a sequence's TRE/SRE curve pools the frames of its runs, as OTB's ``perfPlot.m`` sums success counts over
 the runs before dividing by their total length.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,20 @@ from siamtrack.geometry import one_based_to_zero_based, zero_based_to_one_based
 
 TRE_SEGMENTS = 20
 TRE_MIN_LENGTH = 20  # a segment leaves at least this many frames to track (``minNum``)
-SRE_SHIFTS = ("left", "right", "up", "down", "topLeft", "topRight", "bottomLeft", "bottomRight",
-              "scale_8", "scale_9", "scale_11", "scale_12")
+SRE_SHIFTS = (
+    "left",
+    "right",
+    "up",
+    "down",
+    "topLeft",
+    "topRight",
+    "bottomLeft",
+    "bottomRight",
+    "scale_8",
+    "scale_9",
+    "scale_11",
+    "scale_12",
+)
 
 
 def _matlab_round(values):
@@ -29,8 +42,13 @@ def _matlab_round(values):
     return np.sign(values) * np.floor(np.abs(values) + 0.5)
 
 
-def tre_start_frames(ground_truth, absent=None, omit: list[tuple[int, int]] = (),
-                     segments: int = TRE_SEGMENTS, min_length: int = TRE_MIN_LENGTH) -> list[int]:
+def tre_start_frames(
+    ground_truth,
+    absent=None,
+    omit: list[tuple[int, int]] = (),
+    segments: int = TRE_SEGMENTS,
+    min_length: int = TRE_MIN_LENGTH,
+) -> list[int]:
     """0-based start frames of the TRE runs of one sequence (OTB ``splitSeqTRE.m``).
 
     Candidate frames are those with a usable ground truth — finite, ``w, h > 0`` and ``x, y > -1`` (OTB's
@@ -43,12 +61,17 @@ def tre_start_frames(ground_truth, absent=None, omit: list[tuple[int, int]] = ()
     boxes = np.asarray(ground_truth, dtype=np.float64).reshape(-1, 4)
     count = len(boxes)
     with np.errstate(invalid="ignore"):
-        usable = np.isfinite(boxes).all(axis=1) & (boxes[:, 0] > -1) & (boxes[:, 1] > -1) \
-            & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
+        usable = (
+            np.isfinite(boxes).all(axis=1)
+            & (boxes[:, 0] > -1)
+            & (boxes[:, 1] > -1)
+            & (boxes[:, 2] > 0)
+            & (boxes[:, 3] > 0)
+        )
     if absent is not None:
         usable &= ~np.asarray(absent, dtype=bool)
     for first, last in omit:
-        usable[first:last + 1] = False
+        usable[first : last + 1] = False
     candidates = np.flatnonzero(usable)
     candidates = candidates[count - candidates >= min_length]
     if len(candidates) == 0:

@@ -6,6 +6,7 @@ tracker. Boxes pass through unchanged (0-based ``x, y, w, h``, as GOT-10k's own 
 ``one_based=True`` (got10k's OTB/VOT readers keep those benchmarks' 1-based files as they are): then 1 is
 subtracted from ``x, y`` on the way in and added on the way out.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -14,6 +14,7 @@
 Frames are converted to the RGB the trackers take (:mod:`siamtrack.trackers.base`): BGR (H x W x 3), BGRA
 (H x W x 4) and grayscale (H x W) ``uint8``; anything else is a ValueError naming its shape and dtype.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,9 @@ def bgr_frame_to_rgb(frame) -> np.ndarray:
             return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         if frame.shape[2] == 4:
             return cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB)
-    raise ValueError(f"OpenCVStyleTracker: expected a BGR (HxWx3), BGRA (HxWx4) or grayscale (HxW) frame, "
-                     f"got {description}")
+    raise ValueError(
+        f"OpenCVStyleTracker: expected a BGR (HxWx3), BGRA (HxWx4) or grayscale (HxW) frame, got {description}"
+    )
 
 
 class OpenCVStyleTracker:

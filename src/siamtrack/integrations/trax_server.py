@@ -7,6 +7,7 @@ coordinates with the first pixel's corner at 0, the same convention as siamtrack
 carries the tracker's ``confidence`` as the ``confidence`` property. See ``trackers.ini`` beside this file
 for a vot-toolkit registry entry.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,13 +55,20 @@ def serve(tracker, name: str = "siamtrack") -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m siamtrack.integrations.trax_server",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m siamtrack.integrations.trax_server", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--tracker", required=True, help="registered tracker name (siamtrack.trackers.TRACKERS)")
-    parser.add_argument("--weights", default=None,
-                        help="weights file, or 'random' (default: the tracker's bundled weights)")
-    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="hyper-parameter override, repeatable (values are Python literals)")
+    parser.add_argument(
+        "--weights", default=None, help="weights file, or 'random' (default: the tracker's bundled weights)"
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="hyper-parameter override, repeatable (values are Python literals)",
+    )
     args = parser.parse_args(argv)
     from siamtrack.trackers import build_tracker, parse_hyperparameters
 

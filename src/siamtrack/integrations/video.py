@@ -7,6 +7,7 @@ browsers play and stream; :class:`H264Writer` encodes it in-process with PyAV (`
 own FFmpeg with the libx264 encoder. OpenCV's own writer is not used: its wheels write MPEG-4 part 2 (``mp4v``),
 which browsers do not play, because they carry no H.264 encoder.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,8 +53,9 @@ def folder_frames(directory: str | os.PathLike) -> ImageFiles:
     directory = Path(directory)
     if not directory.is_dir():
         raise FrameReadError(f"{directory}: frame folder does not exist")
-    paths = sorted((p for p in directory.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS),
-                   key=lambda p: natural_key(p.name))
+    paths = sorted(
+        (p for p in directory.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=lambda p: natural_key(p.name)
+    )
     if not paths:
         raise FrameReadError(f"{directory}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
     return ImageFiles(paths)
@@ -100,8 +102,10 @@ def h264_encoder() -> str:
         except Exception:  # av.codec.codec.UnknownCodecError (its module moved between PyAV versions)
             continue
         return name
-    raise RuntimeError(f"PyAV {av.__version__}'s FFmpeg has no H.264 encoder ({', '.join(H264_ENCODERS)}): "
-                       "install a PyAV wheel from PyPI (`pip install av`), which carries libx264")
+    raise RuntimeError(
+        f"PyAV {av.__version__}'s FFmpeg has no H.264 encoder ({', '.join(H264_ENCODERS)}): "
+        "install a PyAV wheel from PyPI (`pip install av`), which carries libx264"
+    )
 
 
 class H264Writer:
@@ -116,8 +120,15 @@ class H264Writer:
     ``libopenh264`` (an FFmpeg without libx264) they are not used.
     """
 
-    def __init__(self, path: str | os.PathLike, width: int, height: int, fps: float = 30.0, crf: int = 18,
-                 preset: str = "veryfast"):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        width: int,
+        height: int,
+        fps: float = 30.0,
+        crf: int = 18,
+        preset: str = "veryfast",
+    ):
         import av
 
         if width < 1 or height < 1:
@@ -199,8 +210,14 @@ def _size(image) -> str:
     return f"{width}x{height}"
 
 
-def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], box, out_dir: str | os.PathLike,
-                    fps: float = 30.0, max_frames: int | None = None) -> np.ndarray:
+def track_to_folder(
+    tracker: Tracker,
+    frames: Iterable[np.ndarray],
+    box,
+    out_dir: str | os.PathLike,
+    fps: float = 30.0,
+    max_frames: int | None = None,
+) -> np.ndarray:
     """Track ``frames`` from ``box`` and write ``out_dir/boxes.txt`` (one 0-based ``x,y,w,h`` per frame, written
     and flushed as each frame is tracked) and ``out_dir/track.mp4`` (the frames with the boxes drawn, H.264 that
     browsers play: :class:`H264Writer`; a frame of odd width or height is padded by one pixel). Returns the boxes.
@@ -235,9 +252,11 @@ def track_to_folder(tracker: Tracker, frames: Iterable[np.ndarray], box, out_dir
                     first_shape = np.shape(image)[:2]
                 else:
                     if np.shape(image)[:2] != first_shape:
-                        raise FrameReadError(f"{frame_name(frames, index)}: frame is {_size(image)}, not "
-                                             f"{first_shape[1]}x{first_shape[0]} as the first frame: all frames of "
-                                             "a sequence must have one size")
+                        raise FrameReadError(
+                            f"{frame_name(frames, index)}: frame is {_size(image)}, not "
+                            f"{first_shape[1]}x{first_shape[0]} as the first frame: all frames of "
+                            "a sequence must have one size"
+                        )
                     result = np.asarray(tracker.update(image), dtype=np.float64)
                 boxes.append(result)
                 boxes_file.write(",".join(f"{value:.4f}" for value in result) + "\n")
@@ -292,8 +311,15 @@ def format_table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])
 
 
-def track_video(source: str | os.PathLike, box, tracker: str | Tracker | None = None, weights=None,
-                out: str | os.PathLike | None = None, max_frames: int | None = None, **params) -> np.ndarray:
+def track_video(
+    source: str | os.PathLike,
+    box,
+    tracker: str | Tracker | None = None,
+    weights=None,
+    out: str | os.PathLike | None = None,
+    max_frames: int | None = None,
+    **params,
+) -> np.ndarray:
     """Track one target through a video file or a folder of frames; returns the ``(N, 4)`` 0-based
     ``x, y, w, h`` boxes (row 0 is ``box``).
 
@@ -315,8 +341,9 @@ def track_video(source: str | os.PathLike, box, tracker: str | Tracker | None = 
     source = Path(source)
     frames = folder_frames(source) if source.is_dir() else VideoFile(str(source))
     if out is not None:
-        return track_to_folder(tracker, frames, box, out, fps=getattr(frames, "fps", None) or 30.0,
-                               max_frames=max_frames)
+        return track_to_folder(
+            tracker, frames, box, out, fps=getattr(frames, "fps", None) or 30.0, max_frames=max_frames
+        )
     if max_frames is not None:
         frames = (frame for index, frame in zip(range(max_frames), frames))
     boxes, _ = tracker.track(frames, box)

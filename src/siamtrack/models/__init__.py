@@ -8,6 +8,7 @@ the model was trained for and its resolved parameters, :mod:`siamtrack.presets`;
 which :func:`siamtrack.trackers.build_tracker` applies under any explicit hyper-parameters. :func:`read_weights`
 reads both forms.
 """
+
 from __future__ import annotations
 
 import os
@@ -84,8 +85,14 @@ def read_weights(source: str | os.PathLike | Mapping) -> Weights:
             for entry, value in (("model_config", config), ("tracker_params", params)):
                 if not isinstance(value, Mapping):
                     raise ValueError(f"{name}: '{entry}' must be a dict, got {type(value).__name__}")
-            return Weights(dict(source[key]), source.get("model_name"), dict(config), name,
-                           source.get("tracker_name"), dict(params))
+            return Weights(
+                dict(source[key]),
+                source.get("model_name"),
+                dict(config),
+                name,
+                source.get("tracker_name"),
+                dict(params),
+            )
     bad = [key for key, value in source.items() if not isinstance(value, torch.Tensor)]
     if bad:
         raise ValueError(f"{name}: not a state dict (entries {bad[:3]} are not tensors) and no 'state_dict' key")
@@ -105,8 +112,7 @@ def _unreadable_weights_message(name: str, size: int, error: Exception) -> str:
     zip_cut = head == b"PK\x03\x04" and not zipfile.is_zipfile(name)
     pickle_cut = head[:1] == b"\x80" and (isinstance(error, (EOFError, IndexError)) or "EOF" in str(error))
     if zip_cut or pickle_cut:
-        return (f"{name}: weights file is truncated ({size} bytes, cut short: copy or download it again) "
-                f"[{detail}]")
+        return f"{name}: weights file is truncated ({size} bytes, cut short: copy or download it again) [{detail}]"
     return f"{name}: not a readable weights file ({size} bytes) [{detail}]"
 
 
@@ -114,8 +120,10 @@ def check_model_name(weights: Weights, name: str, needed_by: str) -> None:
     """A ValueError naming the file when ``weights`` say they belong to a model other than ``name`` (the model
     that ``needed_by``, a tracker, needs); a bare state dict (no model name) passes."""
     if weights.model_name not in (None, name):
-        raise ValueError(f"{weights.source}: weights are for model {weights.model_name!r}, not {name!r}: "
-                         f"tracker {needed_by!r} needs model {name!r}")
+        raise ValueError(
+            f"{weights.source}: weights are for model {weights.model_name!r}, not {name!r}: "
+            f"tracker {needed_by!r} needs model {name!r}"
+        )
 
 
 def model_from_weights(name: str, weights: Weights | None, needed_by: str) -> nn.Module:
@@ -129,13 +137,17 @@ def model_from_weights(name: str, weights: Weights | None, needed_by: str) -> nn
     try:
         result = model.load_state_dict(weights.state_dict, strict=False)
     except RuntimeError as error:  # shape mismatches
-        raise ValueError(f"{weights.source}: state dict does not fit model {name!r} {weights.model_config or ''}: "
-                         f"{' '.join(str(error).split()[:40])} ...") from error
+        raise ValueError(
+            f"{weights.source}: state dict does not fit model {name!r} {weights.model_config or ''}: "
+            f"{' '.join(str(error).split()[:40])} ..."
+        ) from error
     from_package = set(pretrained_keys(model))  # loaded from the pretrained backbone's package by build_model
     missing = [key for key in result.missing_keys if key not in from_package]
     if missing or result.unexpected_keys:
-        raise ValueError(f"{weights.source}: state dict does not fit model {name!r} {weights.model_config or ''}: "
-                         f"missing {missing[:5]}, unexpected {result.unexpected_keys[:5]}")
+        raise ValueError(
+            f"{weights.source}: state dict does not fit model {name!r} {weights.model_config or ''}: "
+            f"missing {missing[:5]}, unexpected {result.unexpected_keys[:5]}"
+        )
     return model
 
 
@@ -152,5 +164,14 @@ def trained_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     return {key: value for key, value in model.state_dict().items() if key not in skip}
 
 
-__all__ = ["MODELS", "Weights", "build_model", "check_model_name", "import_object", "model_from_weights",
-           "pretrained_keys", "read_weights", "trained_state_dict"]
+__all__ = [
+    "MODELS",
+    "Weights",
+    "build_model",
+    "check_model_name",
+    "import_object",
+    "model_from_weights",
+    "pretrained_keys",
+    "read_weights",
+    "trained_state_dict",
+]

@@ -28,6 +28,7 @@ The frozen trunk gets none: a block inside it would change the ImageNet features
 signed output, which is still input-conditioned. The CF layer and its crop are CFNet-conv2's on this path
 (:class:`~siamtrack.models.siamese.CFNetNet`: the filter learned on the 33x33 exemplar map, cropped to 17x17).
 """
+
 from __future__ import annotations
 
 import torch
@@ -62,8 +63,9 @@ class SqueezeExcitationAlexNet(AlexNet):
         super().__init__(blocks, width=width)
         relus = [index for index, layer in enumerate(self.features) if isinstance(layer, nn.ReLU)]
         channels = [self.features[index - 2].out_channels for index in relus]  # conv, BN, ReLU
-        self.attention = nn.ModuleList(
-            SqueezeExcitation(count, reduction) for count in channels) if attention else nn.ModuleList()
+        self.attention = (
+            nn.ModuleList(SqueezeExcitation(count, reduction) for count in channels) if attention else nn.ModuleList()
+        )
         self._attention_after = {index: number for number, index in enumerate(relus)} if attention else {}
         self.reduction = reduction
         self._reset_attention()  # the convolutions were initialised by AlexNet.__init__
@@ -111,8 +113,16 @@ class SqueezeExcitationEmbedding(PretrainedEmbedding):
     :meth:`forward_from` (cached trunk maps) both end with the SE block; :meth:`forward_with_weights` also returns
     its channel weights ``{"se1": (N, channels)}`` (empty without attention), as the AlexNet backbone does."""
 
-    def __init__(self, backbone: str = "efficientnet-lite0", stage: int = 5, channels: int = 128,
-                 finetune_stages: int = 0, pretrained: bool = True, attention: bool = True, reduction: int = 16):
+    def __init__(
+        self,
+        backbone: str = "efficientnet-lite0",
+        stage: int = 5,
+        channels: int = 128,
+        finetune_stages: int = 0,
+        pretrained: bool = True,
+        attention: bool = True,
+        reduction: int = 16,
+    ):
         super().__init__(backbone, stage, channels, finetune_stages, pretrained)
         self.attention = nn.ModuleList([SqueezeExcitation(channels, reduction)] if attention else [])
         self.reduction = reduction
@@ -151,14 +161,36 @@ class AdaCFNetNet(SiameseNet):
 
     exemplar_size = 255
 
-    def __init__(self, width: float = 1.0, attention: bool = True, reduction: int = 16, lam: float = 10.0,
-                 sigma: float = 2.0, margin: int | None = None, gain: float = 1.0, bias: float = -0.5,
-                 backbone: str = "alexnet", stage: int = 5, channels: int = 128, finetune_stages: int = 0,
-                 pretrained: bool = True):
+    def __init__(
+        self,
+        width: float = 1.0,
+        attention: bool = True,
+        reduction: int = 16,
+        lam: float = 10.0,
+        sigma: float = 2.0,
+        margin: int | None = None,
+        gain: float = 1.0,
+        bias: float = -0.5,
+        backbone: str = "alexnet",
+        stage: int = 5,
+        channels: int = 128,
+        finetune_stages: int = 0,
+        pretrained: bool = True,
+    ):
         if backbone != "alexnet":
-            super().__init__(pretrained_embedding(backbone, width, stage, channels, finetune_stages, pretrained,
-                                                  SqueezeExcitationEmbedding, attention=attention,
-                                                  reduction=reduction))
+            super().__init__(
+                pretrained_embedding(
+                    backbone,
+                    width,
+                    stage,
+                    channels,
+                    finetune_stages,
+                    pretrained,
+                    SqueezeExcitationEmbedding,
+                    attention=attention,
+                    reduction=reduction,
+                )
+            )
         else:
             super().__init__(SqueezeExcitationAlexNet(ARCHITECTURES["cfnet-conv2"], width, attention, reduction))
         self.backbone_name = backbone

@@ -7,6 +7,7 @@ connected layer ``C / reduction -> C`` and a sigmoid ("excitation"); the feature
 channel-wise by the resulting weights. The weights are input-conditioned, so they are returned along
 with the recalibrated features for inspection (AdaCFNet Fig. 4 and 7).
 """
+
 from __future__ import annotations
 
 import torch
@@ -71,9 +72,11 @@ class GeneralAttention(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if features.dim() != 4 or features.shape[-2:] != self.weight.shape[-2:]:
-            raise ValueError(f"GeneralAttention of size {tuple(self.weight.shape[-2:])} got exemplar features "
-                             f"of shape {tuple(features.shape)}; the exemplar crop size must match the one "
-                             "the model was built for")
+            raise ValueError(
+                f"GeneralAttention of size {tuple(self.weight.shape[-2:])} got exemplar features "
+                f"of shape {tuple(features.shape)}; the exemplar crop size must match the one "
+                "the model was built for"
+            )
         return self.weight[None]
 
 
@@ -94,15 +97,19 @@ class ResidualAttention(nn.Module):
     def __init__(self, channels: int, out_channels: int = 1, hidden: int | None = None, depth: int = 2):
         super().__init__()
         if channels < 1 or out_channels < 1 or depth < 0:
-            raise ValueError(f"ResidualAttention needs channels, out_channels >= 1 and depth >= 0, got "
-                             f"{channels}, {out_channels}, {depth}")
+            raise ValueError(
+                f"ResidualAttention needs channels, out_channels >= 1 and depth >= 0, got "
+                f"{channels}, {out_channels}, {depth}"
+            )
         hidden = hidden if hidden is not None else max(8, channels // 4)
         self.channels = channels
         self.stem = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True))
         self.encoder = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(inplace=True)) for _ in range(depth))
+            nn.Sequential(nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(inplace=True)) for _ in range(depth)
+        )
         self.decoder = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(inplace=True)) for _ in range(depth))
+            nn.Sequential(nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(inplace=True)) for _ in range(depth)
+        )
         self.head = nn.Conv2d(hidden, out_channels, 1)
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
@@ -112,8 +119,10 @@ class ResidualAttention(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if features.dim() != 4 or features.shape[1] != self.channels:
-            raise ValueError(f"ResidualAttention({self.channels}) expects (N, {self.channels}, m, n) features, "
-                             f"got shape {tuple(features.shape)}")
+            raise ValueError(
+                f"ResidualAttention({self.channels}) expects (N, {self.channels}, m, n) features, "
+                f"got shape {tuple(features.shape)}"
+            )
         x = self.stem(features)
         skips = []
         for level in self.encoder:

@@ -16,6 +16,7 @@ Architectures (channel counts at ``width=1``):
   255 -> 49x49.
 (The CFNet variants follow the authors' ``run_experiment_cfnet_conv*.m`` configurations.)
 """
+
 from __future__ import annotations
 
 import copy

@@ -4,6 +4,7 @@ Convention: "correlation" is what :func:`torch.nn.functional.conv2d` computes,
 ``(w ⋆ x)[u] = Σ_c Σ_t w_c[t] · x_c[u + t]``; the correlation filter below solves for a ``w`` that is
 applied this way, so its template plugs straight into :func:`xcorr`.
 """
+
 from __future__ import annotations
 
 import torch
@@ -28,8 +29,9 @@ def xcorr(exemplar: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
     Both give the same maps within float rounding (tests/models/test_correlation.py), with the same gradients.
     """
     if exemplar.dim() != 4 or instance.dim() != 4:
-        raise ValueError(f"xcorr needs 4-D tensors, got exemplar {tuple(exemplar.shape)} "
-                         f"and instance {tuple(instance.shape)}")
+        raise ValueError(
+            f"xcorr needs 4-D tensors, got exemplar {tuple(exemplar.shape)} and instance {tuple(instance.shape)}"
+        )
     m, channels, height, width = exemplar.shape
     n, instance_channels, big_height, big_width = instance.shape
     if channels != instance_channels:
@@ -58,16 +60,22 @@ def _xcorr_fft(exemplar: torch.Tensor, instance: torch.Tensor) -> torch.Tensor:
     instance_fft = torch.fft.rfft2(instance).reshape(m, n // m, channels, big_height, big_width // 2 + 1)
     exemplar_fft = torch.fft.rfft2(exemplar, s=size)
     product = torch.einsum("mkcij,mcij->mkij", instance_fft, exemplar_fft.conj())
-    scores = torch.fft.irfft2(product, s=size)[..., :big_height - height + 1, :big_width - width + 1]
+    scores = torch.fft.irfft2(product, s=size)[..., : big_height - height + 1, : big_width - width + 1]
     return scores.reshape(n, 1, big_height - height + 1, big_width - width + 1)
 
 
 def hann_window(height: int, width: int, dtype=torch.float32, device=None) -> torch.Tensor:
     """Outer product of two symmetric Hann windows (MATLAB ``hann``: zero at both ends), ``(height, width)``."""
-    rows = torch.hann_window(height, periodic=False, dtype=dtype, device=device) if height > 1 else \
-        torch.ones(1, dtype=dtype, device=device)
-    cols = torch.hann_window(width, periodic=False, dtype=dtype, device=device) if width > 1 else \
-        torch.ones(1, dtype=dtype, device=device)
+    rows = (
+        torch.hann_window(height, periodic=False, dtype=dtype, device=device)
+        if height > 1
+        else torch.ones(1, dtype=dtype, device=device)
+    )
+    cols = (
+        torch.hann_window(width, periodic=False, dtype=dtype, device=device)
+        if width > 1
+        else torch.ones(1, dtype=dtype, device=device)
+    )
     return rows[:, None] * cols[None, :]
 
 
@@ -75,12 +83,13 @@ def circular_gaussian(height: int, width: int, sigma: float, dtype=torch.float32
     """Gaussian ``exp(-(i² + j²) / 2σ²)`` with its peak at index ``[0, 0]`` and circular coordinates
     (index ``H - 1`` is offset ``-1``): the desired response ``y`` of a correlation filter whose template
     must stay aligned with (not shifted against) its training features."""
+
     def offsets(size: int) -> torch.Tensor:
         half = (size - 1) // 2
         return torch.remainder(torch.arange(size, dtype=dtype, device=device) + half, size) - half
 
     rows, cols = offsets(height), offsets(width)
-    return torch.exp(-(rows[:, None] ** 2 + cols[None, :] ** 2) / (2.0 * sigma ** 2))
+    return torch.exp(-(rows[:, None] ** 2 + cols[None, :] ** 2) / (2.0 * sigma**2))
 
 
 def solve_correlation_filter(features: torch.Tensor, target: torch.Tensor, lam: float) -> torch.Tensor:
@@ -97,12 +106,13 @@ def solve_correlation_filter(features: torch.Tensor, target: torch.Tensor, lam: 
     """
     height, width = features.shape[-2:]
     if target.shape[-2:] != (height, width):
-        raise ValueError(f"correlation filter: target {tuple(target.shape)} does not match features "
-                         f"{tuple(features.shape)}")
+        raise ValueError(
+            f"correlation filter: target {tuple(target.shape)} does not match features {tuple(features.shape)}"
+        )
     n = height * width
     x_f = torch.fft.rfft2(features)
     y_f = torch.fft.rfft2(target)
-    k_f = (x_f.real ** 2 + x_f.imag ** 2).sum(dim=-3, keepdim=True) / n + lam
+    k_f = (x_f.real**2 + x_f.imag**2).sum(dim=-3, keepdim=True) / n + lam
     alpha_f = y_f / (n * k_f)
     return torch.fft.irfft2(alpha_f.conj() * x_f, s=(height, width))
 
@@ -120,22 +130,25 @@ class CorrelationFilter(nn.Module):
     def __init__(self, lam: float = 10.0, sigma: float = 2.0, margin: int = 16, window: bool = True):
         super().__init__()
         if not lam > 0 or not sigma > 0 or margin < 0:
-            raise ValueError(f"correlation filter needs lam > 0, sigma > 0, margin >= 0; "
-                             f"got lam={lam}, sigma={sigma}, margin={margin}")
+            raise ValueError(
+                f"correlation filter needs lam > 0, sigma > 0, margin >= 0; "
+                f"got lam={lam}, sigma={sigma}, margin={margin}"
+            )
         self.lam, self.sigma, self.margin, self.window = float(lam), float(sigma), int(margin), bool(window)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         height, width = features.shape[-2:]
         if height <= 2 * self.margin or width <= 2 * self.margin:
-            raise ValueError(f"correlation filter: {height}x{width} features are too small for a crop "
-                             f"margin of {self.margin}")
+            raise ValueError(
+                f"correlation filter: {height}x{width} features are too small for a crop margin of {self.margin}"
+            )
         kwargs = dict(dtype=features.dtype, device=features.device)
         if self.window:
             features = features * hann_window(height, width, **kwargs)
         target = circular_gaussian(height, width, self.sigma, **kwargs)
         filters = solve_correlation_filter(features, target, self.lam)
         m = self.margin
-        return filters[..., m:height - m, m:width - m]
+        return filters[..., m : height - m, m : width - m]
 
     def extra_repr(self) -> str:
         return f"lam={self.lam}, sigma={self.sigma}, margin={self.margin}, window={self.window}"
@@ -164,8 +177,9 @@ def _irfft2(spectrum: torch.Tensor, size) -> torch.Tensor:
     return torch.fft.irfft2(spectrum, s=tuple(size))
 
 
-def context_aware_filter(template_fft: torch.Tensor, context_fft: torch.Tensor, target_fft: torch.Tensor,
-                         lam1: float, lam2: float) -> tuple[torch.Tensor, torch.Tensor]:
+def context_aware_filter(
+    template_fft: torch.Tensor, context_fft: torch.Tensor, target_fft: torch.Tensor, lam1: float, lam2: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """EDCF Eq. 7: the context-aware correlation filter in the Fourier domain, and its denominator ``D̂``.
 
     ``ŵ_c = ẑ0_c* ⊙ ŷ / D̂`` with ``D̂ = Σ_c ẑ0_c* ⊙ ẑ0_c + λ1 + λ2 Σ_i Σ_c ẑi_c* ⊙ ẑi_c``.
@@ -182,12 +196,18 @@ def context_aware_filter(template_fft: torch.Tensor, context_fft: torch.Tensor, 
     Morrison). For ``C = 1`` it is Eq. 6 itself. We keep the paper's element-wise form (no ``C x C`` solve per
     frequency) because its backward pass is the element-wise Eq. 10-14.
     """
-    if template_fft.dim() != 4 or context_fft.dim() != 5 or context_fft.shape[0] != template_fft.shape[0] \
-            or context_fft.shape[2:] != template_fft.shape[1:]:
-        raise ValueError(f"context-aware filter: template spectrum (B, C, H, W') and context spectra "
-                         f"(B, K, C, H, W') expected, got {tuple(template_fft.shape)} and {tuple(context_fft.shape)}")
-    energy = (template_fft.real ** 2 + template_fft.imag ** 2).sum(dim=1, keepdim=True)
-    context_energy = (context_fft.real ** 2 + context_fft.imag ** 2).sum(dim=(1, 2)).unsqueeze(1)
+    if (
+        template_fft.dim() != 4
+        or context_fft.dim() != 5
+        or context_fft.shape[0] != template_fft.shape[0]
+        or context_fft.shape[2:] != template_fft.shape[1:]
+    ):
+        raise ValueError(
+            f"context-aware filter: template spectrum (B, C, H, W') and context spectra "
+            f"(B, K, C, H, W') expected, got {tuple(template_fft.shape)} and {tuple(context_fft.shape)}"
+        )
+    energy = (template_fft.real**2 + template_fft.imag**2).sum(dim=1, keepdim=True)
+    context_energy = (context_fft.real**2 + context_fft.imag**2).sum(dim=(1, 2)).unsqueeze(1)
     denominator = energy + lam1 + lam2 * context_energy
     return template_fft.conj() * target_fft / denominator, denominator
 
@@ -244,27 +264,40 @@ class ContextAwareCorrelation(torch.autograd.Function):
             omega = gamma * search_fft.conj()  # Eq. 12
             rho_over_d = (omega.conj() * filter_fft).real.sum(dim=1, keepdim=True) / denominator
             if ctx.needs_input_grad[0]:  # Eq. 13
-                grad_template = torch.fft.irfft2(omega.conj() * target_fft / denominator
-                                                 - 2.0 * template_fft * rho_over_d, s=size)
+                grad_template = torch.fft.irfft2(
+                    omega.conj() * target_fft / denominator - 2.0 * template_fft * rho_over_d, s=size
+                )
             if ctx.needs_input_grad[1]:  # Eq. 14
                 grad_context = _irfft2(-2.0 * ctx.lam2 * context_fft * rho_over_d.unsqueeze(1), size)
         return grad_template, grad_context, grad_search, None, None, None
 
 
-def context_aware_correlation(template: torch.Tensor, context: torch.Tensor, search: torch.Tensor,
-                              target: torch.Tensor, lam1: float = 1e-4, lam2: float = 0.1) -> torch.Tensor:
+def context_aware_correlation(
+    template: torch.Tensor,
+    context: torch.Tensor,
+    search: torch.Tensor,
+    target: torch.Tensor,
+    lam1: float = 1e-4,
+    lam2: float = 0.1,
+) -> torch.Tensor:
     """The response ``g (B, 1, H, W)`` of EDCF's context-aware CF layer (:class:`ContextAwareCorrelation`):
     the filter learned on ``template`` ``(B, C, H, W)`` against ``context`` ``(B, K, C, H, W)`` (Eq. 6-7),
     applied to ``search`` ``(B, C, H, W)`` (Eq. 9). λ1 = 1e-4 and λ2 = 0.1 are the paper's (Sec. 4.1)."""
     if template.dim() != 4 or search.shape != template.shape:
-        raise ValueError(f"context-aware correlation: template and search must both be (B, C, H, W), got "
-                         f"{tuple(template.shape)} and {tuple(search.shape)}")
+        raise ValueError(
+            f"context-aware correlation: template and search must both be (B, C, H, W), got "
+            f"{tuple(template.shape)} and {tuple(search.shape)}"
+        )
     if context.dim() != 5 or context.shape[0] != template.shape[0] or context.shape[2:] != template.shape[1:]:
-        raise ValueError(f"context-aware correlation: context must be (B, K, C, H, W) = (B, K) + "
-                         f"{tuple(template.shape[1:])}, got {tuple(context.shape)}")
+        raise ValueError(
+            f"context-aware correlation: context must be (B, K, C, H, W) = (B, K) + "
+            f"{tuple(template.shape[1:])}, got {tuple(context.shape)}"
+        )
     if target.shape != template.shape[-2:]:
-        raise ValueError(f"context-aware correlation: target {tuple(target.shape)} does not match the features' "
-                         f"size {tuple(template.shape[-2:])}")
+        raise ValueError(
+            f"context-aware correlation: target {tuple(target.shape)} does not match the features' "
+            f"size {tuple(template.shape[-2:])}"
+        )
     if target.requires_grad:
         raise ValueError("context-aware correlation: the desired response is a constant; detach it")
     if not lam1 > 0 or not lam2 >= 0:
@@ -284,8 +317,9 @@ class ContextAwareCorrelationFilter(nn.Module):
     def __init__(self, lam1: float = 1e-4, lam2: float = 0.1, sigma: float = 3.175, window: bool = True):
         super().__init__()
         if not lam1 > 0 or not lam2 >= 0 or not sigma > 0:
-            raise ValueError(f"context-aware CF needs lam1 > 0, lam2 >= 0, sigma > 0; got lam1={lam1}, "
-                             f"lam2={lam2}, sigma={sigma}")
+            raise ValueError(
+                f"context-aware CF needs lam1 > 0, lam2 >= 0, sigma > 0; got lam1={lam1}, lam2={lam2}, sigma={sigma}"
+            )
         self.lam1, self.lam2, self.sigma, self.window = float(lam1), float(lam2), float(sigma), bool(window)
         self._fixed: dict = {}  # (height, width, dtype, device) -> (window, y, ŷ), computed once per size
 
@@ -309,14 +343,19 @@ class ContextAwareCorrelationFilter(nn.Module):
 
     def forward(self, template: torch.Tensor, context: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
         target = self._fixed_parts(template)[1]
-        return context_aware_correlation(self.windowed(template), self.windowed(context), self.windowed(search),
-                                         target, self.lam1, self.lam2)
+        return context_aware_correlation(
+            self.windowed(template), self.windowed(context), self.windowed(search), target, self.lam1, self.lam2
+        )
 
     def solve(self, template: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """The filter spectrum ``ŵ`` ``(B, C, H, W')`` of Eq. 7 (no custom backward: tracking)."""
-        filter_fft, _ = context_aware_filter(torch.fft.rfft2(self.windowed(template)),
-                                             _rfft2(self.windowed(context)), self._fixed_parts(template)[2],
-                                             self.lam1, self.lam2)
+        filter_fft, _ = context_aware_filter(
+            torch.fft.rfft2(self.windowed(template)),
+            _rfft2(self.windowed(context)),
+            self._fixed_parts(template)[2],
+            self.lam1,
+            self.lam2,
+        )
         return filter_fft
 
     def respond(self, filter_fft: torch.Tensor, search: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ This module holds only nn.Modules and tensor functions (no tracking logic): the 
 functions :func:`dcf_solve` / :func:`dcf_response`, the label and window helpers, and the training net
 :class:`DCFNet` with ``forward(template, search) -> response``.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -38,8 +39,13 @@ def channels_first(x: torch.Tensor) -> torch.Tensor:
     """
     if x.is_contiguous():
         return x
-    if (x.dim() == 4 and x.device.type == "cpu" and x.dtype == torch.float32 and not x.requires_grad
-            and x.is_contiguous(memory_format=torch.channels_last)):
+    if (
+        x.dim() == 4
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and not x.requires_grad
+        and x.is_contiguous(memory_format=torch.channels_last)
+    ):
         n, c, h, w = x.shape
         out = torch.empty(n, c, h, w)
         pixels_by_channels = x.permute(0, 2, 3, 1).reshape(n, h * w, c).numpy()  # a view: N x HW x C
@@ -84,7 +90,7 @@ class LocalResponseNorm(nn.Module):
             padded = torch.nn.functional.pad(x * x, (0, 0, 0, 0, before, after))  # zero squares beyond the ends
             window_sum = padded[:, :channels]
             for i in range(1, self.size):
-                window_sum = window_sum + padded[:, i:i + channels]
+                window_sum = window_sum + padded[:, i : i + channels]
             denominator = self.k + self.alpha / self.size * window_sum
             if self.beta == 0.75:
                 return x * (denominator * denominator.sqrt()).rsqrt()
@@ -92,12 +98,15 @@ class LocalResponseNorm(nn.Module):
         # Inference: the same arithmetic in place, in `padded` and in the output buffer `result`.
         padded = x.new_empty(n, channels + self.size - 1, h, w)
         padded[:, :before].zero_()
-        padded[:, before + channels:].zero_()
-        torch.mul(x, x, out=padded[:, before:before + channels])
-        result = padded[:, :channels].clone() if self.size == 1 else torch.add(padded[:, :channels],
-                                                                               padded[:, 1:channels + 1])
+        padded[:, before + channels :].zero_()
+        torch.mul(x, x, out=padded[:, before : before + channels])
+        result = (
+            padded[:, :channels].clone()
+            if self.size == 1
+            else torch.add(padded[:, :channels], padded[:, 1 : channels + 1])
+        )
         for i in range(2, self.size):
-            result += padded[:, i:i + channels]
+            result += padded[:, i : i + channels]
         result.mul_(self.alpha / self.size).add_(self.k)  # the denominator d
         if self.beta == 0.75:
             root = torch.sqrt(result, out=padded[:, :channels])  # the squares are no longer needed
@@ -153,7 +162,7 @@ def gaussian_label(size: int, sigma: float) -> torch.Tensor:
     half = size // 2
     offsets = np.roll(np.arange(1, size + 1) - half, 1 - half).astype(np.float64)
     squared = offsets[:, None] ** 2 + offsets[None, :] ** 2
-    return torch.from_numpy(np.exp(-0.5 / sigma ** 2 * squared)).float()
+    return torch.from_numpy(np.exp(-0.5 / sigma**2 * squared)).float()
 
 
 def cosine_window(size: int) -> torch.Tensor:
@@ -173,8 +182,9 @@ def dcf_solve(template_fft: torch.Tensor, label_fft: torch.Tensor, lambda_: floa
     return label_fft / (energy + lambda_)
 
 
-def dcf_response(search_fft: torch.Tensor, template_fft: torch.Tensor, alpha_fft: torch.Tensor,
-                 size: tuple[int, int]) -> torch.Tensor:
+def dcf_response(
+    search_fft: torch.Tensor, template_fft: torch.Tensor, alpha_fft: torch.Tensor, size: tuple[int, int]
+) -> torch.Tensor:
     """Correlation response of Eq. 3: ``g = F^-1(alpha_hat . sum_l phi_hat^l(x) . phi_hat^l(z)^*)``.
 
     ``search_fft``: ``N x L x H x W'`` (or broadcastable against the template), ``size``: the spatial size
@@ -196,14 +206,24 @@ class DCFNet(nn.Module):
     (keys ``feature.feature.0.weight`` ...).
     """
 
-    def __init__(self, size: int = 125, padding: float = 2.0, output_sigma_factor: float = 0.1,
-                 lambda_: float = 1e-4, windowed: bool = True, channel_order: str = "RGB", mean=DCFNET_MEAN_RGB):
+    def __init__(
+        self,
+        size: int = 125,
+        padding: float = 2.0,
+        output_sigma_factor: float = 0.1,
+        lambda_: float = 1e-4,
+        windowed: bool = True,
+        channel_order: str = "RGB",
+        mean=DCFNET_MEAN_RGB,
+    ):
         super().__init__()
         if int(size) != size or size < 1:
             raise ValueError(f"DCF size must be a positive integer, got {size}")
         if not lambda_ > 0 or not padding >= 0 or not output_sigma_factor > 0:
-            raise ValueError(f"DCFNet needs lambda_ > 0, padding >= 0 and output_sigma_factor > 0, got "
-                             f"lambda_={lambda_}, padding={padding}, output_sigma_factor={output_sigma_factor}")
+            raise ValueError(
+                f"DCFNet needs lambda_ > 0, padding >= 0 and output_sigma_factor > 0, got "
+                f"lambda_={lambda_}, padding={padding}, output_sigma_factor={output_sigma_factor}"
+            )
         self.feature = DCFNetFeatures(channel_order=channel_order, mean=mean)
         self.size = int(size)
         self.lambda_ = float(lambda_)
@@ -217,8 +237,10 @@ class DCFNet(nn.Module):
         """``rfft2`` of the windowed features of ``crops`` (``N x 32 x size x size//2+1`` complex)."""
         features = self.feature(crops).to(self.window.dtype)  # a bfloat16 feature net hands float32 to the DCF
         if features.shape[-2:] != self.window.shape:
-            raise ValueError(f"features of size {tuple(features.shape[-2:])} do not match the DCF size "
-                             f"{tuple(self.window.shape)} (crops must be {self.size}x{self.size})")
+            raise ValueError(
+                f"features of size {tuple(features.shape[-2:])} do not match the DCF size "
+                f"{tuple(self.window.shape)} (crops must be {self.size}x{self.size})"
+            )
         # The LRN hands over NCHW features (the FFT is faster on NCHW than NHWC); without autograd they are our
         # own temporary and take the window in place.
         windowed = features * self.window if features.requires_grad else features.mul_(self.window)

@@ -16,6 +16,7 @@ The paper does not spell out which maps the output residual connection joins; we
 per-layer learning rates of Sec. 5.1 ("in the Res4f and Res3d layers") as one regression branch per layer
 (deep: ``W_d``; shallow: ``W_f`` on the fused features), summed -- as CREST's base + residual maps.
 """
+
 from __future__ import annotations
 
 import torch
@@ -33,8 +34,9 @@ class DSLTRegression(nn.Module):
     the first response is 0 everywhere.
     """
 
-    def __init__(self, in_channels: tuple[int, int], stride_ratio: int, kernel_size: tuple[int, int],
-                 reduced_channels: int = 128):
+    def __init__(
+        self, in_channels: tuple[int, int], stride_ratio: int, kernel_size: tuple[int, int], reduced_channels: int = 128
+    ):
         super().__init__()
         if any(k < 1 or k % 2 == 0 for k in kernel_size):
             raise ValueError(f"regression kernel sides must be odd and positive, got {kernel_size!r}")

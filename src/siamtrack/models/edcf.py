@@ -35,6 +35,7 @@ onto the same 125x125 stride-2 grid; ``None``: no CF branch) and ``decoder``.
 :func:`siamtrack.training.objectives.edcf_objective` is the multi-task loss of Eq. 15 as the training loop calls it
 (``loss.name: siamtrack.training.objectives:edcf_objective``); it runs the network and builds the CF branch's label.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -89,8 +90,10 @@ def _translated_slices(height: int, width: int, dx: int, dy: int):
     """``(output slices, input slices)`` of a translation by ``(dx, dy)`` cells (None: nothing left)."""
     if abs(dx) >= width or abs(dy) >= height:
         return None
-    return ((slice(max(0, -dy), height - max(0, dy)), slice(max(0, -dx), width - max(0, dx))),
-            (slice(max(0, dy), height - max(0, -dy)), slice(max(0, dx), width - max(0, -dx))))
+    return (
+        (slice(max(0, -dy), height - max(0, dy)), slice(max(0, -dx), width - max(0, dx))),
+        (slice(max(0, dy), height - max(0, -dy)), slice(max(0, dx), width - max(0, -dx))),
+    )
 
 
 def translate(features: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
@@ -109,8 +112,10 @@ def context_patches(features: torch.Tensor, target_cells: torch.Tensor) -> torch
     left and right. ``target_cells`` ``(B, 2)`` is the target's ``(w, h)`` in feature cells (rounded).
     Returns ``(B, 4, C, H, W)``."""
     if features.dim() != 4 or target_cells.shape != (features.shape[0], 2):
-        raise ValueError(f"context patches need features (B, C, H, W) and target sizes (B, 2), got "
-                         f"{tuple(features.shape)} and {tuple(target_cells.shape)}")
+        raise ValueError(
+            f"context patches need features (B, C, H, W) and target sizes (B, 2), got "
+            f"{tuple(features.shape)} and {tuple(target_cells.shape)}"
+        )
     height, width = features.shape[-2:]
     sizes = np.rint(target_cells.detach().cpu().double().numpy()).astype(int)
     patches = features.new_zeros((features.shape[0], 4) + tuple(features.shape[1:]))
@@ -142,9 +147,18 @@ class EDCFNet(nn.Module):
     context_size = 127  # crop pixels onto which the target-with-context square is mapped
     low_stride = 2  # crop pixels per cell of the low-level map (and of the CF response)
 
-    def __init__(self, width: float = 1.0, high: bool = True, low: str | None = "conv2", decoder: bool = True,
-                 low_channels: int = 8, lam1: float = 1e-4, lam2: float = 0.1, sigma: float = 3.175,
-                 score_scale: float = 1e-3):
+    def __init__(
+        self,
+        width: float = 1.0,
+        high: bool = True,
+        low: str | None = "conv2",
+        decoder: bool = True,
+        low_channels: int = 8,
+        lam1: float = 1e-4,
+        lam2: float = 0.1,
+        sigma: float = 3.175,
+        score_scale: float = 1e-3,
+    ):
         super().__init__()
         if low is not None and low not in LOW_LEVEL_KINDS:
             raise ValueError(f"low must be one of {LOW_LEVEL_KINDS} or None, got {low!r}")
@@ -221,7 +235,7 @@ class EDCFNet(nn.Module):
         """The central ``m x n`` cells of the exemplar's conv5 map (``φ(z')`` of Eq. 3)."""
         size, cells = exemplar_high.shape[-1], self.template_cells
         start = (size - cells) // 2
-        return exemplar_high[..., start:start + cells, start:start + cells]
+        return exemplar_high[..., start : start + cells, start : start + cells]
 
     def match(self, template: torch.Tensor, instance_high: torch.Tensor) -> torch.Tensor:
         """Eq. 3: ``f = s · φ(z') ⋆ φ(x')`` ``(N, 1, 17, 17)``; templates pair with instances as in
@@ -237,18 +251,21 @@ class EDCFNet(nn.Module):
         """Target ``(w, h)`` in low-level cells from ``(B, 4)`` crop-pixel boxes."""
         return boxes[:, 2:4] / self.low_stride
 
-    def forward(self, exemplar: torch.Tensor, instance: torch.Tensor,
-                exemplar_boxes: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self, exemplar: torch.Tensor, instance: torch.Tensor, exemplar_boxes: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         exemplar_low, exemplar_high = self.encode(exemplar)
         instance_low, instance_high = self.encode(instance)
         outputs: dict[str, torch.Tensor] = {}
         if self.high:
             outputs["high"] = self.match(self.high_template(exemplar_high), instance_high)
         if self.low:
-            cells = self.default_target_cells(len(exemplar), exemplar.device) if exemplar_boxes is None \
+            cells = (
+                self.default_target_cells(len(exemplar), exemplar.device)
+                if exemplar_boxes is None
                 else self.boxes_to_cells(exemplar_boxes)
-            outputs["low"] = self.correlation_filter(exemplar_low, context_patches(exemplar_low, cells),
-                                                     instance_low)
+            )
+            outputs["low"] = self.correlation_filter(exemplar_low, context_patches(exemplar_low, cells), instance_low)
         if self.decoder is not None:
             outputs["exemplar_reconstruction"] = self.decoder(exemplar_high)
             outputs["instance_reconstruction"] = self.decoder(instance_high)
@@ -289,12 +306,15 @@ class EDCFLiteNet(nn.Module):
     low = "trunk"
     decoder = None
 
-    def __init__(self, siamfc: nn.Module, low_stage: int = 2, lam1: float = 1e-4, lam2: float = 0.1,
-                 sigma: float = 6.35 / 4):
+    def __init__(
+        self, siamfc: nn.Module, low_stage: int = 2, lam1: float = 1e-4, lam2: float = 0.1, sigma: float = 6.35 / 4
+    ):
         super().__init__()
         if not getattr(siamfc, "pretrained_backbone", False):
-            raise ValueError("EDCFLiteNet needs a SiamFC network on the pretrained backbone "
-                             "(build_model('siamfc', backbone='efficientnet-lite0'))")
+            raise ValueError(
+                "EDCFLiteNet needs a SiamFC network on the pretrained backbone "
+                "(build_model('siamfc', backbone='efficientnet-lite0'))"
+            )
         trunk = siamfc.backbone.trunk
         if low_stage != 2:  # the low branch's geometry (low_stride 4, sigma in its cells) is stage 2's
             raise ValueError(f"low_stage must be 2 (the stride-4 stage), got {low_stage!r}")

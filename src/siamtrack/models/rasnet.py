@@ -43,6 +43,7 @@ The score is ``f = s · (γ ⊙ φ(z)) ⋆ φ(x) / (d·m·n) + b`` with a fixed 
 correlation normalised by the template's size, SiamFC's pretrained score (its initial gain 5), whose learned gain the
 learnable ``ρ̄`` provides here as on the AlexNet path. What trains: the adjust layer, the three attentions and ``b``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -73,15 +74,30 @@ class RASNetNet(SiameseNet):
             ``finetune_stages``, ``pretrained`` and ``template_cells`` (the centre of the exemplar map) for the latter.
     """
 
-    def __init__(self, width: float = 1.0, general: bool = True, residual: bool = True, channel: bool = True,
-                 form: str = "joint", reduction: int = 4, score_scale: float | None = None, bias: float = 0.0,
-                 backbone: str = "alexnet", stage: int = 5, channels: int = 128, finetune_stages: int = 0,
-                 template_cells: int = 7, pretrained: bool = True):
+    def __init__(
+        self,
+        width: float = 1.0,
+        general: bool = True,
+        residual: bool = True,
+        channel: bool = True,
+        form: str = "joint",
+        reduction: int = 4,
+        score_scale: float | None = None,
+        bias: float = 0.0,
+        backbone: str = "alexnet",
+        stage: int = 5,
+        channels: int = 128,
+        finetune_stages: int = 0,
+        template_cells: int = 7,
+        pretrained: bool = True,
+    ):
         if form not in FORMS:
             raise ValueError(f"RASNet attention form must be one of {FORMS}, got {form!r}")
         if form == "full" and channel:
-            raise ValueError("RASNet's full attention γ (Eq. 6) already weights every channel; use form='joint' "
-                             "for a separate channel attention β (Eq. 8), or channel=False")
+            raise ValueError(
+                "RASNet's full attention γ (Eq. 6) already weights every channel; use form='joint' "
+                "for a separate channel attention β (Eq. 8), or channel=False"
+            )
         if backbone != "alexnet":
             super().__init__(pretrained_embedding(backbone, width, stage, channels, finetune_stages, pretrained))
             self.template_cells = size = int(template_cells)
@@ -108,10 +124,16 @@ class RASNetNet(SiameseNet):
         constants 1 (``ρ̄``, ``β``) and 0 (``ρ̃``)."""
         ones = exemplar_features.new_ones(1, 1, 1, 1)
         general = self.general_attention(exemplar_features) if self.general_attention is not None else ones
-        residual = (self.residual_attention(exemplar_features) if self.residual_attention is not None
-                    else exemplar_features.new_zeros(1, 1, 1, 1))
-        channel = (self.channel_attention.channel_weights(exemplar_features)[:, :, None, None]
-                   if self.channel_attention is not None else ones)
+        residual = (
+            self.residual_attention(exemplar_features)
+            if self.residual_attention is not None
+            else exemplar_features.new_zeros(1, 1, 1, 1)
+        )
+        channel = (
+            self.channel_attention.channel_weights(exemplar_features)[:, :, None, None]
+            if self.channel_attention is not None
+            else ones
+        )
         return {"general": general, "residual": residual, "dual": general + residual, "channel": channel}
 
     def attention(self, exemplar_features: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ built; :func:`resnet50` drops a weight file's ``fc.*`` entries on purpose and re
 ``res4f``), ``layer4`` (stride 32, 2048 channels; ``res5c``). The Caffe names used by DSLT (Lu et al., Sec. 5.1)
 are accepted as aliases. Input convention: torchvision's (see :func:`siamtrack.models.vgg.normalize_imagenet`).
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,9 @@ class Bottleneck(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.downsample = None
         if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                                            nn.BatchNorm2d(out_channels))
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)
@@ -84,8 +86,9 @@ class ResNet50(nn.Module):
         """The torchvision stage name of ``name`` (a stage name or a Caffe alias such as ``res4f``)."""
         stage = CAFFE_ALIASES.get(name, name)
         if stage not in STAGES:
-            raise KeyError(f"ResNet-50 has no stage {name!r}; stages are {', '.join(STAGES)} "
-                           f"(aliases {', '.join(CAFFE_ALIASES)})")
+            raise KeyError(
+                f"ResNet-50 has no stage {name!r}; stages are {', '.join(STAGES)} (aliases {', '.join(CAFFE_ALIASES)})"
+            )
         return stage
 
     def channels(self, name: str) -> int:

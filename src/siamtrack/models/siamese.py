@@ -16,6 +16,7 @@ provides what the trackers and trainers need of it: 257x257 crops (:attr:`Siames
 package's keys (:meth:`SiameseNet.pretrained_keys`) and :meth:`SiameseNet.template_from_features` (the template of
 cached trunk maps, :mod:`siamtrack.training.feature_cache`).
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,8 +24,13 @@ from torch import nn
 
 from siamtrack.models.backbones import build_backbone
 from siamtrack.models.correlation import CorrelationFilter, xcorr
-from siamtrack.models.pretrained import (PRETRAINED_CROP, PretrainedEmbedding, center_cells, normalized_xcorr,
-                                         pretrained_embedding)
+from siamtrack.models.pretrained import (
+    PRETRAINED_CROP,
+    PretrainedEmbedding,
+    center_cells,
+    normalized_xcorr,
+    pretrained_embedding,
+)
 
 
 class SiameseNet(nn.Module):
@@ -101,9 +107,17 @@ class SiamFCNet(SiameseNet):
     ``score_scale`` = 5 there, in place of the AlexNet path's fixed 0.001). 27x27 score maps.
     """
 
-    def __init__(self, width: float = 1.0, score_scale: float | None = None, backbone: str = "alexnet",
-                 stage: int = 5, channels: int = 128, finetune_stages: int = 0, template_cells: int = 7,
-                 pretrained: bool = True):
+    def __init__(
+        self,
+        width: float = 1.0,
+        score_scale: float | None = None,
+        backbone: str = "alexnet",
+        stage: int = 5,
+        channels: int = 128,
+        finetune_stages: int = 0,
+        template_cells: int = 7,
+        pretrained: bool = True,
+    ):
         if backbone != "alexnet":
             super().__init__(pretrained_embedding(backbone, width, stage, channels, finetune_stages, pretrained))
             self.template_cells = int(template_cells)
@@ -152,15 +166,29 @@ class CFNetNet(SiameseNet):
 
     exemplar_size = 255
 
-    def __init__(self, variant: str = "conv2", width: float = 1.0, lam: float = 10.0, sigma: float = 2.0,
-                 margin: int | None = None, gain: float = 1.0, bias: float = -0.5, backbone: str = "alexnet",
-                 stage: int = 5, channels: int = 128, finetune_stages: int = 0, pretrained: bool = True):
+    def __init__(
+        self,
+        variant: str = "conv2",
+        width: float = 1.0,
+        lam: float = 10.0,
+        sigma: float = 2.0,
+        margin: int | None = None,
+        gain: float = 1.0,
+        bias: float = -0.5,
+        backbone: str = "alexnet",
+        stage: int = 5,
+        channels: int = 128,
+        finetune_stages: int = 0,
+        pretrained: bool = True,
+    ):
         if variant not in ("conv1", "conv2", "conv5"):
             raise ValueError(f"unknown CFNet variant {variant!r}; known: conv1, conv2, conv5")
         if backbone != "alexnet":
             if variant != "conv2":
-                raise ValueError(f"the pretrained embedding takes CFNet-conv2's place; got variant {variant!r} with "
-                                 f"backbone {backbone!r} (use cfnet-conv2)")
+                raise ValueError(
+                    f"the pretrained embedding takes CFNet-conv2's place; got variant {variant!r} with "
+                    f"backbone {backbone!r} (use cfnet-conv2)"
+                )
             super().__init__(pretrained_embedding(backbone, width, stage, channels, finetune_stages, pretrained))
         else:
             super().__init__(build_backbone(f"cfnet-{variant}", width))

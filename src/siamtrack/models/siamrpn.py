@@ -22,6 +22,7 @@ the process or resumption. Objective
 classification loss with SiamFC's balanced class weights (Eq. 10's β up to a constant), ``L_reg`` the smooth L1
 loss of the anchor offsets averaged over the positives.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,8 +50,9 @@ def anchor_shapes(stride: int = 8, ratios=ANCHOR_RATIOS, scales=ANCHOR_SCALES) -
     return np.array(shapes, dtype=np.float64)
 
 
-def generate_anchors(score_size: int, instance_size: int, stride: int = 8, ratios=ANCHOR_RATIOS,
-                     scales=ANCHOR_SCALES) -> torch.Tensor:
+def generate_anchors(
+    score_size: int, instance_size: int, stride: int = 8, ratios=ANCHOR_RATIOS, scales=ANCHOR_SCALES
+) -> torch.Tensor:
     """``(k, S, S, 4)`` anchors ``(cx, cy, w, h)`` in search-crop pixels."""
     shapes = anchor_shapes(stride, ratios, scales)
     offsets = instance_size / 2.0 + (np.arange(score_size) - (score_size - 1) / 2.0) * stride
@@ -64,10 +66,15 @@ def generate_anchors(score_size: int, instance_size: int, stride: int = 8, ratio
 
 def encode_boxes(boxes: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
     """Offsets of ``(cx, cy, w, h)`` boxes from anchors: ``((x - a_x)/a_w, (y - a_y)/a_h, log(w/a_w), log(h/a_h))``."""
-    return torch.stack([(boxes[..., 0] - anchors[..., 0]) / anchors[..., 2],
-                        (boxes[..., 1] - anchors[..., 1]) / anchors[..., 3],
-                        torch.log(boxes[..., 2] / anchors[..., 2]),
-                        torch.log(boxes[..., 3] / anchors[..., 3])], dim=-1)
+    return torch.stack(
+        [
+            (boxes[..., 0] - anchors[..., 0]) / anchors[..., 2],
+            (boxes[..., 1] - anchors[..., 1]) / anchors[..., 3],
+            torch.log(boxes[..., 2] / anchors[..., 2]),
+            torch.log(boxes[..., 3] / anchors[..., 3]),
+        ],
+        dim=-1,
+    )
 
 
 MAX_LOG_SCALE = float(np.log(1000.0 / 16.0))  # torchvision's clip of dw, dh when decoding
@@ -75,10 +82,15 @@ MAX_LOG_SCALE = float(np.log(1000.0 / 16.0))  # torchvision's clip of dw, dh whe
 
 def decode_boxes(deltas: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
     """Inverse of :func:`encode_boxes`; ``dw, dh`` are clipped at ``log(1000/16)`` so sizes stay finite."""
-    return torch.stack([anchors[..., 0] + deltas[..., 0] * anchors[..., 2],
-                        anchors[..., 1] + deltas[..., 1] * anchors[..., 3],
-                        anchors[..., 2] * torch.exp(deltas[..., 2].clamp(max=MAX_LOG_SCALE)),
-                        anchors[..., 3] * torch.exp(deltas[..., 3].clamp(max=MAX_LOG_SCALE))], dim=-1)
+    return torch.stack(
+        [
+            anchors[..., 0] + deltas[..., 0] * anchors[..., 2],
+            anchors[..., 1] + deltas[..., 1] * anchors[..., 3],
+            anchors[..., 2] * torch.exp(deltas[..., 2].clamp(max=MAX_LOG_SCALE)),
+            anchors[..., 3] * torch.exp(deltas[..., 3].clamp(max=MAX_LOG_SCALE)),
+        ],
+        dim=-1,
+    )
 
 
 def center_box_iou(boxes: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
@@ -99,8 +111,14 @@ def _pair_generator(box: torch.Tensor) -> np.random.Generator:
     return np.random.default_rng([int(w) for w in words])
 
 
-def assign_targets(gt_boxes: torch.Tensor, anchors: torch.Tensor, pos_iou: float = 0.6, neg_iou: float = 0.3,
-                   max_samples: int | None = 64, max_positives: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+def assign_targets(
+    gt_boxes: torch.Tensor,
+    anchors: torch.Tensor,
+    pos_iou: float = 0.6,
+    neg_iou: float = 0.3,
+    max_samples: int | None = 64,
+    max_positives: int = 16,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Anchor labels and regression targets of a batch (see the module doc).
 
     ``gt_boxes``: ``(B, 4)`` ground truth ``x, y, w, h`` (0-based, crop pixels); ``anchors``: ``(A, 4)``
@@ -119,8 +137,8 @@ def assign_targets(gt_boxes: torch.Tensor, anchors: torch.Tensor, pos_iou: float
             rng = _pair_generator(gt_boxes[pair])
             positives = torch.nonzero(labels[pair] > 0).flatten().cpu().numpy()
             negatives = torch.nonzero(labels[pair] < 0).flatten().cpu().numpy()
-            keep_pos = rng.permutation(positives)[:min(max_positives, max_samples)]
-            keep_neg = rng.permutation(negatives)[:max_samples - len(keep_pos)]
+            keep_pos = rng.permutation(positives)[: min(max_positives, max_samples)]
+            keep_neg = rng.permutation(negatives)[: max_samples - len(keep_pos)]
             kept = torch.zeros_like(labels[pair])
             kept[torch.from_numpy(keep_pos).to(labels.device)] = 1.0
             kept[torch.from_numpy(keep_neg).to(labels.device)] = -1.0
@@ -135,16 +153,22 @@ def depthwise_xcorr(kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor
     its kernel only (one grouped convolution), divided by ``h·w`` (the mean product, O(1) for batch-normed inputs)."""
     batch, channels = search.shape[:2]
     if kernels.shape[:2] != (batch, channels):
-        raise ValueError(f"depthwise correlation needs kernels (B, C, h, w) matching the search's (B, C, ...), got "
-                         f"{tuple(kernels.shape)} and {tuple(search.shape)}")
-    scores = F.conv2d(search.reshape(1, batch * channels, *search.shape[-2:]),
-                      kernels.reshape(batch * channels, 1, *kernels.shape[-2:]), groups=batch * channels)
+        raise ValueError(
+            f"depthwise correlation needs kernels (B, C, h, w) matching the search's (B, C, ...), got "
+            f"{tuple(kernels.shape)} and {tuple(search.shape)}"
+        )
+    scores = F.conv2d(
+        search.reshape(1, batch * channels, *search.shape[-2:]),
+        kernels.reshape(batch * channels, 1, *kernels.shape[-2:]),
+        groups=batch * channels,
+    )
     return scores.reshape(batch, channels, *scores.shape[-2:]) / (kernels.shape[-2] * kernels.shape[-1])
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel, bias=False), nn.BatchNorm2d(out_channels),
-                         nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel, bias=False), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)
+    )
 
 
 class DepthwiseRPNBranch(nn.Module):
@@ -155,8 +179,12 @@ class DepthwiseRPNBranch(nn.Module):
         super().__init__()
         self.kernel = _conv_bn_relu(channels, channels, 3)
         self.search = _conv_bn_relu(channels, channels, 3)
-        self.head = nn.Sequential(nn.Conv2d(channels, channels, 1, bias=False), nn.BatchNorm2d(channels),
-                                  nn.ReLU(inplace=True), nn.Conv2d(channels, outputs, 1))
+        self.head = nn.Sequential(
+            nn.Conv2d(channels, channels, 1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, outputs, 1),
+        )
 
     def forward(self, kernel: torch.Tensor, search_features: torch.Tensor) -> torch.Tensor:
         return self.head(depthwise_xcorr(kernel, self.search(search_features)))
@@ -178,9 +206,18 @@ class SiamRPNNet(SiameseNet):
     Eq. 16 objective are unchanged.
     """
 
-    def __init__(self, width: float = 1.0, ratios=ANCHOR_RATIOS, scales=ANCHOR_SCALES, backbone: str = "alexnet",
-                 stage: int = 5, channels: int = 128, finetune_stages: int = 0, template_cells: int = 7,
-                 pretrained: bool = True):
+    def __init__(
+        self,
+        width: float = 1.0,
+        ratios=ANCHOR_RATIOS,
+        scales=ANCHOR_SCALES,
+        backbone: str = "alexnet",
+        stage: int = 5,
+        channels: int = 128,
+        finetune_stages: int = 0,
+        template_cells: int = 7,
+        pretrained: bool = True,
+    ):
         self.ratios, self.scales = tuple(ratios), tuple(scales)
         k = len(self.ratios) * len(self.scales)
         if backbone != "alexnet":
@@ -209,8 +246,10 @@ class SiamRPNNet(SiameseNet):
         batch, channels = features.shape[:2]
         cls = self.template_cls(features)
         reg = self.template_reg(features)
-        return (cls.reshape(batch * 2 * self.anchor_count, channels, *cls.shape[-2:]),
-                reg.reshape(batch * 4 * self.anchor_count, channels, *reg.shape[-2:]))
+        return (
+            cls.reshape(batch * 2 * self.anchor_count, channels, *cls.shape[-2:]),
+            reg.reshape(batch * 4 * self.anchor_count, channels, *reg.shape[-2:]),
+        )
 
     @staticmethod
     def _correlate(kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
@@ -250,6 +289,15 @@ class SiamRPNNet(SiameseNet):
         return generate_anchors(score_size, instance_size, self.total_stride, self.ratios, self.scales).reshape(-1, 4)
 
 
-
-__all__ = ["ANCHOR_RATIOS", "ANCHOR_SCALES", "SiamRPNNet", "anchor_shapes", "assign_targets", "center_box_iou",
-           "decode_boxes", "depthwise_xcorr", "encode_boxes", "generate_anchors"]
+__all__ = [
+    "ANCHOR_RATIOS",
+    "ANCHOR_SCALES",
+    "SiamRPNNet",
+    "anchor_shapes",
+    "assign_targets",
+    "center_box_iou",
+    "decode_boxes",
+    "depthwise_xcorr",
+    "encode_boxes",
+    "generate_anchors",
+]

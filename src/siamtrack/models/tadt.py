@@ -54,6 +54,7 @@ high ``Δ_c`` means "raising channel c lowers the loss".
 (the largest ``|Σ_ij z_c(i, j)|``; the absolute value only matters for the linear SiamFC conv5 and the Lite's
 linear stage outputs, whose values can be negative).
 """
+
 from __future__ import annotations
 
 import math
@@ -69,8 +70,11 @@ from siamtrack.models.efficientnet_lite import MBConv, SameConv2d, same_padding
 from siamtrack.labels import gaussian_labels, map_center
 
 REFERENCE_CHANNELS = 512  # channels of VGG-16 conv4_1 and conv4_3, which the paper's counts refer to
-LAYERS = {"siamfc": ("conv4", "conv5"), "vgg16": ("relu4_1", "relu4_3"),  # (conv4_1 role, conv4_3 role)
-          "efficientnet-lite0": ("stage4", "stage5")}
+LAYERS = {
+    "siamfc": ("conv4", "conv5"),
+    "vgg16": ("relu4_1", "relu4_3"),  # (conv4_1 role, conv4_3 role)
+    "efficientnet-lite0": ("stage4", "stage5"),
+}
 SELECTIONS = ("none", "rand", "regress", "rank", "regress+rank")
 
 
@@ -110,8 +114,10 @@ def feature_grid(modules: Iterable[nn.Module], input_size: int) -> tuple[int, in
             if isinstance(padding, str):
                 raise ValueError(f"feature_grid: string padding {padding!r} is not supported")
         elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+
             def first_of(value):
                 return value[0] if isinstance(value, tuple) else value
+
             kernel, step, padding = first_of(module.kernel_size), first_of(module.stride), first_of(module.padding)
             dilation = first_of(getattr(module, "dilation", 1))
             if module.ceil_mode:
@@ -173,10 +179,12 @@ def centre_crop(features: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     height, width = features.shape[-2:]
     h, w = size
     if h > height or w > width or (height - h) % 2 or (width - w) % 2:
-        raise ValueError(f"cannot centre-crop {h}x{w} cells from a {height}x{width} map (the differences must be "
-                         "non-negative and even)")
+        raise ValueError(
+            f"cannot centre-crop {h}x{w} cells from a {height}x{width} map (the differences must be "
+            "non-negative and even)"
+        )
     top, left = (height - h) // 2, (width - w) // 2
-    return features[..., top:top + h, left:left + w]
+    return features[..., top : top + h, left : left + w]
 
 
 def patch_normalised(features: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
@@ -195,14 +203,22 @@ class Importance:
     iterations: int
 
 
-def minimise(loss_fn: Callable[[], torch.Tensor], parameter: torch.Tensor, threshold: float,
-             max_iterations: int) -> tuple[float, int]:
+def minimise(
+    loss_fn: Callable[[], torch.Tensor], parameter: torch.Tensor, threshold: float, max_iterations: int
+) -> tuple[float, int]:
     """Train ``parameter`` on ``loss_fn`` with L-BFGS (strong-Wolfe line search, no learning rate to tune) until
     the loss is at most ``threshold`` or ``max_iterations`` steps were taken (Sec. 5.1: 0.02 and 50). Used for
     the ranking loss (Eq. 5); the quadratic Eq. 3 has :func:`fit_ridge_regression`.
     Returns ``(final loss, iterations)``."""
-    optimiser = torch.optim.LBFGS([parameter], lr=1.0, max_iter=1, history_size=20, line_search_fn="strong_wolfe",
-                                  tolerance_grad=1e-12, tolerance_change=1e-15)
+    optimiser = torch.optim.LBFGS(
+        [parameter],
+        lr=1.0,
+        max_iter=1,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-12,
+        tolerance_change=1e-15,
+    )
 
     def closure() -> torch.Tensor:
         optimiser.zero_grad()
@@ -234,8 +250,14 @@ def gaussian_label(size: tuple[int, int], sigma: float, dtype=torch.float32, dev
     return torch.from_numpy(label).to(device=device, dtype=dtype)
 
 
-def fit_ridge_regression(features: torch.Tensor, label: torch.Tensor, kernel: tuple[int, int], lam: float,
-                         threshold: float = 0.02, max_iterations: int = 50) -> tuple[torch.Tensor, float, int]:
+def fit_ridge_regression(
+    features: torch.Tensor,
+    label: torch.Tensor,
+    kernel: tuple[int, int],
+    lam: float,
+    threshold: float = 0.02,
+    max_iterations: int = 50,
+) -> tuple[torch.Tensor, float, int]:
     """Minimise Eq. 3 over ``W`` ``(1, C, kh, kw)`` by conjugate gradients on its normal equations
     ``(XᵀX + λ) W = XᵀY`` (the standard iterative solver of a quadratic: no step size to tune, one convolution
     and one transposed convolution per step), from ``W = 0`` until the loss is at most ``threshold``, the
@@ -277,8 +299,14 @@ def fit_ridge_regression(features: torch.Tensor, label: torch.Tensor, kernel: tu
     return weight, loss, iterations
 
 
-def regression_importance(features: torch.Tensor, kernel: tuple[int, int], sigma: float, lam: float = 1.0,
-                          threshold: float = 0.02, max_iterations: int = 50) -> Importance:
+def regression_importance(
+    features: torch.Tensor,
+    kernel: tuple[int, int],
+    sigma: float,
+    lam: float = 1.0,
+    threshold: float = 0.02,
+    max_iterations: int = 50,
+) -> Importance:
     """Target-active channel importance (Sec. 3.2): fit the ridge regression of Eq. 3 on the target-centred
     ``(1, C, H, W)`` features (``kernel`` odd, the target's size in cells; ``sigma`` of the label in cells; ``λ``
     relative to a patch's energy, see :func:`patch_normalised`), then ``Δ = ±GAP(-∂L_reg/∂X)`` (Eq. 2, 4), the
@@ -301,15 +329,19 @@ def ranking_pairs(scales: Sequence[float]) -> torch.Tensor:
     """Ω of Eq. 5 for samples of size ratios ``scales``: every ``(i, j)`` where sample ``j`` is closer in size to
     the target than sample ``i`` (``|log s_j| < |log s_i|``), so ``j`` must rank higher. ``(P, 2)`` long."""
     distance = np.abs(np.log(np.asarray(scales, dtype=np.float64)))
-    pairs = [(i, j) for i in range(len(distance)) for j in range(len(distance))
-             if distance[j] < distance[i] - 1e-9]
+    pairs = [(i, j) for i in range(len(distance)) for j in range(len(distance)) if distance[j] < distance[i] - 1e-9]
     if not pairs:
         raise ValueError(f"ranking needs samples of at least two different size ratios, got {list(scales)}")
     return torch.tensor(pairs, dtype=torch.long)
 
 
-def ranking_importance(features: torch.Tensor, kernel: tuple[int, int], scales: Sequence[float],
-                       threshold: float = 0.02, max_iterations: int = 50) -> Importance:
+def ranking_importance(
+    features: torch.Tensor,
+    kernel: tuple[int, int],
+    scales: Sequence[float],
+    threshold: float = 0.02,
+    max_iterations: int = 50,
+) -> Importance:
     """Scale-sensitive channel importance (Sec. 3.3): cut a target-centred sample of each size ratio in
     ``scales`` (one must be 1, the target's own size) from ``features`` ``(1, C, H, W)``, resampled to the
     target's ``kernel = (kh, kw)`` cells; train a linear scorer ``f(x) = <W, x>`` on the smooth ranking loss of
@@ -339,8 +371,10 @@ def ranking_importance(features: torch.Tensor, kernel: tuple[int, int], scales: 
 
 def combined_importance(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     """``first / max|first| + second / max|second|``: the Regress+Rank importance (see the module doc)."""
+
     def normalised(values: torch.Tensor) -> torch.Tensor:
         return values / values.abs().max().clamp(min=1e-30)
+
     return normalised(first) + normalised(second)
 
 
@@ -383,9 +417,18 @@ def stack_groups(layers: Sequence[torch.Tensor], groups: Sequence[ChannelGroup])
     return torch.cat([layers[g.layer].index_select(1, g.channels) * g.scale for g in groups], dim=1)
 
 
-def select_channels(features: torch.Tensor, method: str, count: int, kernel: tuple[int, int], sigma: float,
-                    lam: float, rank_scales: Sequence[float], threshold: float, max_iterations: int,
-                    generator: torch.Generator) -> tuple[torch.Tensor, dict[str, Importance]]:
+def select_channels(
+    features: torch.Tensor,
+    method: str,
+    count: int,
+    kernel: tuple[int, int],
+    sigma: float,
+    lam: float,
+    rank_scales: Sequence[float],
+    threshold: float,
+    max_iterations: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, dict[str, Importance]]:
     """``count`` channels of ``features`` ``(1, C, H, W)`` (target-centred, the target ``kernel`` cells) by
     ``method`` (one of :data:`SELECTIONS` but ``none``). Returns the indices and the importances computed."""
     if method not in SELECTIONS or method == "none":
@@ -405,8 +448,30 @@ def select_channels(features: torch.Tensor, method: str, count: int, kernel: tup
     return top_channels(values, count), found
 
 
-__all__ = ["LAYERS", "REFERENCE_CHANNELS", "SELECTIONS", "ChannelGroup", "Importance", "centre_crop",
-           "combined_importance", "feature_grid", "fit_ridge_regression", "gaussian_label", "is_centred",
-           "max_channel_sum", "minimise", "parity_round", "patch_normalised", "random_channels",
-           "ranking_importance", "ranking_pairs", "regression_importance", "resample_centred", "ridge_loss",
-           "scaled_count", "select_channels", "stack_groups", "top_channels"]
+__all__ = [
+    "LAYERS",
+    "REFERENCE_CHANNELS",
+    "SELECTIONS",
+    "ChannelGroup",
+    "Importance",
+    "centre_crop",
+    "combined_importance",
+    "feature_grid",
+    "fit_ridge_regression",
+    "gaussian_label",
+    "is_centred",
+    "max_channel_sum",
+    "minimise",
+    "parity_round",
+    "patch_normalised",
+    "random_channels",
+    "ranking_importance",
+    "ranking_pairs",
+    "regression_importance",
+    "resample_centred",
+    "ridge_loss",
+    "scaled_count",
+    "select_channels",
+    "stack_groups",
+    "top_channels",
+]

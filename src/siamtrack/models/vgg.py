@@ -12,6 +12,7 @@ convolution before its ReLU, ``relu*`` the rectified output (what most trackers 
 Input convention: torchvision's -- RGB in [0, 1], normalised by the ImageNet mean/std. The project's crops are
 RGB 0..255 floats; :func:`normalize_imagenet` converts them.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,26 @@ import torch
 from torch import nn
 
 # "M" = 2x2 max pool, stride 2; numbers = 3x3 convolutions (padding 1) + ReLU.
-VGG16_CONFIG: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
-                                       512, 512, 512, "M", 512, 512, 512, "M")
+VGG16_CONFIG: tuple[int | str, ...] = (
+    64,
+    64,
+    "M",
+    128,
+    128,
+    "M",
+    256,
+    256,
+    256,
+    "M",
+    512,
+    512,
+    512,
+    "M",
+    512,
+    512,
+    512,
+    "M",
+)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -100,8 +119,9 @@ class VGG16(nn.Module):
         return outputs
 
 
-def load_torchvision_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str,
-                                ignore_prefixes: tuple[str, ...]) -> None:
+def load_torchvision_state_dict(
+    model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str, ignore_prefixes: tuple[str, ...]
+) -> None:
     """Load a torchvision-layout ``state_dict`` into ``model`` strictly, after dropping the keys that start with
     one of ``ignore_prefixes`` (parts of the torchvision model that the tracker does not build).
 
@@ -112,11 +132,16 @@ def load_torchvision_state_dict(model: nn.Module, state_dict: Mapping[str, torch
     missing = sorted(set(expected) - set(kept))
     unexpected = sorted(set(kept) - set(expected))
     if missing or unexpected:
-        raise ValueError(f"{source}: not a torchvision {type(model).__name__} state dict: "
-                         f"missing keys {missing[:5]}{' ...' if len(missing) > 5 else ''}, "
-                         f"unexpected keys {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}")
-    wrong = [f"{key} {tuple(kept[key].shape)} != {tuple(expected[key].shape)}"
-             for key in expected if kept[key].shape != expected[key].shape]
+        raise ValueError(
+            f"{source}: not a torchvision {type(model).__name__} state dict: "
+            f"missing keys {missing[:5]}{' ...' if len(missing) > 5 else ''}, "
+            f"unexpected keys {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"
+        )
+    wrong = [
+        f"{key} {tuple(kept[key].shape)} != {tuple(expected[key].shape)}"
+        for key in expected
+        if kept[key].shape != expected[key].shape
+    ]
     if wrong:
         raise ValueError(f"{source}: shapes differ from {type(model).__name__}: {'; '.join(wrong[:5])}")
     model.load_state_dict(kept, strict=True)
@@ -134,5 +159,13 @@ def vgg16(weights: str | os.PathLike | Mapping | None = None) -> VGG16:
     return model
 
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "VGG16", "VGG16_CONFIG", "load_torchvision_state_dict",
-           "normalize_imagenet", "vgg16", "vgg16_layer_names"]
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "VGG16",
+    "VGG16_CONFIG",
+    "load_torchvision_state_dict",
+    "normalize_imagenet",
+    "vgg16",
+    "vgg16_layer_names",
+]

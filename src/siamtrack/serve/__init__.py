@@ -16,6 +16,7 @@ under FastAPI, kept up by the Encode team, with streaming responses (the live bo
 else this needs; uvicorn is its usual server. Tracking runs in a thread (one run at a time,
 :class:`siamtrack.serve.jobs.Runner`), so the server answers while a tracker works.
 """
+
 from __future__ import annotations
 
 import socket

@@ -6,6 +6,7 @@ Names from the page are paths relative to one of those folders, checked by :func
 ``..``, no empty or ``.`` part, and the resolved path, symlinks followed, must still lie inside the folder).
 Errors are JSON ``{"error": "..."}`` with a 4xx status, which the page shows; nothing a page sends stops the server.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -121,6 +122,7 @@ def create_app(config: ServeConfig) -> Starlette:
                 return await function(request)
             except HTTPError as error:
                 return json_error(error)
+
         return wrapped
 
     def param(request: Request, name: str) -> str:
@@ -152,8 +154,9 @@ def create_app(config: ServeConfig) -> Starlette:
         items = []
         for name in available_trackers():
             item = entry(name)
-            items.append({"name": name, "paper": item.paper, "weights": item.weights_text(), "auc": item.auc,
-                          "fps": item.fps})
+            items.append(
+                {"name": name, "paper": item.paper, "weights": item.weights_text(), "auc": item.auc, "fps": item.fps}
+            )
         return JSONResponse({"default": DEFAULT_TRACKER, "trackers": items})
 
     async def videos(request: Request):
@@ -176,8 +179,11 @@ def create_app(config: ServeConfig) -> Starlette:
         name = os.path.basename(request.query_params.get("name") or "video")
         suffix = Path(name).suffix.lower()
         declared = request.headers.get("content-length")
-        too_big = HTTPError(413, f"{name}: the video is larger than the limit of {config.max_upload_mb:g} MB "
-                                 "(siamtrack serve --max-upload-mb)")
+        too_big = HTTPError(
+            413,
+            f"{name}: the video is larger than the limit of {config.max_upload_mb:g} MB "
+            "(siamtrack serve --max-upload-mb)",
+        )
         if declared is not None and declared.isdigit() and int(declared) > max_upload:
             raise too_big
         safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[-80:] or "video"
@@ -253,8 +259,11 @@ def create_app(config: ServeConfig) -> Starlette:
         try:
             box = parse_box(str(box_value))
         except ValueError:
-            raise HTTPError(400, f"box must be x,y,w,h (4 finite numbers, w and h > 0), got {box_value!r}: draw "
-                                 "the target's box on the first frame") from None
+            raise HTTPError(
+                400,
+                f"box must be x,y,w,h (4 finite numbers, w and h > 0), got {box_value!r}: draw "
+                "the target's box on the first frame",
+            ) from None
         reason = await asyncio.to_thread(_video_size_error, path)
         if reason is not None:
             raise HTTPError(400, reason)
@@ -263,8 +272,11 @@ def create_app(config: ServeConfig) -> Starlette:
         if w < 1 or h < 1:
             raise HTTPError(400, f"box {w:g}x{h:g} is too small: draw a box at least 1 pixel wide and high")
         if x < 0 or y < 0 or x + w > info["width"] + 1e-6 or y + h > info["height"] + 1e-6:
-            raise HTTPError(400, f"box {x:g},{y:g},{w:g},{h:g} is not inside the {info['width']}x{info['height']} "
-                                 "frame: draw it on the target in the first frame")
+            raise HTTPError(
+                400,
+                f"box {x:g},{y:g},{w:g},{h:g} is not inside the {info['width']}x{info['height']} "
+                "frame: draw it on the target in the first frame",
+            )
         names = body.get("trackers") or [DEFAULT_TRACKER]
         if isinstance(names, str):
             names = [names]
@@ -280,8 +292,7 @@ def create_app(config: ServeConfig) -> Starlette:
                 max_frames = int(max_frames)
                 assert max_frames >= 1
             except (TypeError, ValueError, AssertionError):
-                raise HTTPError(400, f"max_frames must be a positive integer, got {body.get('max_frames')!r}") \
-                    from None
+                raise HTTPError(400, f"max_frames must be a positive integer, got {body.get('max_frames')!r}") from None
         try:
             job = runner.start(path, label, box, list(names), max_frames)
         except Busy as error:
@@ -309,12 +320,20 @@ def create_app(config: ServeConfig) -> Starlette:
             updates = []
             with job.lock:
                 for index, lane in enumerate(job.lanes):
-                    update = {"lane": index, "tracker": lane.tracker, "state": lane.state,
-                              "frames": len(lane.boxes), "fps": round(lane.fps, 2),
-                              "boxes": lane.boxes[sent[index]:], "first": sent[index]}
+                    update = {
+                        "lane": index,
+                        "tracker": lane.tracker,
+                        "state": lane.state,
+                        "frames": len(lane.boxes),
+                        "fps": round(lane.fps, 2),
+                        "boxes": lane.boxes[sent[index] :],
+                        "first": sent[index],
+                    }
                     if lane.latest is not None and lane.latest[0] != shown[index]:
-                        update["frame"] = {"index": lane.latest[0],
-                                           "jpeg": base64.b64encode(lane.latest[1]).decode("ascii")}
+                        update["frame"] = {
+                            "index": lane.latest[0],
+                            "jpeg": base64.b64encode(lane.latest[1]).decode("ascii"),
+                        }
                         shown[index] = lane.latest[0]
                     if update["boxes"] or "frame" in update:
                         sent[index] = len(lane.boxes)
@@ -344,8 +363,9 @@ def create_app(config: ServeConfig) -> Starlette:
                 if not job.finished.is_set():
                     job.stop("the page closed its event stream")
 
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
 
     async def job_file(request: Request):
         job = job_of(request)
@@ -385,9 +405,15 @@ def create_app(config: ServeConfig) -> Starlette:
                 report = json.loads(path.read_text())
             except (HTTPError, OSError, ValueError):
                 continue
-            found.append({"path": "" if relative == "." else relative, "dataset": report.get("dataset", ""),
-                          "sequences": report.get("sequences", []), "experiments": list(report.get("results", {})),
-                          "images": sorted(p.name for p in path.parent.glob("*.png"))})
+            found.append(
+                {
+                    "path": "" if relative == "." else relative,
+                    "dataset": report.get("dataset", ""),
+                    "sequences": report.get("sequences", []),
+                    "experiments": list(report.get("results", {})),
+                    "images": sorted(p.name for p in path.parent.glob("*.png")),
+                }
+            )
         return JSONResponse({"reports": found, "playback": config.dataset is not None})
 
     async def results_file(request: Request):
@@ -402,8 +428,9 @@ def create_app(config: ServeConfig) -> Starlette:
         if "sequences" not in dataset_cache:
             from siamtrack.data import load_dataset
 
-            dataset_cache["sequences"] = {s.name: s for s in load_dataset(config.dataset, str(config.root),
-                                                                            **config.options)}
+            dataset_cache["sequences"] = {
+                s.name: s for s in load_dataset(config.dataset, str(config.root), **config.options)
+            }
         return dataset_cache["sequences"]
 
     def sequence_of(request: Request):
@@ -433,8 +460,16 @@ def create_app(config: ServeConfig) -> Starlette:
                         tracks[folder.name] = _json_boxes(read_boxes(boxes_path, len(sequence)))
                     except (ResultFileError, OSError, ValueError):
                         continue
-        return JSONResponse({"name": sequence.name, "frames": len(sequence), "width": width, "height": height,
-                             "ground_truth": _json_boxes(sequence.ground_truth), "trackers": tracks})
+        return JSONResponse(
+            {
+                "name": sequence.name,
+                "frames": len(sequence),
+                "width": width,
+                "height": height,
+                "ground_truth": _json_boxes(sequence.ground_truth),
+                "trackers": tracks,
+            }
+        )
 
     async def sequence_frame(request: Request):
         import cv2
@@ -446,21 +481,27 @@ def create_app(config: ServeConfig) -> Starlette:
         except (ValueError, AssertionError):
             raise HTTPError(400, f"index must be 0..{len(sequence) - 1}") from None
         image = await asyncio.to_thread(sequence.frames.__getitem__, index)
-        return Response(cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes(),
-                        media_type="image/jpeg")
+        return Response(
+            cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes(), media_type="image/jpeg"
+        )
 
     routes = [
-        Route("/", index), Route("/reports", reports_page),
+        Route("/", index),
+        Route("/reports", reports_page),
         Route("/api/trackers", handler(trackers)),
-        Route("/api/videos", handler(videos)), Route("/api/videos", handler(upload), methods=["POST"]),
-        Route("/api/videos/info", handler(video_info)), Route("/api/videos/frame", handler(video_frame)),
+        Route("/api/videos", handler(videos)),
+        Route("/api/videos", handler(upload), methods=["POST"]),
+        Route("/api/videos/info", handler(video_info)),
+        Route("/api/videos/frame", handler(video_frame)),
         Route("/api/jobs", handler(start_job), methods=["POST"]),
         Route("/api/jobs/{job}", handler(job_status)),
         Route("/api/jobs/{job}/stop", handler(stop_job), methods=["POST"]),
         Route("/api/jobs/{job}/events", handler(job_events)),
         Route("/api/jobs/{job}/{lane}/{name}", handler(job_file)),
-        Route("/api/reports", handler(reports)), Route("/api/results/file", handler(results_file)),
-        Route("/api/sequences", handler(sequences)), Route("/api/sequences/info", handler(sequence_info)),
+        Route("/api/reports", handler(reports)),
+        Route("/api/results/file", handler(results_file)),
+        Route("/api/sequences", handler(sequences)),
+        Route("/api/sequences/info", handler(sequence_info)),
         Route("/api/sequences/frame", handler(sequence_frame)),
     ]
 

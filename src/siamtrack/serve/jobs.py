@@ -12,6 +12,7 @@ Each lane runs :func:`siamtrack.integrations.video.track_to_folder` (the very co
 :class:`Runner` holds at most one job that is running; a second start while one runs is refused (:class:`Busy`),
 never mixed. Finished jobs keep their files (the newest :data:`KEEP_JOBS`) under the server's work folder.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -53,8 +54,7 @@ class Lane:
         return len(self.boxes) / self.seconds if self.seconds > 0 and self.boxes else 0.0
 
     def files(self) -> dict[str, Path]:
-        return {name: self.out_dir / name for name in ("boxes.txt", "track.mp4")
-                if (self.out_dir / name).is_file()}
+        return {name: self.out_dir / name for name in ("boxes.txt", "track.mp4") if (self.out_dir / name).is_file()}
 
 
 class _Reporting:
@@ -93,8 +93,15 @@ class Job:
     """One run: ``trackers`` (one or two names) on ``video`` from ``box`` (0-based x, y, w, h), at most
     ``max_frames`` frames; files under ``jobs_root/<job id>/<lane index>/``."""
 
-    def __init__(self, video: Path, video_label: str, box: np.ndarray, trackers: list[str], jobs_root: Path,
-                 max_frames: int | None = None):
+    def __init__(
+        self,
+        video: Path,
+        video_label: str,
+        box: np.ndarray,
+        trackers: list[str],
+        jobs_root: Path,
+        max_frames: int | None = None,
+    ):
         self.id = uuid.uuid4().hex[:12]
         self.video, self.video_label, self.box, self.max_frames = video, video_label, box, max_frames
         self.out_dir = Path(jobs_root) / self.id
@@ -134,11 +141,20 @@ class Job:
             tracker = build_tracker(lane.tracker)
             frames = VideoFile(str(self.video))
             lane.started = time.perf_counter()  # fps: tracking (and JPEG/MP4 writing), not building the tracker
-            track_to_folder(_Reporting(tracker, lane, self.lock), self._frames(frames), self.box, lane.out_dir,
-                            fps=frames.fps or 30.0, max_frames=self.max_frames)
+            track_to_folder(
+                _Reporting(tracker, lane, self.lock),
+                self._frames(frames),
+                self.box,
+                lane.out_dir,
+                fps=frames.fps or 30.0,
+                max_frames=self.max_frames,
+            )
             lane.state = "stopped" if self.stop_event.is_set() else "finished"
-            lane.message = (f"stopped after {len(lane.boxes)} frames: {self.stop_reason}" if lane.state == "stopped"
-                            else f"{len(lane.boxes)} frames tracked")
+            lane.message = (
+                f"stopped after {len(lane.boxes)} frames: {self.stop_reason}"
+                if lane.state == "stopped"
+                else f"{len(lane.boxes)} frames tracked"
+            )
         except TrackingStopped as error:  # a frame or the tracker failed midway: the files hold the frames so far
             lane.state, lane.message = "error", str(error)
         except Exception as error:  # noqa: BLE001 - shown on the page; the server goes on
@@ -152,8 +168,10 @@ class Job:
 
     def start(self, on_finish) -> None:
         """Run every lane in its own thread; ``on_finish(job)`` is called once, when all have ended."""
-        self._threads = [threading.Thread(target=self._run_lane, args=(lane,), name=f"siamtrack-serve-{self.id}-{i}",
-                                          daemon=True) for i, lane in enumerate(self.lanes)]
+        self._threads = [
+            threading.Thread(target=self._run_lane, args=(lane,), name=f"siamtrack-serve-{self.id}-{i}", daemon=True)
+            for i, lane in enumerate(self.lanes)
+        ]
 
         def watch():
             for thread in self._threads:
@@ -170,11 +188,24 @@ class Job:
 
     def describe(self) -> dict:
         with self.lock:
-            return {"id": self.id, "video": self.video_label, "box": [float(v) for v in self.box],
-                    "max_frames": self.max_frames, "running": self.running,
-                    "lanes": [{"tracker": lane.tracker, "state": lane.state, "message": lane.message,
-                               "frames": len(lane.boxes), "fps": round(lane.fps, 2), "files": sorted(lane.files())}
-                              for lane in self.lanes]}
+            return {
+                "id": self.id,
+                "video": self.video_label,
+                "box": [float(v) for v in self.box],
+                "max_frames": self.max_frames,
+                "running": self.running,
+                "lanes": [
+                    {
+                        "tracker": lane.tracker,
+                        "state": lane.state,
+                        "message": lane.message,
+                        "frames": len(lane.boxes),
+                        "fps": round(lane.fps, 2),
+                        "files": sorted(lane.files()),
+                    }
+                    for lane in self.lanes
+                ],
+            }
 
 
 class Runner:
@@ -191,13 +222,16 @@ class Runner:
         with self._lock:
             return self.current is not None
 
-    def start(self, video: Path, video_label: str, box: np.ndarray, trackers: list[str],
-              max_frames: int | None = None) -> Job:
+    def start(
+        self, video: Path, video_label: str, box: np.ndarray, trackers: list[str], max_frames: int | None = None
+    ) -> Job:
         with self._lock:
             if self.current is not None:
                 running = self.current
-                raise Busy(f"a tracking run is in progress ({', '.join(l.tracker for l in running.lanes)} on "
-                           f"{running.video_label}): runs are one at a time; stop it or wait for it to finish")
+                raise Busy(
+                    f"a tracking run is in progress ({', '.join(l.tracker for l in running.lanes)} on "
+                    f"{running.video_label}): runs are one at a time; stop it or wait for it to finish"
+                )
             job = Job(video, video_label, box, trackers, self.work_dir / "jobs", max_frames)
             self.current = job
             self.jobs[job.id] = job

@@ -23,6 +23,7 @@ message says why it has no default weights (the ``detail`` of its :mod:`~siamtra
 the ``needs --weights (...)`` column of ``siamtrack trackers``) and what to pass. The built tracker's ``name`` is
 the registered name (``siamfc_sl`` is a SiamFC tracker whose ``name`` is ``"siamfc_sl"``).
 """
+
 from __future__ import annotations
 
 import os
@@ -82,8 +83,10 @@ class WeightsRequired(FileNotFoundError):
 
 def weights_required_message(name: str, reason: str) -> str:
     """The one-line error of :class:`WeightsRequired` (also what ``siamtrack trackers`` says, via ``reason``)."""
-    return (f"no weights for tracker {name!r}: {reason}; pass --weights PATH (Python: weights=PATH) with a trained "
-            f"checkpoint, or --weights {RANDOM_WEIGHTS} (weights={RANDOM_WEIGHTS!r}) for an untrained network")
+    return (
+        f"no weights for tracker {name!r}: {reason}; pass --weights PATH (Python: weights=PATH) with a trained "
+        f"checkpoint, or --weights {RANDOM_WEIGHTS} (weights={RANDOM_WEIGHTS!r}) for an untrained network"
+    )
 
 
 def available_trackers() -> list[str]:
@@ -98,8 +101,9 @@ def tracker_class(name: str) -> type[Tracker]:
     try:
         cls = import_object(TRACKERS[name])
     except ImportError as error:
-        raise ImportError(f"tracker {name!r} is registered as {TRACKERS[name]} but cannot be imported: {error}") \
-            from error
+        raise ImportError(
+            f"tracker {name!r} is registered as {TRACKERS[name]} but cannot be imported: {error}"
+        ) from error
     if not hasattr(cls, "from_weights"):
         raise TypeError(f"tracker {name!r} ({TRACKERS[name]}) has no from_weights(weights, **hyperparameters)")
     return cls
@@ -119,8 +123,9 @@ def default_weights(name: str) -> Path | None:
     return bundled_weights(getattr(cls, "bundled_weights_name", None) or name)
 
 
-def build_tracker(name: str, weights: str | os.PathLike | Mapping | Weights | None = None,
-                  **hyperparameters) -> Tracker:
+def build_tracker(
+    name: str, weights: str | os.PathLike | Mapping | Weights | None = None, **hyperparameters
+) -> Tracker:
     """Tracker ``name`` with ``weights`` (see the module doc) and hyper-parameter overrides."""
     cls = tracker_class(name)
     if weights is None:
@@ -167,6 +172,17 @@ def parse_hyperparameters(items: list[str]) -> dict:
     return parse_items(items, "--param")
 
 
-__all__ = ["DEFAULT_TRACKER", "default_weights", "FrameOutput", "TRACKERS", "RANDOM_WEIGHTS", "Tracker",
-           "WeightsRequired", "available_trackers", "build_tracker", "bundled_weights", "parse_hyperparameters",
-           "tracker_class"]
+__all__ = [
+    "DEFAULT_TRACKER",
+    "default_weights",
+    "FrameOutput",
+    "TRACKERS",
+    "RANDOM_WEIGHTS",
+    "Tracker",
+    "WeightsRequired",
+    "available_trackers",
+    "build_tracker",
+    "bundled_weights",
+    "parse_hyperparameters",
+    "tracker_class",
+]

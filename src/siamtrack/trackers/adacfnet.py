@@ -15,6 +15,7 @@ Sec. III-E, Fig. 7). Each frame reports those of its crops in its per-frame outp
 ``extras["channel_weights"]`` (:class:`AdaCFNetTracker`); :func:`plot_channel_weights` draws them as bar plots
 (Fig. 4, 7).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -55,8 +56,9 @@ class AdaCFNetTracker(CFNetTracker):
     def __init__(self, model, params=None, device=None, **hyperparameters):
         super().__init__(model, params, device, **hyperparameters)
         if not hasattr(self.model, "embed_with_weights"):
-            raise TypeError(f"{self.name}: the model must provide embed_with_weights (an AdaCFNetNet), "
-                            f"got {type(model).__name__}")
+            raise TypeError(
+                f"{self.name}: the model must provide embed_with_weights (an AdaCFNetNet), got {type(model).__name__}"
+            )
 
     def _keep_weights(self, branch: str, weights: Mapping[str, torch.Tensor]) -> None:
         """Report the SE ``weights`` of ``branch`` in this frame's ``extras["channel_weights"]``."""

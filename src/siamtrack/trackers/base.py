@@ -7,6 +7,7 @@ frame (a new dict per frame, e.g. AdaCFNet's SE channel weights, DSLT's stage ti
 packs the three into one :class:`FrameOutput`; :meth:`Tracker.run` yields one per frame of a sequence.
 Everything else (evaluation, the got10k adapter, the TraX server) only calls these methods.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -58,8 +59,10 @@ def check_field_type(field: dataclasses.Field, value, owner: str) -> None:
     if isinstance(value, (bool, np.bool_)) and annotation != "bool":
         accepted = ()
     if not isinstance(value, accepted):
-        raise TypeError(f"{owner}: hyper-parameter {field.name}={value!r} must be {expected} ({annotation}), "
-                        f"got {type(value).__name__}")
+        raise TypeError(
+            f"{owner}: hyper-parameter {field.name}={value!r} must be {expected} ({annotation}), "
+            f"got {type(value).__name__}"
+        )
 
 
 def check_field_types(params, owner: str | None = None) -> None:
@@ -75,8 +78,10 @@ def check_size_limit(params, names, owner: str | None = None, limit: int | None 
     for name in names:
         value = getattr(params, name)
         if value > limit:
-            raise ValueError(f"{owner or type(params).__name__}.{name} = {value!r} is too large: crops are at most "
-                             f"{limit} pixels wide")
+            raise ValueError(
+                f"{owner or type(params).__name__}.{name} = {value!r} is too large: crops are at most "
+                f"{limit} pixels wide"
+            )
 
 
 MAX_CROP_SIZE = 2048  # pixels: the largest crop side a tracker accepts (a 2048 x 2048 x 3 crop is 12 MB)
@@ -110,7 +115,8 @@ def keep_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = 32 
         try:
             mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
             _kept_freed_memory = bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(
-                mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+                mallopt(_M_TRIM_THRESHOLD, trim_threshold)
+            )
         except (AttributeError, OSError):
             _kept_freed_memory = False
     return _kept_freed_memory
@@ -119,9 +125,21 @@ def keep_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = 32 
 class _MallInfo2(ctypes.Structure):
     """glibc's ``struct mallinfo2`` (<malloc.h>, glibc >= 2.33)."""
 
-    _fields_ = [(name, ctypes.c_size_t) for name in
-                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
-                 "keepcost")]
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
 
 
 _malloc_functions = None
@@ -197,14 +215,17 @@ def check_initial_box(box, tracker_name: str, image: np.ndarray | None = None) -
     a box fully outside the first frame has no target to track."""
     box = np.asarray(box, dtype=np.float64).reshape(-1)
     if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-        raise ValueError(f"{tracker_name}: the initial box must be 4 finite numbers x, y, w, h with w, h > 0, "
-                         f"got {box.tolist()}")
+        raise ValueError(
+            f"{tracker_name}: the initial box must be 4 finite numbers x, y, w, h with w, h > 0, got {box.tolist()}"
+        )
     if image is not None:
         height, width = np.shape(image)[:2]
         x, y, w, h = box
         if not (x < width and y < height and x + w > 0 and y + h > 0):
-            raise ValueError(f"{tracker_name}: the initial box x, y, w, h = {box.tolist()} does not overlap the "
-                             f"{width}x{height} image")
+            raise ValueError(
+                f"{tracker_name}: the initial box x, y, w, h = {box.tolist()} does not overlap the "
+                f"{width}x{height} image"
+            )
     return box
 
 
@@ -245,8 +266,12 @@ class Tracker:
     def output(self, box, seconds: float = float("nan")) -> FrameOutput:
         """The last frame's :class:`FrameOutput`, for its ``box`` (what ``init`` was given / ``update`` returned).
         A subclass that skipped ``Tracker.__init__`` has NaN confidence and no extras."""
-        return FrameOutput(np.asarray(box, dtype=np.float64), float(getattr(self, "confidence", float("nan"))),
-                           seconds, getattr(self, "extras", None) or {})
+        return FrameOutput(
+            np.asarray(box, dtype=np.float64),
+            float(getattr(self, "confidence", float("nan"))),
+            seconds,
+            getattr(self, "extras", None) or {},
+        )
 
     def run(self, frames: Iterable[np.ndarray], box) -> Iterator[FrameOutput]:
         """One :class:`FrameOutput` per frame of ``frames``, starting from ``box`` on the first one (its output's

@@ -16,6 +16,7 @@ the training scale; set ``context_size=255`` to reproduce that.)
 ``cfnet-lite`` (:class:`CFNetLiteTracker`) is the same search around CFNet-conv2 on the ImageNet EfficientNet-Lite0
 embedding: 257x257 crops (the network's), 17x17 responses at stride 8 upsampled x16.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

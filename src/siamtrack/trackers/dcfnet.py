@@ -26,6 +26,7 @@ Parameter names are those of the other trackers where they mean the same thing (
 (:data:`RENAMED_PARAMS`). ``confidence`` is NaN after ``init``, as for every tracker (no response is computed on
 the first frame), and the winning response peak after ``update``.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -38,8 +39,14 @@ import torch
 from siamtrack.geometry import box_to_center, center_to_box
 from siamtrack.models import Weights, check_model_name
 from siamtrack.models.dcfnet import DCFNet, DCFNetFeatures, dcf_response, dcf_solve
-from siamtrack.trackers.base import (Tracker, check_field_types, check_initial_box, check_size_limit, pick_device,
-                                     with_overrides)
+from siamtrack.trackers.base import (
+    Tracker,
+    check_field_types,
+    check_initial_box,
+    check_size_limit,
+    pick_device,
+    with_overrides,
+)
 from siamtrack.weights.dcfnet import features_from_state_dict
 
 
@@ -74,8 +81,12 @@ class DCFNetParams:
         check_size_limit(self, ("crop_size",))
 
 
-RENAMED_PARAMS = {"lambda_": "ridge_lambda", "interp_factor": "template_lr", "min_scale_factor": "min_scale",
-                  "max_scale_factor": "max_scale"}  # the authors' (and siamtrack's before 0.1.0) name -> the name now
+RENAMED_PARAMS = {
+    "lambda_": "ridge_lambda",
+    "interp_factor": "template_lr",
+    "min_scale_factor": "min_scale",
+    "max_scale_factor": "max_scale",
+}  # the authors' (and siamtrack's before 0.1.0) name -> the name now
 
 
 def renamed_params(hyperparameters: dict, owner: str = "DCFNetTracker") -> dict:
@@ -86,8 +97,7 @@ def renamed_params(hyperparameters: dict, owner: str = "DCFNetTracker") -> dict:
         if old in result:
             if new in result:
                 raise TypeError(f"{owner}: {old} and {new} are the same parameter; give {new} only")
-            warnings.warn(f"{owner}: hyper-parameter {old!r} is deprecated, use {new!r}", FutureWarning,
-                          stacklevel=3)
+            warnings.warn(f"{owner}: hyper-parameter {old!r} is deprecated, use {new!r}", FutureWarning, stacklevel=3)
             result[new] = result.pop(old)
     return result
 
@@ -101,10 +111,21 @@ def crop_chw(image: np.ndarray, center: np.ndarray, window: np.ndarray, out_size
     """
     scale_x = (out_size - 1) / window[0]
     scale_y = (out_size - 1) / window[1]
-    mapping = np.array([[scale_x, 0.0, -scale_x * (center[0] - window[0] / 2)],
-                        [0.0, scale_y, -scale_y * (center[1] - window[1] / 2)]], dtype=np.float64)
-    return cv2.warpAffine(image, mapping, (out_size, out_size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    mapping = np.array(
+        [
+            [scale_x, 0.0, -scale_x * (center[0] - window[0] / 2)],
+            [0.0, scale_y, -scale_y * (center[1] - window[1] / 2)],
+        ],
+        dtype=np.float64,
+    )
+    return cv2.warpAffine(
+        image,
+        mapping,
+        (out_size, out_size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
+    )
 
 
 class DCFNetTracker(Tracker):
@@ -118,15 +139,23 @@ class DCFNetTracker(Tracker):
 
     name = "dcfnet"
 
-    def __init__(self, features: DCFNetFeatures, params: DCFNetParams | None = None, device=None,
-                 **hyperparameters):
+    def __init__(self, features: DCFNetFeatures, params: DCFNetParams | None = None, device=None, **hyperparameters):
         super().__init__()
-        params = with_overrides(params if params is not None else DCFNetParams(),
-                                renamed_params(hyperparameters, type(self).__name__), type(self).__name__)
+        params = with_overrides(
+            params if params is not None else DCFNetParams(),
+            renamed_params(hyperparameters, type(self).__name__),
+            type(self).__name__,
+        )
         self.params = params
         self.device = pick_device(device)
-        self.net = DCFNet(size=params.crop_size, padding=params.padding, output_sigma_factor=params.output_sigma_factor,
-                          lambda_=params.ridge_lambda, channel_order=features.channel_order, mean=features.mean)
+        self.net = DCFNet(
+            size=params.crop_size,
+            padding=params.padding,
+            output_sigma_factor=params.output_sigma_factor,
+            lambda_=params.ridge_lambda,
+            channel_order=features.channel_order,
+            mean=features.mean,
+        )
         self.net.feature.load_state_dict(features.state_dict())
         self.feature_dtype = torch.bfloat16 if params.precision == "bfloat16" else torch.float32
         self.net.eval().to(self.device)
@@ -134,7 +163,7 @@ class DCFNetTracker(Tracker):
         self.reverse_channels = features.channel_order == "BGR"
         self.mean = np.asarray(features.mean, dtype=np.float32)  # in the net's channel order
         exponents = np.arange(params.num_scales) - params.num_scales // 2
-        self.scale_factors = params.scale_step ** exponents
+        self.scale_factors = params.scale_step**exponents
         self.scale_penalties = params.scale_penalty ** np.abs(exponents)
 
     @classmethod
@@ -147,12 +176,17 @@ class DCFNetTracker(Tracker):
             return cls(DCFNetFeatures(), device=device, **hyperparameters)
         check_model_name(weights, "dcfnet", cls.name)
         config = weights.model_config
-        renamed = {"size": "crop_size", "padding": "padding", "output_sigma_factor": "output_sigma_factor",
-                   "lambda_": "ridge_lambda"}
+        renamed = {
+            "size": "crop_size",
+            "padding": "padding",
+            "output_sigma_factor": "output_sigma_factor",
+            "lambda_": "ridge_lambda",
+        }
         from_config = {renamed[key]: value for key, value in config.items() if key in renamed}
         loaded = features_from_state_dict(weights.state_dict, weights.source)
-        features = DCFNetFeatures(channel_order=config.get("channel_order", loaded.channel_order),
-                                  mean=config.get("mean", loaded.mean))
+        features = DCFNetFeatures(
+            channel_order=config.get("channel_order", loaded.channel_order), mean=config.get("mean", loaded.mean)
+        )
         features.load_state_dict(loaded.state_dict())
         return cls(features, device=device, **{**from_config, **hyperparameters})
 
@@ -181,8 +215,9 @@ class DCFNetTracker(Tracker):
         p = self.params
         self.min_size = np.maximum(p.min_scale * self.size, 4.0)
         # (w, h) at most the frame's (width, height) (the authors' code takes image.shape[:2]: swapped)
-        self.max_size = np.minimum(np.array([image.shape[1], image.shape[0]], dtype=np.float64),
-                                   p.max_scale * self.size)
+        self.max_size = np.minimum(
+            np.array([image.shape[1], image.shape[0]], dtype=np.float64), p.max_scale * self.size
+        )
         self.template_fft = self._features_fft([self._crop(image, self.size * (1 + p.padding))])
         self.alpha_fft = dcf_solve(self.template_fft, self.net.label_fft, p.ridge_lambda)
         self.pending_crop = None
@@ -226,6 +261,8 @@ class DCFNetTracker(Tracker):
 
 def _check_image(image: np.ndarray) -> np.ndarray:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError("DCFNet expects an RGB uint8 H x W x 3 frame, got "
-                         f"{type(image).__name__} {getattr(image, 'dtype', '')} {getattr(image, 'shape', '')}")
+        raise ValueError(
+            "DCFNet expects an RGB uint8 H x W x 3 frame, got "
+            f"{type(image).__name__} {getattr(image, 'dtype', '')} {getattr(image, 'shape', '')}"
+        )
     return image

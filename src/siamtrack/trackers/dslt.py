@@ -40,6 +40,7 @@ Per-frame output (``extras``): ``stage_seconds``, the wall time of each step of 
 ``regression``, ``locate``, ``update``; ``init_training`` on the first frame) -- what ``benchmarks/bench_dslt.py``
 reports -- and, on the first frame, ``init_loss`` (the loss before the last first-frame training step).
 """
+
 from __future__ import annotations
 
 import collections
@@ -52,12 +53,26 @@ import torch
 from siamtrack import losses
 from siamtrack.models import Weights
 from siamtrack.models.dslt import DSLTRegression
-from siamtrack.models.two_layer_features import (DEFAULT_LAYERS, LITE_KINDS, TwoLayerFeatures, check_lite_backbone,
-                                                 load_two_layer_features)
+from siamtrack.models.two_layer_features import (
+    DEFAULT_LAYERS,
+    LITE_KINDS,
+    TwoLayerFeatures,
+    check_lite_backbone,
+    load_two_layer_features,
+)
 from siamtrack.trackers.base import check_size_limit, pick_device, with_overrides
-from siamtrack.trackers.search import (apply_window, clip_to_image, context_side, crop_pyramid, damped_scale,
-                                       peak_displacement, penalized_peaks, scale_pyramid, unit_sum_window,
-                                       upsample_responses)
+from siamtrack.trackers.search import (
+    apply_window,
+    clip_to_image,
+    context_side,
+    crop_pyramid,
+    damped_scale,
+    peak_displacement,
+    penalized_peaks,
+    scale_pyramid,
+    unit_sum_window,
+    upsample_responses,
+)
 from siamtrack.trackers.siamese import SearchTracker
 from siamtrack.labels import gaussian_labels, map_center
 
@@ -105,8 +120,16 @@ class DSLTParams:
             raise ValueError(f"DSLTParams.backbone must be one of {', '.join(DEFAULT_LAYERS)}, got {self.backbone!r}")
         if self.loss not in REGRESSION_LOSSES:
             raise ValueError(f"DSLTParams.loss must be one of {', '.join(REGRESSION_LOSSES)}, got {self.loss!r}")
-        for name in ("instance_size", "reduced_channels", "max_kernel", "memory", "update_iterations",
-                     "update_interval", "num_scales", "response_up"):
+        for name in (
+            "instance_size",
+            "reduced_channels",
+            "max_kernel",
+            "memory",
+            "update_iterations",
+            "update_interval",
+            "num_scales",
+            "response_up",
+        ):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"DSLTParams.{name} must be a positive integer, got {value!r}")
@@ -124,8 +147,13 @@ class DSLTParams:
                 raise ValueError(f"DSLTParams.{name} must be positive, got {getattr(self, name)!r}")
         if not self.shrinkage_a >= 0:  # a = 0: a constant factor 1/2, i.e. Table 3's "only exp(Y)" under Adam
             raise ValueError(f"DSLTParams.shrinkage_a must be >= 0, got {self.shrinkage_a!r}")
-        if not (self.scale_step >= 1 and 0 < self.scale_penalty <= 1 and 0 <= self.scale_lr <= 1
-                and 0 <= self.window_influence <= 1 and 0 < self.min_scale <= 1 <= self.max_scale):
+        if not (
+            self.scale_step >= 1
+            and 0 < self.scale_penalty <= 1
+            and 0 <= self.scale_lr <= 1
+            and 0 <= self.window_influence <= 1
+            and 0 < self.min_scale <= 1 <= self.max_scale
+        ):
             raise ValueError(f"DSLTParams: a search parameter is out of range: {self}")
 
     @property
@@ -145,15 +173,18 @@ def check_instance_size(backbone: str, instance_size: int, owner: str = "DSLTPar
     * ``siamfc`` (unpadded): any side larger than the receptive field.
     """
     if backbone in LITE_KINDS and (instance_size - 1) % 8:
-        raise ValueError(f"{owner}.instance_size must be 8m + 1 (e.g. 257) for backbone {backbone!r}, so that its "
-                         f"feature map is centred on the crop; got {instance_size}")
+        raise ValueError(
+            f"{owner}.instance_size must be 8m + 1 (e.g. 257) for backbone {backbone!r}, so that its "
+            f"feature map is centred on the crop; got {instance_size}"
+        )
 
 
 def regression_loss(params: DSLTParams, responses: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """The training loss ``params.loss`` of :mod:`siamtrack.losses` (mean over samples of per-map sums)."""
     if params.loss == "shrinkage":
-        return losses.shrinkage_loss(responses, labels, a=params.shrinkage_a, c=params.shrinkage_c,
-                                     importance=params.importance)
+        return losses.shrinkage_loss(
+            responses, labels, a=params.shrinkage_a, c=params.shrinkage_c, importance=params.importance
+        )
     if params.loss == "l3":
         return losses.l3_loss(responses, labels)
     if params.loss == "ohnm":
@@ -177,13 +208,13 @@ class DSLTTracker(SearchTracker):
     bundled_weights_name = "siamfc"  # default weights: the project's SiamFC embedding
     Params = DSLTParams
 
-    def __init__(self, features: TwoLayerFeatures, params: DSLTParams | None = None, device=None,
-                 **hyperparameters):
+    def __init__(self, features: TwoLayerFeatures, params: DSLTParams | None = None, device=None, **hyperparameters):
         super().__init__()
         if isinstance(hyperparameters.get("layers"), list):
             hyperparameters["layers"] = tuple(hyperparameters["layers"])
-        self.params = with_overrides(params if params is not None else self.Params(), hyperparameters,
-                                     type(self).__name__)
+        self.params = with_overrides(
+            params if params is not None else self.Params(), hyperparameters, type(self).__name__
+        )
         self.device = pick_device(device)
         self.features = features.to(self.device).eval()
         self.network: DSLTRegression | None = None
@@ -230,8 +261,11 @@ class DSLTTracker(SearchTracker):
         module doc)."""
         p = self.params
         rates = {"deep": p.lr_deep * factor, "shallow": p.lr_shallow * factor}
-        groups = [{"params": list(layer.parameters()), "lr": rates[branch] / layer.weight[0].numel()}
-                  for branch, layers in self.network.branches().items() for layer in layers]
+        groups = [
+            {"params": list(layer.parameters()), "lr": rates[branch] / layer.weight[0].numel()}
+            for branch, layers in self.network.branches().items()
+            for layer in layers
+        ]
         return torch.optim.Adam(groups, weight_decay=p.weight_decay)
 
     def optimizer(self, online: bool) -> torch.optim.Adam:
@@ -240,8 +274,11 @@ class DSLTTracker(SearchTracker):
 
     def memory_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The stored samples (at most ``memory`` frames): shallow and deep features, ``(n, 1, h, w)`` labels."""
-        return (torch.cat([sample[0] for sample in self._memory]), torch.cat([sample[1] for sample in self._memory]),
-                torch.stack([sample[2] for sample in self._memory])[:, None])
+        return (
+            torch.cat([sample[0] for sample in self._memory]),
+            torch.cat([sample[1] for sample in self._memory]),
+            torch.stack([sample[2] for sample in self._memory])[:, None],
+        )
 
     def train_steps(self, optimizer: torch.optim.Optimizer, iterations: int) -> list[float]:
         """``iterations`` Adam steps of the regression network on the stored samples; the loss before each step."""
@@ -275,8 +312,9 @@ class DSLTTracker(SearchTracker):
         # starts from the same weights whatever ran before it, and the caller's random state is left as it was
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(p.seed)
-            self.network = DSLTRegression(self.features.channels, self.features.strides[1] // stride, kernel,
-                                          p.reduced_channels).to(self.device)
+            self.network = DSLTRegression(
+                self.features.channels, self.features.strides[1] // stride, kernel, p.reduced_channels
+            ).to(self.device)
         start = time.perf_counter()
         with torch.no_grad():
             self._map_size = tuple(self.network(shallow, deep).shape[-2:])
@@ -306,8 +344,7 @@ class DSLTTracker(SearchTracker):
             response = apply_window(response, unit_sum_window(*response.shape), p.window_influence)
         stride = self.features.strides[0]
         displacement_cells = peak_displacement(response) / p.response_up
-        self._center = clip_to_image(self._center + displacement_cells * stride * sides[best] / p.instance_size,
-                                     image)
+        self._center = clip_to_image(self._center + displacement_cells * stride * sides[best] / p.instance_size, image)
         self._scale = damped_scale(self._scale, factors[best], p.scale_lr, p.min_scale, p.max_scale)
         self.confidence = float(scores[best].max())
         start = self._timed("locate", start)
@@ -316,7 +353,7 @@ class DSLTTracker(SearchTracker):
             # the best scale's crop with a label on the found target (its size at that crop's scale)
             target_cells = float(np.sqrt(np.prod(self.target_size))) * p.instance_size / sides[best] / stride
             label = self._label(self._map_size, displacement_cells, target_cells)
-            self._memory.append((shallow[best:best + 1].clone(), deep[best:best + 1].clone(), label))
+            self._memory.append((shallow[best : best + 1].clone(), deep[best : best + 1].clone(), label))
             self.train_steps(self._online, p.update_iterations)
             self._timed("update", start)
 

@@ -22,6 +22,7 @@ Table 1's tracking variants (all on :class:`EDCFTracker`, differing in network a
 ``cacfnet-plus`` (CF map only, fixed rate α; CACFNet's network has only the conv2 branch, CACFNet+'s is the
 full EDCF network trained with all three losses), ``cacf`` (CF map only on grayscale pixels, no training).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,8 +59,10 @@ class EDCFParams(SiameseParams):
         if self.response not in RESPONSES:
             raise ValueError(f"{type(self).__name__}.response must be one of {RESPONSES}, got {self.response!r}")
         if self.response == "high" and self.template_lr > 0:
-            raise ValueError(f"{type(self).__name__}: response 'high' has no correlation filter to update; "
-                             f"set template_lr=0 (got {self.template_lr})")
+            raise ValueError(
+                f"{type(self).__name__}: response 'high' has no correlation filter to update; "
+                f"set template_lr=0 (got {self.template_lr})"
+            )
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,9 @@ class EDCFTracker(SiameseTracker):
         p, net = self.params, self.model
         needs = {"fused": (net.high and net.low), "low": bool(net.low), "high": net.high}[p.response]
         if not needs:
-            raise ValueError(f"{self.name}: response {p.response!r} needs branches the network lacks "
-                             f"({net.extra_repr()})")
+            raise ValueError(
+                f"{self.name}: response {p.response!r} needs branches the network lacks ({net.extra_repr()})"
+            )
         if p.dynamic_rate and not net.high:
             raise ValueError(f"{self.name}: dynamic_rate (Eq. 18) needs the conv5 branch; the network has none")
         self.use_high = p.response in ("fused", "high") or p.dynamic_rate
@@ -118,8 +122,10 @@ class EDCFTracker(SiameseTracker):
             score_size = net.high_score_size(p.instance_size)
             self.search_cells, remainder = divmod((score_size - 1) * net.high_stride, 2 * net.low_stride)
             if remainder:
-                raise ValueError(f"{self.name}: the conv5 map ({score_size} cells at stride {net.high_stride}) does "
-                                 f"not span a whole number of CF cells (stride {net.low_stride})")
+                raise ValueError(
+                    f"{self.name}: the conv5 map ({score_size} cells at stride {net.high_stride}) does "
+                    f"not span a whole number of CF cells (stride {net.low_stride})"
+                )
         else:
             self.search_cells = (p.instance_size - net.context_size) // (2 * net.low_stride)
         self.total_stride = net.high_stride if p.response == "high" else net.low_stride
@@ -227,8 +233,9 @@ class EDCFLiteTracker(EDCFTracker):
     def __init__(self, model, params: EDCFParams | None = None, device=None, **hyperparameters):
         from siamtrack.models.edcf import EDCFLiteNet
 
-        super().__init__(model if isinstance(model, EDCFLiteNet) else EDCFLiteNet(model), params, device,
-                         **hyperparameters)
+        super().__init__(
+            model if isinstance(model, EDCFLiteNet) else EDCFLiteNet(model), params, device, **hyperparameters
+        )
 
     @classmethod
     def from_weights(cls, weights, device=None, **hyperparameters) -> EDCFLiteTracker:
@@ -238,10 +245,22 @@ class EDCFLiteTracker(EDCFTracker):
         if weights is None:
             return cls(build_model("siamfc", backbone="efficientnet-lite0"), device=device, **hyperparameters)
         if weights.model_config.get("backbone", "alexnet") == "alexnet":
-            raise ValueError(f"{weights.source}: edcf-lite takes a siamfc-lite file (a SiamFC network trained on the "
-                             f"pretrained backbone), these are for the AlexNet network")
+            raise ValueError(
+                f"{weights.source}: edcf-lite takes a siamfc-lite file (a SiamFC network trained on the "
+                f"pretrained backbone), these are for the AlexNet network"
+            )
         return cls(model_from_weights("siamfc", weights, cls.name), device=device, **hyperparameters)
 
 
-__all__ = ["CACFNetPlusTracker", "CACFNetTracker", "CACFParams", "CACFTracker", "EDCFParams", "EDCFTemplate",
-           "EDCFLiteTracker", "EDCFTracker", "EDSiamParams", "EDSiamTracker"]
+__all__ = [
+    "CACFNetPlusTracker",
+    "CACFNetTracker",
+    "CACFParams",
+    "CACFTracker",
+    "EDCFParams",
+    "EDCFTemplate",
+    "EDCFLiteTracker",
+    "EDCFTracker",
+    "EDSiamParams",
+    "EDSiamTracker",
+]

@@ -6,6 +6,7 @@ where the runner, the scorer, the integrations or the video writer are under tes
 :data:`siamtrack.trackers.TRACKERS` (it is no paper's tracker); the evaluation runner takes it by import path,
 ``"siamtrack.trackers.identity:IdentityTracker"``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,10 @@ class IdentityTracker(Tracker):
     @classmethod
     def from_weights(cls, weights: Weights | None = None, **hyperparameters) -> IdentityTracker:
         if weights is not None or hyperparameters:
-            raise TypeError(f"{cls.name}: takes no weights and no hyper-parameters, got "
-                            f"{'weights' if weights is not None else ''} {sorted(hyperparameters)}".rstrip())
+            raise TypeError(
+                f"{cls.name}: takes no weights and no hyper-parameters, got "
+                f"{'weights' if weights is not None else ''} {sorted(hyperparameters)}".rstrip()
+            )
         return cls()
 
 

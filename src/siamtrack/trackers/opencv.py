@@ -20,6 +20,7 @@ Conversions at the edge (the rest of siamtrack sees RGB frames and 0-based float
 * when OpenCV reports failure (``ok == False``) the last box is kept and ``confidence`` is 0; otherwise
   ``confidence`` is 1 (OpenCV exposes no score for these two); after ``init`` it is NaN, as for every tracker.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,9 +32,11 @@ from siamtrack.imaging import rgb_to_bgr
 from siamtrack.trackers.base import Tracker, check_initial_box
 
 OPENCV_TRACKERS = ("CSRT", "KCF")
-CONTRIB_HINT = ("this OpenCV build lacks it: another OpenCV wheel has replaced siamtrack's contrib build; "
-                "`pip uninstall` the other opencv-* wheels, then "
-                "`pip install --force-reinstall opencv-contrib-python-headless`")
+CONTRIB_HINT = (
+    "this OpenCV build lacks it: another OpenCV wheel has replaced siamtrack's contrib build; "
+    "`pip uninstall` the other opencv-* wheels, then "
+    "`pip install --force-reinstall opencv-contrib-python-headless`"
+)
 
 
 def opencv_tracker_factory(kind: str, cv2_module=None) -> Callable[..., object] | None:
@@ -89,14 +92,17 @@ class OpenCVTracker(Tracker):
 
         params_class = getattr(cv2, f"Tracker{self.opencv_kind}_Params", None)
         if params_class is None:
-            raise TypeError(f"{self.name}: this OpenCV has no Tracker{self.opencv_kind}_Params; "
-                            f"cannot set {sorted(params)}")
+            raise TypeError(
+                f"{self.name}: this OpenCV has no Tracker{self.opencv_kind}_Params; cannot set {sorted(params)}"
+            )
         result = params_class()
         known = sorted(n for n in dir(result) if not n.startswith("_"))
         for key, value in params.items():
             if key not in known:
-                raise TypeError(f"{self.name}: unknown hyper-parameter {key!r}; "
-                                f"Tracker{self.opencv_kind}_Params has {', '.join(known)}")
+                raise TypeError(
+                    f"{self.name}: unknown hyper-parameter {key!r}; "
+                    f"Tracker{self.opencv_kind}_Params has {', '.join(known)}"
+                )
             setattr(result, key, value)
         return result
 
@@ -104,9 +110,11 @@ class OpenCVTracker(Tracker):
     def from_weights(cls, weights, **hyperparameters) -> OpenCVTracker:
         """The registry's constructor: OpenCV's trackers have no weights (pass ``"random"`` or nothing)."""
         if weights is not None:
-            raise ValueError(f"tracker {cls.name!r} is OpenCV's {cls.opencv_kind} and takes no weights, got "
-                             f"{getattr(weights, 'source', weights)}; pass weights='random' (--weights random) "
-                             f"or none")
+            raise ValueError(
+                f"tracker {cls.name!r} is OpenCV's {cls.opencv_kind} and takes no weights, got "
+                f"{getattr(weights, 'source', weights)}; pass weights='random' (--weights random) "
+                f"or none"
+            )
         return cls(**hyperparameters)
 
     def init(self, image: np.ndarray, box) -> None:

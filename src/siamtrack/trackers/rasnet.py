@@ -8,6 +8,7 @@ Hyper-parameters from the paper: 3 scales ``1.03^{-1,0,1}`` and a scale damping 
 of 0.56. The paper gives no scale penalty, window influence or upsampling; those are SiamFC-3s's, on which
 RASNet's search is built.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

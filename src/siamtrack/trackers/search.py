@@ -15,6 +15,7 @@ penalty, Hann window), the peak -> displacement step and the damped scale update
   first frame's (:func:`damped_scale`); the centre stays inside the image (:func:`clip_to_image`), so a target
   that leaves the frame never raises.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -96,8 +97,9 @@ def penalized_peaks(responses: np.ndarray, scale_penalty) -> np.ndarray:
         penalty = np.full(len(responses), float(penalty))
         penalty[len(responses) // 2] = 1.0
     elif penalty.shape != (len(responses),):
-        raise ValueError(f"scale_penalty must be one number or one per scale ({len(responses)}), "
-                         f"got {list(scale_penalty)}")
+        raise ValueError(
+            f"scale_penalty must be one number or one per scale ({len(responses)}), got {list(scale_penalty)}"
+        )
     return np.where(peaks >= 0, peaks * penalty, peaks / penalty)
 
 

@@ -17,6 +17,7 @@
   override; SiamFC, CFNet and RASNet only set ``Params``.
 * :class:`LiteTracker` is the mixin of the trackers on the ImageNet EfficientNet-Lite0 embedding.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,11 +29,27 @@ from torch import nn
 
 from siamtrack.models import Weights, model_from_weights
 from siamtrack.models.backbones import fuse_batchnorm
-from siamtrack.trackers.base import (Tracker, check_field_types, check_initial_box, check_size_limit, pick_device,
-                                     with_overrides)
-from siamtrack.trackers.search import (apply_window, check_image, clip_to_image, context_side, crop_pyramid,
-                                       damped_scale, peak_displacement, penalized_peaks, scale_pyramid,
-                                       unit_sum_window, upsample_responses)
+from siamtrack.trackers.base import (
+    Tracker,
+    check_field_types,
+    check_initial_box,
+    check_size_limit,
+    pick_device,
+    with_overrides,
+)
+from siamtrack.trackers.search import (
+    apply_window,
+    check_image,
+    clip_to_image,
+    context_side,
+    crop_pyramid,
+    damped_scale,
+    peak_displacement,
+    penalized_peaks,
+    scale_pyramid,
+    unit_sum_window,
+    upsample_responses,
+)
 
 
 @dataclass(frozen=True)
@@ -170,16 +187,20 @@ class ModelTracker(SearchTracker):
     def __init__(self, model: nn.Module, params=None, device=None, **hyperparameters):
         super().__init__()
         model_sizes = self.network_params(model, params, hyperparameters)
-        self.params = with_overrides(params if params is not None else self.Params(),
-                                     {**model_sizes, **hyperparameters}, type(self).__name__)
+        self.params = with_overrides(
+            params if params is not None else self.Params(), {**model_sizes, **hyperparameters}, type(self).__name__
+        )
         self.device = pick_device(device)
         self.model = prepare_for_inference(model, self.device)
 
     def network_params(self, model: nn.Module, params, hyperparameters: dict) -> dict:
         """The hyper-parameters ``model`` fixes (its ``tracking_params``) that neither ``params`` nor
         ``hyperparameters`` set."""
-        return {key: value for key, value in getattr(model, "tracking_params", {}).items()
-                if params is None and key not in hyperparameters}
+        return {
+            key: value
+            for key, value in getattr(model, "tracking_params", {}).items()
+            if params is None and key not in hyperparameters
+        }
 
     @classmethod
     def from_weights(cls, weights: Weights | None, device=None, **hyperparameters) -> ModelTracker:
@@ -259,8 +280,9 @@ class SiameseTracker(ModelTracker):
                 scores = self.score(self.template, self.crop_inputs(image, sides, p.instance_size))[:, 0]
             responses = upsample_responses(scores.float(), p.response_up).cpu().numpy()
         best = int(np.argmax(penalized_peaks(responses, p.scale_penalty)))
-        response = apply_window(responses[best].astype(np.float64), unit_sum_window(*responses.shape[1:]),
-                                p.window_influence)
+        response = apply_window(
+            responses[best].astype(np.float64), unit_sum_window(*responses.shape[1:]), p.window_influence
+        )
         # response pixels -> search-crop pixels -> image pixels (SiamFC's tracker_step)
         displacement = peak_displacement(response) * self.total_stride / p.response_up
         self._center = clip_to_image(self._center + displacement * sides[best] / p.instance_size, image)
@@ -290,7 +312,9 @@ class LiteTracker:
 
             return cls(build_model(cls.model_name, backbone=cls.lite_backbone), device=device, **hyperparameters)
         if weights.model_config.get("backbone", "alexnet") == "alexnet":
-            raise ValueError(f"{weights.source}: {cls.name} needs weights trained on the pretrained backbone "
-                             f"(model_config backbone: {cls.lite_backbone}), these are for the AlexNet "
-                             f"{cls.model_name} network")
+            raise ValueError(
+                f"{weights.source}: {cls.name} needs weights trained on the pretrained backbone "
+                f"(model_config backbone: {cls.lite_backbone}), these are for the AlexNet "
+                f"{cls.model_name} network"
+            )
         return super().from_weights(weights, device=device, **hyperparameters)

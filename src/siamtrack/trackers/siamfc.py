@@ -4,6 +4,7 @@ All of SiamFC's tracking is the generic search of :mod:`siamtrack.trackers.siame
 names the model and the hyper-parameters: 3 scales ``1.0375^{-1,0,1}``, scale penalty 0.9745, window
 influence 0.176, scale damping 0.59, 17x17 responses upsampled x16 to 272x272, a fixed template.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -14,6 +14,7 @@ Per frame (the authors' DaSiamRPN tracking step):
 * ``(1 - window_influence) · penalty · p + window_influence · cosine window``, its best anchor gives the box;
   the size moves towards it at rate ``lr · penalty · p`` (the centre moves fully), and stays within the image.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,14 +44,22 @@ class SiamRPNParams:
 
     def __post_init__(self):
         if self.exemplar_size < 1 or self.instance_size < self.exemplar_size:
-            raise ValueError(f"SiamRPNParams: need 0 < exemplar_size <= instance_size, got exemplar_size="
-                             f"{self.exemplar_size!r}, instance_size={self.instance_size!r}")
+            raise ValueError(
+                f"SiamRPNParams: need 0 < exemplar_size <= instance_size, got exemplar_size="
+                f"{self.exemplar_size!r}, instance_size={self.instance_size!r}"
+            )
         if self.context_size is not None and not 0 < self.context_size <= self.exemplar_size:
-            raise ValueError(f"SiamRPNParams: need 0 < context_size <= exemplar_size, got context_size="
-                             f"{self.context_size!r}")
+            raise ValueError(
+                f"SiamRPNParams: need 0 < context_size <= exemplar_size, got context_size={self.context_size!r}"
+            )
         check_size_limit(self, ("exemplar_size", "instance_size"))
-        if not (self.penalty_k >= 0 and 0 <= self.window_influence <= 1 and 0 <= self.lr <= 1
-                and self.context >= 0 and self.min_size > 0):
+        if not (
+            self.penalty_k >= 0
+            and 0 <= self.window_influence <= 1
+            and 0 <= self.lr <= 1
+            and self.context >= 0
+            and self.min_size > 0
+        ):
             raise ValueError(f"SiamRPNParams: a parameter is out of range: {self}")
 
 
@@ -103,8 +112,11 @@ class SiamRPNTracker(ModelTracker):
         self._size = box[2:].copy()
         p = self.params
         with torch.inference_mode():
-            self.template = self.model.template(self._crop(image, context_side(*self._size, p.context)
-                                                           * p.exemplar_size / self.context_size, p.exemplar_size))
+            self.template = self.model.template(
+                self._crop(
+                    image, context_side(*self._size, p.context) * p.exemplar_size / self.context_size, p.exemplar_size
+                )
+            )
 
     def step(self, image: np.ndarray) -> None:
         p = self.params

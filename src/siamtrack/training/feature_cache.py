@@ -40,6 +40,7 @@ draws them, from ``numpy.random.default_rng([seed, epoch, index])``, so a resume
 Checkpoints are written at every epoch's end (``checkpoint.pth``); ``resume`` continues from the last finished epoch.
 The exported ``model.pth`` is the one :func:`siamtrack.training.loop.train` writes.
 """
+
 from __future__ import annotations
 
 import copy
@@ -70,8 +71,9 @@ def frozen_stage(model) -> int:
     """The last trunk stage that training leaves frozen: its output is what the cache holds."""
     embedding = getattr(model, "backbone", None)
     if not hasattr(embedding, "trunk") or not hasattr(embedding, "forward_from"):
-        raise ConfigError("train.feature_cache needs a model on a pretrained trunk (e.g. model.args.backbone: "
-                          "efficientnet-lite0)")
+        raise ConfigError(
+            "train.feature_cache needs a model on a pretrained trunk (e.g. model.args.backbone: efficientnet-lite0)"
+        )
     return embedding.stage - embedding.finetune_stages
 
 
@@ -92,15 +94,23 @@ def probe_score_size(model, window: int, stage: int, model_name: str = "") -> in
 def cache_directory(config: Config, curated_dir: Path, crop_size: int, model) -> Path:
     """``<cache_dir>/../features/<hash of the curated folder, the trunk, the tapped stage and the crop size>``."""
     embedding = model.backbone
-    key = json.dumps({"format": CACHE_FORMAT, "curated": curated_dir.name, "trunk": embedding.trunk.variant,
-                      "stage": frozen_stage(model), "crop_size": crop_size,
-                      "precision": config.train.feature_precision})
+    key = json.dumps(
+        {
+            "format": CACHE_FORMAT,
+            "curated": curated_dir.name,
+            "trunk": embedding.trunk.variant,
+            "stage": frozen_stage(model),
+            "crop_size": crop_size,
+            "precision": config.train.feature_precision,
+        }
+    )
     root = Path(os.path.expanduser(config.data.curation.cache_dir)).parent / "features"
     return root / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def build_feature_cache(config: Config, curated_dir: Path, crop_size: int, sequences: list[CuratedSequence], model,
-                        progress: bool = True) -> Path:
+def build_feature_cache(
+    config: Config, curated_dir: Path, crop_size: int, sequences: list[CuratedSequence], model, progress: bool = True
+) -> Path:
     """Compute (or reuse) the frozen trunk's map of every curated frame; returns the cache folder. A sequence whose
     file exists is not recomputed (an interrupted build resumes); files are written atomically."""
     from siamtrack.progress import progress_bar  # tqdm: a line on a terminal, plain lines in a log
@@ -124,8 +134,10 @@ def build_feature_cache(config: Config, curated_dir: Path, crop_size: int, seque
             for k in range(start, min(start + 8, len(sequence.frames))):
                 image = read_image(sequence.path(k))
                 if image.shape[:2] != (size, size):
-                    raise ValueError(f"{sequence.path(k)}: curated crop is {image.shape[1]}x{image.shape[0]}, "
-                                     f"expected {size}x{size} (the curated folder's crop size)")
+                    raise ValueError(
+                        f"{sequence.path(k)}: curated crop is {image.shape[1]}x{image.shape[0]}, "
+                        f"expected {size}x{size} (the curated folder's crop size)"
+                    )
                 images.append(torch.from_numpy(image).permute(2, 0, 1))
             batch = torch.stack(images).float().contiguous(memory_format=torch.channels_last)
             with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
@@ -133,37 +145,54 @@ def build_feature_cache(config: Config, curated_dir: Path, crop_size: int, seque
         temporary = path.with_suffix(".tmp.npy")
         np.save(temporary, np.concatenate(maps))
         os.replace(temporary, path)
-    write_text_atomically(directory / "manifest.json", json.dumps(
-        {"format": CACHE_FORMAT, "curated": str(curated_dir), "stage": stage, "crop_size": size,
-         "sequences": [s.directory.name for s in sequences]}, indent=1))
+    write_text_atomically(
+        directory / "manifest.json",
+        json.dumps(
+            {
+                "format": CACHE_FORMAT,
+                "curated": str(curated_dir),
+                "stage": stage,
+                "crop_size": size,
+                "sequences": [s.directory.name for s in sequences],
+            },
+            indent=1,
+        ),
+    )
     return directory
 
 
 class CachedPairs:
     """Training pairs as feature windows (see the module doc)."""
 
-    def __init__(self, sequences: list[CuratedSequence], maps: list[np.ndarray], config: Config, crop_size: int,
-                 score_size: int):
+    def __init__(
+        self, sequences: list[CuratedSequence], maps: list[np.ndarray], config: Config, crop_size: int, score_size: int
+    ):
         self.window = (config.data.exemplar_size - 1) // STRIDE + 1
         self.window_pixels = config.data.exemplar_size  # the crop a window stands for (257 px: 33x33 cells)
         self.map_size = (crop_size - 1) // STRIDE + 1
         self.shift = config.train.feature_shift
         if (crop_size - 1) % STRIDE or (config.data.exemplar_size - 1) % STRIDE:
-            raise ConfigError(f"train.feature_cache needs crop sizes of 8m + 1 pixels, got curated crops of "
-                              f"{crop_size} and data.exemplar_size {config.data.exemplar_size}")
+            raise ConfigError(
+                f"train.feature_cache needs crop sizes of 8m + 1 pixels, got curated crops of "
+                f"{crop_size} and data.exemplar_size {config.data.exemplar_size}"
+            )
         margin = (self.map_size - self.window) // 2
         if self.shift > margin:
-            raise ConfigError(f"train.feature_shift {self.shift} cells does not fit: the {crop_size}-px crops leave "
-                              f"{margin} cells around a {self.window}-cell window")
+            raise ConfigError(
+                f"train.feature_shift {self.shift} cells does not fit: the {crop_size}-px crops leave "
+                f"{margin} cells around a {self.window}-cell window"
+            )
         self.sequences, self.maps, self.config, self.score_size = sequences, maps, config, score_size
         self.margin = margin
         self.sampler = PairSampler([s.frames for s in sequences], config.data.max_gap)
         self.crop_centre = crop_size / 2.0
         self.scale = config.train.feature_scale
         if self.scale > 0 and margin < (self.window - 1) / 2.0 * self.scale:
-            raise ConfigError(f"train.feature_scale {self.scale} does not fit: zooming a {self.window}-cell window out "
-                              f"by 1/{1 + self.scale:g} needs more than the {margin} cells the {crop_size}-px crops "
-                              f"leave around it")
+            raise ConfigError(
+                f"train.feature_scale {self.scale} does not fit: zooming a {self.window}-cell window out "
+                f"by 1/{1 + self.scale:g} needs more than the {margin} cells the {crop_size}-px crops "
+                f"leave around it"
+            )
 
     def offset(self, sequence: int, k: int) -> np.ndarray:
         """The target centre's offset (px) from the centre of its curated crop."""
@@ -176,7 +205,7 @@ class CachedPairs:
         for index in range(start, start + count):
             rng = np.random.default_rng([self.config.train.seed, epoch, index])
             pair = self.sampler.draw(rng)
-            exemplars.append(self.maps[pair.sequence][pair.exemplar, :, m:m + w, m:m + w])
+            exemplars.append(self.maps[pair.sequence][pair.exemplar, :, m : m + w, m : m + w])
             zoom = np.ones(2)
             if self.scale > 0:
                 zoom, shift = self.draw_zoom(rng)
@@ -184,20 +213,27 @@ class CachedPairs:
             else:
                 shift = rng.integers(-self.shift, self.shift + 1, size=2)
                 dx, dy = shift
-                instances.append(self.maps[pair.sequence][pair.instance, :, m + dy:m + dy + w, m + dx:m + dx + w])
-            offset = (zoom * (self.offset(pair.sequence, pair.instance) - STRIDE * shift)
-                      - self.offset(pair.sequence, pair.exemplar))
-            labels.append(logistic_labels(self.score_size, map_center(self.score_size, offset, STRIDE),
-                                          self.config.labels.radius, STRIDE))
+                instances.append(self.maps[pair.sequence][pair.instance, :, m + dy : m + dy + w, m + dx : m + dx + w])
+            offset = zoom * (self.offset(pair.sequence, pair.instance) - STRIDE * shift) - self.offset(
+                pair.sequence, pair.exemplar
+            )
+            labels.append(
+                logistic_labels(
+                    self.score_size, map_center(self.score_size, offset, STRIDE), self.config.labels.radius, STRIDE
+                )
+            )
             size = zoom * self.sequences[pair.sequence].boxes[pair.instance][2:]
             centre = self.window_pixels / 2.0 + offset  # the target's centre in the search window's pixels
             boxes.append(np.concatenate([centre - size / 2.0, size]))
             gaps.append(pair.gap)
         to_tensor = lambda arrays: torch.from_numpy(np.stack(arrays).astype(np.float32))  # noqa: E731
-        return {"exemplar": to_tensor(exemplars), "instance": to_tensor(instances),
-                "label": torch.from_numpy(np.stack(labels))[:, None], "gap": torch.tensor(gaps, dtype=torch.int64),
-                "instance_box": torch.from_numpy(np.stack(boxes).astype(np.float32))}
-
+        return {
+            "exemplar": to_tensor(exemplars),
+            "instance": to_tensor(instances),
+            "label": torch.from_numpy(np.stack(labels))[:, None],
+            "gap": torch.tensor(gaps, dtype=torch.int64),
+            "instance_box": torch.from_numpy(np.stack(boxes).astype(np.float32)),
+        }
 
     def draw_zoom(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Zoom ``(s_x, s_y)``, log-uniform in ``[1/(1+a), 1+a]``, and the window centre's shift ``(dx, dy)`` in cells,
@@ -216,31 +252,50 @@ class CachedPairs:
         steps = np.arange(self.window) - half
         columns = (centre[0] + steps / zoom[0]) / (self.map_size - 1) * 2.0 - 1.0  # align_corners=True units
         rows = (centre[1] + steps / zoom[1]) / (self.map_size - 1) * 2.0 - 1.0
-        grid = torch.stack(torch.meshgrid(torch.from_numpy(rows), torch.from_numpy(columns), indexing="ij")[::-1],
-                           dim=-1).float()[None]
+        grid = torch.stack(
+            torch.meshgrid(torch.from_numpy(rows), torch.from_numpy(columns), indexing="ij")[::-1], dim=-1
+        ).float()[None]
         source = torch.from_numpy(np.asarray(feature_map, dtype=np.float32))[None]
-        window = torch.nn.functional.grid_sample(source, grid, mode="bilinear", padding_mode="border",
-                                                 align_corners=True)
+        window = torch.nn.functional.grid_sample(
+            source, grid, mode="bilinear", padding_mode="border", align_corners=True
+        )
         return window[0].numpy()
 
 
-def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False,
-                             stop_after: int | None = None) -> Path | None:
+def train_with_feature_cache(
+    config: Config, run_dir: Path, resume: bool = False, stop_after: int | None = None
+) -> Path | None:
     """:func:`siamtrack.training.loop.train` for ``train.feature_cache: true`` (see the module doc)."""
     from siamtrack.progress import progress_bar  # tqdm: a line on a terminal, plain lines in a log
 
-    from siamtrack.training.loop import (batch_loss, build_model, build_optimizer, check_loss_and_labels,
-                                         export_model, lr_gamma, objective_function, prepare_curated)
-    from siamtrack.training.run_folder import (CHECKPOINT_FORMAT, History, check_run_dir, seed_everything,
-                                               write_epochs, write_logs)
+    from siamtrack.training.loop import (
+        batch_loss,
+        build_model,
+        build_optimizer,
+        check_loss_and_labels,
+        export_model,
+        lr_gamma,
+        objective_function,
+        prepare_curated,
+    )
+    from siamtrack.training.run_folder import (
+        CHECKPOINT_FORMAT,
+        History,
+        check_run_dir,
+        seed_everything,
+        write_epochs,
+        write_logs,
+    )
 
     check_loss_and_labels(config)
     objective = objective_function(config)
     from_outputs = getattr(objective, "loss_from_outputs", None)
     if objective is not None and from_outputs is None:
-        raise ConfigError(f"train.feature_cache: the objective {config.loss.name} runs the network on images; only "
-                          f"score-map losses and objectives with a loss_from_outputs (e.g. "
-                          f"siamtrack.training.objectives:rpn_objective) train on cached maps")
+        raise ConfigError(
+            f"train.feature_cache: the objective {config.loss.name} runs the network on images; only "
+            f"score-map losses and objectives with a loss_from_outputs (e.g. "
+            f"siamtrack.training.objectives:rpn_objective) train on cached maps"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     check_run_dir(config, run_dir, resume)
     curated_dir = prepare_curated(config, config.train.progress)
@@ -253,19 +308,23 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
     maps = [np.load(cache / f"{s.directory.name}.npy", mmap_mode="r") for s in sequences]
     for sequence, array in zip(sequences, maps):
         if len(array) != len(sequence.frames):
-            raise ValueError(f"{cache / sequence.directory.name}.npy: {len(array)} maps for {len(sequence.frames)} "
-                             f"curated frames; delete the file to recompute it")
+            raise ValueError(
+                f"{cache / sequence.directory.name}.npy: {len(array)} maps for {len(sequence.frames)} "
+                f"curated frames; delete the file to recompute it"
+            )
     window = (config.data.exemplar_size - 1) // STRIDE + 1
-    pairs = CachedPairs(sequences, maps, config, settings.crop_size,
-                        probe_score_size(model, window, stage, config.model.name))
+    pairs = CachedPairs(
+        sequences, maps, config, settings.crop_size, probe_score_size(model, window, stage, config.model.name)
+    )
 
     optimizer = build_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_gamma(config))
     batch_size = config.train.batch_size
     iterations = config.data.pairs_per_epoch // batch_size
     if iterations < 1:
-        raise ConfigError(f"data.pairs_per_epoch {config.data.pairs_per_epoch} is smaller than the batch size "
-                          f"{batch_size}")
+        raise ConfigError(
+            f"data.pairs_per_epoch {config.data.pairs_per_epoch} is smaller than the batch size {batch_size}"
+        )
     checkpoint_path = run_dir / "checkpoint.pth"
     start_epoch, history = 0, History()
     if resume and checkpoint_path.exists():
@@ -283,15 +342,21 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
         log = csv.writer(handle)
         for epoch in range(start_epoch, config.train.epochs):
             lr = optimizer.param_groups[0]["lr"]
-            bar = progress_bar(range(iterations), desc=f"epoch {epoch + 1}/{config.train.epochs}",
-                       disable=not config.train.progress, unit="it", dynamic_ncols=True)
+            bar = progress_bar(
+                range(iterations),
+                desc=f"epoch {epoch + 1}/{config.train.epochs}",
+                disable=not config.train.progress,
+                unit="it",
+                dynamic_ncols=True,
+            )
             for iteration in bar:
                 batch = pairs.batch(epoch, iteration * batch_size, batch_size)
                 template = model.template_from_features(batch["exemplar"], stage)
                 scores = model.match(template, model.backbone.forward_from(batch["instance"], stage))
                 if from_outputs is not None:  # e.g. SiamRPN's Eq. 16 on its cls/reg outputs
-                    loss = from_outputs(model, scores, batch["instance_box"], config.data.exemplar_size,
-                                        **config.loss.args)
+                    loss = from_outputs(
+                        model, scores, batch["instance_box"], config.data.exemplar_size, **config.loss.args
+                    )
                 else:
                     loss = batch_loss(scores, batch, config)
                 optimizer.zero_grad(set_to_none=True)
@@ -308,8 +373,17 @@ def train_with_feature_cache(config: Config, run_dir: Path, resume: bool = False
                     return None
             scheduler.step()
             handle.flush()
-            save_atomically({"format": CHECKPOINT_FORMAT, "feature_cache": True, "model": model.state_dict(),
-                             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                             "epoch": epoch + 1, "history": history.state()}, checkpoint_path)
+            save_atomically(
+                {
+                    "format": CHECKPOINT_FORMAT,
+                    "feature_cache": True,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "epoch": epoch + 1,
+                    "history": history.state(),
+                },
+                checkpoint_path,
+            )
             write_epochs(run_dir, history)
     return export_model(model, config, run_dir)

@@ -17,6 +17,7 @@ and the tracker it is for with its resolved parameters (the config's ``tracker``
 the format of :func:`siamtrack.models.read_weights`).
 ``resume=True`` continues from the checkpoint bit for bit (on CPUs; cuDNN kernels may not be deterministic).
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,8 +38,15 @@ from siamtrack.importing import import_object
 from siamtrack.training.checkpoint import load_checkpoint, rng_state, save_atomically, set_rng_state
 from siamtrack.training.curation import curate, load_curated
 from siamtrack.training.pairs import GlobalBatchSampler, PairDataset, PairSettings
-from siamtrack.training.run_folder import (CHECKPOINT_FORMAT, History, check_run_dir, seed_everything,
-                                          unwrap, write_epochs, write_logs)
+from siamtrack.training.run_folder import (
+    CHECKPOINT_FORMAT,
+    History,
+    check_run_dir,
+    seed_everything,
+    unwrap,
+    write_epochs,
+    write_logs,
+)
 
 
 @dataclass(frozen=True)
@@ -100,25 +108,43 @@ def build_optimizer(model: nn.Module, config: Config) -> torch.optim.Optimizer:
             (trunk if name.startswith("backbone.trunk.") else head).append(parameter)
     parameters = [{"params": head}, {"params": trunk, "lr": optim.lr_start * optim.trunk_lr_factor}] if trunk else head
     if optim.name == "sgd":
-        return torch.optim.SGD(parameters, lr=optim.lr_start, momentum=optim.momentum, nesterov=optim.nesterov,
-                               weight_decay=optim.weight_decay)
+        return torch.optim.SGD(
+            parameters,
+            lr=optim.lr_start,
+            momentum=optim.momentum,
+            nesterov=optim.nesterov,
+            weight_decay=optim.weight_decay,
+        )
     return torch.optim.Adam(parameters, lr=optim.lr_start, betas=optim.betas, weight_decay=optim.weight_decay)
 
 
 def pair_settings(config: Config, score_size: int) -> PairSettings:
     augment = config.augment
     return PairSettings(
-        exemplar_size=config.data.exemplar_size, instance_size=config.data.instance_size, score_size=score_size,
-        total_stride=config.labels.total_stride, label=config.labels.kind, radius=config.labels.radius,
-        sigma_factor=config.labels.sigma_factor, origin=config.labels.origin,
-        exemplar_augment=augment.exemplar, instance_augment=augment.instance, grayscale=augment.grayscale,
-        input_mean=config.data.input_mean)
+        exemplar_size=config.data.exemplar_size,
+        instance_size=config.data.instance_size,
+        score_size=score_size,
+        total_stride=config.labels.total_stride,
+        label=config.labels.kind,
+        radius=config.labels.radius,
+        sigma_factor=config.labels.sigma_factor,
+        origin=config.labels.origin,
+        exemplar_augment=augment.exemplar,
+        instance_augment=augment.instance,
+        grayscale=augment.grayscale,
+        input_mean=config.data.input_mean,
+    )
 
 
 # loss.name -> its function in siamtrack.losses (loss.args are passed to it as keyword arguments)
-LOSS_FUNCTIONS = {"logistic": losses.logistic_loss, "focal_logistic": losses.focal_logistic_loss,
-                  "bce": losses.bce_with_logits_loss, "l2": losses.l2_loss,
-                  "focal_bce": losses.focal_bce_loss, "shrinkage_bce": losses.shrinkage_bce_loss}
+LOSS_FUNCTIONS = {
+    "logistic": losses.logistic_loss,
+    "focal_logistic": losses.focal_logistic_loss,
+    "bce": losses.bce_with_logits_loss,
+    "l2": losses.l2_loss,
+    "focal_bce": losses.focal_bce_loss,
+    "shrinkage_bce": losses.shrinkage_bce_loss,
+}
 # losses on logits against targets in 0..1 (logistic ±1 labels are mapped to 0/1), weighted like "bce"
 BINARY_LOSSES = ("bce", "focal_bce", "shrinkage_bce")
 
@@ -154,8 +180,10 @@ def check_loss_and_labels(config: Config) -> None:
     except TypeError as error:
         raise ConfigError(f"loss.args {loss.args!r} do not fit losses.{function.__name__}: {error}") from None
     if loss.balanced and kind != "logistic":
-        raise ConfigError("loss.balanced weighs positive and negative labels: it needs labels.kind logistic "
-                          f"(got {kind!r}); set loss.balanced: false")
+        raise ConfigError(
+            "loss.balanced weighs positive and negative labels: it needs labels.kind logistic "
+            f"(got {kind!r}); set loss.balanced: false"
+        )
     if loss.balanced and loss.name == "l2":
         raise ConfigError("loss.balanced applies to the logistic and bce losses, not l2")
 
@@ -164,8 +192,10 @@ def batch_loss(scores: torch.Tensor, batch: dict, config: Config) -> torch.Tenso
     """The loss of a batch: mean over its pairs of each pair's loss (see :mod:`siamtrack.losses`)."""
     labels = batch["label"]
     if scores.shape != labels.shape:
-        raise ValueError(f"the model's score map has shape {tuple(scores.shape)} but the labels "
-                         f"{tuple(labels.shape)}; check data.instance_size / labels against the model")
+        raise ValueError(
+            f"the model's score map has shape {tuple(scores.shape)} but the labels "
+            f"{tuple(labels.shape)}; check data.instance_size / labels against the model"
+        )
     loss = config.loss
     weights = losses.balanced_weights(labels) if loss.balanced else None
     if loss.name in ("logistic", "focal_logistic"):
@@ -197,12 +227,14 @@ def read_sources(sources: list) -> list:
     sequences = []
     for number, source in enumerate(sources):
         if not isinstance(source, dict) or "dataset" not in source or "root" not in source:
-            raise ConfigError(f"data.sources[{number}]: expected {{dataset: name, root: path, ...options}}, "
-                              f"got {source!r}")
+            raise ConfigError(
+                f"data.sources[{number}]: expected {{dataset: name, root: path, ...options}}, got {source!r}"
+            )
         options = {key: value for key, value in source.items() if key not in ("dataset", "root")}
         if source["dataset"] not in READERS:
-            raise ConfigError(f"data.sources[{number}]: unknown dataset {source['dataset']!r}; known: "
-                              f"{sorted(READERS)}")
+            raise ConfigError(
+                f"data.sources[{number}]: unknown dataset {source['dataset']!r}; known: {sorted(READERS)}"
+            )
         sequences.extend(load_dataset(source["dataset"], os.path.expanduser(str(source["root"])), **options))
     return sequences
 
@@ -222,8 +254,10 @@ def prepare_curated(config: Config, progress: bool = True) -> Path:
         directory = curate(sequences, settings, cache_dir, curation.workers, progress)
         target = Path(os.path.expanduser(curation.directory))
         if directory != target:
-            raise ConfigError(f"data.curation.directory {target} does not hold these sources (their curated "
-                              f"folder is {directory}); leave data.curation.directory unset")
+            raise ConfigError(
+                f"data.curation.directory {target} does not hold these sources (their curated "
+                f"folder is {directory}); leave data.curation.directory unset"
+            )
         return directory
     return curate(sequences, settings, curation.cache_dir, curation.workers, progress)
 
@@ -244,15 +278,21 @@ def score_map_side(scores, model_name: str) -> int:
     """``S`` of a probed ``(B, 1, S, S)`` score map (a multi-task model's dict: its ``"scores"``), or a ValueError."""
     if isinstance(scores, dict):  # a multi-task model: its score map (what the labels are made for)
         scores = scores.get("scores")
-    if not isinstance(scores, torch.Tensor) or scores.dim() != 4 or scores.shape[1] != 1 \
-            or scores.shape[2] != scores.shape[3]:
-        raise ValueError(f"model {model_name!r} must return a (B, 1, S, S) score map, got "
-                         f"{getattr(scores, 'shape', type(scores))}")
+    if (
+        not isinstance(scores, torch.Tensor)
+        or scores.dim() != 4
+        or scores.shape[1] != 1
+        or scores.shape[2] != scores.shape[3]
+    ):
+        raise ValueError(
+            f"model {model_name!r} must return a (B, 1, S, S) score map, got {getattr(scores, 'shape', type(scores))}"
+        )
     return int(scores.shape[-1])
 
 
-def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
-          stop_after: int | None = None) -> Path | None:
+def train(
+    config: Config, run_dir: str | os.PathLike, resume: bool = False, stop_after: int | None = None
+) -> Path | None:
     """Train ``config`` in ``run_dir``; returns the path of the exported ``model.pth`` (None if stopped early).
 
     ``resume`` continues from ``run_dir/checkpoint.pth`` (a fresh start where there is none yet).
@@ -297,15 +337,31 @@ def train(config: Config, run_dir: str | os.PathLike, resume: bool = False,
     recorder = RunRecorder(run_dir, config, process, history, model, optimizer, scheduler)
     try:
         for epoch in range(start_epoch, config.train.epochs):
-            sampler = GlobalBatchSampler(epoch, iterations, config.train.batch_size, process.rank,
-                                         process.world_size, start_iteration if epoch == start_epoch else 0)
+            sampler = GlobalBatchSampler(
+                epoch,
+                iterations,
+                config.train.batch_size,
+                process.rank,
+                process.world_size,
+                start_iteration if epoch == start_epoch else 0,
+            )
             loader = torch.utils.data.DataLoader(
-                dataset, batch_sampler=sampler, num_workers=config.train.workers,
+                dataset,
+                batch_sampler=sampler,
+                num_workers=config.train.workers,
                 pin_memory=process.device.type == "cuda",
-                generator=torch.Generator().manual_seed(config.train.seed + epoch))  # leaves the global RNG alone
+                generator=torch.Generator().manual_seed(config.train.seed + epoch),
+            )  # leaves the global RNG alone
             lr = optimizer.param_groups[0]["lr"]
-            bar = progress_bar(loader, desc=f"epoch {epoch + 1}/{config.train.epochs}", disable=not show_progress,
-                               initial=sampler.start, total=iterations, unit="it", dynamic_ncols=True)
+            bar = progress_bar(
+                loader,
+                desc=f"epoch {epoch + 1}/{config.train.epochs}",
+                disable=not show_progress,
+                initial=sampler.start,
+                total=iterations,
+                unit="it",
+                dynamic_ncols=True,
+            )
             for iteration, batch in enumerate(bar, sampler.start):
                 batch = {key: value.to(process.device, non_blocking=True) for key, value in batch.items()}
                 for key in ("exemplar", "instance"):
@@ -334,8 +390,10 @@ def epoch_iterations(config: Config) -> int:
     """Optimisation steps per epoch: ``data.pairs_per_epoch // train.batch_size`` (a ConfigError when 0)."""
     iterations = config.data.pairs_per_epoch // config.train.batch_size
     if iterations < 1:
-        raise ConfigError(f"data.pairs_per_epoch {config.data.pairs_per_epoch} is smaller than the batch size "
-                          f"{config.train.batch_size}")
+        raise ConfigError(
+            f"data.pairs_per_epoch {config.data.pairs_per_epoch} is smaller than the batch size "
+            f"{config.train.batch_size}"
+        )
     return iterations
 
 
@@ -361,8 +419,9 @@ def resume_state(checkpoint_path: Path, model: nn.Module, optimizer, scheduler) 
     ``(epoch, iteration, history)``."""
     checkpoint = load_checkpoint(checkpoint_path)
     if checkpoint.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{checkpoint_path}: checkpoint format {checkpoint.get('format')}, expected "
-                         f"{CHECKPOINT_FORMAT}")
+        raise ValueError(
+            f"{checkpoint_path}: checkpoint format {checkpoint.get('format')}, expected {CHECKPOINT_FORMAT}"
+        )
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     scheduler.load_state_dict(checkpoint["scheduler"])
@@ -379,11 +438,13 @@ def distributed(model: nn.Module, process: Process) -> nn.Module:
     if process.device.type == "cuda":
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     return nn.parallel.DistributedDataParallel(
-        model, device_ids=[process.device.index] if process.device.type == "cuda" else None)
+        model, device_ids=[process.device.index] if process.device.type == "cuda" else None
+    )
 
 
-def train_step(model: nn.Module, batch: dict, config: Config, objective, optimizer: torch.optim.Optimizer,
-               process: Process) -> float:
+def train_step(
+    model: nn.Module, batch: dict, config: Config, objective, optimizer: torch.optim.Optimizer, process: Process
+) -> float:
     """One optimisation step on ``batch`` (on the device): :func:`training_loss`, backward, ``optimizer.step()``;
     returns the loss, averaged over the processes."""
     loss = training_loss(model, batch, config, objective)
@@ -402,8 +463,9 @@ class RunRecorder:
     :class:`~siamtrack.training.run_folder.History` entry per step, ``checkpoint.pth`` (every
     ``train.checkpoint_every`` steps and at each epoch's end), ``epochs.csv`` and the ``train.epoch_snapshots``."""
 
-    def __init__(self, run_dir: Path, config: Config, process: Process, history: History, model: nn.Module,
-                 optimizer, scheduler):
+    def __init__(
+        self, run_dir: Path, config: Config, process: Process, history: History, model: nn.Module, optimizer, scheduler
+    ):
         self.run_dir, self.config, self.process, self.history = run_dir, config, process, history
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.handle = open(run_dir / "log.csv", "a", newline="") if process.is_main else None
@@ -427,12 +489,20 @@ class RunRecorder:
         """Replace ``checkpoint.pth`` atomically (main process only)."""
         if not self.process.is_main:
             return
-        save_atomically({
-            "format": CHECKPOINT_FORMAT, "model": unwrap(self.model).state_dict(),
-            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(), "epoch": epoch,
-            "iteration": iteration, "rng": rng_state(), "history": self.history.state(),
-            "config": config_to_dict(self.config),
-        }, self.run_dir / "checkpoint.pth")
+        save_atomically(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "model": unwrap(self.model).state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "epoch": epoch,
+                "iteration": iteration,
+                "rng": rng_state(),
+                "history": self.history.state(),
+                "config": config_to_dict(self.config),
+            },
+            self.run_dir / "checkpoint.pth",
+        )
 
     def end_epoch(self, epoch: int) -> None:
         """After epoch ``epoch`` (and its scheduler step): the checkpoint, the snapshot, ``epochs.csv``."""
@@ -463,14 +533,19 @@ def tracker_record(config: Config) -> dict:
         preset = load_preset(section.preset) if section.preset else None
     except PresetError as error:
         raise ConfigError(f"tracker.preset: {error}") from None
-    name = section.name or (preset.tracker if preset else None) or \
-        (config.model.name if config.model.name in TRACKERS else None)
+    name = (
+        section.name
+        or (preset.tracker if preset else None)
+        or (config.model.name if config.model.name in TRACKERS else None)
+    )
     if name is not None and name not in TRACKERS:
         raise ConfigError(f"tracker.name: unknown tracker {name!r}; known trackers: {', '.join(sorted(TRACKERS))}")
     params = resolve_params(preset, dict(section.params))
     if name is None and params:
-        raise ConfigError(f"tracker.params: no tracker to apply them to (model {config.model.name!r} is not a "
-                          "tracker name): set tracker.name")
+        raise ConfigError(
+            f"tracker.params: no tracker to apply them to (model {config.model.name!r} is not a "
+            "tracker name): set tracker.name"
+        )
     if name is not None:
         try:
             check_params(name, params, lambda key: f"tracker.params.{key}")
@@ -487,7 +562,14 @@ def export_model(model: nn.Module, config: Config, run_dir: Path) -> Path:
     from siamtrack.training.plots import plot_losses
 
     model_path = run_dir / "model.pth"
-    save_atomically({"state_dict": trained_state_dict(model), "model_name": config.model.name,
-                     "model_config": dict(config.model.args), **tracker_record(config)}, model_path)
+    save_atomically(
+        {
+            "state_dict": trained_state_dict(model),
+            "model_name": config.model.name,
+            "model_config": dict(config.model.args),
+            **tracker_record(config),
+        },
+        model_path,
+    )
     plot_losses(run_dir / "log.csv", run_dir / "losses.png")
     return model_path

@@ -13,6 +13,7 @@ Configs written before the move name them ``siamtrack.models.edcf:edcf_objective
 ``siamtrack.models.siamrpn:rpn_objective``; :data:`MOVED` maps those names here
 (:func:`siamtrack.training.loop.objective_function`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,29 +27,43 @@ from siamtrack.models.edcf import EDCFNet
 from siamtrack.models.siamrpn import assign_targets
 
 # the objectives' former dotted paths (in the models) -> their names here
-MOVED = {"siamtrack.models.edcf:edcf_objective": "siamtrack.training.objectives:edcf_objective",
-         "siamtrack.models.siamrpn:rpn_objective": "siamtrack.training.objectives:rpn_objective"}
+MOVED = {
+    "siamtrack.models.edcf:edcf_objective": "siamtrack.training.objectives:edcf_objective",
+    "siamtrack.models.siamrpn:rpn_objective": "siamtrack.training.objectives:rpn_objective",
+}
 
 # SiamRPN's classification term: loss name -> function of siamtrack.losses
-CLASSIFICATION_LOSSES = {"bce": losses.bce_with_logits_loss, "focal_bce": losses.focal_bce_loss,
-                         "shrinkage_bce": losses.shrinkage_bce_loss}
+CLASSIFICATION_LOSSES = {
+    "bce": losses.bce_with_logits_loss,
+    "focal_bce": losses.focal_bce_loss,
+    "shrinkage_bce": losses.shrinkage_bce_loss,
+}
 
 
-def low_level_labels(net: EDCFNet, exemplar_boxes: torch.Tensor, instance_boxes: torch.Tensor,
-                     size: int) -> torch.Tensor:
+def low_level_labels(
+    net: EDCFNet, exemplar_boxes: torch.Tensor, instance_boxes: torch.Tensor, size: int
+) -> torch.Tensor:
     """The CF branch's desired responses ``(B, 1, size, size)``: the circular Gaussian ``y`` of Eq. 7 (same
     ``sigma``) moved to the target's displacement between the exemplar and search crops (Eq. 8)."""
     exemplar = exemplar_boxes.detach().cpu().double().numpy()
     instance = instance_boxes.detach().cpu().double().numpy()
-    offsets = ((instance[:, :2] + instance[:, 2:] / 2 - net.instance_size / 2)
-               - (exemplar[:, :2] + exemplar[:, 2:] / 2 - net.exemplar_size / 2)) / net.low_stride
+    offsets = (
+        (instance[:, :2] + instance[:, 2:] / 2 - net.instance_size / 2)
+        - (exemplar[:, :2] + exemplar[:, 2:] / 2 - net.exemplar_size / 2)
+    ) / net.low_stride
     sigma = net.correlation_filter.sigma
     labels = np.stack([gaussian_labels(size, offset, sigma, wrap=True) for offset in offsets])
     return torch.from_numpy(labels)[:, None].to(exemplar_boxes.device)
 
 
-def edcf_objective(model: nn.Module, batch: dict, high_weight: float = 1.0, low_weight: float = 1.0,
-                   reconstruction_weight: float = 1.0, balanced: bool = True) -> torch.Tensor:
+def edcf_objective(
+    model: nn.Module,
+    batch: dict,
+    high_weight: float = 1.0,
+    low_weight: float = 1.0,
+    reconstruction_weight: float = 1.0,
+    balanced: bool = True,
+) -> torch.Tensor:
     """EDCF's multi-task loss (Eq. 15) ``L_all = L_low + L_high + L_recon`` (+ weight decay ``R(θ)``, the
     optimiser's), each term present when the network has its branch, times its weight:
 
@@ -69,8 +84,10 @@ def edcf_objective(model: nn.Module, batch: dict, high_weight: float = 1.0, low_
     if "high" in outputs:
         weights = losses.balanced_weights(batch["label"]) if balanced else None
         if outputs["high"].shape != batch["label"].shape:
-            raise ValueError(f"EDCF: conv5 score map {tuple(outputs['high'].shape)} but labels "
-                             f"{tuple(batch['label'].shape)}; the config's labels must be logistic at stride 8")
+            raise ValueError(
+                f"EDCF: conv5 score map {tuple(outputs['high'].shape)} but labels "
+                f"{tuple(batch['label'].shape)}; the config's labels must be logistic at stride 8"
+            )
         total = total + high_weight * losses.logistic_loss(outputs["high"], batch["label"], weights)
     if "low" in outputs:
         target = low_level_labels(net, batch["exemplar_box"], batch["instance_box"], outputs["low"].shape[-1])
@@ -78,13 +95,23 @@ def edcf_objective(model: nn.Module, batch: dict, high_weight: float = 1.0, low_
     if "exemplar_reconstruction" in outputs:
         total = total + reconstruction_weight * (
             losses.reconstruction_loss(outputs["exemplar_reconstruction"], batch["exemplar"] / 255.0)
-            + losses.reconstruction_loss(outputs["instance_reconstruction"], batch["instance"] / 255.0))
+            + losses.reconstruction_loss(outputs["instance_reconstruction"], batch["instance"] / 255.0)
+        )
     return total
 
 
-def rpn_objective(model: nn.Module, batch: dict, classification: str = "bce", classification_args: dict | None = None,
-                  eta: float = 1.0, pos_iou: float = 0.6, neg_iou: float = 0.3, max_samples: int | None = 64,
-                  max_positives: int = 16, smooth_l1_beta: float = 1.0 / 9.0) -> torch.Tensor:
+def rpn_objective(
+    model: nn.Module,
+    batch: dict,
+    classification: str = "bce",
+    classification_args: dict | None = None,
+    eta: float = 1.0,
+    pos_iou: float = 0.6,
+    neg_iou: float = 0.3,
+    max_samples: int | None = 64,
+    max_positives: int = 16,
+    smooth_l1_beta: float = 1.0 / 9.0,
+) -> torch.Tensor:
     """DSLT Eq. 16 for a training batch, ``L_cls + η L_reg`` averaged over the pairs (the training loop's
     ``loss.name: siamtrack.training.objectives:rpn_objective`` with these keyword arguments as ``loss.args``): the
     network on the batch's images, then :func:`rpn_loss`.
@@ -95,15 +122,36 @@ def rpn_objective(model: nn.Module, batch: dict, classification: str = "bce", cl
     Faster R-CNN's RPN, σ = 3) of the four offsets, summed over them and averaged over the positives.
     """
     net = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
-    return rpn_loss(net, model(batch["exemplar"], batch["instance"]), batch["instance_box"],
-                    batch["instance"].shape[-1], classification, classification_args, eta, pos_iou, neg_iou,
-                    max_samples, max_positives, smooth_l1_beta)
+    return rpn_loss(
+        net,
+        model(batch["exemplar"], batch["instance"]),
+        batch["instance_box"],
+        batch["instance"].shape[-1],
+        classification,
+        classification_args,
+        eta,
+        pos_iou,
+        neg_iou,
+        max_samples,
+        max_positives,
+        smooth_l1_beta,
+    )
 
 
-def rpn_loss(net: nn.Module, outputs: dict, instance_boxes: torch.Tensor, instance_size: int,
-             classification: str = "bce", classification_args: dict | None = None, eta: float = 1.0,
-             pos_iou: float = 0.6, neg_iou: float = 0.3, max_samples: int | None = 64, max_positives: int = 16,
-             smooth_l1_beta: float = 1.0 / 9.0) -> torch.Tensor:
+def rpn_loss(
+    net: nn.Module,
+    outputs: dict,
+    instance_boxes: torch.Tensor,
+    instance_size: int,
+    classification: str = "bce",
+    classification_args: dict | None = None,
+    eta: float = 1.0,
+    pos_iou: float = 0.6,
+    neg_iou: float = 0.3,
+    max_samples: int | None = 64,
+    max_positives: int = 16,
+    smooth_l1_beta: float = 1.0 / 9.0,
+) -> torch.Tensor:
     """Eq. 16 of the network's ``outputs`` (``cls``, ``reg``) for ground-truth ``instance_boxes`` ``(B, 4)``
     (``x, y, w, h`` in pixels of the ``instance_size`` search crop); see :func:`rpn_objective`. The training on
     cached trunk maps (:mod:`siamtrack.training.feature_cache`) calls it with the outputs of its feature windows."""
@@ -115,10 +163,12 @@ def rpn_loss(net: nn.Module, outputs: dict, instance_boxes: torch.Tensor, instan
     logits = net.target_logits(cls)
     weights = losses.balanced_weights(labels)
     classification_loss = CLASSIFICATION_LOSSES[classification](
-        logits, (labels > 0).to(logits.dtype), weights, reduction="none", **(classification_args or {}))
+        logits, (labels > 0).to(logits.dtype), weights, reduction="none", **(classification_args or {})
+    )
     positive = (labels > 0).to(logits.dtype)
-    per_anchor = F.smooth_l1_loss(net.offsets(reg), targets.to(reg.dtype), beta=smooth_l1_beta,
-                                  reduction="none").sum(dim=-1)
+    per_anchor = F.smooth_l1_loss(net.offsets(reg), targets.to(reg.dtype), beta=smooth_l1_beta, reduction="none").sum(
+        dim=-1
+    )
     regression_loss = (positive * per_anchor).sum(dim=1) / positive.sum(dim=1).clamp(min=1)
     return (classification_loss + eta * regression_loss).mean()
 

@@ -6,6 +6,7 @@ augmentation) is drawn from ``numpy.random.default_rng([seed, epoch, index])``. 
 depend on the number of data-loader workers or processes, nor on what was drawn before it, so resuming
 mid-epoch and sharding a global batch over processes are exact.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -140,10 +141,18 @@ class PairDataset(torch.utils.data.Dataset):
         exemplar_draw = sample_branch(rng, settings.exemplar_augment)
         instance_draw = sample_branch(rng, settings.instance_augment)
         grayscale = rng.uniform() < settings.grayscale
-        exemplar, exemplar_box = apply_branch(read_image(sequence.path(pair.exemplar)),
-                                              sequence.boxes[pair.exemplar], settings.exemplar_size, exemplar_draw)
-        instance, instance_box = apply_branch(read_image(sequence.path(pair.instance)),
-                                              sequence.boxes[pair.instance], settings.instance_size, instance_draw)
+        exemplar, exemplar_box = apply_branch(
+            read_image(sequence.path(pair.exemplar)),
+            sequence.boxes[pair.exemplar],
+            settings.exemplar_size,
+            exemplar_draw,
+        )
+        instance, instance_box = apply_branch(
+            read_image(sequence.path(pair.instance)),
+            sequence.boxes[pair.instance],
+            settings.instance_size,
+            instance_draw,
+        )
         if grayscale:
             exemplar, instance = to_grayscale(exemplar), to_grayscale(instance)
         return {
@@ -159,8 +168,9 @@ class PairDataset(torch.utils.data.Dataset):
         """The label map of a pair whose targets lie at ``exemplar_box`` and ``instance_box`` in their crops."""
         settings = self.settings
 
-        offset = (_center_offset(instance_box, settings.instance_size)
-                  - _center_offset(exemplar_box, settings.exemplar_size))
+        offset = _center_offset(instance_box, settings.instance_size) - _center_offset(
+            exemplar_box, settings.exemplar_size
+        )
         if settings.origin == "center":
             center = map_center(settings.score_size, offset, settings.total_stride)
         else:
@@ -178,8 +188,9 @@ class GlobalBatchSampler(torch.utils.data.Sampler):
     the contiguous slice ``[t B + rank b, t B + (rank + 1) b)`` with ``b = B / world_size``.
     """
 
-    def __init__(self, epoch: int, iterations: int, batch_size: int, rank: int = 0, world_size: int = 1,
-                 start: int = 0):
+    def __init__(
+        self, epoch: int, iterations: int, batch_size: int, rank: int = 0, world_size: int = 1, start: int = 0
+    ):
         if batch_size % world_size:
             raise ValueError(f"the global batch size {batch_size} is not divisible by the {world_size} processes")
         self.epoch, self.iterations, self.batch_size = epoch, iterations, batch_size

@@ -1,4 +1,5 @@
 """Loss curves of training runs, from their ``log.csv``, as PNG."""
+
 from __future__ import annotations
 
 import csv
@@ -34,8 +35,14 @@ def running_mean(values: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 
-def plot_losses(logs, png_path: str | os.PathLike, labels: list[str] | None = None, smooth: int = 50,
-                ylabel: str = "training loss", relative: bool = False) -> Path:
+def plot_losses(
+    logs,
+    png_path: str | os.PathLike,
+    labels: list[str] | None = None,
+    smooth: int = 50,
+    ylabel: str = "training loss",
+    relative: bool = False,
+) -> Path:
     """Plot the per-iteration loss (faint) and its running mean over ``smooth`` iterations of one or several
     runs' ``log.csv`` files into ``png_path``; epoch boundaries of the first run are marked. ``ylabel`` names
     the quantity (e.g. ``"validation loss"`` for logs of the same format written by a validation pass).
@@ -61,7 +68,7 @@ def plot_losses(logs, png_path: str | os.PathLike, labels: list[str] | None = No
             running = running / running[0]
         else:
             axes.plot(steps, loss, color=color, alpha=0.25, linewidth=0.8)
-        axes.plot(steps[window - 1:], running, color=color, linewidth=1.8, label=f"{label} (mean of {window})")
+        axes.plot(steps[window - 1 :], running, color=color, linewidth=1.8, label=f"{label} (mean of {window})")
         if number == 0:
             for boundary in steps[1:][np.diff(columns["epoch"]) != 0]:
                 axes.axvline(boundary, color="0.85", linewidth=0.8, zorder=0)

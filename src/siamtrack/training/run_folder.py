@@ -3,6 +3,7 @@ feature-cache trainer (:mod:`siamtrack.training.feature_cache`): ``config.yaml``
 the loss :class:`History` kept in checkpoints, ``log.csv`` (loss per iteration) and ``epochs.csv`` (mean loss per
 epoch), and the seeding that makes a run repeatable.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,9 +20,17 @@ from siamtrack.atomic_files import write_text_atomically
 
 CHECKPOINT_FORMAT = 1
 # keys that may change between a run and its resumption (they do not change the numbers)
-RESUMABLE_CHANGES = {("train", "progress"), ("train", "workers"), ("data", "curation", "workers"),
-                     ("data", "curation", "cache_dir"), ("data", "curation", "directory"), ("data", "sources"),
-                     ("tracker", "name"), ("tracker", "preset"), ("tracker", "params")}
+RESUMABLE_CHANGES = {
+    ("train", "progress"),
+    ("train", "workers"),
+    ("data", "curation", "workers"),
+    ("data", "curation", "cache_dir"),
+    ("data", "curation", "directory"),
+    ("data", "sources"),
+    ("tracker", "name"),
+    ("tracker", "preset"),
+    ("tracker", "params"),
+}
 
 
 def differences(old: dict, new: dict, prefix=()) -> list[tuple]:
@@ -54,10 +63,12 @@ class History:
         self.lr.append(lr)
 
     def state(self) -> dict:
-        return {"epoch": torch.tensor(self.epoch, dtype=torch.int64),
-                "iteration": torch.tensor(self.iteration, dtype=torch.int64),
-                "loss": torch.tensor(self.loss, dtype=torch.float64),
-                "lr": torch.tensor(self.lr, dtype=torch.float64)}
+        return {
+            "epoch": torch.tensor(self.epoch, dtype=torch.int64),
+            "iteration": torch.tensor(self.iteration, dtype=torch.int64),
+            "loss": torch.tensor(self.loss, dtype=torch.float64),
+            "lr": torch.tensor(self.lr, dtype=torch.float64),
+        }
 
     def epoch_means(self) -> list[tuple[int, float, float, int]]:
         """``(epoch, mean loss, lr, iterations)`` per epoch seen."""
@@ -106,17 +117,31 @@ def check_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
     """Write ``config.yaml``; refuse to overwrite a run, or to resume one with a different config."""
     config_path = run_dir / "config.yaml"
     if (run_dir / "checkpoint.pth").exists() and not resume:
-        raise FileExistsError(f"{run_dir} already holds a training run (checkpoint.pth); pass --resume to "
-                              "continue it or choose another --run-dir")
+        raise FileExistsError(
+            f"{run_dir} already holds a training run (checkpoint.pth); pass --resume to "
+            "continue it or choose another --run-dir"
+        )
     if resume and config_path.exists():
         saved = yaml.safe_load(config_path.read_text())  # keys added to Config since then take their defaults
         changed = differences(config_to_dict(config_from_dict(saved, str(config_path))), config_to_dict(config))
         if changed:
-            raise ConfigError(f"{config_path}: cannot resume with a different config; changed keys: "
-                              f"{['.'.join(map(str, key)) for key in changed]}")
+            raise ConfigError(
+                f"{config_path}: cannot resume with a different config; changed keys: "
+                f"{['.'.join(map(str, key)) for key in changed]}"
+            )
         return
     write_text_atomically(config_path, dump_config(config))
 
 
-__all__ = ["CHECKPOINT_FORMAT", "History", "LOG_COLUMNS", "RESUMABLE_CHANGES", "check_run_dir", "differences",
-           "seed_everything", "unwrap", "write_epochs", "write_logs"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "History",
+    "LOG_COLUMNS",
+    "RESUMABLE_CHANGES",
+    "check_run_dir",
+    "differences",
+    "seed_everything",
+    "unwrap",
+    "write_epochs",
+    "write_logs",
+]

@@ -11,6 +11,7 @@ Three files carry the same feature net (conv3x3 3->32, ReLU, conv3x3 32->32, LRN
 Every loader returns a :class:`~siamtrack.models.dcfnet.DCFNetFeatures` whose ``channel_order`` and ``mean``
 say what input the weights expect. :func:`load_dcfnet_features` picks the loader from the file name.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,7 @@ import numpy as np
 import torch
 
 from siamtrack.models.dcfnet import DCFNET_MEAN_RGB, DCFNetFeatures, LocalResponseNorm
-from siamtrack.weights.matconvnet import (WeightFileError, hwio_to_oihw, load_mat, read_simplenn,
-                                          simplenn_to_torch)
+from siamtrack.weights.matconvnet import WeightFileError, hwio_to_oihw, load_mat, read_simplenn, simplenn_to_torch
 
 #: Mean pixel of ``param.pth``'s BGR input.
 PARAM_PTH_MEAN_BGR = DCFNET_MEAN_RGB[::-1]
@@ -38,8 +38,10 @@ def _check_state_dict(state: dict, path: str) -> dict[str, torch.Tensor]:
     missing = sorted(set(_EXPECTED_SHAPES) - set(state))
     unexpected = sorted(set(state) - set(_EXPECTED_SHAPES))
     if missing or unexpected:
-        raise WeightFileError(f"{path}: not a DCFNet feature state dict: missing keys {missing}, "
-                              f"unexpected keys {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}")
+        raise WeightFileError(
+            f"{path}: not a DCFNet feature state dict: missing keys {missing}, "
+            f"unexpected keys {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}"
+        )
     checked = {}
     for key, shape in _EXPECTED_SHAPES.items():
         value = state[key]
@@ -64,11 +66,11 @@ def features_from_state_dict(state, source: str = "<memory>") -> DCFNetFeatures:
     """
     if not isinstance(state, dict):
         raise WeightFileError(f"{source}: expected a state dict, found a {type(state).__name__}")
-    keys = [str(key)[len("module."):] if str(key).startswith("module.") else str(key) for key in state]
+    keys = [str(key)[len("module.") :] if str(key).startswith("module.") else str(key) for key in state]
     state = dict(zip(keys, state.values()))
     if keys and all(key.startswith("feature.feature.") for key in keys):
         features = DCFNetFeatures(channel_order="RGB", mean=DCFNET_MEAN_RGB)
-        state = {key[len("feature."):]: value for key, value in state.items()}
+        state = {key[len("feature.") :]: value for key, value in state.items()}
     else:
         features = DCFNetFeatures(channel_order="BGR", mean=PARAM_PTH_MEAN_BGR)
     features.load_state_dict(_check_state_dict(state, source))
@@ -122,22 +124,35 @@ def _simplenn_features(contents: dict, path: str) -> DCFNetFeatures:
     sequential = simplenn_to_torch(net)
     for index in (0, 2):
         conv = sequential[index]
-        if not isinstance(conv, torch.nn.Conv2d) or conv.padding != (1, 1) or conv.stride != (1, 1) \
-                or conv.dilation != (1, 1) or conv.groups != 1:
+        if (
+            not isinstance(conv, torch.nn.Conv2d)
+            or conv.padding != (1, 1)
+            or conv.stride != (1, 1)
+            or conv.dilation != (1, 1)
+            or conv.groups != 1
+        ):
             raise WeightFileError(f"{path}: layer {net.names[index]!r} is not a 3x3 conv with pad 1, stride 1: {conv}")
     lrn = sequential[3]
     reference = DCFNetFeatures().feature[3]
-    if not isinstance(lrn, LocalResponseNorm) or lrn.size != reference.size or not np.allclose(
-            [lrn.alpha, lrn.beta, lrn.k], [reference.alpha, reference.beta, reference.k], rtol=1e-6, atol=0):
-        raise WeightFileError(f"{path}: layer {net.names[3]!r} is {lrn}, DCFNet's LRN is {reference} "
-                              "(PyTorch convention; MatConvNet [5 1 2e-5 0.75])")
+    if (
+        not isinstance(lrn, LocalResponseNorm)
+        or lrn.size != reference.size
+        or not np.allclose(
+            [lrn.alpha, lrn.beta, lrn.k], [reference.alpha, reference.beta, reference.k], rtol=1e-6, atol=0
+        )
+    ):
+        raise WeightFileError(
+            f"{path}: layer {net.names[3]!r} is {lrn}, DCFNet's LRN is {reference} "
+            "(PyTorch convention; MatConvNet [5 1 2e-5 0.75])"
+        )
     mean = DCFNET_MEAN_RGB
     normalization = net.meta.get("normalization")
     if normalization is not None and "averageImage" in (normalization.dtype.names or ()):
         average = np.asarray(normalization[0, 0]["averageImage"], dtype=np.float64)
         if average.size != 3:
-            raise WeightFileError(f"{path}: meta.normalization.averageImage has shape {average.shape}; "
-                                  "DCFNet needs one mean per channel")
+            raise WeightFileError(
+                f"{path}: meta.normalization.averageImage has shape {average.shape}; DCFNet needs one mean per channel"
+            )
         mean = tuple(average.ravel().tolist())
     features = DCFNetFeatures(channel_order="RGB", mean=mean)
     state = {f"feature.{key}": value for key, value in sequential.state_dict().items()}

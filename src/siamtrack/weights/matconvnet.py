@@ -22,6 +22,7 @@ Images stay in the frameworks' shared ``H x W x C`` meaning of the input (MatCon
 the caller knows). Anything the converter does not understand raises :class:`WeightFileError` naming the file,
 the layer and the offending value.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,9 @@ def _scipy_io():
     try:
         import scipy.io
     except ImportError as exc:  # scipy is an optional dependency, needed only to read .mat files
-        raise ImportError("reading MatConvNet .mat files needs scipy (pip install scipy); "
-                          "it is not a runtime dependency of siamtrack") from exc
+        raise ImportError(
+            "reading MatConvNet .mat files needs scipy (pip install scipy); it is not a runtime dependency of siamtrack"
+        ) from exc
     return scipy.io
 
 
@@ -56,8 +58,9 @@ def load_mat(path: str | os.PathLike) -> dict:
     try:
         return scipy_io.loadmat(path, squeeze_me=False, struct_as_record=True)
     except NotImplementedError as exc:  # MATLAB v7.3 files are HDF5
-        raise WeightFileError(f"{path}: MATLAB v7.3 (HDF5) .mat files are not supported; "
-                              f"re-save with save(..., '-v7') ({exc})") from exc
+        raise WeightFileError(
+            f"{path}: MATLAB v7.3 (HDF5) .mat files are not supported; re-save with save(..., '-v7') ({exc})"
+        ) from exc
     except Exception as exc:  # scipy raises ValueError/TypeError/OSError on corrupt files
         raise WeightFileError(f"{path}: not a readable MATLAB .mat file ({type(exc).__name__}: {exc})") from exc
 
@@ -173,8 +176,16 @@ def simplenn_to_torch(net: SimpleNN) -> nn.Sequential:
             if biases is not None and biases.size != out_channels:
                 raise WeightFileError(f"{where}: {biases.size} biases for {out_channels} filters")
             symmetric = (top, left) == (bottom, right)
-            conv = nn.Conv2d(in_per_group * groups, out_channels, (kh, kw), stride=stride, dilation=dilation,
-                             groups=groups, bias=biases is not None, padding=(top, left) if symmetric else 0)
+            conv = nn.Conv2d(
+                in_per_group * groups,
+                out_channels,
+                (kh, kw),
+                stride=stride,
+                dilation=dilation,
+                groups=groups,
+                bias=biases is not None,
+                padding=(top, left) if symmetric else 0,
+            )
             with torch.no_grad():
                 conv.weight.copy_(weight)
                 if biases is not None:
@@ -191,8 +202,10 @@ def simplenn_to_torch(net: SimpleNN) -> nn.Sequential:
                 raise WeightFileError(f"{where}: lrn param must be [N kappa alpha beta], got {param.tolist()}")
             size, kappa, alpha, beta = param
             if size != round(size) or size < 1 or int(size) % 2 == 0:
-                raise WeightFileError(f"{where}: lrn window N={size} is not supported (odd N only: MatConvNet "
-                                      "and PyTorch centre even windows differently)")
+                raise WeightFileError(
+                    f"{where}: lrn window N={size} is not supported (odd N only: MatConvNet "
+                    "and PyTorch centre even windows differently)"
+                )
             modules.append(LocalResponseNorm(int(size), alpha=alpha * size, beta=beta, k=kappa))
         elif kind == "pool":
             method = layer.get("method", "max")
@@ -202,13 +215,17 @@ def simplenn_to_torch(net: SimpleNN) -> nn.Sequential:
             if method == "max" and (top, bottom, left, right) == (0, 0, 0, 0):
                 modules.append(nn.MaxPool2d(pool, stride=stride))
             elif method == "max":  # MatConvNet max-pools over the valid pixels only: pad with -inf
-                modules.append(nn.Sequential(nn.ConstantPad2d((left, right, top, bottom), float("-inf")),
-                                             nn.MaxPool2d(pool, stride=stride)))
+                modules.append(
+                    nn.Sequential(
+                        nn.ConstantPad2d((left, right, top, bottom), float("-inf")), nn.MaxPool2d(pool, stride=stride)
+                    )
+                )
             elif method == "avg" and (top, bottom, left, right) == (0, 0, 0, 0):
                 modules.append(nn.AvgPool2d(pool, stride=stride))
             else:
-                raise WeightFileError(f"{where}: pooling method {method!r} with pad "
-                                      f"{[top, bottom, left, right]} is not supported")
+                raise WeightFileError(
+                    f"{where}: pooling method {method!r} with pad {[top, bottom, left, right]} is not supported"
+                )
         elif kind == "dropout":
             modules.append(nn.Identity())
         elif kind == "softmax":

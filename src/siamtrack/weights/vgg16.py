@@ -2,6 +2,7 @@
 backbone (``backbone=vgg16``, :mod:`siamtrack.models.tadt`): convert once, save with ``torch.save`` and pass the
 ``.pth`` as the tracker's weights. A converter: it imports the models, never the reverse.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -34,8 +35,10 @@ def vgg16_state_dict_from_matconvnet(path, mean: Sequence[float] | None = None) 
     names = [name for name in vgg16_layer_names() if name.startswith("conv")]
     missing = [name for name in names if name not in convs]
     if missing:
-        raise WeightFileError(f"{net.path}: not a VGG-16 simplenn net: no conv layer(s) {missing[:3]} "
-                              f"(its layers are {net.names[:8]} ...)")
+        raise WeightFileError(
+            f"{net.path}: not a VGG-16 simplenn net: no conv layer(s) {missing[:3]} "
+            f"(its layers are {net.names[:8]} ...)"
+        )
     index = {name: i for i, name in enumerate(vgg16_layer_names())}
     state = {}
     for name in names:
@@ -59,8 +62,10 @@ def _matconvnet_mean(net) -> np.ndarray:
         record = normalization[0, 0] if normalization.shape == (1, 1) else normalization
         average = np.asarray(record["averageImage"], dtype=np.float64)
     except (AttributeError, IndexError, KeyError, TypeError, ValueError):
-        raise WeightFileError(f"{net.path}: no meta.normalization.averageImage; pass the mean colour "
-                              "(e.g. mean=(123.68, 116.779, 103.939))") from None
+        raise WeightFileError(
+            f"{net.path}: no meta.normalization.averageImage; pass the mean colour "
+            "(e.g. mean=(123.68, 116.779, 103.939))"
+        ) from None
     average = average.reshape(-1, 3) if average.size % 3 == 0 and average.shape[-1] == 3 else average.reshape(3, -1).T
     return average.mean(axis=0)
 
