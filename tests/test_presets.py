@@ -97,6 +97,11 @@ def test_every_bundled_preset_is_one_schema_and_fits_its_trackers_params():
             "unknown parameter 'window_influense' for tracker 'siamfc'",
         ),
         ("tracker: siamfc\nparams:\n  num_scales: 2.5\n", 3, "num_scales=2.5 must be an integer"),
+        (
+            "tracker: dcfnet\nparams:\n  template_lr: 0.01\n  interp_factr: 0.01\n",
+            4,
+            "unknown parameter 'interp_factr' for tracker 'dcfnet'",
+        ),
         ("tracker: siamfcc\n", 1, "unknown tracker 'siamfcc'"),
         ("params: {num_scales: 3}\n", None, "a preset names its tracker"),
         ("tracker: siamfc\nparams: [1, 2]\n", 2, "'params' must be a mapping"),

@@ -138,6 +138,7 @@ class DCFNetTracker(Tracker):
     with two; no change in results."""
 
     name = "dcfnet"
+    Params = DCFNetParams  # what a preset's params are checked against (siamtrack.presets)
 
     def __init__(self, features: DCFNetFeatures, params: DCFNetParams | None = None, device=None, **hyperparameters):
         super().__init__()
