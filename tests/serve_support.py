@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from tracking_support import moving_square
 
 FRAMES, WIDTH, HEIGHT = 8, 128, 96
 # the boxes of the two fake trackers: the ground truth shifted by 0 and by 6 pixels
@@ -26,20 +27,11 @@ def tiny_results(root: Path) -> dict:
     from siamtrack.evaluation import build_report, write_report
     from siamtrack.evaluation.results import ope_paths, write_one_pass
 
-    rng = np.random.default_rng(0)
-    background = cv2.resize(
-        rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (WIDTH, HEIGHT), interpolation=cv2.INTER_NEAREST
-    )
-    square = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    images, truth = moving_square(FRAMES, WIDTH, HEIGHT)
     frames_dir = root / "data" / "clip" / "img"
     frames_dir.mkdir(parents=True)
-    truth = []
-    for index in range(FRAMES):
-        image, x, y = background.copy(), 30 + 3 * index, 30 + 2 * index
-        image[y : y + 20, x : x + 24] = square
+    for index, image in enumerate(images):
         cv2.imwrite(str(frames_dir / f"{index + 1:04d}.png"), image)
-        truth.append([x, y, 24, 20])
-    truth = np.array(truth, dtype=np.float64)
     (root / "data" / "clip" / "groundtruth.txt").write_text(
         "\n".join(f"{x + 1:g},{y + 1:g},{w:g},{h:g}" for x, y, w, h in truth) + "\n"
     )

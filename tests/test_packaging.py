@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT
+from tracking_support import moving_square
 from siamtrack.training.config import ConfigError, bundled_config_root, bundled_configs, load_config, resolve_config
 
 SCRIPT = Path(sys.executable).with_name("siamtrack")  # the installed console script of this venv
@@ -54,19 +55,11 @@ def test_bundled_names_are_every_yaml_of_the_package_folder_and_no_other_copy_ex
 
 def tiny_folder_dataset(root: Path, frames: int = 6) -> None:
     """One sequence ``root/clip`` (96x128 PNGs of a textured square moving over noise, 1-based ground truth)."""
-    rng = np.random.default_rng(0)
-    background = cv2.resize(
-        rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (128, 96), interpolation=cv2.INTER_NEAREST
-    )
-    square = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    images, boxes = moving_square(frames)
     (root / "clip" / "img").mkdir(parents=True)
-    lines = []
-    for index in range(frames):
-        image, x, y = background.copy(), 30 + 3 * index, 30 + 2 * index
-        image[y : y + 20, x : x + 24] = square
+    for index, image in enumerate(images):
         cv2.imwrite(str(root / "clip" / "img" / f"{index + 1:04d}.png"), image)
-        lines.append(f"{x + 1},{y + 1},24,20")
-    (root / "clip" / "groundtruth.txt").write_text("\n".join(lines) + "\n")
+    (root / "clip" / "groundtruth.txt").write_text("".join(f"{x + 1:g},{y + 1:g},24,20\n" for x, y, _, _ in boxes))
 
 
 def test_train_takes_a_bundled_config_by_name_outside_a_checkout(tmp_path):

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from conftest import REPO_ROOT
+from tracking_support import moving_square
 from siamtrack.training.config import ConfigError, load_config
 from siamtrack.models import read_weights
 from siamtrack.presets import PresetError, bundled_presets, load_preset, resolve_params, tracker_from_run
@@ -43,19 +44,11 @@ def write_preset(path: Path, text: str | None = None) -> Path:
 
 def tiny_otb(root: Path, frames: int = 5) -> Path:
     """An ``otb-folder`` dataset of one 96x128 sequence ``Seq``: a textured square moving right and down."""
-    rng = np.random.default_rng(0)
-    background = cv2.resize(
-        rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (128, 96), interpolation=cv2.INTER_NEAREST
-    )
-    square = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    images, boxes = moving_square(frames)
     (root / "Seq" / "img").mkdir(parents=True)
-    lines = []
-    for index in range(frames):
-        image, x, y = background.copy(), 30 + 3 * index, 30 + 2 * index
-        image[y : y + 20, x : x + 24] = square
+    for index, image in enumerate(images):
         cv2.imwrite(str(root / "Seq" / "img" / f"{index + 1:04d}.jpg"), image)
-        lines.append(f"{x + 1},{y + 1},24,20\n")
-    (root / "Seq" / "groundtruth_rect.txt").write_text("".join(lines))
+    (root / "Seq" / "groundtruth_rect.txt").write_text("".join(f"{x + 1:g},{y + 1:g},24,20\n" for x, y, _, _ in boxes))
     return root
 
 

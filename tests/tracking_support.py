@@ -10,6 +10,7 @@ centre it should report on frame ``k`` is the initial centre plus ``k * step``. 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from conftest import shared_path
@@ -37,3 +38,21 @@ def centre_errors(boxes, step=TRANSLATION_STEP) -> np.ndarray:
     boxes = np.asarray(boxes, dtype=np.float64)
     expected = TRANSLATED_BOX[:2] + TRANSLATED_BOX[2:] / 2 + np.outer(np.arange(len(boxes)), step)
     return np.hypot(*(boxes[:, :2] + boxes[:, 2:] / 2 - expected).T)
+
+
+def moving_square(count: int, width: int = 128, height: int = 96) -> tuple[list[np.ndarray], np.ndarray]:
+    """``count`` synthetic frames (no ../shared needed): a textured 24x20 square moving by (3, 2) pixels per frame
+    over blocky noise, and its 0-based ``x, y, w, h`` boxes. The same seed every call, so datasets written from it
+    by different tests hold the same pixels."""
+    rng = np.random.default_rng(0)
+    background = cv2.resize(
+        rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (width, height), interpolation=cv2.INTER_NEAREST
+    )
+    square = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    frames, boxes = [], []
+    for index in range(count):
+        image, x, y = background.copy(), 30 + 3 * index, 30 + 2 * index
+        image[y : y + 20, x : x + 24] = square
+        frames.append(image)
+        boxes.append([x, y, 24, 20])
+    return frames, np.array(boxes, dtype=np.float64)
