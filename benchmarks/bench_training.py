@@ -2,7 +2,9 @@
 
 One iteration = loading and augmenting a global batch of pairs from the curated cache (``train.workers``
 data-loader workers, 0 = in the main process) + forward + loss + backward + optimiser step, exactly as
-``siamtrack.training.loop.train`` does it. Per config: a warm-up of 2 iterations, then ``--runs`` runs of
+``siamtrack.training.loop.train`` does it; for ``train.feature_cache`` configs (``pretrained/*-cached``) a batch of
+cached trunk windows + the rest of the network, as ``siamtrack.training.feature_cache`` trains.
+Per config: a warm-up of 2 iterations, then ``--runs`` runs of
 ``--iterations`` iterations; the median run is reported (wall and process-CPU time, data loading and the
 rest apart). The curated data of each config is prepared first (cached; the first call curates).
 
@@ -24,6 +26,7 @@ import torch
 from common import append_results, command_line, provenance
 from siamtrack.training.config import load_config
 from siamtrack.training.curation import load_curated
+from siamtrack.training.feature_cache import cached_batch_loss, open_cached_pairs
 from siamtrack.training.loop import (
     build_model,
     build_optimizer,
@@ -45,6 +48,8 @@ def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
             f"data.pairs_per_epoch={batch * (iterations * runs + 2)}",
         ],
     )
+    if config.train.feature_cache:
+        return time_cached_config(name, config, batch, iterations, runs)
     _, curated = load_curated(prepare_curated(config, progress=True))
     torch.manual_seed(0)
     memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
@@ -77,6 +82,35 @@ def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
         end = time.perf_counter()
         return end - start_wall, loaded - start_wall, time.process_time() - start_cpu
 
+    return summarise(name, config, batch, step, iterations, runs)
+
+
+def time_cached_config(name: str, config, batch: int, iterations: int, runs: int) -> dict:
+    """The step of ``train.feature_cache`` configs: a batch of cached trunk windows (read from the memory-mapped
+    cache, built first if missing), the rest of the network, loss, backward, optimiser step."""
+    torch.manual_seed(0)
+    model = build_model(config.model.name, dict(config.model.args))
+    pairs = open_cached_pairs(config, model, progress=True)
+    optimizer = build_optimizer(model, config)
+    model.train()
+    count = iter(range(10**9))
+
+    def step() -> tuple[float, float, float]:
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        windows = pairs.batch(0, next(count) * batch, batch)
+        loaded = time.perf_counter()
+        loss = cached_batch_loss(model, windows, pairs, config)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        end = time.perf_counter()
+        return end - start_wall, loaded - start_wall, time.process_time() - start_cpu
+
+    return summarise(name, config, batch, step, iterations, runs)
+
+
+def summarise(name: str, config, batch: int, step, iterations: int, runs: int) -> dict:
+    """2 warm-up steps, then ``runs`` runs of ``iterations`` steps; the run with the median wall time."""
     for _ in range(2):
         step()
     results = []

@@ -162,11 +162,18 @@ def build_feature_cache(
 
 
 class CachedPairs:
-    """Training pairs as feature windows (see the module doc)."""
+    """Training pairs as feature windows (see the module doc); ``stage`` is the trunk stage the maps come from."""
 
     def __init__(
-        self, sequences: list[CuratedSequence], maps: list[np.ndarray], config: Config, crop_size: int, score_size: int
+        self,
+        sequences: list[CuratedSequence],
+        maps: list[np.ndarray],
+        config: Config,
+        crop_size: int,
+        score_size: int,
+        stage: int = 5,
     ):
+        self.stage = stage
         self.window = (config.data.exemplar_size - 1) // STRIDE + 1
         self.window_pixels = config.data.exemplar_size  # the crop a window stands for (257 px: 33x33 cells)
         self.map_size = (crop_size - 1) // STRIDE + 1
@@ -262,6 +269,41 @@ class CachedPairs:
         return window[0].numpy()
 
 
+def open_cached_pairs(config: Config, model, progress: bool = False) -> CachedPairs:
+    """The training pairs of ``config`` for ``model``: its curated crops (curated first if needed) and the frozen
+    trunk's maps of every crop (computed once, :func:`build_feature_cache`), checked against the crops."""
+    from siamtrack.training.loop import prepare_curated
+
+    curated_dir = prepare_curated(config, progress)
+    settings, sequences = load_curated(curated_dir)
+    stage = frozen_stage(model)
+    cache = build_feature_cache(config, curated_dir, settings.crop_size, sequences, model, progress)
+    maps = [np.load(cache / f"{s.directory.name}.npy", mmap_mode="r") for s in sequences]
+    for sequence, array in zip(sequences, maps):
+        if len(array) != len(sequence.frames):
+            raise ValueError(
+                f"{cache / sequence.directory.name}.npy: {len(array)} maps for {len(sequence.frames)} "
+                f"curated frames; delete the file to recompute it"
+            )
+    window = (config.data.exemplar_size - 1) // STRIDE + 1
+    score_size = probe_score_size(model, window, stage, config.model.name)
+    return CachedPairs(sequences, maps, config, settings.crop_size, score_size, stage)
+
+
+def cached_batch_loss(model, batch: dict, pairs: CachedPairs, config: Config) -> torch.Tensor:
+    """The loss of one batch of cached windows: the template from the exemplar windows, the rest of the trunk
+    (from ``pairs.stage`` on) and the head on the search windows, then the score-map loss or the objective's
+    ``loss_from_outputs`` (e.g. SiamRPN's Eq. 16 on its cls/reg outputs)."""
+    from siamtrack.training.loop import batch_loss, objective_function
+
+    template = model.template_from_features(batch["exemplar"], pairs.stage)
+    scores = model.match(template, model.backbone.forward_from(batch["instance"], pairs.stage))
+    from_outputs = getattr(objective_function(config), "loss_from_outputs", None)
+    if from_outputs is not None:
+        return from_outputs(model, scores, batch["instance_box"], config.data.exemplar_size, **config.loss.args)
+    return batch_loss(scores, batch, config)
+
+
 def train_with_feature_cache(
     config: Config, run_dir: Path, resume: bool = False, stop_after: int | None = None
 ) -> Path | None:
@@ -269,14 +311,12 @@ def train_with_feature_cache(
     from siamtrack.progress import progress_bar  # tqdm: a line on a terminal, plain lines in a log
 
     from siamtrack.training.loop import (
-        batch_loss,
         build_model,
         build_optimizer,
         check_loss_and_labels,
         export_model,
         lr_gamma,
         objective_function,
-        prepare_curated,
     )
     from siamtrack.training.run_folder import (
         CHECKPOINT_FORMAT,
@@ -298,25 +338,9 @@ def train_with_feature_cache(
         )
     run_dir.mkdir(parents=True, exist_ok=True)
     check_run_dir(config, run_dir, resume)
-    curated_dir = prepare_curated(config, config.train.progress)
-    settings, sequences = load_curated(curated_dir)
-
     seed_everything(config.train.seed)
     model = build_model(config.model.name, dict(config.model.args))
-    stage = frozen_stage(model)
-    cache = build_feature_cache(config, curated_dir, settings.crop_size, sequences, model, config.train.progress)
-    maps = [np.load(cache / f"{s.directory.name}.npy", mmap_mode="r") for s in sequences]
-    for sequence, array in zip(sequences, maps):
-        if len(array) != len(sequence.frames):
-            raise ValueError(
-                f"{cache / sequence.directory.name}.npy: {len(array)} maps for {len(sequence.frames)} "
-                f"curated frames; delete the file to recompute it"
-            )
-    window = (config.data.exemplar_size - 1) // STRIDE + 1
-    pairs = CachedPairs(
-        sequences, maps, config, settings.crop_size, probe_score_size(model, window, stage, config.model.name)
-    )
-
+    pairs = open_cached_pairs(config, model, config.train.progress)
     optimizer = build_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_gamma(config))
     batch_size = config.train.batch_size
@@ -350,15 +374,7 @@ def train_with_feature_cache(
                 dynamic_ncols=True,
             )
             for iteration in bar:
-                batch = pairs.batch(epoch, iteration * batch_size, batch_size)
-                template = model.template_from_features(batch["exemplar"], stage)
-                scores = model.match(template, model.backbone.forward_from(batch["instance"], stage))
-                if from_outputs is not None:  # e.g. SiamRPN's Eq. 16 on its cls/reg outputs
-                    loss = from_outputs(
-                        model, scores, batch["instance_box"], config.data.exemplar_size, **config.loss.args
-                    )
-                else:
-                    loss = batch_loss(scores, batch, config)
+                loss = cached_batch_loss(model, pairs.batch(epoch, iteration * batch_size, batch_size), pairs, config)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
