@@ -63,6 +63,38 @@ def test_xcorr_fft_path_matches_direct_loop_and_conv_with_gradients(m, n, size, 
     assert torch.autograd.gradcheck(xcorr, small)
 
 
+@pytest.mark.parametrize("m, n, size, big", [(1, 3, (7, 7), (11, 10)), (4, 4, (1, 1), (3, 3)), (2, 6, (3, 5), (3, 9))])
+def test_xcorr_matmul_path_matches_direct_loop_and_conv_with_gradients(m, n, size, big):
+    """Exemplars under FFT_MIN_AREA cells go through the matrix product: the loop's maps (float64, including a 1x1
+    exemplar and an instance as tall as the exemplar), the convolution's (float32 and bfloat16, to rounding), and
+    the same gradients (gradcheck)."""
+    assert size[0] * size[1] < FFT_MIN_AREA
+    generator = torch.Generator().manual_seed(7 * m + n)
+    exemplar = torch.randn(m, 4, *size, generator=generator, dtype=torch.float64)
+    instance = torch.randn(n, 4, *big, generator=generator, dtype=torch.float64)
+    torch.testing.assert_close(xcorr(exemplar, instance), direct_xcorr(exemplar, instance))
+    k = n // m
+    by_conv = torch.cat(
+        [F.conv2d(instance[i * k : (i + 1) * k].float(), exemplar[i : i + 1].float()) for i in range(m)]
+    )
+    torch.testing.assert_close(xcorr(exemplar.float(), instance.float()), by_conv, rtol=1e-5, atol=1e-5)
+    half = xcorr(exemplar.bfloat16(), instance.bfloat16())
+    assert half.dtype == torch.bfloat16
+    torch.testing.assert_close(half.float(), by_conv, rtol=0.05, atol=0.2)
+    inputs = (exemplar.clone().requires_grad_(), instance.clone().requires_grad_())
+    assert torch.autograd.gradcheck(xcorr, inputs)
+
+
+def test_xcorr_large_bfloat16_exemplar_uses_the_convolution():
+    """No FFT in bfloat16: a large exemplar is correlated by the grouped convolution, to bfloat16 rounding."""
+    generator = torch.Generator().manual_seed(3)
+    exemplar = torch.randn(2, 3, 12, 12, generator=generator)
+    instance = torch.randn(4, 3, 15, 14, generator=generator)
+    result = xcorr(exemplar.bfloat16(), instance.bfloat16())
+    assert result.dtype == torch.bfloat16 and result.shape == (4, 1, 4, 3)
+    torch.testing.assert_close(result.float(), direct_xcorr(exemplar, instance), rtol=0.05, atol=0.5)
+
+
 def test_xcorr_rejects_mismatched_inputs():
     with pytest.raises(ValueError, match="channels"):
         xcorr(torch.zeros(1, 3, 2, 2), torch.zeros(1, 4, 5, 5))
