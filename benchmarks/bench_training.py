@@ -91,6 +91,8 @@ def time_cached_config(name: str, config, batch: int, iterations: int, runs: int
     torch.manual_seed(0)
     model = build_model(config.model.name, dict(config.model.args))
     pairs = open_cached_pairs(config, model, progress=True)
+    if config.train.channels_last:  # as train_with_feature_cache
+        model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(model, config)
     model.train()
     count = iter(range(10**9))

