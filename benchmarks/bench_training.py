@@ -69,20 +69,12 @@ def time_config(name: str, batch: int, iterations: int, runs: int) -> dict:
         )
     )
 
-    def step() -> tuple[float, float, float]:
-        start_wall, start_cpu = time.perf_counter(), time.process_time()
-        pairs = next(loader)
-        loaded = time.perf_counter()
+    def loss_of(pairs: dict) -> torch.Tensor:
         for key in ("exemplar", "instance"):
             pairs[key] = pairs[key].contiguous(memory_format=memory_format)
-        loss = training_loss(model, pairs, config, objective)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        end = time.perf_counter()
-        return end - start_wall, loaded - start_wall, time.process_time() - start_cpu
+        return training_loss(model, pairs, config, objective)
 
-    return summarise(name, config, batch, step, iterations, runs)
+    return summarise(name, config, batch, timed_step(lambda: next(loader), loss_of, optimizer), iterations, runs)
 
 
 def time_cached_config(name: str, config, batch: int, iterations: int, runs: int) -> dict:
@@ -96,19 +88,29 @@ def time_cached_config(name: str, config, batch: int, iterations: int, runs: int
     optimizer = build_optimizer(model, config)
     model.train()
     count = iter(range(10**9))
+    step = timed_step(
+        lambda: pairs.batch(0, next(count) * batch, batch),
+        lambda windows: cached_batch_loss(model, windows, pairs, config),
+        optimizer,
+    )
+    return summarise(name, config, batch, step, iterations, runs)
+
+
+def timed_step(load_batch, loss_of, optimizer):
+    """One training step as a function returning its (wall, data-loading wall, process CPU) seconds."""
 
     def step() -> tuple[float, float, float]:
         start_wall, start_cpu = time.perf_counter(), time.process_time()
-        windows = pairs.batch(0, next(count) * batch, batch)
+        batch = load_batch()
         loaded = time.perf_counter()
-        loss = cached_batch_loss(model, windows, pairs, config)
+        loss = loss_of(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         end = time.perf_counter()
         return end - start_wall, loaded - start_wall, time.process_time() - start_cpu
 
-    return summarise(name, config, batch, step, iterations, runs)
+    return step
 
 
 def summarise(name: str, config, batch: int, step, iterations: int, runs: int) -> dict:
