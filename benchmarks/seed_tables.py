@@ -147,6 +147,7 @@ ROWS: dict[str, Row] = {
     # target and ~0.07 off it, so s = 1 starts the logistic loss on squashed logits and the adjust layer's gradients
     # (which scale with s) 5-10x below siamfc-lite's (s starts at 5 on responses twice as large)
     "cfnet-lite gain10": Row("cfnet-lite", _CFNET, overrides=("model.args.gain=10.0",)),
+    "adacfnet-lite gain10": Row("adacfnet-lite", _ADACFNET, overrides=("model.args.gain=10.0",)),
     "adacfnet-lite": Row("adacfnet-lite", _ADACFNET),  # SE + focal logistic (a = 2, b = 1)
     "rasnet-lite": Row("rasnet-lite", _RASNET),  # general + residual + channel, joint form (Eq. 8)
     "siamrpn_sl-lite": Row("siamrpn_sl-lite", _SIAMRPN),  # shrinkage classification (a = 10, c = 0.6)
@@ -269,6 +270,7 @@ TABLES: dict[str, Table] = {
                 "cfnet-lite lam1",
                 "cfnet-lite gain10",
                 "adacfnet-lite",
+                "adacfnet-lite gain10",
                 "rasnet-lite",
                 "siamrpn_sl-lite",
                 "siamrpn_sl-lite scale",
@@ -295,6 +297,7 @@ TABLES: dict[str, Table] = {
             Claim("siamrpn_sl-lite all", "siamrpn_sl-lite scale", None, "-"),
             Claim("cfnet-lite lam1", "cfnet-lite", None, "-"),
             Claim("cfnet-lite gain10", "cfnet-lite", None, "-"),
+            Claim("adacfnet-lite gain10", "adacfnet-lite", None, "-"),
             Claim("siamfc-lite ft1 1ep", "siamfc-lite 1ep", None, "-"),
         ),
         protocol="got10k",
