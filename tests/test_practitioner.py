@@ -205,6 +205,39 @@ def test_catalogue_agrees_with_the_registry_and_the_bundled_files():
             assert cls is None or not cls.needs_weights, name
 
 
+def test_catalogue_numbers_are_in_the_results_sections_they_name():
+    """Every AUC and fps of ``siamtrack trackers`` is printed in the section of benchmarks/RESULTS.md that its
+    ``source`` names (quoted titles): a number copied by hand cannot drift from the page it cites."""
+    from siamtrack.trackers.catalogue import CATALOGUE
+
+    page = (REPO_ROOT / "benchmarks" / "RESULTS.md").read_text()
+    sections = {}  # title line -> text up to the next title of the same or a higher level
+    titles = [m for m in re.finditer(r"^(#{2,4}) (.+)$", page, flags=re.M)]
+    for k, match in enumerate(titles):
+        end = next((t.start() for t in titles[k + 1 :] if len(t.group(1)) <= len(match.group(1))), len(page))
+        sections[match.group(2)] = page[match.end() : end]
+
+    def section(quoted: str) -> str:
+        found = [text for title, text in sections.items() if title.startswith(quoted)]
+        assert len(found) == 1, f"{quoted!r}: {len(found)} sections of RESULTS.md start with it"
+        return found[0]
+
+    speed_title = "Tracker speed side by side on a quiet machine"
+    for name, item in CATALOGUE.items():
+        if item.auc is not None:  # the section whose title (or its start) the source quotes, other than the speed's
+            cited = [
+                title
+                for title in sections
+                if not title.startswith(speed_title)
+                and any(f"'{title[:n]}'" in item.source for n in range(10, len(title) + 1))
+            ]
+            assert len(cited) == 1, f"{name}: its source names no AUC section: {item.source}"
+            assert f"{item.auc:.3f}" in section(cited[0]), f"{name}: AUC {item.auc:.3f} not in '{cited[0]}'"
+        if item.fps is not None:
+            assert f"'{speed_title}'" in item.source, f"{name}: its source names no speed section: {item.source}"
+            assert f"{item.fps:.1f}" in section(speed_title), f"{name}: {item.fps:.1f} fps not in '{speed_title}'"
+
+
 # --- 5. licence and metadata --------------------------------------------------------------------------------------
 
 
