@@ -783,8 +783,9 @@ def _score(results: Path, name: str, sequences, protocol: str) -> dict | None:
 
 
 def collect(table: Table, rows, seeds, results: Path, sequences, vot_sequences) -> tuple[dict, dict, list]:
-    """``(scores, eao, missing)``: row -> metric -> seed -> sequence -> value for every row whose every seed scores;
-    row -> seed -> EAO (``vot`` tables); the result names that do not score yet."""
+    """``(scores, eao, missing)``: row -> metric -> seed -> sequence -> value for every row with at least one seed
+    that scores (a row missing some of its seeds is *partial*, :func:`partial_text`); row -> seed -> EAO (``vot``
+    tables); the result names that do not score yet."""
     from siamtrack.evaluation.evaluate import evaluate_supervised
 
     metrics = sorted(set(table.columns) | {table.metric} | {c.metric for c in table.claims if c.metric})
@@ -805,9 +806,16 @@ def collect(table: Table, rows, seeds, results: Path, sequences, vot_sequences) 
                     )["overall"]["eao"]
                 except Exception as error:  # noqa: BLE001
                     print(f"note: {result_name(row, seed)} (VOT baseline): {error}", file=sys.stderr)
-        if all(len(values) == len(row_seeds(ROWS[row], seeds)) for values in per_metric.values()):
+        if all(values for values in per_metric.values()):
             scores[row] = per_metric
     return scores, eao, missing
+
+
+def partial_text(row: str, scores: dict, seeds, metric: str) -> str | None:
+    """``"k of n seeds"`` when ``row`` scores on fewer of its seeds than ``seeds`` asks for; else None."""
+    expected = row_seeds(ROWS[row], seeds)
+    done = len(scores[row][metric])
+    return None if done == len(expected) else f"{done} of {len(expected)} seeds"
 
 
 def _mean_spread(values) -> str:
@@ -873,6 +881,7 @@ def build_section(
             continue
         means = row_means(scores[row][metric])
         seeds_text = "deterministic" if list(means) == [None] else str(len(means))
+        seeds_text = partial_text(row, scores, seeds, metric) or seeds_text
         per_seed = " / ".join(f"{v:.3f}" for v in means.values())
         cells = "".join(f" {_mean_spread(row_means(scores[row][c]).values())} |" for c in columns)
         vot = ""
@@ -891,6 +900,8 @@ def build_section(
         )
     if missing:
         out += ["", "Not scored yet (no complete results): " + ", ".join(f"`{m}`" for m in missing) + "."]
+    if any(partial_text(row, scores, seeds, metric) for row in scores):
+        out += ["", "Rows marked *k of n seeds* show the seeds that are in; their claims make no statement yet."]
     if claims:
         out += [
             "",
@@ -914,6 +925,11 @@ def build_section(
             result = evaluate_claim(claim, scores, table_noise)
             noise = "-" if result["noise"] is None else f"{result['noise']:.3f}"
             said = result["statement"] + (f" ({claim.untestable})" if claim.untestable else "")
+            partial = [
+                f"{r}: {t}" for r in (claim.row, claim.baseline) if (t := partial_text(r, scores, seeds, metric))
+            ]
+            if partial:  # no statement before every seed is in: one seed has no spread to weigh a difference by
+                said, noise = f"partial ({'; '.join(partial)})", "-"
             per_pair = " / ".join(f"{d:+.3f}" for d in result["differences"])
             out.append(
                 f"| {claim.row} | {claim.baseline} | {METRICS[claim.metric]} | {claim.paper} | "

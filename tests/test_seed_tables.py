@@ -91,6 +91,33 @@ def test_evaluate_claim_on_hand_made_scores():
     assert untestable["statement"] == st.UNTESTABLE and untestable["mean"] == pytest.approx(0.05)
 
 
+def test_partial_row_shows_its_seeds_and_its_claim_makes_no_statement():
+    """A row with 1 of its 3 seeds is shown with that seed, marked, and a claim on it says "partial" however large
+    the difference: one seed has no spread to weigh it by. A complete pair of rows keeps its statement."""
+    from types import SimpleNamespace
+
+    table = st.TABLES["pretrained"]
+    sequences = [SimpleNamespace(name=n, dataset="OTB") for n in ("a", "b")]
+
+    def seeds(value, which):
+        return {s: {"a": value + 0.01 * s, "b": value} for s in which}
+
+    scores = {
+        "siamfc-lite": {m: seeds(0.5, range(3)) for m in ("auc", "sr50")},
+        "rasnet-lite": {m: seeds(0.7, range(3)) for m in ("auc", "sr50")},
+        "cfnet-lite": {m: seeds(0.9, [0]) for m in ("auc", "sr50")},
+    }
+    section = st.build_section(
+        "pretrained", table, list(scores), [0, 1, 2], scores, {}, {}, [], "cmd", "machine", "1 min", None, sequences
+    )
+    row = [line for line in section.splitlines() if line.startswith("| cfnet-lite | cfnet-lite |")]
+    assert len(row) == 1 and "| 1 of 3 seeds | **0.900** | 0.900 |" in row[0], row
+    claims = [line for line in section.splitlines() if line.startswith("| cfnet-lite | siamfc-lite |")]
+    assert len(claims) == 1 and "partial (cfnet-lite: 1 of 3 seeds)" in claims[0], claims
+    complete = [line for line in section.splitlines() if line.startswith("| rasnet-lite | siamfc-lite |")]
+    assert len(complete) == 1 and NO_CLAIM in complete[0] and "partial" not in complete[0]
+
+
 # --- RESULTS.md --------------------------------------------------------------------------------------------------
 
 
