@@ -35,6 +35,8 @@ Statistics (``--score-only`` scores what exists, without running anything):
   ``R_S(seq) - B_S(seq)`` (a deterministic row pairs with every seed of the other; two deterministic rows make one
   pair); the mean ``D`` of the ``d_S``; and per sequence, the mean over the pairs of ``R - B``: sequences better
   (> 0) and worse (< 0);
+* a row with only some of its seeds scored is shown with those (``k of n seeds``), and its claims say ``partial``
+  rather than a statement;
 * the **noise** of a claim: the larger half-range of R and B; when both are deterministic (no spread of their own),
   the largest half-range of the table's seeded rows (none: no noise estimate).
 
