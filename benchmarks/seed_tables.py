@@ -150,6 +150,9 @@ ROWS: dict[str, Row] = {
     # (which scale with s) 5-10x below siamfc-lite's (s starts at 5 on responses twice as large)
     "cfnet-lite gain10": Row("cfnet-lite", _CFNET, overrides=("model.args.gain=10.0",)),
     "adacfnet-lite gain10": Row("adacfnet-lite", _ADACFNET, overrides=("model.args.gain=10.0",)),
+    # the CF template cropped to the target's 7x7 cells (margin 13 of 33) instead of 17x17: siamfc-lite's template
+    # extent, and a 27x27 score map, siamfc-lite's +-104 px search range instead of +-64 px
+    "cfnet-lite m13": Row("cfnet-lite", _CFNET, overrides=("model.args.margin=13",)),
     "adacfnet-lite": Row("adacfnet-lite", _ADACFNET),  # SE + focal logistic (a = 2, b = 1)
     "rasnet-lite": Row("rasnet-lite", _RASNET),  # general + residual + channel, joint form (Eq. 8)
     "siamrpn_sl-lite": Row("siamrpn_sl-lite", _SIAMRPN),  # shrinkage classification (a = 10, c = 0.6)
@@ -271,6 +274,7 @@ TABLES: dict[str, Table] = {
                 "cfnet-lite",
                 "cfnet-lite lam1",
                 "cfnet-lite gain10",
+                "cfnet-lite m13",
                 "adacfnet-lite",
                 "adacfnet-lite gain10",
                 "rasnet-lite",
@@ -299,6 +303,7 @@ TABLES: dict[str, Table] = {
             Claim("siamrpn_sl-lite all", "siamrpn_sl-lite scale", None, "-"),
             Claim("cfnet-lite lam1", "cfnet-lite", None, "-"),
             Claim("cfnet-lite gain10", "cfnet-lite", None, "-"),
+            Claim("cfnet-lite m13", "cfnet-lite", None, "-"),
             Claim("adacfnet-lite gain10", "adacfnet-lite", None, "-"),
             Claim("siamfc-lite ft1 1ep", "siamfc-lite 1ep", None, "-"),
         ),
