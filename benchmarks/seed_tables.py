@@ -149,7 +149,6 @@ ROWS: dict[str, Row] = {
     # target and ~0.07 off it, so s = 1 starts the logistic loss on squashed logits and the adjust layer's gradients
     # (which scale with s) 5-10x below siamfc-lite's (s starts at 5 on responses twice as large)
     "cfnet-lite gain10": Row("cfnet-lite", _CFNET, overrides=("model.args.gain=10.0",)),
-    "adacfnet-lite gain10": Row("adacfnet-lite", _ADACFNET, overrides=("model.args.gain=10.0",)),
     # the CF template cropped to the target's 7x7 cells (margin 13 of 33) instead of 17x17: siamfc-lite's template
     # extent, and a 27x27 score map, siamfc-lite's +-104 px search range instead of +-64 px
     "cfnet-lite m13": Row("cfnet-lite", _CFNET, overrides=("model.args.margin=13",)),
@@ -276,7 +275,6 @@ TABLES: dict[str, Table] = {
                 "cfnet-lite gain10",
                 "cfnet-lite m13",
                 "adacfnet-lite",
-                "adacfnet-lite gain10",
                 "rasnet-lite",
                 "siamrpn_sl-lite",
                 "siamrpn_sl-lite scale",
@@ -304,7 +302,6 @@ TABLES: dict[str, Table] = {
             Claim("cfnet-lite lam1", "cfnet-lite", None, "-"),
             Claim("cfnet-lite gain10", "cfnet-lite", None, "-"),
             Claim("cfnet-lite m13", "cfnet-lite", None, "-"),
-            Claim("adacfnet-lite gain10", "adacfnet-lite", None, "-"),
             Claim("siamfc-lite ft1 1ep", "siamfc-lite 1ep", None, "-"),
         ),
         protocol="got10k",
