@@ -547,6 +547,28 @@ def test_video_file_with_zero_based_ground_truth(tmp_path):
         load_dataset("videos", tmp_path)
 
 
+def test_video_file_releases_its_decoder_after_the_last_frame_and_reopens(tmp_path):
+    """Read in order, every frame comes back right and the decoder is closed after the last one (a finished video of
+    a dataset keeps no FFmpeg state); asking again reopens it and gives the same frames."""
+    from siamtrack.data.sequence import VideoFile
+
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 24))
+    for value in (0, 80, 160, 240):
+        writer.write(np.full((24, 32, 3), value, np.uint8))
+    writer.release()
+    video = VideoFile(str(path))
+    means = []
+    for index in range(len(video)):
+        means.append(int(video[index].mean()))
+        assert (video._capture is None) == (index == len(video) - 1), index
+    assert all(abs(m - v) <= 3 for m, v in zip(means, (0, 80, 160, 240))), means
+    assert abs(int(video[1].mean()) - 80) <= 3 and video._capture is not None  # reopened, seeks
+    assert abs(int(video[3].mean()) - 240) <= 3 and video._capture is None
+    part = VideoFile(str(path), first=1, count=2)  # a sub-range ends at its own last frame
+    assert abs(int(part[0].mean()) - 80) <= 3 and abs(int(part[1].mean()) - 160) <= 3 and part._capture is None
+
+
 # -------------------------------------------------------------------------------- registry and CLI ----
 
 

@@ -59,7 +59,9 @@ class VideoFile(FrameSource):
     """Frames of a video file (MP4/AVI/... through OpenCV), decoded lazily.
 
     Sequential access (the tracking case) decodes each frame once; a backwards or far-forward jump
-    re-seeks. ``first``/``count`` select a sub-range of the file's frames.
+    re-seeks. ``first``/``count`` select a sub-range of the file's frames. The decoder is released once the last
+    frame is read (and reopened if a frame is asked for again): an evaluation holds every sequence of a dataset,
+    and an open FFmpeg decoder per finished video kept tens of MB each (``benchmarks/bench_memory.py``).
     """
 
     def __init__(self, path: str, first: int = 0, count: int | None = None):
@@ -101,6 +103,9 @@ class VideoFile(FrameSource):
                 self._next += 1
             ok, image = self._capture.read()
             self._next += 1
+            if index == self.count - 1:  # the last frame: nothing more to decode in order
+                self._capture.release()
+                self._capture = None
         if not ok:
             raise FrameReadError(f"{self.path}: frame {target} could not be decoded")
         return to_rgb_uint8(image, f"{self.path} frame {target}")
