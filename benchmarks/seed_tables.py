@@ -152,6 +152,8 @@ ROWS: dict[str, Row] = {
     # the CF template cropped to the target's 7x7 cells (margin 13 of 33) instead of 17x17: siamfc-lite's template
     # extent, and a 27x27 score map, siamfc-lite's +-104 px search range instead of +-64 px
     "cfnet-lite m13": Row("cfnet-lite", _CFNET, overrides=("model.args.margin=13",)),
+    # 13x13 cells = 104 px, CFNet-conv2's own filter extent (25 cells at stride 4 = 100 px); 21x21 scores, +-80 px
+    "cfnet-lite m10": Row("cfnet-lite", _CFNET, overrides=("model.args.margin=10",)),
     "adacfnet-lite": Row("adacfnet-lite", _ADACFNET),  # SE + focal logistic (a = 2, b = 1)
     "rasnet-lite": Row("rasnet-lite", _RASNET),  # general + residual + channel, joint form (Eq. 8)
     "siamrpn_sl-lite": Row("siamrpn_sl-lite", _SIAMRPN),  # shrinkage classification (a = 10, c = 0.6)
@@ -274,6 +276,7 @@ TABLES: dict[str, Table] = {
                 "cfnet-lite lam1",
                 "cfnet-lite gain10",
                 "cfnet-lite m13",
+                "cfnet-lite m10",
                 "adacfnet-lite",
                 "rasnet-lite",
                 "siamrpn_sl-lite",
@@ -302,6 +305,7 @@ TABLES: dict[str, Table] = {
             Claim("cfnet-lite lam1", "cfnet-lite", None, "-"),
             Claim("cfnet-lite gain10", "cfnet-lite", None, "-"),
             Claim("cfnet-lite m13", "cfnet-lite", None, "-"),
+            Claim("cfnet-lite m10", "cfnet-lite", None, "-"),
             Claim("siamfc-lite ft1 1ep", "siamfc-lite 1ep", None, "-"),
         ),
         protocol="got10k",
