@@ -155,6 +155,8 @@ ROWS: dict[str, Row] = {
     # 13x13 cells = 104 px, CFNet-conv2's own filter extent (25 cells at stride 4 = 100 px); 21x21 scores, +-80 px
     "cfnet-lite m10": Row("cfnet-lite", _CFNET, overrides=("model.args.margin=10",)),
     "adacfnet-lite": Row("adacfnet-lite", _ADACFNET),  # SE + focal logistic (a = 2, b = 1)
+    # AdaCFNet's CF template at CFNet-conv2's own filter extent, as "cfnet-lite m10"
+    "adacfnet-lite m10": Row("adacfnet-lite", _ADACFNET, overrides=("model.args.margin=10",)),
     "rasnet-lite": Row("rasnet-lite", _RASNET),  # general + residual + channel, joint form (Eq. 8)
     "siamrpn_sl-lite": Row("siamrpn_sl-lite", _SIAMRPN),  # shrinkage classification (a = 10, c = 0.6)
     # search windows zoomed 1/1.18..1.18 per axis on the cached maps (pysot's search scale 0.18): boxes of other sizes
@@ -278,6 +280,7 @@ TABLES: dict[str, Table] = {
                 "cfnet-lite m13",
                 "cfnet-lite m10",
                 "adacfnet-lite",
+                "adacfnet-lite m10",
                 "rasnet-lite",
                 "siamrpn_sl-lite",
                 "siamrpn_sl-lite scale",
@@ -306,6 +309,7 @@ TABLES: dict[str, Table] = {
             Claim("cfnet-lite gain10", "cfnet-lite", None, "-"),
             Claim("cfnet-lite m13", "cfnet-lite", None, "-"),
             Claim("cfnet-lite m10", "cfnet-lite", None, "-"),
+            Claim("adacfnet-lite m10", "adacfnet-lite", None, "-"),
             Claim("siamfc-lite ft1 1ep", "siamfc-lite 1ep", None, "-"),
         ),
         protocol="got10k",
