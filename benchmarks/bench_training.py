@@ -26,7 +26,7 @@ import torch
 from common import append_results, command_line, provenance
 from siamtrack.training.config import load_config
 from siamtrack.training.curation import load_curated
-from siamtrack.training.feature_cache import cached_batch_loss, open_cached_pairs
+from siamtrack.training.feature_cache import cached_batch_loss, cached_model_and_pairs
 from siamtrack.training.loop import (
     build_model,
     build_optimizer,
@@ -81,16 +81,13 @@ def time_cached_config(name: str, config, batch: int, iterations: int, runs: int
     """The step of ``train.feature_cache`` configs: a batch of cached trunk windows (read from the memory-mapped
     cache, built first if missing), the rest of the network, loss, backward, optimiser step."""
     torch.manual_seed(0)
-    model = build_model(config.model.name, dict(config.model.args))
-    pairs = open_cached_pairs(config, model, progress=True)
-    if config.train.channels_last:  # as train_with_feature_cache
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(model, config)
+    model, pairs = cached_model_and_pairs(config, progress=True)
+    optimizer, objective = build_optimizer(model, config), objective_function(config)
     model.train()
     count = iter(range(10**9))
     step = timed_step(
         lambda: pairs.batch(0, next(count) * batch, batch),
-        lambda windows: cached_batch_loss(model, windows, pairs, config),
+        lambda windows: cached_batch_loss(model, windows, pairs, config, objective),
         optimizer,
     )
     return summarise(name, config, batch, step, iterations, runs)

@@ -269,11 +269,14 @@ class CachedPairs:
         return window[0].numpy()
 
 
-def open_cached_pairs(config: Config, model, progress: bool = False) -> CachedPairs:
-    """The training pairs of ``config`` for ``model``: its curated crops (curated first if needed) and the frozen
-    trunk's maps of every crop (computed once, :func:`build_feature_cache`), checked against the crops."""
-    from siamtrack.training.loop import prepare_curated
+def cached_model_and_pairs(config: Config, progress: bool = False):
+    """The model of ``config`` and its training pairs: its curated crops (curated first if needed) and the frozen
+    trunk's maps of every crop (computed once, :func:`build_feature_cache`), checked against the crops. The model
+    is in the memory format ``train.channels_last`` asks for (the windows follow it in :func:`cached_batch_loss`:
+    ~2x faster depthwise backward on the CPU when a trunk stage trains, 1.5x slower for frozen heads)."""
+    from siamtrack.training.loop import build_model, prepare_curated
 
+    model = build_model(config.model.name, dict(config.model.args))
     curated_dir = prepare_curated(config, progress)
     settings, sequences = load_curated(curated_dir)
     stage = frozen_stage(model)
@@ -287,20 +290,23 @@ def open_cached_pairs(config: Config, model, progress: bool = False) -> CachedPa
             )
     window = (config.data.exemplar_size - 1) // STRIDE + 1
     score_size = probe_score_size(model, window, stage, config.model.name)
-    return CachedPairs(sequences, maps, config, settings.crop_size, score_size, stage)
+    if config.train.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model, CachedPairs(sequences, maps, config, settings.crop_size, score_size, stage)
 
 
-def cached_batch_loss(model, batch: dict, pairs: CachedPairs, config: Config) -> torch.Tensor:
+def cached_batch_loss(model, batch: dict, pairs: CachedPairs, config: Config, objective) -> torch.Tensor:
     """The loss of one batch of cached windows: the template from the exemplar windows, the rest of the trunk
     (from ``pairs.stage`` on) and the head on the search windows, then the score-map loss or the objective's
-    ``loss_from_outputs`` (e.g. SiamRPN's Eq. 16 on its cls/reg outputs)."""
-    from siamtrack.training.loop import batch_loss, objective_function
+    ``loss_from_outputs`` (e.g. SiamRPN's Eq. 16 on its cls/reg outputs). ``objective``: ``objective_function
+    (config)``, resolved once by the caller."""
+    from siamtrack.training.loop import batch_loss
 
     memory_format = torch.channels_last if config.train.channels_last else torch.contiguous_format
     exemplar, instance = (batch[key].contiguous(memory_format=memory_format) for key in ("exemplar", "instance"))
     template = model.template_from_features(exemplar, pairs.stage)
     scores = model.match(template, model.backbone.forward_from(instance, pairs.stage))
-    from_outputs = getattr(objective_function(config), "loss_from_outputs", None)
+    from_outputs = getattr(objective, "loss_from_outputs", None)
     if from_outputs is not None:
         return from_outputs(model, scores, batch["instance_box"], config.data.exemplar_size, **config.loss.args)
     return batch_loss(scores, batch, config)
@@ -313,7 +319,6 @@ def train_with_feature_cache(
     from siamtrack.progress import progress_bar  # tqdm: a line on a terminal, plain lines in a log
 
     from siamtrack.training.loop import (
-        build_model,
         build_optimizer,
         check_loss_and_labels,
         export_model,
@@ -341,10 +346,7 @@ def train_with_feature_cache(
     run_dir.mkdir(parents=True, exist_ok=True)
     check_run_dir(config, run_dir, resume)
     seed_everything(config.train.seed)
-    model = build_model(config.model.name, dict(config.model.args))
-    pairs = open_cached_pairs(config, model, config.train.progress)
-    if config.train.channels_last:  # the windows too (cached_batch_loss): ~2x faster depthwise backward on the CPU
-        model = model.to(memory_format=torch.channels_last)
+    model, pairs = cached_model_and_pairs(config, config.train.progress)
     optimizer = build_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=lr_gamma(config))
     batch_size = config.train.batch_size
@@ -378,7 +380,9 @@ def train_with_feature_cache(
                 dynamic_ncols=True,
             )
             for iteration in bar:
-                loss = cached_batch_loss(model, pairs.batch(epoch, iteration * batch_size, batch_size), pairs, config)
+                loss = cached_batch_loss(
+                    model, pairs.batch(epoch, iteration * batch_size, batch_size), pairs, config, objective
+                )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
