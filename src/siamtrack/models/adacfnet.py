@@ -36,9 +36,8 @@ from torch import nn
 
 from siamtrack.models.attention import SqueezeExcitation
 from siamtrack.models.backbones import ARCHITECTURES, AlexNet
-from siamtrack.models.correlation import CorrelationFilter, xcorr
 from siamtrack.models.pretrained import PretrainedEmbedding, pretrained_embedding
-from siamtrack.models.siamese import SiameseNet, cf_margin
+from siamtrack.models.siamese import CorrelationFilterSiamese
 
 
 def reset_squeeze_excitation(blocks) -> None:
@@ -144,7 +143,7 @@ class SqueezeExcitationEmbedding(PretrainedEmbedding):
         return self._excite(super().forward_from(features, stage))[0]
 
 
-class AdaCFNetNet(SiameseNet):
+class AdaCFNetNet(CorrelationFilterSiamese):
     """AdaCFNet: CFNet-conv2 with SE channel attention (AdaCFNet Sec. III, Fig. 3, Table I).
 
     ``width`` scales every channel count (the paper's network at 1.0); ``attention`` toggles the SE blocks
@@ -193,23 +192,13 @@ class AdaCFNetNet(SiameseNet):
             )
         else:
             super().__init__(SqueezeExcitationAlexNet(ARCHITECTURES["cfnet-conv2"], width, attention, reduction))
+        self.add_correlation_filter(lam, sigma, margin, gain, bias)
         self.backbone_name = backbone
         self.width = width
-        self.filter = CorrelationFilter(lam=lam, sigma=sigma, margin=cf_margin(margin, self.pretrained_backbone))
-        self.gain = nn.Parameter(torch.tensor(float(gain)))
-        self.bias = nn.Parameter(torch.tensor(float(bias)))
 
     def embed_with_weights(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """``φ(images)`` and the SE channel weights computed from these images (see the backbone)."""
         return self.backbone.forward_with_weights(images)
-
-    def template_from_embedding(self, exemplar_features: torch.Tensor) -> torch.Tensor:
-        """The cropped correlation filter learned on exemplar features (AdaCFNet Eq. 1-2 + crop layer)."""
-        return self.filter(exemplar_features)
-
-    def match(self, template: torch.Tensor, instance_features: torch.Tensor) -> torch.Tensor:
-        """Score map ``s · (template ⋆ φ(x)) + b``."""
-        return self.gain * xcorr(template, instance_features) + self.bias
 
 
 __all__ = ["AdaCFNetNet", "SqueezeExcitationAlexNet", "SqueezeExcitationEmbedding"]

@@ -141,7 +141,30 @@ class SiamFCNet(SiameseNet):
         return xcorr(template, instance_features) * self.score_scale
 
 
-class CFNetNet(SiameseNet):
+class CorrelationFilterSiamese(SiameseNet):
+    """The head CFNet and AdaCFNet share: ``h(z, x) = s · ω(φ(z)) ⋆ φ(x) + b`` (CFNet Eq. 3, AdaCFNet Eq. 1-3),
+    with ``ω`` the correlation-filter block (window, closed-form filter, crop by ``margin`` cells) and the learned
+    scalars ``s, b`` (``gain``/``bias``). Subclasses build the embedding, then call :meth:`add_correlation_filter`."""
+
+    def add_correlation_filter(self, lam: float, sigma: float, margin: int | None, gain: float, bias: float) -> None:
+        """The CF layer (``margin`` ``None``: 16 cells on the AlexNet path, 57x57 -> 25x25 filters; 8 on the
+        pretrained path, 33x33 -> 17x17, see :class:`CFNetNet`) and ``s, b`` at their initial values."""
+        if margin is None:
+            margin = 8 if self.pretrained_backbone else 16
+        self.filter = CorrelationFilter(lam=lam, sigma=sigma, margin=int(margin))
+        self.gain = nn.Parameter(torch.tensor(float(gain)))
+        self.bias = nn.Parameter(torch.tensor(float(bias)))
+
+    def template_from_embedding(self, exemplar_features: torch.Tensor) -> torch.Tensor:
+        """``ω(φ(z))``: the filter learned on the whole exemplar map, cropped by ``margin`` cells."""
+        return self.filter(exemplar_features)
+
+    def match(self, template: torch.Tensor, instance_features: torch.Tensor) -> torch.Tensor:
+        """The score map ``s · (template ⋆ φ(x)) + b``."""
+        return self.gain * xcorr(template, instance_features) + self.bias
+
+
+class CFNetNet(CorrelationFilterSiamese):
     """CFNet (Valmadre et al. 2017): ``h(z, x) = s · ω(φ(z)) ⋆ φ(x) + b`` (Eq. 3), where ``ω`` is the
     correlation-filter block (window, closed-form filter, crop) and ``s, b`` are learned scalars.
 
@@ -193,23 +216,6 @@ class CFNetNet(SiameseNet):
         else:
             super().__init__(build_backbone(f"cfnet-{variant}", width))
         self.variant = variant
+        self.add_correlation_filter(lam, sigma, margin, gain, bias)
         self.backbone_name = backbone
         self.width = width
-        self.filter = CorrelationFilter(lam=lam, sigma=sigma, margin=cf_margin(margin, self.pretrained_backbone))
-        self.gain = nn.Parameter(torch.tensor(float(gain)))
-        self.bias = nn.Parameter(torch.tensor(float(bias)))
-
-    def template_from_embedding(self, exemplar_features: torch.Tensor) -> torch.Tensor:
-        """``ω(φ(z))``: the filter learned on the whole exemplar map, cropped by ``margin`` cells."""
-        return self.filter(exemplar_features)
-
-    def match(self, template: torch.Tensor, instance_features: torch.Tensor) -> torch.Tensor:
-        return self.gain * xcorr(template, instance_features) + self.bias
-
-
-def cf_margin(margin: int | None, pretrained_backbone: bool) -> int:
-    """The CF crop ``margin`` of CFNet and AdaCFNet (``None``: 16 cells on the AlexNet path, 57x57 -> 25x25
-    filters; 8 on the pretrained path, 33x33 -> 17x17, see :class:`CFNetNet`)."""
-    if margin is not None:
-        return int(margin)
-    return 8 if pretrained_backbone else 16
