@@ -163,42 +163,34 @@ def write_report(report: dict, out_dir) -> list[Path]:
         overall = {t: r["overall"] for t, r in by_tracker.items()}
         if experiment in ONE_PASS:
             label = experiment.upper()
-            written.append(
-                plots.curve_plot(
-                    out_dir / f"{experiment}_success.png",
-                    protocol.success_threshold_values,
-                    {t: (np.array(o["success_curve"]), o["auc"]) for t, o in overall.items()},
-                    _title(f"Success plots of {label}", report),
-                    "overlap threshold",
-                    "success rate",
-                    colors=colors,
-                )
-            )
-            written.append(
-                plots.curve_plot(
-                    out_dir / f"{experiment}_precision.png",
-                    protocol.precision_thresholds,
-                    {t: (np.array(o["precision_curve"]), o["precision"]) for t, o in overall.items()},
-                    _title(f"Precision plots of {label}", report),
-                    "location error threshold (pixels)",
+            for kind, thresholds, curve, score, xlabel in (
+                ("success", protocol.success_threshold_values, "success_curve", "auc", "overlap threshold"),
+                (
                     "precision",
-                    colors=colors,
-                )
-            )
-            written.append(
-                plots.curve_plot(
-                    out_dir / f"{experiment}_norm_precision.png",
-                    protocol.normalized_precision_thresholds,
-                    {
-                        t: (np.array(o["normalized_precision_curve"]), o["normalized_precision"])
-                        for t, o in overall.items()
-                    },
-                    _title(f"Normalized precision plots of {label}", report),
-                    "normalized location error threshold",
+                    protocol.precision_thresholds,
+                    "precision_curve",
+                    "precision",
+                    "location error threshold (pixels)",
+                ),
+                (
                     "normalized precision",
-                    colors=colors,
+                    protocol.normalized_precision_thresholds,
+                    "normalized_precision_curve",
+                    "normalized_precision",
+                    "normalized location error threshold",
+                ),
+            ):
+                written.append(
+                    plots.curve_plot(
+                        out_dir / f"{experiment}_{kind.replace('normalized', 'norm').replace(' ', '_')}.png",
+                        thresholds,
+                        {t: (np.array(o[curve]), o[score]) for t, o in overall.items()},
+                        _title(f"{kind.capitalize()} plots of {label}", report),
+                        xlabel,
+                        "success rate" if kind == "success" else kind,
+                        colors=colors,
+                    )
                 )
-            )
             groups, score = "per_attribute", "auc"
         else:
             written.append(
