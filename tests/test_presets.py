@@ -173,20 +173,8 @@ def test_track_takes_a_preset_and_param_over_it(tmp_path):
 def test_eval_records_the_resolved_params_and_the_results_folder_rebuilds_its_tracker(tmp_path):
     root, preset = tiny_otb(tmp_path / "otb"), write_preset(tmp_path / "wide.yaml")
     results = tmp_path / "results"
-    result = run(
-        "eval",
-        "--preset",
-        str(preset),
-        "--param",
-        OVERRIDE,
-        "--dataset",
-        "otb-folder",
-        "--root",
-        str(root),
-        "--results",
-        str(results),
-        "--quiet",
-    )
+    dataset = ("--dataset", "otb-folder", "--root", str(root), "--results", str(results), "--quiet")
+    result = run("eval", "--preset", str(preset), "--param", OVERRIDE, *dataset)
     assert result.returncode == 0, result.stderr
     folder = results / "siamfc-wide"  # the preset's name
     record = json.loads((folder / "run.json").read_text())
@@ -199,35 +187,8 @@ def test_eval_records_the_resolved_params_and_the_results_folder_rebuilds_its_tr
     np.testing.assert_allclose(tracked(rebuilt, frames_of(root), boxes[0]), boxes, atol=1e-3)
 
     # the same run again reuses its results; another preset value is another run
-    assert (
-        run(
-            "eval",
-            "--preset",
-            str(preset),
-            "--param",
-            OVERRIDE,
-            "--dataset",
-            "otb-folder",
-            "--root",
-            str(root),
-            "--results",
-            str(results),
-            "--quiet",
-        ).returncode
-        == 0
-    )
-    other = run(
-        "eval",
-        "--preset",
-        str(preset),
-        "--dataset",
-        "otb-folder",
-        "--root",
-        str(root),
-        "--results",
-        str(results),
-        "--quiet",
-    )
+    assert run("eval", "--preset", str(preset), "--param", OVERRIDE, *dataset).returncode == 0
+    other = run("eval", "--preset", str(preset), *dataset)
     assert other.returncode == 2 and "holds results of another run" in other.stderr, other.stderr
 
 
