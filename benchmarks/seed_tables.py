@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fcntl
 import hashlib
 import json
 import shlex
@@ -76,6 +77,7 @@ from pathlib import Path
 import numpy as np
 
 from common import REPO, RESULTS, add_shared_argument, command_line, provenance
+from siamtrack.atomic_files import write_text_atomically
 
 SIAMTRACK = str(Path(sys.executable).parent / "siamtrack")
 FIGURES = REPO / "benchmarks" / "figures"
@@ -636,11 +638,15 @@ def read_ledger(results: Path) -> dict[str, float]:
 
 
 def add_to_ledger(results: Path, key: str, seconds: float) -> None:
-    """Add ``seconds`` of wall time to ``key`` (a resumed job adds to its earlier calls)."""
-    ledger = read_ledger(results)
-    ledger[key] = ledger.get(key, 0.0) + seconds
+    """Add ``seconds`` of wall time to ``key`` (a resumed job adds to its earlier calls). Several drivers may share
+    one results folder (a table's seeds run in parallel, one per core): the read-add-write holds a lock on
+    ``<ledger>.lock`` and the file is replaced atomically, so no entry is lost and no reader sees half a file."""
     results.mkdir(parents=True, exist_ok=True)
-    (results / WALL_LEDGER).write_text(json.dumps(ledger, indent=1, sort_keys=True) + "\n")
+    with open(results / f"{WALL_LEDGER}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ledger = read_ledger(results)
+        ledger[key] = ledger.get(key, 0.0) + seconds
+        write_text_atomically(results / WALL_LEDGER, json.dumps(ledger, indent=1, sort_keys=True) + "\n")
 
 
 def run_job(job: Job, runs: Path, results: Path) -> None:

@@ -222,3 +222,21 @@ def test_dry_run_lists_every_command(table, tmp_path, shared):
         params = [command[i + 1] for i, item in enumerate(command) if item == "--param"]
         assert params[: len(st.ROWS[row].params)] == list(st.ROWS[row].params)
         assert ("seed=" in " ".join(params)) == st.ROWS[row].param_seed
+
+
+# --- the wall-time ledger ----------------------------------------------------------------------------------------
+
+
+def test_the_wall_ledger_loses_no_entry_when_drivers_add_to_it_in_parallel(tmp_path):
+    # two drivers share a results folder when a table's seeds run one per core; unlocked read-add-write lost entries
+    # and a reader could meet a half-written file (json.JSONDecodeError)
+    script = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); import seed_tables as st\n"
+        "for _ in range(40): st.add_to_ledger(Path(sys.argv[2]), sys.argv[3], 0.5)\n"
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, str(REPO / "benchmarks"), str(tmp_path), key])
+        for key in ("a", "a", "b", "c")
+    ]
+    assert [worker.wait(timeout=120) for worker in workers] == [0, 0, 0, 0]
+    assert st.read_ledger(tmp_path) == {"a": 40.0, "b": 20.0, "c": 20.0}
