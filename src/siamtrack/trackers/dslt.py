@@ -83,7 +83,7 @@ REGRESSION_LOSSES = ("shrinkage", "l2", "l3", "ohnm")
 class DSLTParams:
     """Hyper-parameters of DSLT*; paper values where the paper gives one (Sec. 3.2, 5.1), ours otherwise."""
 
-    backbone: str = "siamfc"  # siamfc | vgg16 | resnet50 | efficientnet-lite0 (see siamtrack.models.two_layer_features)
+    backbone: str = "siamfc"  # siamfc | vgg16 | resnet50 | efficientnet-lite0/1/2 (models.two_layer_features)
     layers: tuple[str, str] | None = None  # (shallow, deep); None: DEFAULT_LAYERS[backbone]
     instance_size: int = 255  # search crop side (model pixels); see check_instance_size
     context_size: float = 127.0  # model pixels onto which the context square s_z maps

@@ -80,7 +80,7 @@ ROLES = ("conv4_1", "conv4_3")
 class TADTParams:
     """Hyper-parameters of TADT; the paper's values (Sec. 5.1) where it gives them, ours otherwise."""
 
-    backbone: str = "siamfc"  # siamfc (the project's SiamFC embedding) | vgg16 (the paper's) | efficientnet-lite0
+    backbone: str = "siamfc"  # siamfc (the project's SiamFC embedding) | vgg16 (the paper's) | efficientnet-lite0/1/2
     select_conv4_1: str = "regress+rank"  # none | rand | regress | rank | regress+rank (Table 5)
     select_conv4_3: str = "regress"
     conv4_1_channels: int = 80  # of VGG-16's 512; scaled by channels / 512 for other backbones
