@@ -634,12 +634,32 @@ def plan(
 
 
 def job_done(job: Job, runs: Path, results: Path, sequences, vot_sequences) -> bool:
-    """Whether ``job`` has nothing left to do: a trained ``model.pth``; results that score on every sequence."""
+    """Whether ``job`` has nothing left to do: a ``model.pth`` trained with the config the job would train now;
+    results that score on every sequence and were computed with the weights the job would read now.
+
+    A run folder trained with another config (the row's recipe changed since; its folder name holds only the
+    overrides' digest) is an error naming the folder and the keys, never reused. Results of other weights (the
+    run was retrained) are not done: ``siamtrack eval`` then refuses the folder with a message saying what
+    differs."""
     from siamtrack.evaluation.evaluate import evaluate_one_pass, evaluate_supervised
+    from siamtrack.evaluation.runner import RUN_FILE, file_sha256
+    from siamtrack.training.config import load_config
+    from siamtrack.training.run_folder import config_changes
 
     name = job.key.split(" ", 1)[1]
     if job.kind == "train":
-        return (runs / name / "model.pth").exists()
+        run_dir = runs / name
+        if not (run_dir / "model.pth").exists():
+            return False
+        command = job.command
+        overrides = [command[i + 1] for i, item in enumerate(command) if item == "--set"]
+        changed = config_changes(load_config(command[command.index("--config") + 1], overrides), run_dir)
+        if changed:
+            raise SystemExit(
+                f"error: {run_dir} was trained with another config than its row's now (changed keys: "
+                f"{', '.join(changed)}); move it aside (its results too) to retrain it"
+            )
+        return True
     try:
         if job.kind == "eval":
             evaluate_one_pass(results, name, sequences, "otb")
@@ -647,6 +667,11 @@ def job_done(job: Job, runs: Path, results: Path, sequences, vot_sequences) -> b
             evaluate_supervised(results, name, vot_sequences, "vot", "baseline")
     except Exception:  # noqa: BLE001 - missing or unfinished results: the job has work left
         return False
+    if "--weights" in job.command:
+        weights, record = Path(job.command[job.command.index("--weights") + 1]), results / name / RUN_FILE
+        if not (weights.is_file() and record.is_file()):  # siamtrack eval says what is wrong
+            return False
+        return json.loads(record.read_text()).get("weights_sha256") == file_sha256(weights)
     return True
 
 

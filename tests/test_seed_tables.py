@@ -240,3 +240,72 @@ def test_the_wall_ledger_loses_no_entry_when_drivers_add_to_it_in_parallel(tmp_p
     ]
     assert [worker.wait(timeout=120) for worker in workers] == [0, 0, 0, 0]
     assert st.read_ledger(tmp_path) == {"a": 40.0, "b": 20.0, "c": 20.0}
+
+
+# --- what counts as done -----------------------------------------------------------------------------------------
+
+
+def _jobs(row: str, tmp_path: Path) -> dict:
+    ((_, _, jobs),) = st.plan([row], [0], tmp_path / "runs", tmp_path / "results", tmp_path / "shared")
+    return {job.kind: job for job in jobs}
+
+
+def test_a_run_folder_trained_with_another_config_is_refused_not_reused(tmp_path):
+    from siamtrack.training.config import dump_config
+    from siamtrack.training.run_folder import config_changes
+
+    train = _jobs("cfnet-lite m10", tmp_path)["train"]
+    command = train.command
+    run_dir = Path(command[command.index("--run-dir") + 1])
+    overrides = [command[i + 1] for i, item in enumerate(command) if item == "--set"]
+    config = load_config(command[command.index("--config") + 1], overrides)
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.yaml").write_text(dump_config(config))
+    assert not st.job_done(train, tmp_path / "runs", tmp_path / "results", [], [])  # no model.pth yet
+    (run_dir / "model.pth").write_bytes(b"")
+    assert st.job_done(train, tmp_path / "runs", tmp_path / "results", [], [])
+
+    # the memory layout is not a change of what trains; the recipe's filter crop is
+    layout = load_config(command[command.index("--config") + 1], overrides + ["train.channels_last=true"])
+    (run_dir / "config.yaml").write_text(dump_config(layout))
+    assert config_changes(config, run_dir) == []
+    older = load_config(command[command.index("--config") + 1], overrides + ["model.args.margin=8"])
+    (run_dir / "config.yaml").write_text(dump_config(older))
+    with pytest.raises(SystemExit, match=f"{run_dir} was trained with another config .*model.args.margin"):
+        st.job_done(train, tmp_path / "runs", tmp_path / "results", [], [])
+
+
+def test_results_of_other_weights_are_not_done(tmp_path, monkeypatch):
+    import json
+
+    from siamtrack.evaluation import evaluate
+    from siamtrack.evaluation.runner import file_sha256
+
+    monkeypatch.setattr(evaluate, "evaluate_one_pass", lambda *args: {})  # every sequence scores
+    job = _jobs("cfnet-lite m10", tmp_path)["eval"]
+    weights = Path(job.command[job.command.index("--weights") + 1])
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"the weights the results were computed with")
+    folder = tmp_path / "results" / job.key.split(" ", 1)[1]
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"weights_sha256": file_sha256(weights)}))
+    assert st.job_done(job, tmp_path / "runs", tmp_path / "results", [], [])
+    weights.write_bytes(b"retrained")  # siamtrack eval, run again, refuses the folder and says why
+    assert not st.job_done(job, tmp_path / "runs", tmp_path / "results", [], [])
+
+
+def test_an_objective_recorded_under_its_former_path_is_the_same_config(tmp_path):
+    import yaml
+
+    from siamtrack.training.config import dump_config
+    from siamtrack.training.run_folder import config_changes
+
+    config = load_config("bundled/pretrained/siamrpn_sl-lite0-cached")
+    assert config.loss.name == "siamtrack.training.objectives:rpn_objective"
+    saved = yaml.safe_load(dump_config(config))
+    saved["loss"]["name"] = "siamtrack.models.siamrpn:rpn_objective"  # run folders trained before the move
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
+    assert config_changes(config, tmp_path) == []
+    saved["loss"]["name"] = "siamtrack.training.objectives:edcf_objective"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
+    assert config_changes(config, tmp_path) == ["loss.name"]

@@ -19,10 +19,12 @@ from siamtrack.training.config import Config, ConfigError, config_from_dict, con
 from siamtrack.atomic_files import write_text_atomically
 
 CHECKPOINT_FORMAT = 1
-# keys that may change between a run and its resumption (they do not change the numbers)
+# keys that may change between a run and its resumption (they do not change the numbers; channels_last is the memory
+# layout only, the same weights within float rounding: tests/training/test_feature_cache.py)
 RESUMABLE_CHANGES = {
     ("train", "progress"),
     ("train", "workers"),
+    ("train", "channels_last"),
     ("data", "curation", "workers"),
     ("data", "curation", "cache_dir"),
     ("data", "curation", "directory"),
@@ -122,15 +124,26 @@ def check_run_dir(config: Config, run_dir: Path, resume: bool) -> None:
             "continue it or choose another --run-dir"
         )
     if resume and config_path.exists():
-        saved = yaml.safe_load(config_path.read_text())  # keys added to Config since then take their defaults
-        changed = differences(config_to_dict(config_from_dict(saved, str(config_path))), config_to_dict(config))
+        changed = config_changes(config, run_dir)
         if changed:
-            raise ConfigError(
-                f"{config_path}: cannot resume with a different config; changed keys: "
-                f"{['.'.join(map(str, key)) for key in changed]}"
-            )
+            raise ConfigError(f"{config_path}: cannot resume with a different config; changed keys: {changed}")
         return
     write_text_atomically(config_path, dump_config(config))
+
+
+def config_changes(config: Config, run_dir: Path) -> list[str]:
+    """The keys (dotted) in which ``config`` differs from the one ``run_dir/config.yaml`` recorded (keys added to
+    Config since then take their defaults there). What makes a run folder stale: e.g. a recipe changed after the
+    folder was trained."""
+    from siamtrack.training.objectives import MOVED
+
+    config_path = Path(run_dir) / "config.yaml"
+    saved = yaml.safe_load(config_path.read_text())
+    loss = saved.get("loss") if isinstance(saved, dict) else None
+    if isinstance(loss, dict) and loss.get("name") in MOVED:  # an objective's former path names the same function
+        loss["name"] = MOVED[loss["name"]]
+    changed = differences(config_to_dict(config_from_dict(saved, str(config_path))), config_to_dict(config))
+    return [".".join(map(str, key)) for key in changed]
 
 
 __all__ = [
@@ -139,6 +152,7 @@ __all__ = [
     "LOG_COLUMNS",
     "RESUMABLE_CHANGES",
     "check_run_dir",
+    "config_changes",
     "differences",
     "seed_everything",
     "unwrap",
