@@ -144,21 +144,23 @@ ROWS: dict[str, Row] = {
     "siamfc-lite bf16": Row("siamfc-lite", _SIAMFC, params=("precision=bfloat16",)),
     "tadt-lite": Row("tadt-lite"),  # Regress+Rank / Regress: deterministic
     "dslt-lite": Row("dslt-lite", param_seed=True),  # shrinkage a = 10, c = 0.2, exp(Y); random 1x1 reductions
+    # the recipe: CFNet-conv2's filter extent, 13x13 cells = 104 px (CFNet's 25 cells at stride 4 = 100 px), 21x21
+    # scores, +-80 px (models/siamese.py CFNetNet says why)
     "cfnet-lite": Row("cfnet-lite", _CFNET),
-    # CF regulariser 1 instead of CFNet's 10: on these maps lambda = 10 outweighs most frequencies' energy (RESULTS.md)
-    "cfnet-lite lam1": Row("cfnet-lite", _CFNET, overrides=("model.args.lam=1.0",)),
-    # the score's gain s of Eq. 3 starting at 10 instead of CFNet's 1: cfnet-lite s0's CF responses are ~0.6 on the
-    # target and ~0.07 off it, so s = 1 starts the logistic loss on squashed logits and the adjust layer's gradients
-    # (which scale with s) 5-10x below siamfc-lite's (s starts at 5 on responses twice as large)
-    "cfnet-lite gain10": Row("cfnet-lite", _CFNET, overrides=("model.args.gain=10.0",)),
-    # the CF template cropped to the target's 7x7 cells (margin 13 of 33) instead of 17x17: siamfc-lite's template
-    # extent, and a 27x27 score map, siamfc-lite's +-104 px search range instead of +-64 px
+    # the recipe before session 8: the filter's centre 17x17 cells (136 px), 17x17 scores, CFNet-conv2's +-64 px range
+    "cfnet-lite m8": Row("cfnet-lite", _CFNET, overrides=("model.args.margin=8",)),
+    # on m8: CF regulariser 1 instead of CFNet's 10: on these maps lambda = 10 outweighs most frequencies' energy
+    "cfnet-lite lam1": Row("cfnet-lite", _CFNET, overrides=("model.args.margin=8", "model.args.lam=1.0")),
+    # on m8: the score's gain s of Eq. 3 starting at 10 instead of CFNet's 1: cfnet-lite m8 s0's CF responses are
+    # ~0.6 on the target and ~0.07 off it, so s = 1 starts the logistic loss on squashed logits and the adjust
+    # layer's gradients (which scale with s) 5-10x below siamfc-lite's (s starts at 5 on responses twice as large)
+    "cfnet-lite gain10": Row("cfnet-lite", _CFNET, overrides=("model.args.margin=8", "model.args.gain=10.0")),
+    # the CF template cropped to the target's 7x7 cells (margin 13 of 33): siamfc-lite's template extent, and a
+    # 27x27 score map, siamfc-lite's +-104 px search range
     "cfnet-lite m13": Row("cfnet-lite", _CFNET, overrides=("model.args.margin=13",)),
-    # 13x13 cells = 104 px, CFNet-conv2's own filter extent (25 cells at stride 4 = 100 px); 21x21 scores, +-80 px
-    "cfnet-lite m10": Row("cfnet-lite", _CFNET, overrides=("model.args.margin=10",)),
-    "adacfnet-lite": Row("adacfnet-lite", _ADACFNET),  # SE + focal logistic (a = 2, b = 1)
-    # AdaCFNet's CF template at CFNet-conv2's own filter extent, as "cfnet-lite m10"
-    "adacfnet-lite m10": Row("adacfnet-lite", _ADACFNET, overrides=("model.args.margin=10",)),
+    "adacfnet-lite": Row("adacfnet-lite", _ADACFNET),  # SE + focal logistic (a = 2, b = 1), the recipe's 13x13 filter
+    # AdaCFNet's CF template at the former recipe's 17x17, as "cfnet-lite m8"
+    "adacfnet-lite m8": Row("adacfnet-lite", _ADACFNET, overrides=("model.args.margin=8",)),
     "rasnet-lite": Row("rasnet-lite", _RASNET),  # general + residual + channel, joint form (Eq. 8)
     "siamrpn_sl-lite": Row("siamrpn_sl-lite", _SIAMRPN),  # shrinkage classification (a = 10, c = 0.6)
     # search windows zoomed 1/1.18..1.18 per axis on the cached maps (pysot's search scale 0.18): boxes of other sizes
@@ -293,12 +295,12 @@ TABLES: dict[str, Table] = {
                 "tadt-lite",
                 "dslt-lite",
                 "cfnet-lite",
+                "cfnet-lite m8",
                 "cfnet-lite lam1",
                 "cfnet-lite gain10",
                 "cfnet-lite m13",
-                "cfnet-lite m10",
                 "adacfnet-lite",
-                "adacfnet-lite m10",
+                "adacfnet-lite m8",
                 "rasnet-lite",
                 "siamrpn_sl-lite",
                 "siamrpn_sl-lite scale",
@@ -325,11 +327,11 @@ TABLES: dict[str, Table] = {
             Claim("siamrpn_sl-lite scale", "siamrpn_sl-lite", None, "-"),
             Claim("siamrpn_sl-lite all", "siamrpn_sl-lite scale", None, "-"),
             Claim("siamrpn_sl-lite focal", "siamrpn_sl-lite all", None, "-"),
-            Claim("cfnet-lite lam1", "cfnet-lite", None, "-"),
-            Claim("cfnet-lite gain10", "cfnet-lite", None, "-"),
-            Claim("cfnet-lite m13", "cfnet-lite", None, "-"),
-            Claim("cfnet-lite m10", "cfnet-lite", None, "-"),
-            Claim("adacfnet-lite m10", "adacfnet-lite", None, "-"),
+            Claim("cfnet-lite m8", "cfnet-lite", None, "-"),
+            Claim("cfnet-lite lam1", "cfnet-lite m8", None, "-"),
+            Claim("cfnet-lite gain10", "cfnet-lite m8", None, "-"),
+            Claim("cfnet-lite m13", "cfnet-lite m8", None, "-"),
+            Claim("adacfnet-lite m8", "adacfnet-lite", None, "-"),
             Claim("siamfc-lite ft1 1ep", "siamfc-lite 1ep", None, "-"),
         ),
         protocol="got10k",

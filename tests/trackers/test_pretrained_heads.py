@@ -143,7 +143,7 @@ def test_scores_peak_where_the_exemplar_is_in_the_search_crop(heads, name, textu
     crop moves every peak."""
     model = heads[name]
     exemplar = texture[..., 32:289, 32:289]
-    size = {"cfnet-conv2": 17, "adacfnet": 17, "rasnet": 27}[name]  # 33 - 17 + 1 and 33 - 7 + 1
+    size = {"cfnet-conv2": 21, "adacfnet": 21, "rasnet": 27}[name]  # 33 - 13 + 1 and 33 - 7 + 1
     for dy, dx in ((0, 0), (16, -8), (-24, 16), (8, 32)):
         search = texture[..., 32 + dy : 289 + dy, 32 + dx : 289 + dx]
         with torch.no_grad():
@@ -154,15 +154,15 @@ def test_scores_peak_where_the_exemplar_is_in_the_search_crop(heads, name, textu
 
 
 @pytest.mark.parametrize("name", ["cfnet-conv2", "adacfnet"])
-def test_cf_template_is_the_centre_17x17_of_the_filter_learned_on_the_whole_map(heads, name):
+def test_cf_template_is_the_centre_13x13_of_the_filter_learned_on_the_whole_map(heads, name):
     model = heads[name]
     image = torch.rand(1, 3, 257, 257) * 255
     with torch.no_grad():
         features = model.embed(image)
         full = CorrelationFilter(lam=model.filter.lam, sigma=model.filter.sigma, margin=0)(features)
         template = model.template(image)
-    assert model.filter.margin == 8 and full.shape[-2:] == (33, 33)
-    torch.testing.assert_close(template, center_cells(full, 17))
+    assert model.filter.margin == 10 and full.shape[-2:] == (33, 33)  # CFNet-conv2's filter extent (CFNetNet)
+    torch.testing.assert_close(template, center_cells(full, 13))
 
 
 def test_adacfnet_se_rescales_the_embedding_and_without_it_is_cfnet(heads):

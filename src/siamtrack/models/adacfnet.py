@@ -26,7 +26,7 @@ The frozen trunk gets none: a block inside it would change the ImageNet features
 (and the cached maps). The adjust layer is conv + BN without a ReLU (as for SiamFC and CFNet on this path, so that
 ``attention=False`` is exactly the ``cfnet-conv2`` pretrained network); the squeeze is the spatial mean of its
 signed output, which is still input-conditioned. The CF layer and its crop are CFNet-conv2's on this path
-(:class:`~siamtrack.models.siamese.CFNetNet`: the filter learned on the 33x33 exemplar map, cropped to 17x17).
+(:class:`~siamtrack.models.siamese.CFNetNet`: the filter learned on the 33x33 exemplar map, cropped to 13x13).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class AdaCFNetNet(CorrelationFilterSiamese):
 
     ``backbone="efficientnet-lite0"`` (with ``stage``, ``channels``, ``finetune_stages``, ``pretrained``; ``width``
     must stay 1): the SE block on the pretrained embedding (see the module doc), 257x257 crops, the filter learned on
-    the 33x33 exemplar map and cropped by ``margin`` = 8 to 17x17, 17x17 score maps. What trains: the adjust layer,
+    the 33x33 exemplar map and cropped by ``margin`` = 10 to 13x13, 21x21 score maps. What trains: the adjust layer,
     the SE block's two FC layers and ``s, b``.
     """
 

@@ -147,10 +147,10 @@ class CorrelationFilterSiamese(SiameseNet):
     scalars ``s, b`` (``gain``/``bias``). Subclasses build the embedding, then call :meth:`add_correlation_filter`."""
 
     def add_correlation_filter(self, lam: float, sigma: float, margin: int | None, gain: float, bias: float) -> None:
-        """The CF layer (``margin`` ``None``: 16 cells on the AlexNet path, 57x57 -> 25x25 filters; 8 on the
-        pretrained path, 33x33 -> 17x17, see :class:`CFNetNet`) and ``s, b`` at their initial values."""
+        """The CF layer (``margin`` ``None``: 16 cells on the AlexNet path, 57x57 -> 25x25 filters; 10 on the
+        pretrained path, 33x33 -> 13x13, see :class:`CFNetNet`) and ``s, b`` at their initial values."""
         if margin is None:
-            margin = 8 if self.pretrained_backbone else 16
+            margin = 10 if self.pretrained_backbone else 16
         self.filter = CorrelationFilter(lam=lam, sigma=sigma, margin=int(margin))
         self.gain = nn.Parameter(torch.tensor(float(gain)))
         self.bias = nn.Parameter(torch.tensor(float(bias)))
@@ -178,13 +178,17 @@ class CFNetNet(CorrelationFilterSiamese):
     ``φ`` by the ImageNet :class:`~siamtrack.models.pretrained.PretrainedEmbedding` at stride 8. Eq. 3 is unchanged:
     ``ω`` learns the filter on the whole 33x33 map of the 257x257 exemplar (Hann window, the closed form of
     AdaCFNet Eq. 1-2 with ``lam`` and a Gaussian of ``sigma`` = 2 cells, as CFNet's σ equals its 2-cell positive
-    radius) and ``margin`` defaults to 8 there: the 17x17 centre of the filter is matched against the 33x33 search
-    map, giving 17x17 score maps. Why crop: an uncropped 33x33 filter fits a 33x33 search map in one place only
+    radius) and ``margin`` defaults to 10 there: the 13x13 centre of the filter is matched against the 33x33 search
+    map, giving 21x21 score maps. Why crop: an uncropped 33x33 filter fits a 33x33 search map in one place only
     (a 1x1 score map, no search); and the filter is the solution for *circular* shifts of the windowed map, so its
     outer cells weight features that the window zeroed and wrapped-around shifts that never occur in an image
-    (boundary effects): its centre is the part that describes the target and its context. 17x17 cells = 136 px
-    cover the 127-px context square, and the 17x17 score map spans +-64 px of displacement, CFNet-conv2's range
-    (33x33 scores at stride 4). Only the adjust layer and ``s, b`` train (the CF layer has no parameters).
+    (boundary effects): its centre is the part that describes the target and its context. Why 13x13: it is
+    CFNet-conv2's own filter extent (25x25 cells at stride 4 = 100 px; 13x13 at stride 8 = 104 px), and the 21x21
+    score map searches +-80 px. A 33x33 search map cannot also give CFNet-conv2's +-64 px range with its extent;
+    the 17x17 crop (136 px, +-64 px) that did was measured below it over three training seeds each (dev-eval
+    AUC 0.430 +- 0.006 against 0.477 +- 0.008 or more, benchmarks/RESULTS.md, seed table ``pretrained``), and the
+    7x7 crop (SiamFC's 56-px template, +-104 px) with one seed in between (0.447). Only the adjust layer and
+    ``s, b`` train (the CF layer has no parameters).
     """
 
     exemplar_size = 255

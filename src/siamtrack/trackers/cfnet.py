@@ -14,7 +14,8 @@ SiamFC-style training pairs. (The authors' MATLAB tracker maps ``s_z`` onto all 
 the training scale; set ``context_size=255`` to reproduce that.)
 
 ``cfnet-lite`` (:class:`CFNetLiteTracker`) is the same search around CFNet-conv2 on the ImageNet EfficientNet-Lite0
-embedding: 257x257 crops (the network's), 17x17 responses at stride 8 upsampled x16.
+embedding: 257x257 crops (the network's), 21x21 responses at stride 8 (the filter's crop decides: 13x13 cells by
+default, :class:`~siamtrack.models.siamese.CFNetNet`) upsampled x16.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class CFNetConv1Params(CFNetParams):
 
 @dataclass(frozen=True)
 class CFNetLiteParams(CFNetParams):
-    """CFNet-conv2's hyper-parameters for the pretrained network (stride 8, 17x17 score maps): responses upsampled
+    """CFNet-conv2's hyper-parameters for the pretrained network (stride 8, 21x21 score maps): responses upsampled
     x16, so that an upsampled cell is half a crop pixel as with CFNet's x8 at stride 4. The crop sizes are the
     network's (257x257, :attr:`~siamtrack.models.siamese.SiameseNet.tracking_params`)."""
 
@@ -83,7 +84,7 @@ class CFNetConv5Tracker(CFNetTracker):
 
 class CFNetLiteTracker(LiteTracker, CFNetTracker):
     """CFNet-conv2's tracker on the ImageNet EfficientNet-Lite0 embedding (``CFNetNet(backbone="efficientnet-lite0")``:
-    the correlation filter learned on the 33x33 map of a 257x257 exemplar, cropped to 17x17). No weights: ImageNet
+    the correlation filter learned on the 33x33 map of a 257x257 exemplar, cropped to 13x13). No weights: ImageNet
     trunk + random adjust layer; AlexNet CFNet weights are refused
     (:class:`~siamtrack.trackers.siamese.LiteTracker`)."""
 
