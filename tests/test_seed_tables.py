@@ -254,7 +254,7 @@ def test_a_run_folder_trained_with_another_config_is_refused_not_reused(tmp_path
     from siamtrack.training.config import dump_config
     from siamtrack.training.run_folder import config_changes
 
-    train = _jobs("cfnet-lite m10", tmp_path)["train"]
+    train = _jobs("cfnet-lite m13", tmp_path)["train"]
     command = train.command
     run_dir = Path(command[command.index("--run-dir") + 1])
     overrides = [command[i + 1] for i, item in enumerate(command) if item == "--set"]
@@ -282,7 +282,7 @@ def test_results_of_other_weights_are_not_done(tmp_path, monkeypatch):
     from siamtrack.evaluation.runner import file_sha256
 
     monkeypatch.setattr(evaluate, "evaluate_one_pass", lambda *args: {})  # every sequence scores
-    job = _jobs("cfnet-lite m10", tmp_path)["eval"]
+    job = _jobs("cfnet-lite m13", tmp_path)["eval"]
     weights = Path(job.command[job.command.index("--weights") + 1])
     weights.parent.mkdir(parents=True)
     weights.write_bytes(b"the weights the results were computed with")
