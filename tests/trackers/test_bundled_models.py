@@ -32,6 +32,8 @@ def test_the_expected_models_are_bundled():
         "siamrpn_sl",
         "siamfc-lite",
         "rasnet-lite",
+        "cfnet-lite",
+        "adacfnet-lite",
     }
     assert expected <= set(BUNDLED), f"missing bundled weights: {sorted(expected - set(BUNDLED))}"
 
