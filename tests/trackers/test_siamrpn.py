@@ -127,6 +127,49 @@ def test_objective_is_eq16_from_the_outputs(tiny_rpn, classification, args, func
     tiny_rpn.zero_grad()
 
 
+def test_per_positive_class_weights_weigh_every_labelled_anchor_by_one_over_the_positives(tiny_rpn):
+    """RetinaNet's normalisation (``class_weights="per_positive"``): a negative weighs what a positive weighs."""
+    torch.manual_seed(3)
+    batch = {
+        "exemplar": torch.rand(2, 3, 127, 127) * 255,
+        "instance": torch.rand(2, 3, 255, 255) * 255,
+        "instance_box": torch.tensor([[100.0, 100.0, 60.0, 50.0], [90.0, 110.0, 70.0, 40.0]]),
+    }
+    with torch.no_grad():
+        value = rpn_objective(
+            tiny_rpn, batch, classification="bce", eta=0.0, max_samples=None, class_weights="per_positive"
+        )
+        out = tiny_rpn(batch["exemplar"], batch["instance"])
+    labels, _ = assign_targets(batch["instance_box"], tiny_rpn.anchors(17, 255), max_samples=None)
+    logits = (out["cls"][:, 5:] - out["cls"][:, :5]).reshape(2, -1)
+    per_anchor = F.binary_cross_entropy_with_logits(logits, (labels > 0).float(), reduction="none")
+    expected = [per_anchor[p][labels[p] != 0].sum() / (labels[p] > 0).sum() for p in range(2)]
+    assert all((labels[p] > 0).sum() > 0 for p in range(2))
+    assert value.item() == pytest.approx(torch.stack(expected).mean().item(), rel=1e-5)
+    with pytest.raises(ValueError, match="class_weights must be 'balanced' or 'per_positive', got 'retina'"):
+        rpn_objective(tiny_rpn, batch, class_weights="retina")
+
+
+def test_the_objectives_arguments_are_checked_before_training():
+    from siamtrack.training.config import ConfigError
+
+    config = config_from_dict(
+        {
+            "model": {"name": "siamrpn"},
+            "loss": {"name": "siamtrack.training.objectives:rpn_objective", "args": {"class_weight": "balanced"}},
+        }
+    )
+    with pytest.raises(ConfigError, match="do not fit the objective .*class_weight"):
+        check_loss_and_labels(config)
+    good = config_from_dict(
+        {
+            "model": {"name": "siamrpn"},
+            "loss": {"name": "siamtrack.training.objectives:rpn_objective", "args": {"class_weights": "per_positive"}},
+        }
+    )
+    check_loss_and_labels(good)
+
+
 class FixedOutputs(torch.nn.Module):
     """Stands in for the fused network inside the tracker: returns chosen maps."""
 

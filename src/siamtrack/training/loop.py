@@ -167,8 +167,12 @@ def check_loss_and_labels(config: Config) -> None:
     loss, kind = config.loss, config.labels.kind
     objective = objective_function(config)
     if objective is not None:
+        from_outputs = getattr(objective, "loss_from_outputs", None)
         try:
-            inspect.signature(objective).bind(None, None, **loss.args)
+            if from_outputs is None:
+                inspect.signature(objective).bind(None, None, **loss.args)
+            else:  # rpn_objective passes its keyword arguments on to rpn_loss(net, outputs, boxes, size, ...)
+                inspect.signature(from_outputs).bind(None, None, None, None, **loss.args)
         except TypeError as error:
             raise ConfigError(f"loss.args {loss.args!r} do not fit the objective {loss.name}: {error}") from None
         return

@@ -100,42 +100,13 @@ def edcf_objective(
     return total
 
 
-def rpn_objective(
-    model: nn.Module,
-    batch: dict,
-    classification: str = "bce",
-    classification_args: dict | None = None,
-    eta: float = 1.0,
-    pos_iou: float = 0.6,
-    neg_iou: float = 0.3,
-    max_samples: int | None = 64,
-    max_positives: int = 16,
-    smooth_l1_beta: float = 1.0 / 9.0,
-) -> torch.Tensor:
+def rpn_objective(model: nn.Module, batch: dict, **loss_args) -> torch.Tensor:
     """DSLT Eq. 16 for a training batch, ``L_cls + η L_reg`` averaged over the pairs (the training loop's
-    ``loss.name: siamtrack.training.objectives:rpn_objective`` with these keyword arguments as ``loss.args``): the
-    network on the batch's images, then :func:`rpn_loss`.
-
-    ``classification``: ``bce`` (SiamRPN), ``focal_bce`` (SiamRPN_fl, Eq. 11) or ``shrinkage_bce`` (SiamRPN_sl,
-    Eq. 14), with ``classification_args`` (e.g. ``{a: 10, c: 0.6}``); the classes are weighted by
-    :func:`siamtrack.losses.balanced_weights` over the sampled anchors. ``L_reg``: smooth L1 (``beta = 1/9``:
-    Faster R-CNN's RPN, σ = 3) of the four offsets, summed over them and averaged over the positives.
-    """
+    ``loss.name: siamtrack.training.objectives:rpn_objective``): the network on the batch's images, then
+    :func:`rpn_loss` with ``loss.args`` as its keyword arguments (checked against its signature before training)."""
     net = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
-    return rpn_loss(
-        net,
-        model(batch["exemplar"], batch["instance"]),
-        batch["instance_box"],
-        batch["instance"].shape[-1],
-        classification,
-        classification_args,
-        eta,
-        pos_iou,
-        neg_iou,
-        max_samples,
-        max_positives,
-        smooth_l1_beta,
-    )
+    outputs = model(batch["exemplar"], batch["instance"])
+    return rpn_loss(net, outputs, batch["instance_box"], batch["instance"].shape[-1], **loss_args)
 
 
 def rpn_loss(
@@ -151,17 +122,35 @@ def rpn_loss(
     max_samples: int | None = 64,
     max_positives: int = 16,
     smooth_l1_beta: float = 1.0 / 9.0,
+    class_weights: str = "balanced",
 ) -> torch.Tensor:
     """Eq. 16 of the network's ``outputs`` (``cls``, ``reg``) for ground-truth ``instance_boxes`` ``(B, 4)``
-    (``x, y, w, h`` in pixels of the ``instance_size`` search crop); see :func:`rpn_objective`. The training on
-    cached trunk maps (:mod:`siamtrack.training.feature_cache`) calls it with the outputs of its feature windows."""
+    (``x, y, w, h`` in pixels of the ``instance_size`` search crop), averaged over the pairs; :func:`rpn_objective`
+    calls it on the network's outputs for a batch of images, the training on cached trunk maps
+    (:mod:`siamtrack.training.feature_cache`) on the outputs of its feature windows.
+
+    ``classification``: ``bce`` (SiamRPN), ``focal_bce`` (SiamRPN_fl, Eq. 11) or ``shrinkage_bce`` (SiamRPN_sl,
+    Eq. 14), with ``classification_args`` (e.g. ``{a: 10, c: 0.6}``). Anchors with IoU ``> pos_iou`` are positive,
+    ``< neg_iou`` negative (:func:`~siamtrack.models.siamrpn.assign_targets`; ``max_samples`` / ``max_positives``
+    sample them per pair, ``max_samples=None`` keeps all). ``class_weights``: ``balanced`` (DSLT Eq. 10's β: the
+    positives and the negatives each weigh 1/2 in all, :func:`siamtrack.losses.balanced_weights`) or ``per_positive``
+    (RetinaNet's normalisation, Lin et al. 2017 Sec. 4: every labelled anchor weighs 1 / the number of positives, so
+    a hard negative counts as much as a positive and the loss's modulation alone suppresses the easy ones).
+    ``L_reg``: smooth L1 (``beta = 1/9``: Faster R-CNN's RPN, σ = 3) of the four offsets, summed over them and
+    averaged over the positives."""
     if classification not in CLASSIFICATION_LOSSES:
         raise ValueError(f"classification must be one of {', '.join(CLASSIFICATION_LOSSES)}, got {classification!r}")
+    if class_weights not in ("balanced", "per_positive"):
+        raise ValueError(f"class_weights must be 'balanced' or 'per_positive', got {class_weights!r}")
     cls, reg = outputs["cls"], outputs["reg"]
     anchors = net.anchors(cls.shape[-1], instance_size).to(cls.device)
     labels, targets = assign_targets(instance_boxes.float(), anchors, pos_iou, neg_iou, max_samples, max_positives)
     logits = net.target_logits(cls)
-    weights = losses.balanced_weights(labels)
+    if class_weights == "balanced":
+        weights = losses.balanced_weights(labels)
+    else:
+        labelled = (labels != 0).to(labels.dtype)
+        weights = labelled / (labels > 0).sum(dim=1, keepdim=True).clamp(min=1).to(labels.dtype)
     classification_loss = CLASSIFICATION_LOSSES[classification](
         logits, (labels > 0).to(logits.dtype), weights, reduction="none", **(classification_args or {})
     )
