@@ -42,8 +42,10 @@ Statistics (``--score-only`` scores what exists, without running anything):
 
 The statement rule (:func:`statement`), with ``s = +1`` when the paper has R above B and ``-1`` when below:
 
-* **reproduced** when every ``s * d_S > 0`` and ``s * D`` exceeds the noise;
-* **not reproduced** when every ``s * d_S < 0`` and ``-s * D`` exceeds the noise;
+* **reproduced** when every ``s * d_S > 0``, ``s * D`` exceeds the noise, and no fewer sequences go the paper's way
+  than the other (a mean carried by one sequence against most of the others is not a reproduction);
+* **not reproduced** when every ``s * d_S < 0``, ``-s * D`` exceeds the noise, and no fewer sequences go against the
+  paper than with it;
 * else **not distinguishable from noise at this scale** (also when there is no noise estimate);
 * a claim without a direction (the paper gives no number) reads "no claim in the paper"; a claim that the row on the
   frozen trunk cannot test (e.g. EDSiam's decoder) reads "not testable here", its numbers still shown.
@@ -771,10 +773,13 @@ def paired_comparison(row: dict, base: dict) -> dict:
     }
 
 
-def statement(differences, direction: int | None, noise: float | None) -> str:
+def statement(
+    differences, direction: int | None, noise: float | None, better: int | None = None, worse: int | None = None
+) -> str:
     """The module doc's rule: ``reproduced`` / ``not reproduced`` / ``not distinguishable from noise at this scale``
-    from the paired per-seed ``differences`` (row - baseline), the paper's ``direction`` (+1 / -1; None: no claim)
-    and the ``noise`` (the larger half-range; None: not measured)."""
+    from the paired per-seed ``differences`` (row - baseline), the paper's ``direction`` (+1 / -1; None: no claim),
+    the ``noise`` (the larger half-range; None: not measured) and the counts of sequences ``better`` / ``worse``
+    (row against baseline; None: not counted)."""
     if direction is None:
         return NO_CLAIM
     if direction not in (1, -1):
@@ -783,9 +788,10 @@ def statement(differences, direction: int | None, noise: float | None) -> str:
     if noise is None or not len(signed) or not np.isfinite(noise):
         return NOISE
     mean = float(signed.mean())
-    if (signed > 0).all() and mean > noise:
+    net = 0 if better is None or worse is None else direction * (better - worse)  # sequences for the paper's side
+    if (signed > 0).all() and mean > noise and net >= 0:
         return REPRODUCED
-    if (signed < 0).all() and -mean > noise:
+    if (signed < 0).all() and -mean > noise and net <= 0:
         return NOT_REPRODUCED
     return NOISE
 
@@ -804,7 +810,11 @@ def evaluate_claim(claim: Claim, scores: dict, table_noise: dict) -> dict:
     row, base = scores[claim.row][metric], scores[claim.baseline][metric]
     comparison = paired_comparison(row, base)
     noise = claim_noise(row, base, table_noise.get(metric))
-    said = UNTESTABLE if claim.untestable else statement(comparison["differences"], claim.direction, noise)
+    said = (
+        UNTESTABLE
+        if claim.untestable
+        else statement(comparison["differences"], claim.direction, noise, comparison["better"], comparison["worse"])
+    )
     return {**comparison, "noise": noise, "statement": said}
 
 
