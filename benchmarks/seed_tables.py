@@ -546,8 +546,9 @@ TABLES: dict[str, Table] = {
             "largest Rand half-range when both sides are deterministic.",
             "Reading (session 8): on the conv4_1 role (Lite stage 4, 80 channels, of which the paper's 80/512 keeps "
             "13) the regression-selected channels lose to random ones with every seed and on 7 of 10 sequences "
-            "(OTB-Basketball 0.019, Jogging.1 0.179; not investigated: the 13 channels chosen by one frame's ridge-loss "
-            "gradients may fit that frame and not the target's later views). On the conv4_3 role (stage 5, 112 channels, 55 kept) "
+            "(OTB-Basketball 0.019, Jogging.1 0.179; not investigated: the 13 channels chosen by one frame's "
+            "ridge-loss gradients may fit that frame and not the target's later views). On the conv4_3 role "
+            "(stage 5, 112 channels, 55 kept) "
             "the regression selection is ahead by 1.6 points with every seed, but through OTB-Basketball alone "
             "(+0.23; 8 sequences lower). Stacking the layers and the ranking loss add 0.5 and 0.7 points, inside "
             "the random rows' spread. Every row with stage 5 (the conv4_3 role), TADT among them, is above CSRT; "

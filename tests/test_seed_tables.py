@@ -125,14 +125,15 @@ def test_replace_section_in_place_in_a_copy_of_results_md(tmp_path):
     copy = tmp_path / "RESULTS.md"
     original = (REPO / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
     copy.write_text(original, encoding="utf-8")
-    first = "## Seed table `tadt`: TADT\n\nfirst version\n"
-    st.record_section("tadt", first, copy)
+    assert "## Seed table `example`" not in original  # a table name no real table has: appended, then replaced
+    first = "## Seed table `example`: Example\n\nfirst version\n"
+    st.record_section("example", first, copy)
     once = copy.read_text(encoding="utf-8")
-    assert once.startswith(original.rstrip("\n")) and once.count("## Seed table `tadt`") == 1
-    st.record_section("tadt", "## Seed table `tadt`: TADT again\n\nsecond version\n| a |\n", copy)
+    assert once.startswith(original.rstrip("\n")) and once.count("## Seed table `example`") == 1
+    st.record_section("example", "## Seed table `example`: Example again\n\nsecond version\n| a |\n", copy)
     twice = copy.read_text(encoding="utf-8")
-    assert twice.count("## Seed table `tadt`") == 1 and "first version" not in twice and "second version" in twice
-    assert twice.replace("## Seed table `tadt`: TADT again\n\nsecond version\n| a |\n", "") == once.replace(
+    assert twice.count("## Seed table `example`") == 1 and "first version" not in twice and "second version" in twice
+    assert twice.replace("## Seed table `example`: Example again\n\nsecond version\n| a |\n", "") == once.replace(
         first, ""
     )  # nothing else moved
     # a section in the middle is replaced in place: the sections around it stay where they were
@@ -140,7 +141,7 @@ def test_replace_section_in_place_in_a_copy_of_results_md(tmp_path):
     replaced = replace_section(text, "## Seed table `edcf`", "## Seed table `edcf`: new\n\nnew body\n")
     assert replaced == "intro\n\n## A\n\na\n\n## Seed table `edcf`: new\n\nnew body\n\n## C\n\nc\n"
     with pytest.raises(ValueError, match="2 sections"):
-        replace_section(first + "\n" + first, "## Seed table `tadt`", first)
+        replace_section(first + "\n" + first, "## Seed table `example`", first)
 
 
 # --- tables and --dry-run ----------------------------------------------------------------------------------------
