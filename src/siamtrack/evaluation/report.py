@@ -163,31 +163,43 @@ def write_report(report: dict, out_dir) -> list[Path]:
         overall = {t: r["overall"] for t, r in by_tracker.items()}
         if experiment in ONE_PASS:
             label = experiment.upper()
-            for kind, thresholds, curve, score, xlabel in (
-                ("success", protocol.success_threshold_values, "success_curve", "auc", "overlap threshold"),
+            for stem, name, thresholds, curve, score, xlabel, ylabel in (
+                (
+                    "success",
+                    "Success",
+                    protocol.success_threshold_values,
+                    "success_curve",
+                    "auc",
+                    "overlap threshold",
+                    "success rate",
+                ),
                 (
                     "precision",
+                    "Precision",
                     protocol.precision_thresholds,
                     "precision_curve",
                     "precision",
                     "location error threshold (pixels)",
+                    "precision",
                 ),
                 (
-                    "normalized precision",
+                    "norm_precision",
+                    "Normalized precision",
                     protocol.normalized_precision_thresholds,
                     "normalized_precision_curve",
                     "normalized_precision",
                     "normalized location error threshold",
+                    "normalized precision",
                 ),
             ):
                 written.append(
                     plots.curve_plot(
-                        out_dir / f"{experiment}_{kind.replace('normalized', 'norm').replace(' ', '_')}.png",
+                        out_dir / f"{experiment}_{stem}.png",
                         thresholds,
                         {t: (np.array(o[curve]), o[score]) for t, o in overall.items()},
-                        _title(f"{kind.capitalize()} plots of {label}", report),
+                        _title(f"{name} plots of {label}", report),
                         xlabel,
-                        "success rate" if kind == "success" else kind,
+                        ylabel,
                         colors=colors,
                     )
                 )

