@@ -65,3 +65,41 @@ def test_a_deleted_times_file_makes_its_run_go_again(tmp_path):
     written = run_one_pass(factory, sequences, tmp_path, "still", progress=False)
     assert times.exists() and [Path(p).name for p in written] == ["s1.txt"]
     assert len(list(log.iterdir())) == 3  # s1 tracked again, s0 not
+
+
+def test_a_claim_being_written_is_not_taken_over_but_a_long_unreadable_one_is(tmp_path):
+    """A claim file exists empty for a moment before its holder writes it; another runner reading it then must not
+    take the run (two runners tracked one sequence that way), unless it stays unreadable past the grace period."""
+    import sharing_support
+    from siamtrack.evaluation.runner import CLAIM_WRITE_GRACE
+
+    job = one_pass_jobs(sharing_support.sequences(1), tmp_path, "still")[0]
+    path = _claim_path(job)
+    path.parent.mkdir(parents=True)
+    path.write_text("")
+    assert not claim(job)
+    assert path.read_text() == ""  # left for its writer
+    old = path.stat().st_mtime - CLAIM_WRITE_GRACE - 1
+    os.utime(path, (old, old))
+    assert claim(job)
+    assert json.loads(path.read_text())["pid"] == os.getpid()
+
+
+def test_taking_over_a_stale_claim_gives_back_a_live_one_found_in_its_place(tmp_path):
+    """Between reading a stale claim and removing it, another runner can have replaced it with its own: the live one
+    is put back, not deleted."""
+    import sharing_support
+    from siamtrack.evaluation.runner import _remove_stale_claim
+
+    job = one_pass_jobs(sharing_support.sequences(1), tmp_path, "still")[0]
+    path = _claim_path(job)
+    path.parent.mkdir(parents=True)
+    live = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "time": 0.0})
+    path.write_text(live)
+    _remove_stale_claim(path)  # as if read stale a moment ago
+    assert path.read_text() == live and [p.name for p in path.parent.iterdir()] == [path.name]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    path.write_text(json.dumps({"host": socket.gethostname(), "pid": dead.pid, "time": 0.0}))
+    _remove_stale_claim(path)
+    assert not list(path.parent.iterdir())

@@ -287,8 +287,11 @@ def _is_done(job) -> bool:
 # takes a run only after creating its claim file ``<results file>.claim`` with O_CREAT | O_EXCL (atomic on local file
 # systems and NFSv3+), so every run is done once. The claim holds the runner's host, pid and start time; a claim of a
 # process that is gone (same host, pid not alive) is stale and taken over. A claim from another host is honoured for
-# CLAIM_EXPIRY seconds (a runner killed there cannot be seen from here), then taken over.
+# CLAIM_EXPIRY seconds (a runner killed there cannot be seen from here), then taken over. A claim file is created
+# empty and then written, so another runner can read it half-written: an unreadable claim is stale only once it is
+# CLAIM_WRITE_GRACE seconds old (a runner killed while writing it), never at once.
 CLAIM_EXPIRY = 12 * 3600.0
+CLAIM_WRITE_GRACE = 60.0
 
 
 def _claim_path(job) -> Path:
@@ -303,8 +306,13 @@ def _claim_is_stale(path: Path) -> bool:
     try:
         holder = json.loads(path.read_text())
         host, pid, started = holder["host"], int(holder["pid"]), float(holder["time"])
+    except FileNotFoundError:
+        return True  # released meanwhile
     except (OSError, ValueError, KeyError, TypeError):
-        return True  # unreadable: a runner killed while writing it
+        try:  # unreadable: being written right now, or by a runner killed while writing it
+            return time.time() - path.stat().st_mtime > CLAIM_WRITE_GRACE
+        except FileNotFoundError:
+            return True
     if host == socket.gethostname():
         try:
             os.kill(pid, 0)
@@ -314,6 +322,24 @@ def _claim_is_stale(path: Path) -> bool:
             return False
         return False
     return time.time() - started > CLAIM_EXPIRY
+
+
+def _remove_stale_claim(path: Path) -> None:
+    """Remove the stale claim at ``path`` without removing a live one that replaced it since it was read: the file
+    is moved aside (atomic; of two runners taking it over, one moves it), checked again, and put back if live."""
+    aside = path.with_name(f"{path.name}.{os.getpid()}.stale")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return  # removed (or taken over) by another runner meanwhile
+    if _claim_is_stale(aside):
+        aside.unlink(missing_ok=True)
+        return
+    try:  # a live runner's claim, made after the stale one was read: give it back
+        os.link(aside, path)
+    except OSError:
+        pass  # a third claim is there already: that one holds the run
+    aside.unlink(missing_ok=True)
 
 
 def claim(job) -> bool:
@@ -332,7 +358,7 @@ def claim(job) -> bool:
         except FileExistsError:
             if not _claim_is_stale(path):
                 return False
-            path.unlink(missing_ok=True)
+            _remove_stale_claim(path)
             continue
         with os.fdopen(descriptor, "w") as handle:
             json.dump({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}, handle)
