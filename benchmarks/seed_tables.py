@@ -204,7 +204,8 @@ ROWS: dict[str, Row] = {
     ),
     # "all" with a narrower head: 64 / 32 channels instead of 128 (~0.15M / ~0.04M trained numbers instead of
     # ~0.6M). Why: on ten train-split sequences (not dev-eval) "all" seed 0 scores 0.533 against siamfc-lite's
-    # 0.501 (16k trained numbers), on dev-eval 0.416 against 0.588: it fits its 37 videos and does not generalise
+    # 0.501 (16k trained numbers), on dev-eval 0.416 against 0.588: it fits its 37 videos and does not generalise.
+    # Seed 0: 0.378 (c64) and 0.354 (c32): narrower does not generalise better (RESULTS, pretrained section)
     "siamrpn_sl-lite all c64": Row(
         "siamrpn_sl-lite",
         _SIAMRPN,
