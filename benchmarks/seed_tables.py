@@ -965,6 +965,7 @@ def build_section(
     wall: str,
     figure: str | None,
     sequences,
+    losses_figure: str | None = None,
 ) -> str:
     """The RESULTS.md section of table ``name`` (see the module doc for what each column means)."""
     metric = table.metric
@@ -1084,6 +1085,8 @@ def build_section(
         out += [""] + [f"- {note}" for note in table.notes]
     if figure:
         out += ["", f"Figure: `{figure}` (per row: each seed, the mean, a min..max bar)."]
+    if losses_figure:
+        out += ["", f"Training losses: `{losses_figure}` (per trained row, each seed's running mean)."]
     return "\n".join(out) + "\n"
 
 
@@ -1128,6 +1131,56 @@ def plot_table(name: str, table: Table, rows, scores: dict, references: dict, pa
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_losses_figure(table: Table, rows, seeds, runs: Path, path: Path) -> Path | None:
+    """The training loss of every trained row, one panel per training recipe (rows sharing their runs, e.g. a
+    tracker-only row on another row's weights, come once), each seed's running mean over 50 iterations. This is
+    what shows whether a row trained at this scale at all (issue 14: a row that cannot be trained here is shown by
+    its curves, not by a score). ``None`` when no run has a ``log.csv``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from siamtrack.training.plots import read_log, running_mean
+
+    panels = {}  # run-folder stem -> (row, [(seed, log.csv)])
+    for row in rows:
+        spec = ROWS[row]
+        if spec.config is None:
+            continue
+        stem = run_dir_name(spec, 0)[: -len("-s0")]
+        logs = [(seed, runs / run_dir_name(spec, seed) / "log.csv") for seed in seeds]
+        logs = [(seed, log) for seed, log in logs if log.is_file()]
+        if logs and stem not in panels:
+            panels[stem] = (row, logs)
+    if not panels:
+        return None
+    columns = min(3, len(panels))
+    lines = -(-len(panels) // columns)
+    figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.0 * lines), squeeze=False)
+    for axis, (row, logs) in zip(axes.flat, panels.values()):
+        for seed, log in logs:
+            columns_of = read_log(log)
+            loss = columns_of["loss"]
+            running = running_mean(loss, 50)
+            axis.plot(columns_of["step"][len(loss) - len(running) :], running, linewidth=1.2, label=f"seed {seed}")
+        paper_name = table.rows[row][0]
+        axis.set_title(row if paper_name == row else f"{row} ({paper_name})", fontsize=8)
+        axis.set_xlabel("iteration", fontsize=7)
+        axis.set_ylabel("training loss (mean of 50)", fontsize=7)
+        axis.tick_params(labelsize=7)
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=6)
+    for axis in list(axes.flat)[len(panels) :]:
+        axis.set_visible(False)
+    figure.suptitle(f"{table.title}: training losses", fontsize=9)
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.45 / (3.0 * lines)))  # room for the suptitle
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
 
@@ -1221,10 +1274,13 @@ def main(argv: list[str] | None = None) -> int:
             result = _score(results, reference, sequences, table.protocol)
             if result is not None:
                 references[reference] = result
-    figure = None
+    figure = losses_figure = None
     if args.plot and scores:
         figure = plot_table(args.table, table, rows, scores, references, args.figures / f"{args.table}.png")
         print(f"figure: {figure}")
+        losses_figure = plot_losses_figure(table, rows, args.seeds, runs, args.figures / f"{args.table}-losses.png")
+        if losses_figure is not None:
+            print(f"figure: {losses_figure}")
     section = build_section(
         args.table,
         table,
@@ -1239,6 +1295,7 @@ def main(argv: list[str] | None = None) -> int:
         wall_text(planned, read_ledger(results), call_seconds),
         None if figure is None else _shown(figure),
         sequences,
+        None if losses_figure is None else _shown(losses_figure),
     )
     print(section)
     if args.record:

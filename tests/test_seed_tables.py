@@ -320,3 +320,32 @@ def test_a_mean_carried_by_one_sequence_against_most_others_is_not_a_reproductio
     assert statement([-0.03, -0.02, -0.04], +1, noise=0.02, better=7, worse=3) == NOISE
     assert statement([-0.03, -0.02, -0.04], +1, noise=0.02, better=3, worse=7) == NOT_REPRODUCED
     assert statement([0.03, 0.02, 0.04], -1, noise=0.02, better=8, worse=2) == NOT_REPRODUCED  # the paper has it below
+
+
+def test_the_losses_figure_has_one_panel_per_training_recipe(tmp_path, monkeypatch):
+    """Rows that share their runs (edcf-lite on siamfc-lite's) give one panel; a row without a config (tadt-lite)
+    none; a seed without a log is left out, and no log at all draws nothing."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = st.TABLES["pretrained"]
+    rows = ["siamfc-lite", "edcf-lite", "tadt-lite", "cfnet-lite"]
+    assert st.plot_losses_figure(table, rows, [0, 1], tmp_path / "runs", tmp_path / "none.png") is None
+    for row, seeds in (("siamfc-lite", (0, 1)), ("cfnet-lite", (1,))):
+        for seed in seeds:
+            folder = tmp_path / "runs" / st.run_dir_name(st.ROWS[row], seed)
+            folder.mkdir(parents=True)
+            lines = ["step,epoch,iteration,loss,lr"] + [f"{i},0,{i},{1.0 / (i + 1)},0.01" for i in range(120)]
+            (folder / "log.csv").write_text("\n".join(lines) + "\n")
+    drawn = []
+    monkeypatch.setattr(plt.Figure, "savefig", lambda figure, path, **_: drawn.append(figure))
+    path = st.plot_losses_figure(table, rows, [0, 1], tmp_path / "runs", tmp_path / "losses.png")
+    assert path == tmp_path / "losses.png"
+    (figure,) = drawn
+    panels = [axis for axis in figure.axes if axis.get_visible()]
+    assert [axis.get_title().split(" (")[0] for axis in panels] == ["siamfc-lite", "cfnet-lite"]
+    assert [len(axis.lines) for axis in panels] == [2, 1]
+    curve = panels[0].lines[0].get_ydata()
+    assert len(curve) == 120 - 50 + 1 and np.isclose(curve[0], np.mean(1.0 / np.arange(1, 51)))
