@@ -226,6 +226,7 @@ def test_configs_resolve_to_the_objective_hook():
     former = config_from_dict(
         {"model": {"name": "siamrpn"}, "loss": {"name": "siamtrack.models.siamrpn:rpn_objective"}}
     )
+    assert former.loss.name == "siamtrack.training.objectives:rpn_objective"  # mapped when read, for every reader
     assert objective_function(former) is rpn_objective
     for name, loss in [("siamfc_sl", "shrinkage_bce"), ("siamfc_fl", "focal_bce")]:
         config = load_config(CONFIGS / f"{name}.yaml")

@@ -103,6 +103,13 @@ class LabelConfig:
     origin: str = "center"
 
 
+# the objectives' former dotted paths (in the models) -> where they are now (siamtrack.training.objectives)
+MOVED_OBJECTIVES = {
+    "siamtrack.models.edcf:edcf_objective": "siamtrack.training.objectives:edcf_objective",
+    "siamtrack.models.siamrpn:rpn_objective": "siamtrack.training.objectives:rpn_objective",
+}
+
+
 @dataclass(frozen=True)
 class LossConfig:
     """``name``: ``logistic`` (``±1`` labels), ``focal_logistic`` (``±1`` labels, AdaCFNet Eq. 6), ``bce``
@@ -120,6 +127,8 @@ class LossConfig:
     args: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        # an objective's former path (configs and run folders written before the move) names the same function
+        object.__setattr__(self, "name", MOVED_OBJECTIVES.get(self.name, self.name))
         known = ("logistic", "focal_logistic", "bce", "focal_bce", "shrinkage_bce", "l2")
         if self.name not in known and ":" not in self.name:
             raise ValueError(

@@ -150,15 +150,12 @@ BINARY_LOSSES = ("bce", "focal_bce", "shrinkage_bce")
 
 
 def objective_function(config: Config):
-    """The model's own objective when ``loss.name`` is ``package.module:function`` (else None). The objectives'
-    former paths in the models (``siamtrack.models.edcf:edcf_objective``, ``siamtrack.models.siamrpn:rpn_objective``)
-    name the same functions, in :mod:`siamtrack.training.objectives` (:data:`~siamtrack.training.objectives.MOVED`)."""
+    """The model's own objective when ``loss.name`` is ``package.module:function`` (else None; an objective's former
+    path is mapped when the config is read, :data:`~siamtrack.training.config.MOVED_OBJECTIVES`)."""
     if ":" not in config.loss.name:
         return None
-    from siamtrack.training.objectives import MOVED
-
     try:
-        return import_object(MOVED.get(config.loss.name, config.loss.name))
+        return import_object(config.loss.name)
     except (ImportError, ValueError) as error:
         raise ConfigError(f"loss.name {config.loss.name!r}: cannot import the objective ({error})") from None
 

@@ -10,8 +10,8 @@ config: each takes ``(model, batch, **loss.args)``, runs the network and returns
   cached trunk maps (:mod:`siamtrack.training.feature_cache`) calls.
 
 Configs written before the move name them ``siamtrack.models.edcf:edcf_objective`` and
-``siamtrack.models.siamrpn:rpn_objective``; :data:`MOVED` maps those names here
-(:func:`siamtrack.training.loop.objective_function`).
+``siamtrack.models.siamrpn:rpn_objective``; :class:`~siamtrack.training.config.LossConfig` maps those names here
+when a config is read (:data:`~siamtrack.training.config.MOVED_OBJECTIVES`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,6 @@ from siamtrack import losses
 from siamtrack.labels import gaussian_labels
 from siamtrack.models.edcf import EDCFNet
 from siamtrack.models.siamrpn import assign_targets
-
-# the objectives' former dotted paths (in the models) -> their names here
-MOVED = {
-    "siamtrack.models.edcf:edcf_objective": "siamtrack.training.objectives:edcf_objective",
-    "siamtrack.models.siamrpn:rpn_objective": "siamtrack.training.objectives:rpn_objective",
-}
 
 # SiamRPN's classification term: loss name -> function of siamtrack.losses
 CLASSIFICATION_LOSSES = {
@@ -165,4 +159,4 @@ def rpn_loss(
 rpn_objective.loss_from_outputs = rpn_loss  # what training on cached trunk maps calls (feature_cache.py)
 
 
-__all__ = ["CLASSIFICATION_LOSSES", "MOVED", "edcf_objective", "low_level_labels", "rpn_loss", "rpn_objective"]
+__all__ = ["CLASSIFICATION_LOSSES", "edcf_objective", "low_level_labels", "rpn_loss", "rpn_objective"]

@@ -135,13 +135,8 @@ def config_changes(config: Config, run_dir: Path) -> list[str]:
     """The keys (dotted) in which ``config`` differs from the one ``run_dir/config.yaml`` recorded (keys added to
     Config since then take their defaults there). What makes a run folder stale: e.g. a recipe changed after the
     folder was trained."""
-    from siamtrack.training.objectives import MOVED
-
     config_path = Path(run_dir) / "config.yaml"
     saved = yaml.safe_load(config_path.read_text())
-    loss = saved.get("loss") if isinstance(saved, dict) else None
-    if isinstance(loss, dict) and loss.get("name") in MOVED:  # an objective's former path names the same function
-        loss["name"] = MOVED[loss["name"]]
     changed = differences(config_to_dict(config_from_dict(saved, str(config_path))), config_to_dict(config))
     return [".".join(map(str, key)) for key in changed]
 
