@@ -478,14 +478,14 @@ TABLES: dict[str, Table] = {
             "EAO; shown, not used in the claims.",
             "Reading (session 9): the EDSiam-like row is SiamFC's tracker in all but name here (the same head, "
             "EDSiam's search = SiamFC's scales and penalty), so its claim is untestable and its numbers equal "
-            "siamfc-lite's to 0.003. The context-aware CF on the frozen ImageNet stage 2 (CACFNet-like, nothing "
+            "siamfc-lite's to 0.001. The context-aware CF on the frozen ImageNet stage 2 (CACFNet-like, nothing "
             "trained) is below CACF on grayscale pixels (-4.7 OP) and 25 points below CFNet: the paper's CACFNet "
             "gains come from conv layers trained for the CF (its low-level branch), which this row does not have; "
             "it loses OTB-Basketball, ball1 and TinyTLP-Bike almost entirely. EDCF's fusion is far above that CF "
             "branch alone (+32.9 OP, reproduced, and trivially so: the high-level branch carries it) and level "
             "with SiamFC (-2.3 OP, the seeds' pairs -6.9 / +3.6 / -3.6): the CF branch adds nothing on top of the "
             "siamfc-lite head; OTB-Basketball (0.612 -> 0.486) and car16_2 (0.829 -> 0.682) lose what DragonBaby "
-            "and VOT-bolt1 gain. Its EAO (0.404 against 0.202) is two sequences: shown, not read.",
+            "and VOT-bolt1 gain. Its EAO (0.347 ± 0.129 against 0.198) is two sequences: shown, not read.",
             "This table replaces the one-seed EDCF Table 1 on the from-scratch encoder-decoder (git history of "
             "benchmarks/RESULTS.md before session 9).",
         ),
