@@ -103,3 +103,44 @@ def test_taking_over_a_stale_claim_gives_back_a_live_one_found_in_its_place(tmp_
     path.write_text(json.dumps({"host": socket.gethostname(), "pid": dead.pid, "time": 0.0}))
     _remove_stale_claim(path)
     assert not list(path.parent.iterdir())
+
+
+def test_a_results_folder_with_only_another_runners_work_in_progress_is_not_an_older_one(tmp_path):
+    """A second runner can find the folder after the first created it and before its run.json is in place (a claim,
+    run.json's temporary file): that is not a folder of an older siamtrack, so no warning, and the run is recorded."""
+    from siamtrack.evaluation.runner import claim_results_folder
+
+    folder = tmp_path / "dcfnet"
+    folder.mkdir()
+    (folder / "DragonBaby.txt.claim").write_text("")
+    (folder / ".run.json.123.new").write_text("{")
+    metadata = {"tracker": "dcfnet", "params": {}, "weights": None, "siamtrack": "0.1.0"}
+    assert claim_results_folder(tmp_path, "dcfnet", metadata) == []
+    assert json.loads((folder / "run.json").read_text()) == metadata
+    (folder / "DragonBaby.txt").write_text("1,2,3,4\n")
+    (folder / "run.json").unlink()
+    assert "no run.json" in claim_results_folder(tmp_path, "dcfnet", metadata)[0]  # real results: the warning
+
+
+def test_of_two_runners_recording_a_new_folder_the_second_is_checked_against_the_first(tmp_path, monkeypatch):
+    """Both saw no run.json; the first records its run, the second must then be compared with it (other weights: a
+    mismatch), not overwrite it."""
+    from siamtrack.evaluation import runner
+
+    first = {"tracker": "dcfnet", "params": {}, "weights_sha256": "aa", "siamtrack": "0.1.0"}
+    second = {**first, "weights_sha256": "bb"}
+    create = runner._create_exclusively
+
+    def first_runner_wins(path, text):  # the first runner links its run.json between our check and our link
+        create(path, json.dumps(first))
+        return create(path, text)
+
+    monkeypatch.setattr(runner, "_create_exclusively", first_runner_wins)
+    try:
+        runner.claim_results_folder(tmp_path, "dcfnet", second)
+    except runner.ResultsMismatch as error:
+        assert "weights" in str(error)
+    else:
+        raise AssertionError("the second runner's other weights were not refused")
+    assert json.loads((tmp_path / "dcfnet" / "run.json").read_text()) == first
+    assert [p.name for p in (tmp_path / "dcfnet").iterdir()] == ["run.json"]  # no temporary file left

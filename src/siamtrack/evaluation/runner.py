@@ -599,8 +599,6 @@ def claim_results_folder(root, name: str, metadata: dict) -> list[str]:
     used as it is, with a warning, and left without one (nothing vouches for its results)."""
     import json
 
-    from siamtrack.atomic_files import write_text_atomically
-
     folder = Path(root) / name
     record = folder / RUN_FILE
     if record.is_file():
@@ -626,13 +624,41 @@ def claim_results_folder(root, name: str, metadata: dict) -> list[str]:
                 f"{metadata.get('siamtrack')}; they are reused"
             ]
         return []
-    if folder.is_dir() and any(path.is_file() for path in folder.rglob("*")):
+    if folder.is_dir() and _holds_results(folder):
         return [
             f"warning: {folder} has no {RUN_FILE} (results of an older siamtrack): cannot check that its "
             "results come from this tracker, these parameters and weights; reusing them as they are"
         ]
-    write_text_atomically(record, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    if not _create_exclusively(record, json.dumps(metadata, indent=2, sort_keys=True) + "\n"):
+        return claim_results_folder(root, name, metadata)  # another runner recorded its run first: check against it
     return []
+
+
+def _holds_results(folder: Path) -> bool:
+    """Whether ``folder`` has files other than another runner's work in progress (claims, ``.*.tmp`` files being
+    written), which say nothing about whose results are there."""
+    return any(
+        path.is_file() and not path.name.startswith(".") and ".claim" not in path.name for path in folder.rglob("*")
+    )
+
+
+def _create_exclusively(path: Path, text: str) -> bool:
+    """Write ``path`` complete or not at all, and only if it does not exist (``False`` then): the text goes to a
+    temporary file that is hard-linked onto ``path`` (atomic, fails if ``path`` exists). Where the file system has
+    no hard links, the temporary file is renamed onto it instead (atomic, not exclusive)."""
+    from siamtrack.atomic_files import write_text_atomically
+
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
+    write_text_atomically(temporary, text)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links here
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
 
 
 __all__ = [
