@@ -144,3 +144,27 @@ def test_of_two_runners_recording_a_new_folder_the_second_is_checked_against_the
         raise AssertionError("the second runner's other weights were not refused")
     assert json.loads((tmp_path / "dcfnet" / "run.json").read_text()) == first
     assert [p.name for p in (tmp_path / "dcfnet").iterdir()] == ["run.json"]  # no temporary file left
+
+
+def test_a_run_json_written_between_the_two_looks_is_checked_not_warned_about(tmp_path, monkeypatch):
+    """Under load a runner can stall between looking for run.json and looking for results, while another runner
+    records its run and finishes a sequence: the folder then has both, and must be checked against run.json."""
+    from siamtrack.evaluation import runner
+
+    metadata = {"tracker": "dcfnet", "params": {}, "weights_sha256": "aa", "siamtrack": "0.1.0"}
+    folder = tmp_path / "dcfnet"
+    holds = runner._holds_results
+
+    def the_other_runner_meanwhile(path):
+        (folder / "run.json").write_text(json.dumps({**metadata, "weights_sha256": "bb"}))
+        (folder / "DragonBaby.txt").write_text("1,2,3,4\n")
+        return holds(path)
+
+    folder.mkdir()
+    monkeypatch.setattr(runner, "_holds_results", the_other_runner_meanwhile)
+    try:
+        runner.claim_results_folder(tmp_path, "dcfnet", metadata)
+    except runner.ResultsMismatch:
+        pass
+    else:
+        raise AssertionError("results of other weights were reused with a warning instead of refused")

@@ -625,6 +625,8 @@ def claim_results_folder(root, name: str, metadata: dict) -> list[str]:
             ]
         return []
     if folder.is_dir() and _holds_results(folder):
+        if record.is_file():  # recorded (and results written) by another runner since the first look
+            return claim_results_folder(root, name, metadata)
         return [
             f"warning: {folder} has no {RUN_FILE} (results of an older siamtrack): cannot check that its "
             "results come from this tracker, these parameters and weights; reusing them as they are"
