@@ -1170,16 +1170,16 @@ def plot_losses_figure(table: Table, rows, seeds, runs: Path, path: Path) -> Pat
 
     from siamtrack.training.plots import read_log, running_mean
 
-    panels = {}  # run-folder stem -> (row, [(seed, log.csv)])
+    panels = {}  # training recipe (config, overrides) -> (row, [(seed, log.csv)])
     for row in rows:
         spec = ROWS[row]
-        if spec.config is None:
+        recipe = (spec.config, spec.overrides)
+        if spec.config is None or recipe in panels:
             continue
-        stem = run_dir_name(spec, 0)[: -len("-s0")]
         logs = [(seed, runs / run_dir_name(spec, seed) / "log.csv") for seed in seeds]
         logs = [(seed, log) for seed, log in logs if log.is_file()]
-        if logs and stem not in panels:
-            panels[stem] = (row, logs)
+        if logs:
+            panels[recipe] = (row, logs)
     if not panels:
         return None
     columns = min(3, len(panels))

@@ -284,12 +284,13 @@ def _is_done(job) -> bool:
 
 # ------------------------------------------------------------------------- sharing the work between runners
 # Several runners (processes, or machines on one shared disk) can work on the same results folder at once: a runner
-# takes a run only after creating its claim file ``<results file>.claim`` with O_CREAT | O_EXCL (atomic on local file
-# systems and NFSv3+), so every run is done once. The claim holds the runner's host, pid and start time; a claim of a
-# process that is gone (same host, pid not alive) is stale and taken over. A claim from another host is honoured for
-# CLAIM_EXPIRY seconds (a runner killed there cannot be seen from here), then taken over. A claim file is created
-# empty and then written, so another runner can read it half-written: an unreadable claim is stale only once it is
-# CLAIM_WRITE_GRACE seconds old (a runner killed while writing it), never at once.
+# takes a run only after creating its claim file ``<results file>.claim`` exclusively (:func:`_create_exclusively`:
+# a hard link, atomic on local file systems and NFS), so every run is done once. The claim holds the runner's host,
+# pid and start time; a claim of a process that is gone (same host, pid not alive) is stale and taken over. A claim
+# from another host is honoured for CLAIM_EXPIRY seconds (a runner killed there cannot be seen from here), then
+# taken over. Where the file system has no hard links a claim file is created empty and then written, so another
+# runner can read it half-written: an unreadable claim is stale only once it is CLAIM_WRITE_GRACE seconds old (a
+# runner killed while writing it).
 CLAIM_EXPIRY = 12 * 3600.0
 CLAIM_WRITE_GRACE = 60.0
 
@@ -342,6 +343,32 @@ def _remove_stale_claim(path: Path) -> None:
     aside.unlink(missing_ok=True)
 
 
+def _create_exclusively(path: Path, text: str) -> bool:
+    """Create ``path`` holding ``text``, only if it does not exist (``False`` then; one of several runners
+    creating it at once wins). The text goes to a complete temporary file that is hard-linked onto ``path``
+    (atomic and exclusive), so no reader sees it half-written. Where the file system has no hard links, ``path``
+    is created with O_CREAT | O_EXCL and then written: exclusive, but readable empty for a moment (hence
+    :data:`CLAIM_WRITE_GRACE`)."""
+    from siamtrack.atomic_files import write_text_atomically
+
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
+    write_text_atomically(temporary, text)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links here
+        try:
+            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
+
+
 def claim(job) -> bool:
     """Take ``job`` for this process: ``True`` when its claim file was created here, ``False`` when another live
     runner holds it or its result exists already (a stale claim is removed and taken over)."""
@@ -353,15 +380,12 @@ def claim(job) -> bool:
     for _ in range(2):
         if _is_done(job):
             return False
-        try:
-            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
+        holder = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()})
+        if not _create_exclusively(path, holder):
             if not _claim_is_stale(path):
                 return False
             _remove_stale_claim(path)
             continue
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time()}, handle)
         if _is_done(job):  # finished by another runner between the check and the claim
             release(job)
             return False
@@ -642,25 +666,6 @@ def _holds_results(folder: Path) -> bool:
     return any(
         path.is_file() and not path.name.startswith(".") and ".claim" not in path.name for path in folder.rglob("*")
     )
-
-
-def _create_exclusively(path: Path, text: str) -> bool:
-    """Write ``path`` complete or not at all, and only if it does not exist (``False`` then): the text goes to a
-    temporary file that is hard-linked onto ``path`` (atomic, fails if ``path`` exists). Where the file system has
-    no hard links, the temporary file is renamed onto it instead (atomic, not exclusive)."""
-    from siamtrack.atomic_files import write_text_atomically
-
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
-    write_text_atomically(temporary, text)
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        return False
-    except OSError:  # no hard links here
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return True
 
 
 __all__ = [
