@@ -168,3 +168,20 @@ def test_a_run_json_written_between_the_two_looks_is_checked_not_warned_about(tm
         pass
     else:
         raise AssertionError("results of other weights were reused with a warning instead of refused")
+
+
+def test_exclusive_creation_without_hard_links_is_still_exclusive(tmp_path, monkeypatch):
+    """Where the file system refuses hard links, the claim / run.json is created with O_EXCL instead: the first
+    creator wins, the second is told so, and no temporary file is left."""
+    import errno
+
+    from siamtrack.evaluation import runner
+
+    def no_links(source, target):
+        raise OSError(errno.EPERM, "hard links not supported")
+
+    monkeypatch.setattr(runner.os, "link", no_links)
+    path = tmp_path / "s0.txt.claim"
+    assert runner._create_exclusively(path, "first")
+    assert not runner._create_exclusively(path, "second")
+    assert path.read_text() == "first" and [p.name for p in tmp_path.iterdir()] == [path.name]
