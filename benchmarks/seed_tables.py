@@ -26,6 +26,15 @@ not run again; an unfinished one resumes (finished sequences are kept). Result n
 plus ``-s<seed>`` for seeded rows. The wall time of every training / tracking job is added to
 ``<results>/seed_tables_wall.json``, so a table's cost is the sum over the calls that built it.
 
+Where results live: ``<results>`` is ``benchmarks/seed_results`` by default, and it is **committed** (per-sequence
+boxes, per-frame times, each result's ``run.json``, the wall ledger, and each finished run's ``log.csv`` under
+``training-logs/``: tens of kB per result), run folders (``<runs>``, models and checkpoints) are not. So every
+recorded table can be re-scored from the repository alone (``--score-only``), and a table that takes more CPU
+hours than one working session is finished by later sessions from what was committed: a complete result of a
+trained row needs no model (its ``run.json`` records the weights' SHA-256), so its training is not run again; an
+unfinished result is not committed (its model would be retrained, and ``siamtrack eval`` refuses results of other
+weights).
+
 Statistics (``--score-only`` scores what exists, without running anything):
 
 * per row and seed, the table's metric (``auc``: success AUC; ``precision``: DP at 20 px; ``sr50``: OP) as the mean
@@ -83,7 +92,9 @@ from siamtrack.atomic_files import write_text_atomically
 
 SIAMTRACK = str(Path(sys.executable).parent / "siamtrack")
 FIGURES = REPO / "benchmarks" / "figures"
+SEED_RESULTS = REPO / "benchmarks" / "seed_results"  # committed: the raw results every recorded table is scored from
 WALL_LEDGER = "seed_tables_wall.json"
+TRAINING_LOGS = "training-logs"  # <results>/training-logs/<run dir>.csv: each finished run's log.csv
 SECTION_PREFIX = "## Seed table `{}`"
 METRICS = {"auc": "AUC", "precision": "DP@20", "sr50": "OP (SR0.5)"}
 REPRODUCED = "reproduced"
@@ -750,10 +761,59 @@ def job_done(job: Job, runs: Path, results: Path, sequences, vot_sequences) -> b
         return False
     if "--weights" in job.command:
         weights, record = Path(job.command[job.command.index("--weights") + 1]), results / name / RUN_FILE
-        if not (weights.is_file() and record.is_file()):  # siamtrack eval says what is wrong
+        if not record.is_file():  # siamtrack eval says what is wrong
+            return False
+        if not weights.exists() and job.command[job.command.index("--weights") + 1] != "random":
+            # archived: complete results whose run folder is not on this machine (benchmarks/seed_results is
+            # committed; run folders are not), computed with the weights whose SHA-256 their run.json records
+            return "weights_sha256" in json.loads(record.read_text())
+        if not weights.is_file():
             return False
         return json.loads(record.read_text()).get("weights_sha256") == file_sha256(weights)
     return True
+
+
+def jobs_to_run(planned, done) -> list:
+    """The jobs of ``planned`` that have work left, each once (rows sharing a training run list its job each), in
+    order. ``done(job)`` says whether a job has nothing left to do. A training job is also left out when every
+    tracking job of its row and seed is done: archived results need no model (the committed
+    ``benchmarks/seed_results`` holds results, not run folders), and a row on another row's run (``edcf-lite`` on
+    ``siamfc-lite``'s) still trains it when its own results are missing."""
+    todo, seen = [], set()
+    for _, _, jobs in planned:
+        tracking = [job for job in jobs if job.kind != "train"]
+        tracked = all(done(job) for job in tracking)
+        for job in jobs:
+            if job.key in seen:
+                continue
+            if done(job) or (job.kind == "train" and tracked):
+                continue
+            seen.add(job.key)
+            todo.append(job)
+    return todo
+
+
+def archive_training_logs(planned, runs: Path, results: Path) -> list[Path]:
+    """Copy each finished training run's ``log.csv`` (one with a ``model.pth``) to
+    ``<results>/training-logs/<run dir>.csv``, where the losses figure reads it: the results folder is committed,
+    run folders are not, so a table finished over several sessions keeps every seed's curve. Returns the copies
+    made (an archived copy equal to the run's log is left as it is)."""
+    copied = []
+    for _, _, jobs in planned:
+        for job in jobs:
+            if job.kind != "train":
+                continue
+            run_dir = runs / job.key.split(" ", 1)[1]
+            log, target = run_dir / "log.csv", results / TRAINING_LOGS / f"{run_dir.name}.csv"
+            if not ((run_dir / "model.pth").is_file() and log.is_file()):
+                continue
+            text = log.read_text()
+            if target.is_file() and target.read_text() == text:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomically(target, text)
+            copied.append(target)
+    return copied
 
 
 def read_ledger(results: Path) -> dict[str, float]:
@@ -1158,11 +1218,12 @@ def plot_table(name: str, table: Table, rows, scores: dict, references: dict, pa
     return path
 
 
-def plot_losses_figure(table: Table, rows, seeds, runs: Path, path: Path) -> Path | None:
+def plot_losses_figure(table: Table, rows, seeds, results: Path, path: Path) -> Path | None:
     """The training loss of every trained row, one panel per training recipe (rows sharing their runs, e.g. a
     tracker-only row on another row's weights, come once), each seed's running mean over 50 iterations. This is
     what shows whether a row trained at this scale at all (issue 14: a row that cannot be trained here is shown by
-    its curves, not by a score). ``None`` when no run has a ``log.csv``."""
+    its curves, not by a score). The logs are the archived copies in ``<results>/training-logs``
+    (:func:`archive_training_logs`). ``None`` when no run has a log."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -1176,7 +1237,7 @@ def plot_losses_figure(table: Table, rows, seeds, runs: Path, path: Path) -> Pat
         recipe = (spec.config, spec.overrides)
         if spec.config is None or recipe in panels:
             continue
-        logs = [(seed, runs / run_dir_name(spec, seed) / "log.csv") for seed in seeds]
+        logs = [(seed, results / TRAINING_LOGS / f"{run_dir_name(spec, seed)}.csv") for seed in seeds]
         logs = [(seed, log) for seed, log in logs if log.is_file()]
         if logs:
             panels[recipe] = (row, logs)
@@ -1232,7 +1293,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", required=True, choices=list(TABLES))
     parser.add_argument("--rows", default=None, help="comma-separated subset of the table's rows (default: all)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--results", type=Path, default=REPO / "results")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=SEED_RESULTS,
+        help=f"the results folder (default {SEED_RESULTS.relative_to(REPO)}: committed, what the recorded tables "
+        "are scored from)",
+    )
     parser.add_argument("--runs", type=Path, default=REPO / "runs")
     parser.add_argument("--score-only", action="store_true", help="train and track nothing; score what exists")
     parser.add_argument("--dry-run", action="store_true", help="print the commands that would run, run none")
@@ -1276,18 +1343,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     started = time.time()
     if not args.score_only:
-        seen = set()  # rows sharing a training run list its job each: once is enough
-        for _, _, jobs in planned:
-            for job in jobs:
-                if job.key in seen or job_done(job, runs, results, sequences, vot_sequences):
-                    continue
-                seen.add(job.key)
-                if args.dry_run:
-                    print("+", shlex.join(job.command))
-                else:
-                    run_job(job, runs, results)
+        done = lambda job: job_done(job, runs, results, sequences, vot_sequences)  # noqa: E731
+        for job in jobs_to_run(planned, done):
+            if args.dry_run:
+                print("+", shlex.join(job.command))
+                continue
+            if done(job):  # another driver on the same folders finished it meanwhile
+                continue
+            run_job(job, runs, results)
+            if job.kind == "train":
+                archive_training_logs([("", None, [job])], runs, results)
     if args.dry_run:
         return 0
+    archive_training_logs(planned, runs, results)
     call_seconds = time.time() - started
 
     scores, eao, missing = collect(table, rows, args.seeds, results, sequences, vot_sequences)
@@ -1301,7 +1369,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot and scores:
         figure = plot_table(args.table, table, rows, scores, references, args.figures / f"{args.table}.png")
         print(f"figure: {figure}")
-        losses_figure = plot_losses_figure(table, rows, args.seeds, runs, args.figures / f"{args.table}-losses.png")
+        losses_figure = plot_losses_figure(table, rows, args.seeds, results, args.figures / f"{args.table}-losses.png")
         if losses_figure is not None:
             print(f"figure: {losses_figure}")
     section = build_section(

@@ -324,7 +324,8 @@ def test_a_mean_carried_by_one_sequence_against_most_others_is_not_a_reproductio
 
 def test_the_losses_figure_has_one_panel_per_training_recipe(tmp_path, monkeypatch):
     """Rows that share their runs (edcf-lite on siamfc-lite's) give one panel; a row without a config (tadt-lite)
-    none; a seed without a log is left out, and no log at all draws nothing."""
+    none; a seed without a log is left out, and no log at all draws nothing. The figure reads the archived logs
+    (``<results>/training-logs``), which only finished runs (with a model.pth) are copied to."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -332,16 +333,26 @@ def test_the_losses_figure_has_one_panel_per_training_recipe(tmp_path, monkeypat
 
     table = st.TABLES["pretrained"]
     rows = ["siamfc-lite", "edcf-lite", "tadt-lite", "cfnet-lite"]
-    assert st.plot_losses_figure(table, rows, [0, 1], tmp_path / "runs", tmp_path / "none.png") is None
-    for row, seeds in (("siamfc-lite", (0, 1)), ("cfnet-lite", (1,))):
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    assert st.plot_losses_figure(table, rows, [0, 1], results, tmp_path / "none.png") is None
+    lines = ["step,epoch,iteration,loss,lr"] + [f"{i},0,{i},{1.0 / (i + 1)},0.01" for i in range(120)]
+    for row, seeds in (("siamfc-lite", (0, 1)), ("cfnet-lite", (1,)), ("adacfnet-lite", (0,))):
         for seed in seeds:
-            folder = tmp_path / "runs" / st.run_dir_name(st.ROWS[row], seed)
+            folder = runs / st.run_dir_name(st.ROWS[row], seed)
             folder.mkdir(parents=True)
-            lines = ["step,epoch,iteration,loss,lr"] + [f"{i},0,{i},{1.0 / (i + 1)},0.01" for i in range(120)]
             (folder / "log.csv").write_text("\n".join(lines) + "\n")
+            if row != "adacfnet-lite":  # a run still training: no model.pth, its log is not archived
+                (folder / "model.pth").write_bytes(b"")
+    planned = st.plan(rows + ["adacfnet-lite"], [0, 1], runs, results, tmp_path / "shared")
+    copied = st.archive_training_logs(planned, runs, results)
+    assert sorted(path.name for path in copied) == sorted(
+        f"{st.run_dir_name(st.ROWS[row], seed)}.csv"
+        for row, seed in (("siamfc-lite", 0), ("siamfc-lite", 1), ("cfnet-lite", 1))
+    )
+    assert st.archive_training_logs(planned, runs, results) == []  # unchanged logs are not copied again
     drawn = []
     monkeypatch.setattr(plt.Figure, "savefig", lambda figure, path, **_: drawn.append(figure))
-    path = st.plot_losses_figure(table, rows, [0, 1], tmp_path / "runs", tmp_path / "losses.png")
+    path = st.plot_losses_figure(table, rows, [0, 1], results, tmp_path / "losses.png")
     assert path == tmp_path / "losses.png"
     (figure,) = drawn
     panels = [axis for axis in figure.axes if axis.get_visible()]
@@ -349,3 +360,42 @@ def test_the_losses_figure_has_one_panel_per_training_recipe(tmp_path, monkeypat
     assert [len(axis.lines) for axis in panels] == [2, 1]
     curve = panels[0].lines[0].get_ydata()
     assert len(curve) == 120 - 50 + 1 and np.isclose(curve[0], np.mean(1.0 / np.arange(1, 51)))
+
+
+def test_archived_results_need_no_model_and_their_training_is_not_run_again(tmp_path, monkeypatch):
+    """A committed, complete result of a trained row is done without its run folder (run folders are not
+    committed); its training is then left out, unless another row on the same run (edcf-lite on siamfc-lite's) still
+    has to track. An unfinished result or one without a recorded weights digest is not done."""
+    import json
+
+    from siamtrack.evaluation import evaluate
+
+    complete = set()
+
+    def fake_evaluate_one_pass(results, name, sequences, protocol):
+        if name not in complete:
+            raise FileNotFoundError(name)
+        return {}
+
+    monkeypatch.setattr(evaluate, "evaluate_one_pass", fake_evaluate_one_pass)
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    planned = st.plan(["siamfc-lite", "edcf-lite"], [0], runs, results, tmp_path / "shared")
+    done = lambda job: st.job_done(job, runs, results, [], [])  # noqa: E731
+    keys = lambda jobs: [job.key for job in jobs]  # noqa: E731
+    train = planned[0][2][0]
+    assert train.kind == "train" and keys(st.jobs_to_run(planned, done)) == [
+        train.key,
+        "eval siamfc-lite-s0",
+        "eval edcf-lite-s0",
+    ]
+
+    (results / "siamfc-lite-s0").mkdir(parents=True)
+    (results / "siamfc-lite-s0" / "run.json").write_text(json.dumps({"weights_sha256": "ab" * 32}))
+    assert not done(planned[0][2][1])  # unfinished
+    complete.add("siamfc-lite-s0")
+    assert done(planned[0][2][1])  # complete, no model.pth here: archived
+    assert keys(st.jobs_to_run(planned, done)) == [train.key, "eval edcf-lite-s0"]  # edcf-lite needs the model
+    assert keys(st.jobs_to_run(planned[:1], done)) == []  # siamfc-lite alone: nothing to train
+
+    (results / "siamfc-lite-s0" / "run.json").write_text(json.dumps({}))  # no digest: not known to be archived
+    assert not done(planned[0][2][1])
