@@ -162,9 +162,9 @@ def test_run_dirs_and_result_names_keep_the_former_names():
     assert st.run_dir_name(st.ROWS["siamfc-lite"], 2) == "siamfc-lite0-cached-s2"
     assert st.result_name("siamfc-lite bf16", 1) == "siamfc-lite-bf16-s1"
     assert st.result_name("tadt-lite", None) == "tadt-lite"
-    rpn = st.run_dir_name(st.ROWS["siamrpn-lite bce"], 0)
+    rpn = st.run_dir_name(st.ROWS["siamrpn-lite bce all"], 0)
     assert rpn.startswith("siamrpn_sl-lite0-cached-") and rpn.endswith("-s0") and rpn != "siamrpn_sl-lite0-cached-s0"
-    assert rpn == st.run_dir_name(st.ROWS["siamrpn-lite bce"], 0)  # stable
+    assert rpn == st.run_dir_name(st.ROWS["siamrpn-lite bce all"], 0)  # stable
     distinct = {st.run_dir_name(row, 0) for row in st.ROWS.values() if row.config}
     trained = {(row.config, row.overrides) for row in st.ROWS.values() if row.config}
     assert len(distinct) == len(trained)  # one run dir per distinct training
