@@ -776,16 +776,14 @@ def job_done(job: Job, runs: Path, results: Path, sequences, vot_sequences) -> b
             evaluate_supervised(results, name, vot_sequences, "vot", "baseline")
     except Exception:  # noqa: BLE001 - missing or unfinished results: the job has work left
         return False
-    if "--weights" in job.command:
+    if "--weights" in job.command and job.command[job.command.index("--weights") + 1] != "random":
         weights, record = Path(job.command[job.command.index("--weights") + 1]), results / name / RUN_FILE
         if not record.is_file():  # siamtrack eval says what is wrong
             return False
-        if not weights.exists() and job.command[job.command.index("--weights") + 1] != "random":
+        if not weights.exists():
             # archived: complete results whose run folder is not on this machine (benchmarks/seed_results is
             # committed; run folders are not), computed with the weights whose SHA-256 their run.json records
             return "weights_sha256" in json.loads(record.read_text())
-        if not weights.is_file():
-            return False
         return json.loads(record.read_text()).get("weights_sha256") == file_sha256(weights)
     return True
 
