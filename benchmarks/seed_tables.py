@@ -793,8 +793,9 @@ def job_done(job: Job, runs: Path, results: Path, sequences, vot_sequences) -> b
             evaluate_supervised(results, name, vot_sequences, "vot", "baseline")
     except Exception:  # noqa: BLE001 - missing or unfinished results: the job has work left
         return False
-    if "--weights" in job.command and job.command[job.command.index("--weights") + 1] != "random":
-        weights, record = Path(job.command[job.command.index("--weights") + 1]), results / name / RUN_FILE
+    weights = job.command[job.command.index("--weights") + 1] if "--weights" in job.command else "random"
+    if weights != "random":
+        weights, record = Path(weights), results / name / RUN_FILE
         if not record.is_file():  # siamtrack eval says what is wrong
             return False
         if not weights.exists():
@@ -813,12 +814,10 @@ def jobs_to_run(planned, done) -> list:
     ``siamfc-lite``'s) still trains it when its own results are missing."""
     todo, seen = [], set()
     for _, _, jobs in planned:
-        tracking = [job for job in jobs if job.kind != "train"]
-        tracked = all(done(job) for job in tracking)
+        finished = {job.key: done(job) for job in jobs}
+        tracked = all(finished[job.key] for job in jobs if job.kind != "train")
         for job in jobs:
-            if job.key in seen:
-                continue
-            if done(job) or (job.kind == "train" and tracked):
+            if job.key in seen or finished[job.key] or (job.kind == "train" and tracked):
                 continue
             seen.add(job.key)
             todo.append(job)
@@ -1383,8 +1382,8 @@ def main(argv: list[str] | None = None) -> int:
             if done(job):  # another driver on the same folders finished it meanwhile
                 continue
             run_job(job, runs, results)
-            if job.kind == "train":
-                archive_training_logs([("", None, [job])], runs, results)
+            if job.kind == "train":  # archived at once: a driver killed later keeps this run's curve
+                archive_training_logs(planned, runs, results)
     if args.dry_run:
         return 0
     archive_training_logs(planned, runs, results)
