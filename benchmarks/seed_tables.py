@@ -34,7 +34,7 @@ session 10 were scored from results that were not kept), and a table that takes 
 hours than one working session is finished by later sessions from what was committed: a complete result of a
 trained row needs no model (its ``run.json`` records the weights' SHA-256), so its training is not run again; an
 unfinished result is not committed (its model would be retrained, and ``siamtrack eval`` refuses results of other
-weights).
+weights; ``unfinished_results`` names such folders, and a test fails when git tracks one).
 
 Statistics (``--score-only`` scores what exists, without running anything):
 
@@ -804,6 +804,32 @@ def job_done(job: Job, runs: Path, results: Path, sequences, vot_sequences) -> b
             return "weights_sha256" in json.loads(record.read_text())
         return json.loads(record.read_text()).get("weights_sha256") == file_sha256(weights)
     return True
+
+
+def unfinished_results(results: Path, names, sequences, vot_sequences) -> dict[str, str]:
+    """Of the result folders ``names`` under ``results``, those that are not complete, each with why: no
+    ``run.json`` (which weights made it is unknown), or tracking left undone on some sequence (the error scoring
+    names the file). A folder holding VOT results (``baseline/``) must hold them for every VOT sequence too.
+
+    Only complete folders may be committed to ``benchmarks/seed_results``: an unfinished one would be finished by a
+    later session with a retrained model, which ``siamtrack eval`` refuses (tests/test_seed_tables.py checks what
+    git tracks)."""
+    from siamtrack.evaluation.evaluate import evaluate_one_pass, evaluate_supervised
+    from siamtrack.evaluation.runner import RUN_FILE
+
+    unfinished = {}
+    for name in names:
+        folder = results / name
+        if not (folder / RUN_FILE).is_file():
+            unfinished[name] = f"{folder / RUN_FILE} is missing"
+            continue
+        try:
+            evaluate_one_pass(results, name, sequences, "otb")
+            if (folder / "baseline").exists():
+                evaluate_supervised(results, name, vot_sequences, "vot", "baseline")
+        except Exception as error:  # noqa: BLE001 - missing or short files: said, with the file the error names
+            unfinished[name] = f"{type(error).__name__}: {error}"
+    return unfinished
 
 
 def jobs_to_run(planned, done) -> list:

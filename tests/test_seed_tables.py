@@ -399,3 +399,64 @@ def test_archived_results_need_no_model_and_their_training_is_not_run_again(tmp_
 
     (results / "siamfc-lite-s0" / "run.json").write_text(json.dumps({}))  # no digest: not known to be archived
     assert not done(planned[0][2][1])
+
+
+# --- only complete results are committed ---------------------------------------------------------------------------
+
+
+def _tracked(results: Path) -> set[str] | None:
+    """The files under ``results`` that git tracks, relative to it (the working tree may hold unfinished folders that
+    are not committed); ``None`` outside a git checkout."""
+    listed = subprocess.run(["git", "ls-files", "--", str(results)], cwd=REPO, capture_output=True, text=True)
+    if listed.returncode != 0:
+        return None
+    return {Path(line).relative_to(results.relative_to(REPO)).as_posix() for line in listed.stdout.split()}
+
+
+def test_every_committed_seed_result_is_complete(shared):
+    """Each result folder committed under benchmarks/seed_results has its run.json and a full-length result on every
+    dev-eval sequence, all of them tracked by git (a later session resumes an unfinished one with a retrained
+    model, which siamtrack eval refuses; and a table scored from it would silently miss sequences). Outside a git
+    checkout every folder there is checked."""
+    from siamtrack.data import shared_split
+
+    results = st.SEED_RESULTS
+    tracked = _tracked(results)
+    names = {path.split("/")[0] for path in tracked} if tracked is not None else {p.name for p in results.iterdir()}
+    names = sorted(name for name in names if (results / name).is_dir() and name != st.TRAINING_LOGS)
+    assert names, f"no result folder under {results}"
+    sequences = shared_split(shared, "dev-eval")
+    if tracked is not None:
+        needed = [f"{name}/{file}" for name in names for file in ["run.json"] + [f"{s.name}.txt" for s in sequences]]
+        assert [path for path in needed if path not in tracked] == [], "result files not committed"
+    vot = [s for s in sequences if s.dataset == "VOT"]
+    assert st.unfinished_results(results, names, sequences, vot) == {}
+
+
+def test_unfinished_results_are_named_with_why(tmp_path, shared):
+    """A folder with every sequence's boxes is complete; one with a short file or one missing, or without run.json,
+    is named with the file at fault."""
+    from siamtrack.data import shared_split
+
+    sequences = shared_split(shared, "dev-eval")[:2]
+    results = tmp_path / "results"
+
+    def write(name, lengths, run_file=True):
+        folder = results / name
+        folder.mkdir(parents=True)
+        if run_file:
+            (folder / "run.json").write_text("{}")
+        for sequence, length in zip(sequences, lengths):
+            if length is not None:
+                boxes = sequence.ground_truth[:length]
+                (folder / f"{sequence.name}.txt").write_text("\n".join(",".join(map(str, box)) for box in boxes))
+
+    full = [len(s) for s in sequences]
+    write("complete", full)
+    write("short", [full[0], full[1] - 1])
+    write("missing", [full[0], None])
+    write("no-record", full, run_file=False)
+    unfinished = st.unfinished_results(results, ["complete", "short", "missing", "no-record"], sequences, [])
+    assert sorted(unfinished) == ["missing", "no-record", "short"]
+    assert sequences[1].name in unfinished["short"] and sequences[1].name in unfinished["missing"]
+    assert "run.json" in unfinished["no-record"]
