@@ -610,13 +610,13 @@ TABLES: dict[str, Table] = {
             "TinyTLP-Bike: without horse it is +1.7 / +1.5, without both +1.2 / +0.1. Shrinkage over focal, the "
             "claim that is DSLT's own, is noise here (seeds of both signs). On SiamFC neither loss moves the AUC "
             "beyond the seed spread.",
-            "Every SiamRPN row stays 15 points or more below every SiamFC row. Its training converged: the mean loss "
+            "Every SiamRPN row stays 14 points or more below every SiamFC row. Its training converged: the mean loss "
             "of the last 180 iterations is 3-6 % under that of the middle 100 (the losses figure), so the head fits "
             "its 37 training videos and does not generalise to new ones (the `pretrained` table's reading: the same "
-            "recipe scores 0.533 on ten train-split sequences, siamfc-lite 0.501). The losses are thus ranked on a head far weaker "
-            "than the paper's, trained on 13.8k frames against the paper's four large datasets; this says nothing "
-            "of the losses at that scale. siamrpn_sl-lite's `all` row scores 0.399 +- 0.015 here, against 0.422 "
-            "(two seeds) in the `pretrained` table, trained on the other machine.",
+            "recipe scores 0.533 on ten train-split sequences, siamfc-lite 0.501). The losses are thus ranked on a "
+            "head far weaker than the paper's, trained on 13.8k frames against the paper's four large datasets; "
+            "this says nothing of the losses at that scale. siamrpn_sl-lite's `all` row scores 0.399 +- 0.015 "
+            "here, against 0.422 (two seeds) in the `pretrained` table, trained on the other machine.",
         ),
     ),
     "tadt": Table(
