@@ -1435,6 +1435,7 @@ def main(argv: list[str] | None = None) -> int:
             result = _score(results, reference, sequences, table.protocol)
             if result is not None:
                 references[reference] = result
+    stamp = provenance()  # before the figures are written: they would count as uncommitted changes
     figure = losses_figure = None
     if args.plot and scores:
         figure = plot_table(args.table, table, rows, scores, references, args.figures / f"{args.table}.png")
@@ -1452,7 +1453,7 @@ def main(argv: list[str] | None = None) -> int:
         references,
         missing,
         command_line(__file__, argv),
-        provenance(),
+        stamp,
         wall_text(planned, read_ledger(results), call_seconds),
         None if figure is None else _shown(figure),
         sequences,
