@@ -414,10 +414,10 @@ def _tracked(results: Path) -> set[str] | None:
 
 
 def test_every_committed_seed_result_is_complete(shared):
-    """Each result folder committed under benchmarks/seed_results has its run.json and a full-length result on every
-    dev-eval sequence, all of them tracked by git (a later session resumes an unfinished one with a retrained
-    model, which siamtrack eval refuses; and a table scored from it would silently miss sequences). Outside a git
-    checkout every folder there is checked."""
+    """Each result folder committed under benchmarks/seed_results has its run.json and a full-length result (boxes
+    and times) on every dev-eval sequence, all of them tracked by git (a later session resumes an unfinished one
+    with a retrained model, which siamtrack eval refuses; and a table scored from it would silently miss
+    sequences). Outside a git checkout every folder there is checked."""
     from siamtrack.data import shared_split
 
     results = st.SEED_RESULTS
@@ -427,7 +427,8 @@ def test_every_committed_seed_result_is_complete(shared):
     assert names, f"no result folder under {results}"
     sequences = shared_split(shared, "dev-eval")
     if tracked is not None:
-        needed = [f"{name}/{file}" for name in names for file in ["run.json"] + [f"{s.name}.txt" for s in sequences]]
+        files = ["run.json"] + [f for s in sequences for f in (f"{s.name}.txt", f"times/{s.name}_time.txt")]
+        needed = [f"{name}/{file}" for name in names for file in files]
         assert [path for path in needed if path not in tracked] == [], "result files not committed"
     vot = [s for s in sequences if s.dataset == "VOT"]
     assert st.unfinished_results(results, names, sequences, vot) == {}
