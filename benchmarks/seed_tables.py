@@ -663,6 +663,10 @@ TABLES: dict[str, Table] = {
             "the full method is the best row, as in the paper, but no single step of it is distinguishable here.",
             "This table replaces the one-run TADT table on the from-scratch SiamFC backbone (git history of "
             "benchmarks/RESULTS.md before session 8).",
+            "Re-run in session 11 on another machine (an Intel Xeon; session 8's run: an AMD EPYC), its results "
+            "committed this time: 59 of the 60 row-sequence scores are identical to session 8's; regress-none's "
+            "TinyTLP-Bike went 0.594 -> 0.584 (the row 0.355 -> 0.354). Tracking without training reproduces "
+            "across these CPUs; the trained rows of the other tables do less well (`dslt-classification`'s notes).",
         ),
     ),
 }
