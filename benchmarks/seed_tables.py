@@ -29,12 +29,13 @@ plus ``-s<seed>`` for seeded rows. The wall time of every training / tracking jo
 Where results live: ``<results>`` is ``benchmarks/seed_results`` by default, and it is **committed** (per-sequence
 boxes, per-frame times, each result's ``run.json``, the wall ledger, and each finished run's ``log.csv`` under
 ``training-logs/``: about 200 kB per result), run folders (``<runs>``, models and checkpoints) are not. So a table
-recorded from these can be re-scored from the repository alone (``--score-only``; the tables recorded before
-session 10 were scored from results that were not kept), and a table that takes more CPU
-hours than one working session is finished by later sessions from what was committed: a complete result of a
-trained row needs no model (its ``run.json`` records the weights' SHA-256), so its training is not run again; an
-unfinished result is not committed (its model would be retrained, and ``siamtrack eval`` refuses results of other
-weights; ``unfinished_results`` names such folders, and a test fails when git tracks one).
+recorded from these can be re-scored from the repository alone (``--score-only``; ``pretrained``, ``adacfnet``,
+``rasnet`` and ``edcf``, recorded before session 10, were scored from results that were not kept), and a table
+that takes more CPU hours than one working session is finished by later sessions from what was committed: a
+complete result of a trained row needs no model (its ``run.json`` records the weights' SHA-256), so its training
+is not run again; an unfinished result is not committed (its model would be retrained, and ``siamtrack eval``
+refuses results of other weights; ``unfinished_results`` names such folders, and a test fails when git tracks
+one).
 
 Statistics (``--score-only`` scores what exists, without running anything):
 
