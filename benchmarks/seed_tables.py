@@ -777,6 +777,22 @@ def plan(
     return planned
 
 
+def tracking_left(results: Path, name: str, sequences, vot_sequences, one_pass: bool, vot: bool) -> str | None:
+    """Why the results ``name`` under ``results`` do not score yet (the one-pass results on ``sequences`` when
+    ``one_pass``, the VOT baseline on ``vot_sequences`` when ``vot``), the error naming the file at fault; ``None``
+    when they score. The one completeness check of :func:`job_done` and :func:`unfinished_results`."""
+    from siamtrack.evaluation.evaluate import evaluate_one_pass, evaluate_supervised
+
+    try:
+        if one_pass:
+            evaluate_one_pass(results, name, sequences, "otb")
+        if vot:
+            evaluate_supervised(results, name, vot_sequences, "vot", "baseline")
+    except Exception as error:  # noqa: BLE001 - missing, short or malformed files: the tracking has work left
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
 def job_done(job: Job, runs: Path, results: Path, sequences, vot_sequences) -> bool:
     """Whether ``job`` has nothing left to do: a ``model.pth`` trained with the config the job would train now;
     results that score on every sequence and were computed with the weights the job would read now.
@@ -785,7 +801,6 @@ def job_done(job: Job, runs: Path, results: Path, sequences, vot_sequences) -> b
     overrides' digest) is an error naming the folder and the keys, never reused. Results of other weights (the
     run was retrained) are not done: ``siamtrack eval`` then refuses the folder with a message saying what
     differs."""
-    from siamtrack.evaluation.evaluate import evaluate_one_pass, evaluate_supervised
     from siamtrack.evaluation.runner import RUN_FILE, file_sha256
     from siamtrack.training.config import load_config
     from siamtrack.training.run_folder import config_changes
@@ -804,12 +819,7 @@ def job_done(job: Job, runs: Path, results: Path, sequences, vot_sequences) -> b
                 f"{', '.join(changed)}); move it aside (its results too) to retrain it"
             )
         return True
-    try:
-        if job.kind == "eval":
-            evaluate_one_pass(results, name, sequences, "otb")
-        else:
-            evaluate_supervised(results, name, vot_sequences, "vot", "baseline")
-    except Exception:  # noqa: BLE001 - missing or unfinished results: the job has work left
+    if tracking_left(results, name, sequences, vot_sequences, one_pass=job.kind == "eval", vot=job.kind == "vot"):
         return False
     weights = job.command[job.command.index("--weights") + 1] if "--weights" in job.command else "random"
     if weights != "random":
@@ -832,7 +842,6 @@ def unfinished_results(results: Path, names, sequences, vot_sequences) -> dict[s
     Only complete folders may be committed to ``benchmarks/seed_results``: an unfinished one would be finished by a
     later session with a retrained model, which ``siamtrack eval`` refuses (tests/test_seed_tables.py checks what
     git tracks)."""
-    from siamtrack.evaluation.evaluate import evaluate_one_pass, evaluate_supervised
     from siamtrack.evaluation.runner import RUN_FILE
 
     unfinished = {}
@@ -840,13 +849,10 @@ def unfinished_results(results: Path, names, sequences, vot_sequences) -> dict[s
         folder = results / name
         if not (folder / RUN_FILE).is_file():
             unfinished[name] = f"{folder / RUN_FILE} is missing"
-            continue
-        try:
-            evaluate_one_pass(results, name, sequences, "otb")
-            if (folder / "baseline").exists():
-                evaluate_supervised(results, name, vot_sequences, "vot", "baseline")
-        except Exception as error:  # noqa: BLE001 - missing or short files: said, with the file the error names
-            unfinished[name] = f"{type(error).__name__}: {error}"
+        elif why := tracking_left(
+            results, name, sequences, vot_sequences, one_pass=True, vot=(folder / "baseline").exists()
+        ):
+            unfinished[name] = why
     return unfinished
 
 

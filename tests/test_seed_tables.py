@@ -427,8 +427,14 @@ def test_every_committed_seed_result_is_complete(shared):
     assert names, f"no result folder under {results}"
     sequences = shared_split(shared, "dev-eval")
     if tracked is not None:
-        files = ["run.json"] + [f for s in sequences for f in (f"{s.name}.txt", f"times/{s.name}_time.txt")]
-        needed = [f"{name}/{file}" for name in names for file in files]
+        from siamtrack.evaluation.results import ope_paths
+
+        needed = [f"{name}/run.json" for name in names] + [
+            path.relative_to(results).as_posix()
+            for name in names
+            for s in sequences
+            for path in ope_paths(results, name, s.name)
+        ]
         assert [path for path in needed if path not in tracked] == [], "result files not committed"
     vot = [s for s in sequences if s.dataset == "VOT"]
     assert st.unfinished_results(results, names, sequences, vot) == {}
@@ -438,19 +444,19 @@ def test_unfinished_results_are_named_with_why(tmp_path, shared):
     """A folder with every sequence's boxes is complete; one with a short file or one missing, or without run.json,
     is named with the file at fault."""
     from siamtrack.data import shared_split
+    from siamtrack.evaluation.results import ope_paths, write_one_pass
 
     sequences = shared_split(shared, "dev-eval")[:2]
     results = tmp_path / "results"
 
     def write(name, lengths, run_file=True):
-        folder = results / name
-        folder.mkdir(parents=True)
+        (results / name / "times").mkdir(parents=True)
         if run_file:
-            (folder / "run.json").write_text("{}")
+            (results / name / "run.json").write_text("{}")
         for sequence, length in zip(sequences, lengths):
             if length is not None:
                 boxes = sequence.ground_truth[:length]
-                (folder / f"{sequence.name}.txt").write_text("\n".join(",".join(map(str, box)) for box in boxes))
+                write_one_pass(*ope_paths(results, name, sequence.name), boxes, np.full(len(boxes), 0.01))
 
     full = [len(s) for s in sequences]
     write("complete", full)
